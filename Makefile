@@ -1,0 +1,77 @@
+# Sơn La Satisfaction Index – everyday commands. `make help` lists them.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app webapp
+PYBABEL := $(VENV)/bin/pybabel
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.DEFAULT_GOAL := help
+.PHONY: help venv install install-dev translations run serve setup test test-fast lint format extract-messages update-messages compile-messages migration bench clean
+
+help: ## List the commands
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
+
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt $(VENV)/bin/python
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/bin/python ## Create the virtual environment .venv
+
+install: $(VENV)/.installed compile-messages ## Install the runtime dependencies and build the translations
+
+install-dev: $(VENV)/.installed-dev compile-messages ## Install runtime and test dependencies
+
+compile-messages: $(VENV)/.installed ## Compile the translation catalogs (.po -> .mo)
+	@$(PYBABEL) compile --statistics -d webapp/translations 2>&1 | grep -v '^$$' || true
+
+extract-messages: $(VENV)/.installed ## Extract every translatable string into webapp/translations/messages.pot
+	$(PYBABEL) extract -F babel.cfg -k _l -k lazy_gettext -o webapp/translations/messages.pot --project "Son La Satisfaction Index" --sort-by-file .
+
+update-messages: extract-messages ## Merge new strings into the vi and en catalogs
+	$(PYBABEL) update -i webapp/translations/messages.pot -d webapp/translations --no-fuzzy-matching
+
+setup: install ## Migrate the database, load the registry, add demo data if it is empty
+	$(FLASK) db upgrade
+	$(FLASK) registry load
+	$(FLASK) demo seed --if-empty
+
+run: setup ## Fresh clone -> site with demo data at http://127.0.0.1:5000 (Ctrl+C stops it)
+	@echo "Serving on http://$(HOST):$(PORT) – press Ctrl+C to stop."
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+serve: setup ## Same data, served by gunicorn with gunicorn.conf.py
+	$(VENV)/bin/gunicorn -c gunicorn.conf.py wsgi:app
+
+test: install-dev ## Fresh clone -> the whole test suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set)
+	$(PY) -m pytest
+
+test-fast: install-dev ## The suite without browser tests
+	$(PY) -m pytest -m "not browser"
+
+lint: install-dev ## Check style with ruff
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install-dev ## Format the code with ruff
+	$(VENV)/bin/ruff format .
+
+migration: install ## Create the next numbered migration: make migration m="what changed"
+	@test -n "$(m)" || (echo 'usage: make migration m="what changed"'; exit 2)
+	$(FLASK) db migrate --rev-id $$(printf '%04d' $$(( $$(ls migrations/versions/*.py | wc -l) + 1 ))) -m "$(m)"
+
+bench: install-dev ## Run the benchmarks (see bench/README.md)
+	$(PY) bench/analysis_bench.py
+
+clean: ## Remove the virtual environment, the local database and caches
+	rm -rf $(VENV) instance .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

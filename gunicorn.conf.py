@@ -1,0 +1,30 @@
+"""gunicorn settings, overridable by environment variables (see README, "Production")."""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:5000")
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+threads = int(os.environ.get("GUNICORN_THREADS", "2"))
+worker_class = "gthread"
+# A worker that hangs longer than this is killed and replaced; submissions are idempotent.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 20
+keepalive = 5
+# Restart workers now and then so a slow leak can never take the site down.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
+max_requests_jitter = 500
+# Start the app once before forking; each worker then opens its own database connections.
+preload_app = True
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+errorlog = "-"
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def post_fork(server, worker):
+    """Drop connections inherited from the master so no two processes share a socket."""
+    from webapp.extensions import db
+
+    app = worker.app.wsgi()
+    with app.app_context():
+        db.engine.dispose(close=False)

@@ -1,0 +1,1 @@
+"""The transparency site and the read-only public API."""

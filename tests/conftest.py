@@ -1,0 +1,156 @@
+"""Fixtures shared by the whole suite.
+
+Database tests run once on SQLite and, when ``TEST_DATABASE_URL`` is set, again on
+PostgreSQL: the session-scoped ``app`` fixture is parametrised by backend. Each backend's
+schema is built by running the Alembic migrations, as production does. After every test,
+every table is emptied, so tests never see each other's rows (and concurrency tests, which
+need committed rows, work the same way as the rest).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+REPO = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _compile_catalogs() -> None:
+    """Build the .mo files from the .po files, as ``make install`` does, when they are stale."""
+    for po_path in (REPO / "webapp" / "translations").glob("*/LC_MESSAGES/messages.po"):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as handle:
+            catalog = read_po(handle)
+        with mo_path.open("wb") as handle:
+            write_mo(handle, catalog)
+
+
+_compile_catalogs()
+
+
+def backends() -> list[str]:
+    names = ["sqlite"]
+    if os.environ.get("TEST_DATABASE_URL"):
+        names.append("postgresql")
+    elif IN_CI:
+        raise pytest.UsageError("CI=true but TEST_DATABASE_URL is not set: PostgreSQL tests may not be skipped in CI")
+    return names
+
+
+def reset_postgresql(url: str) -> None:
+    """Drop everything in the test database so migrations start from nothing."""
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def database_url_for(backend: str, tmp_dir: Path) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_dir / 'test.sqlite3'}"
+    url = os.environ["TEST_DATABASE_URL"]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    reset_postgresql(url)
+    return url
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose every request gets its own app context, as under a real server.
+
+    Tests hold an app context for their database session; without this, requests would
+    reuse it and share ``g`` (the cached locale, the signed-in user) with each other.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+def make_app(database_url: str, **settings) -> Flask:
+    """The application with ``TestConfig`` pointed at ``database_url``."""
+    from webapp import create_app
+    from webapp.config import TestConfig
+
+    config = type("BoundTestConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": database_url, **settings})
+    app = create_app(config)
+    app.test_client_class = IsolatedClient
+    return app
+
+
+def migrate_database(app: Flask) -> None:
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade(directory=str(REPO / "migrations"))
+
+
+@pytest.fixture(scope="session", params=backends())
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def app(backend: str, tmp_path_factory) -> Iterator[Flask]:
+    """The application on a freshly migrated database of the current backend."""
+    url = database_url_for(backend, tmp_path_factory.mktemp(f"db-{backend}"))
+    application = make_app(url)
+    migrate_database(application)
+    yield application
+    from webapp.extensions import db
+
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture()
+def db(app: Flask):
+    """The database session inside an app context; every table is emptied afterwards."""
+    from webapp.extensions import db as database
+
+    with app.app_context():
+        yield database
+        database.session.rollback()
+        database.session.remove()
+        empty_all_tables(database)
+
+
+def empty_all_tables(database) -> None:
+    """Remove every row (self-referencing units included) and restart identities."""
+    tables = database.metadata.sorted_tables
+    engine = database.engine
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            names = ", ".join(table.name for table in tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        return
+    with engine.connect() as connection:
+        # pysqlite opens its transaction at the first DELETE, so the PRAGMA applies to it.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        for table in reversed(tables):
+            connection.execute(table.delete())
+        connection.commit()
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
+
+
+@pytest.fixture()
+def client(app: Flask, db):
+    return app.test_client()
+
+
+@pytest.fixture()
+def runner(app: Flask, db):
+    return app.test_cli_runner()

@@ -1,0 +1,84 @@
+"""The Sơn La Satisfaction Index web application.
+
+``create_app`` binds the extensions and registers the blueprints of every audience:
+``public`` (transparency pages and the read-only API), ``surveys`` (collection) and the
+application's own pages. Blueprints are imported inside the factory so that packages never
+import each other at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from webapp.config import Config, ProductionConfig, config_from_environment
+from webapp.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+
+def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
+    """Build the application.
+
+    ``config`` is a configuration class, or a mapping of settings applied on top of the
+    class named by ``APP_ENV`` (tests pass ``{"SQLALCHEMY_DATABASE_URI": ...}``).
+    """
+    app = Flask(__name__, instance_relative_config=False)
+    base = config if isinstance(config, type) else config_from_environment()
+    if base is ProductionConfig:
+        ProductionConfig.check()
+    app.config.from_object(base)
+    if isinstance(config, Mapping):
+        app.config.update(config)
+
+    if app.config["PROXY_FIX_X_FOR"]:
+        hops = app.config["PROXY_FIX_X_FOR"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
+    _ensure_instance_dir(app)
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from webapp import accounts, cli, errors, i18n
+
+    accounts.init_app(app)
+
+    i18n.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def _ensure_instance_dir(app: Flask) -> None:
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite:///") and uri != "sqlite:///:memory:":
+        from pathlib import Path
+
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _init_extensions(app: Flask) -> None:
+    from webapp import models  # noqa: F401  (registers the tables on the metadata)
+    from webapp.i18n import select_locale, select_timezone
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True, compare_type=True)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+
+
+def _migrations_dir():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _register_blueprints(app: Flask) -> None:
+    from public.api import api
+    from webapp.pages import pages
+
+    app.register_blueprint(pages)
+    app.register_blueprint(api)

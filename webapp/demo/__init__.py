@@ -1,0 +1,1 @@
+"""Synthetic demonstration data with known true rates."""

@@ -1,0 +1,539 @@
+"""Synthetic demo data whose true satisfaction is known, so estimates can be checked against it.
+
+The model, in short (all effects on the logit scale):
+
+* every weighting cell h (unit × service × quarter) has a latent satisfaction
+  ``η_h = sector trend(t) + unit effect + service effect + quarter noise``; units created in
+  the 2025 reorganisation inherit the mean effect of the units they replaced;
+* a response through channel c is satisfied with probability ``expit(η_h + δ_c)``: counter
+  kiosks read higher (δ = +0.45), online lower (−0.30) — the counter effect seen in practice;
+* the cell's true rate is what all of its service users would answer through the cell's mix
+  of channels, ``Σ_c mix_c · expit(η_h + δ_c)``; it is stored in ``demo_truths``;
+* **selection bias**: cells with happier users answer more often (response propensity
+  ∝ exp(η_h − mean η)), so the unweighted mean overstates satisfaction; weighting by the
+  cell's transaction count over its number of responses (DESIGN.md §6) corrects it;
+* a few responses are deliberately bad (bursts from one kiosk, too-fast forms) and carry
+  quality flags, as the real checks would flag them.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+import click
+import numpy as np
+from sqlalchemy import func, insert, select, text
+
+from surveys import definitions
+from surveys.scoring import score_answers
+from webapp.audit import record_event
+from webapp.demo.comments import NEGATIVE, POSITIVE
+from webapp.extensions import db
+from webapp.models import (
+    Counter,
+    DemoTruth,
+    Device,
+    Instrument,
+    Response,
+    ResponseScore,
+    Service,
+    TransactionCount,
+    Unit,
+    unit_services,
+)
+from webapp.periods import VIETNAM, Period, current_quarter, quarter_range
+
+DEFAULT_RESPONSES = 120_000
+FIRST_QUARTER = Period(2012, "Q", 1)
+CHUNK = 5_000
+
+CHANNEL_SHIFT = {"kiosk": 0.45, "paper": 0.15, "qr": 0.0, "online": -0.30}
+#: Administrative procedures are rated a little lower than the agency's service as a whole.
+PROCEDURE_SHIFT = -0.25
+#: Satisfaction at the start of 2012 and at the end of the current quarter, by sector.
+SECTOR_TREND = {"admin": (0.74, 0.90), "health": (0.70, 0.87), "education": (0.73, 0.89)}
+SERVICE_SHIFT = {
+    "land": -0.55,
+    "construction": -0.40,
+    "environment": -0.20,
+    "investment": -0.15,
+    "civil-status": 0.35,
+    "certification": 0.40,
+    "justice": 0.15,
+    "inpatient": -0.20,
+    "outpatient": 0.05,
+}
+#: Transactions per quarter of a typical cell, by kind of unit.
+BASE_VOLUME = {
+    "agency": 700,
+    "department": 90,
+    "district": 260,
+    "commune": 40,
+    "ward": 80,
+    "township": 60,
+    "hospital": 6000,
+    "health_centre": 2500,
+    "school": 220,
+}
+SERVICE_VOLUME = {"civil-status": 1.8, "certification": 2.2, "land": 1.3, "labour-social": 1.0, "inpatient": 0.2}
+#: Share of businesses among the users of services that businesses use; counts are split for these.
+BUSINESS_SHARE = {"business-registration": 0.7, "investment": 0.6, "construction": 0.25, "industry-trade": 0.5}
+COUNTERS_PER_KIND = {"agency": 6, "district": 3, "department": 1, "commune": 1, "ward": 2, "township": 1}
+
+
+class DemoError(RuntimeError):
+    """The demo data cannot be created (registry not loaded, data already present…)."""
+
+
+def expit(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def logit(p: float) -> float:
+    return math.log(p / (1 - p))
+
+
+def channel_mix(sector: str, year: int, has_counter: bool) -> dict[str, float]:
+    """How the users of a service of ``sector`` answered in ``year``."""
+    if sector == "admin":
+        if year < 2019 or not has_counter:
+            mix = {"paper": 0.7, "online": 0.3} if year < 2019 else {"paper": 0.4, "online": 0.35, "qr": 0.25}
+        elif year < 2023:
+            mix = {"kiosk": 0.4, "paper": 0.35, "online": 0.15, "qr": 0.1}
+        else:
+            mix = {"kiosk": 0.5, "qr": 0.2, "online": 0.15, "paper": 0.15}
+    elif sector == "health":
+        mix = {"paper": 0.8, "online": 0.2} if year < 2020 else {"paper": 0.45, "qr": 0.35, "online": 0.2}
+    else:
+        mix = {"paper": 0.7, "online": 0.3} if year < 2020 else {"paper": 0.4, "online": 0.6}
+    return mix
+
+
+def database_has_responses() -> bool:
+    return db.session.scalar(select(func.count()).select_from(Response)) > 0
+
+
+@dataclass(frozen=True)
+class _UnitInfo:
+    id: int
+    code: str
+    kind: str
+    sector: str
+    valid_from: date
+    valid_to: date | None
+
+
+@dataclass(frozen=True)
+class _ServiceInfo:
+    id: int
+    code: str
+    sector: str
+    instrument_code: str
+
+
+@dataclass
+class _Cell:
+    unit: _UnitInfo
+    service: _ServiceInfo
+    eta: float
+    transactions: int
+    business_share: float | None
+    mix: dict[str, float]
+
+
+@dataclass
+class _Plan:
+    """Everything decided before writing: cells per quarter and responses per cell."""
+
+    truths: list[dict] = field(default_factory=list)
+    counts: list[dict] = field(default_factory=list)
+
+
+class _AnswerMaker:
+    """Builds plausible answers to one instrument from the respondent's satisfaction."""
+
+    def __init__(self, instrument: definitions.Instrument, rand: random.Random):
+        self.instrument = instrument
+        self.rand = rand
+        self.item_of_indicator = {link.indicator: link.item for link in instrument.indicators}
+        self.plan = [(item.code, item.type, item.option_values, item.required, item.demographic) for item in instrument.items]
+
+    def scale5(self, satisfied: bool) -> int:
+        draw = self.rand.random()
+        if satisfied:
+            return 5 if draw < 0.4 else 4
+        return 3 if draw < 0.6 else (2 if draw < 0.9 else 1)
+
+    def make(self, satisfied: dict[str, bool], respondent_type: str, consent: bool, demographics: dict) -> dict:
+        rand = self.rand
+        main = next(iter(satisfied.values()))
+        linked = {self.item_of_indicator[code]: value for code, value in satisfied.items()}
+        answers: dict = {}
+        for code, kind, values, required, demographic in self.plan:
+            if code in linked:
+                if kind == "scale5":
+                    answers[code] = self.scale5(linked[code])
+                else:
+                    answers[code] = (3 if rand.random() < 0.45 else 2) if linked[code] else 1
+            elif code == definitions.RESPONDENT_TYPE_ITEM:
+                answers[code] = respondent_type
+            elif code == definitions.CONSENT_ITEM:
+                answers[code] = "yes" if consent else "no"
+            elif demographic:
+                if consent and demographics.get(code) is not None:
+                    answers[code] = demographics[code]
+            elif kind == "scale5":
+                if rand.random() < 0.04:
+                    answers[code] = definitions.NO_OPINION
+                else:
+                    answers[code] = self.scale5(rand.random() < (0.88 if main else 0.3))
+            elif kind in ("choice", "yes_no") and values:
+                if required or rand.random() < 0.7:
+                    # Happier respondents lean to the later (more positive) options.
+                    position = len(values) - 1 - rand.randrange(min(2, len(values))) if main else rand.randrange(len(values))
+                    answers[code] = values[position]
+            elif kind == "multi_choice" and values and rand.random() < 0.5:
+                answers[code] = sorted(rand.sample(list(values), rand.randint(1, min(3, len(values)))), key=values.index)
+            elif kind == "text" and rand.random() < 0.08:
+                answers[code] = rand.choice(POSITIVE if main else NEGATIVE)
+        return answers
+
+
+def _trend(sector: str, quarter_index: int, total_quarters: int) -> float:
+    start, end = SECTOR_TREND[sector]
+    share = quarter_index / max(total_quarters - 1, 1)
+    return logit(start) + (logit(end) - logit(start)) * share
+
+
+def _quarter_weights(count: int) -> np.ndarray:
+    """Responses per quarter grow over time, as the programme and its channels grew."""
+    weights = np.exp(0.05 * np.arange(count))
+    return weights / weights.sum()
+
+
+def _valid_whole_quarter(unit: _UnitInfo, quarter: Period) -> bool:
+    return unit.valid_from <= quarter.start and (unit.valid_to is None or unit.valid_to >= quarter.end)
+
+
+def _random_moments(rng, quarter: Period, size: int, until: datetime) -> list[datetime]:
+    """Office-hours moments in ``quarter`` (Vietnam time), never after ``until``, as UTC."""
+    start = datetime.combine(quarter.start, time(7, 30), tzinfo=VIETNAM)
+    last_day = min(quarter.end, until.astimezone(VIETNAM).date())
+    days = max((last_day - quarter.start).days + 1, 1)
+    day_offsets = rng.integers(0, days, size=size)
+    seconds = rng.integers(0, int(9.5 * 3600), size=size)
+    moments = []
+    for day, second in zip(day_offsets.tolist(), seconds.tolist(), strict=True):
+        moment = start + timedelta(days=day, seconds=second)
+        moments.append(min(moment, until).astimezone(UTC))
+    return moments
+
+
+def seed_demo(responses: int = DEFAULT_RESPONSES, seed: int = 2012, progress: bool = False, now: datetime | None = None) -> str:
+    """Create demo transaction counts, counters, devices, responses and their true rates.
+
+    Refuses to run when the registry is missing or demo data already exists.
+    """
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    rng = np.random.default_rng(seed)
+    units = db.session.scalars(select(Unit)).all()
+    if not units:
+        raise DemoError("The registry is empty: run 'flask --app webapp registry load' first.")
+    if database_has_responses() or db.session.scalar(select(func.count()).select_from(TransactionCount)):
+        raise DemoError("The database already holds responses or transaction counts; demo data is only added to an empty database.")
+    instruments = {row.code: row for row in db.session.scalars(select(Instrument).where(Instrument.active))}
+    if "counter-quick" not in instruments:
+        raise DemoError("No active instruments: run 'flask --app webapp registry load' first.")
+    definitions_by_code = {code: definitions.instrument_from_snapshot(row.snapshot, code) for code, row in instruments.items()}
+
+    # Plain records: the loops below touch these attributes millions of times.
+    services = {s.id: _ServiceInfo(s.id, s.code, s.sector, s.instrument_code) for s in db.session.scalars(select(Service))}
+    offered: dict[int, list[_ServiceInfo]] = defaultdict(list)
+    for unit_id, service_id in db.session.execute(select(unit_services.c.unit_id, unit_services.c.service_id)):
+        offered[unit_id].append(services[service_id])
+    all_units = [_UnitInfo(u.id, u.code, u.kind, u.sector, u.valid_from, u.valid_to) for u in units]
+    units = [u for u in all_units if offered.get(u.id)]
+    counters = _create_counters(units, rng)
+
+    quarters = quarter_range(FIRST_QUARTER, current_quarter(now))
+    unit_effect = _unit_effects(units, rng)
+    service_effect = {s.id: SERVICE_SHIFT.get(s.code, 0.0) + rng.normal(0, 0.1) for s in services.values()}
+    # Demo data only needs reproducible randomness, not secrecy.
+    rand = random.Random(seed)  # noqa: S311
+    residence_units = [u for u in all_units if u.kind in ("commune", "ward", "township")]
+    #: code -> (id, urban or rural); wards and townships are urban.
+    residence_by_code = {u.code: (u.id, "urban" if u.kind in ("ward", "township") else "rural") for u in residence_units}
+    makers = {code: _AnswerMaker(d, rand) for code, d in definitions_by_code.items()}
+
+    per_quarter = rng.multinomial(responses, _quarter_weights(len(quarters)))
+    next_id = (db.session.scalar(select(func.max(Response.id))) or 0) + 1
+    totals = defaultdict(int)
+    bar = click.progressbar(length=responses, label="Demo responses") if progress else None
+    try:
+        if bar:
+            bar.__enter__()  # noqa: SIM115 (entered here, left in the finally below)
+        for index, quarter in enumerate(quarters):
+            cells = _cells_for_quarter(quarter, index, len(quarters), units, offered, unit_effect, service_effect, counters, rng)
+            _write_counts_and_truths(quarter, cells, now)
+            residence_codes = sorted(u.code for u in residence_units if _valid_whole_quarter(u, quarter))
+            buffer_responses: list[dict] = []
+            buffer_scores: list[dict] = []
+            for row, scores in _responses_for_quarter(
+                quarter, cells, int(per_quarter[index]), instruments, definitions_by_code, makers, counters,
+                residence_codes, residence_by_code, rng, rand, now,
+            ):
+                row["id"] = next_id
+                for metric, satisfied in scores:
+                    buffer_scores.append((next_id, metric, satisfied))
+                next_id += 1
+                buffer_responses.append(row)
+                totals[row["channel"]] += 1
+                if row["status"] == "flagged":
+                    totals["flagged"] += 1
+                if len(buffer_responses) >= CHUNK:
+                    _flush(buffer_responses, buffer_scores, bar)
+            _flush(buffer_responses, buffer_scores, bar)
+        _reset_sequence()
+        record_event(
+            "demo.seed",
+            actor="cli",
+            detail=f"seed={seed} responses={responses}",
+            after={"responses": sum(v for k, v in totals.items() if k != "flagged"), **totals},
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    finally:
+        if bar:
+            bar.__exit__(None, None, None)
+    written = sum(v for k, v in totals.items() if k != "flagged")
+    by_channel = ", ".join(f"{totals[c]} {c}" for c in ("kiosk", "online", "qr", "paper"))
+    return (
+        f"Demo data: {written} responses ({by_channel}; {totals['flagged']} flagged) "
+        f"over {len(quarters)} quarters from {quarters[0]} to {quarters[-1]}, "
+        f"{len(counters)} counters with kiosks, seed {seed}."
+    )
+
+
+def _create_counters(units: list[_UnitInfo], rng) -> dict[int, list[tuple[int, int]]]:
+    """One-stop counters with a kiosk each: ``{unit_id: [(counter_id, device_id), …]}``."""
+    import hashlib
+
+    result: dict[int, list[tuple[int, int]]] = {}
+    for unit in units:
+        how_many = COUNTERS_PER_KIND.get(unit.kind, 0)
+        if unit.sector != "admin" or how_many == 0:
+            continue
+        for number in range(1, how_many + 1):
+            counter = Counter(unit_id=unit.id, name=f"Quầy {number}")
+            key = rng.bytes(24).hex()
+            device = Device(counter=counter, key_hash=hashlib.sha256(key.encode()).hexdigest(), label=f"Máy tính bảng {number}")
+            db.session.add_all([counter, device])
+            db.session.flush()
+            result.setdefault(unit.id, []).append((counter.id, device.id))
+    return result
+
+
+def _unit_effects(units: list[_UnitInfo], rng) -> dict[int, float]:
+    from webapp.models import UnitSuccession
+
+    effects = {u.id: float(rng.normal(0, 0.45)) for u in units}
+    predecessors: dict[int, list[int]] = defaultdict(list)
+    for link in db.session.scalars(select(UnitSuccession)):
+        predecessors[link.new_unit_id].append(link.old_unit_id)
+    for unit in units:
+        old = [effects[i] for i in predecessors.get(unit.id, []) if i in effects]
+        if old:
+            effects[unit.id] = float(np.mean(old) + rng.normal(0, 0.15))
+    return effects
+
+
+def _cells_for_quarter(quarter, index, total, units, offered, unit_effect, service_effect, counters, rng) -> list[_Cell]:
+    cells = []
+    for unit in units:
+        if not _valid_whole_quarter(unit, quarter):
+            continue
+        noise = rng.normal(0, 0.12)
+        for service in offered[unit.id]:
+            eta = _trend(service.sector, index, total) + unit_effect[unit.id] + service_effect[service.id] + noise
+            volume = BASE_VOLUME.get(unit.kind, 50) * SERVICE_VOLUME.get(service.code, 0.6)
+            transactions = max(1, int(round(volume * rng.lognormal(0, 0.3) * (1 + 0.01 * index))))
+            mix = channel_mix(service.sector, quarter.year, unit.id in counters)
+            cells.append(_Cell(unit, service, eta, transactions, BUSINESS_SHARE.get(service.code), mix))
+    return cells
+
+
+def _cell_truth(cell: _Cell, indicator: str) -> float:
+    mix = cell.mix
+    if indicator == "sat-procedures":
+        mix = {c: m for c, m in mix.items() if c != "kiosk"}
+        shift = PROCEDURE_SHIFT
+    else:
+        shift = 0.0
+    total = sum(mix.values())
+    return sum(m * expit(cell.eta + shift + CHANNEL_SHIFT[c]) for c, m in mix.items()) / total
+
+
+def _indicators_of(sector: str) -> tuple[str, ...]:
+    return {"admin": ("sat-agencies", "sat-procedures"), "health": ("sat-health",), "education": ("sat-education",)}[sector]
+
+
+def _bulk_insert(table, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Insert plain rows (strings and numbers only) straight through the driver: the demo
+    writes hundreds of thousands of them, and per-row SQLAlchemy processing would dominate."""
+    if not rows:
+        return
+    marker = "?" if db.engine.dialect.paramstyle == "qmark" else "%s"
+    # Table and column names come from our own metadata, never from input.
+    statement = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"  # noqa: S608
+    db.session.connection().exec_driver_sql(statement, rows)
+
+
+def _write_counts_and_truths(quarter: Period, cells: list[_Cell], imported_at: datetime) -> None:
+    label = quarter.label
+    counts, truths = [], []
+    for cell in cells:
+        unit_id, service_id = cell.unit.id, cell.service.id
+        if cell.business_share is None:
+            counts.append((label, unit_id, service_id, "all", cell.transactions))
+        else:
+            business = int(round(cell.transactions * cell.business_share))
+            counts.append((label, unit_id, service_id, "business", business))
+            counts.append((label, unit_id, service_id, "citizen", cell.transactions - business))
+        for indicator in _indicators_of(cell.service.sector):
+            truths.append((label, unit_id, service_id, indicator, cell.transactions, _cell_truth(cell, indicator)))
+    if counts:
+        # Through SQLAlchemy once per quarter for the timestamp type, then plain rows.
+        db.session.execute(
+            insert(TransactionCount.__table__),
+            [{"period": p, "unit_id": u, "service_id": s, "respondent_type": r, "count": c, "source": "demo", "imported_at": imported_at}
+             for p, u, s, r, c in counts],
+        )
+    _bulk_insert(DemoTruth.__table__, ("period", "unit_id", "service_id", "indicator_code", "transactions", "rate"), truths)
+
+
+ETHNICITY_GROUP = {"thai": "thai", "kinh": "kinh", "hmong": "hmong"}
+ETHNICITIES = ("thai", "kinh", "hmong", "muong", "dao", "other")
+AGE_BANDS = ("under_25", "25_34", "35_44", "45_54", "55_64", "65_plus")
+
+
+def _demographics(rand: random.Random, channel: str, residence_codes: list[str]) -> dict:
+    """Who answered: online respondents are younger and more often Kinh than the population."""
+    online = channel in ("online", "qr")
+    ethnicity_weights = (0.40, 0.34, 0.12, 0.06, 0.03, 0.05) if online else (0.52, 0.18, 0.17, 0.07, 0.03, 0.03)
+    age_weights = (0.12, 0.27, 0.26, 0.18, 0.11, 0.06) if online else (0.08, 0.2, 0.25, 0.22, 0.15, 0.1)
+    return {
+        "gender": "female" if rand.random() < 0.47 else "male",
+        "age_band": rand.choices(AGE_BANDS, age_weights)[0],
+        "ethnicity": rand.choices(ETHNICITIES, ethnicity_weights)[0],
+        "residence": rand.choice(residence_codes) if residence_codes else None,
+    }
+
+
+def _responses_for_quarter(quarter, cells, count, instruments, definitions_by_code, makers, counters,
+                           residence_codes, residence_by_code, rng, rand, now):
+    """Yield ``(response row, [(metric, satisfied), …])`` for one quarter."""
+    if not cells or count == 0:
+        return
+    eta = np.array([c.eta for c in cells])
+    propensity = np.exp(eta - eta.mean()) * np.array([c.transactions for c in cells], dtype=float)
+    allocation = rng.multinomial(count, propensity / propensity.sum())
+    for cell, n in zip(cells, allocation.tolist(), strict=True):
+        if n == 0:
+            continue
+        unit_id, service_id = cell.unit.id, cell.service.id
+        channels = list(cell.mix)
+        drawn_channels = rand.choices(channels, [cell.mix[c] for c in channels], k=n)
+        moments = _random_moments(rng, quarter, n, now)
+        unit_counters = counters.get(unit_id, [])
+        probability = {
+            (channel, link.indicator): expit(cell.eta + CHANNEL_SHIFT[channel] + (PROCEDURE_SHIFT if link.indicator == "sat-procedures" else 0.0))
+            for channel in channels
+            for code in {"counter-quick" if channel == "kiosk" else cell.service.instrument_code}
+            for link in definitions_by_code[code].indicators
+        }
+        burst_left, burst_start = 0, None
+        for channel, answered_at in zip(drawn_channels, moments, strict=True):
+            flags: list[str] = []
+            instrument_code = "counter-quick" if channel == "kiosk" else cell.service.instrument_code
+            instrument = definitions_by_code[instrument_code]
+            if cell.business_share is not None:
+                respondent_type = "business" if rand.random() < cell.business_share else "citizen"
+            else:
+                respondent_type = "citizen" if rand.random() < 0.95 else "business"
+            satisfied = {link.indicator: rand.random() < probability[channel, link.indicator] for link in instrument.indicators}
+            consent = channel != "kiosk" and rand.random() < 0.55
+            demographics = _demographics(rand, channel, residence_codes) if consent else {}
+            answers = makers[instrument_code].make(satisfied, respondent_type, consent, demographics)
+            if channel == "kiosk":
+                duration = rand.randint(4, 24)
+            elif rand.random() < 0.01:
+                duration = rand.randint(5, 24)
+                flags.append("too_fast")
+            else:
+                duration = rand.randint(150, 700)
+            counter_id = device_id = None
+            if channel == "kiosk":
+                counter_id, device_id = rand.choice(unit_counters)
+                if burst_left == 0 and rand.random() < 0.003:
+                    burst_left, burst_start = 12, answered_at
+                if burst_left:
+                    # Someone pressing the same face again and again: the burst check flags it.
+                    answered_at = burst_start + timedelta(seconds=3 * (12 - burst_left))
+                    burst_left -= 1
+                    answers = {"overall": 1}
+                    flags.append("burst")
+            scores = score_answers(instrument, answers)
+            residence_unit = residence_by_code.get(answers.get("residence")) if consent else None
+            ethnicity = answers.get("ethnicity")
+            age_band = answers.get("age_band")
+            yield {
+                "client_id": uuid.UUID(int=rand.getrandbits(128), version=4),
+                "instrument_id": instruments[instrument_code].id,
+                "unit_id": unit_id,
+                "service_id": service_id,
+                "counter_id": counter_id,
+                "device_id": device_id,
+                "channel": channel,
+                "respondent_type": answers.get(definitions.RESPONDENT_TYPE_ITEM, respondent_type),
+                "period": quarter.label,
+                "answered_at": answered_at,
+                "received_at": answered_at + timedelta(seconds=rand.randint(1, 120)),
+                "duration_seconds": duration,
+                "answers": answers,
+                "reasons": list(answers.get("went_well", ())) + list(answers.get("went_badly", ())),
+                "kiosk_rating": answers.get("overall") if channel == "kiosk" else None,
+                "items_rated": scores.items_rated,
+                "items_satisfied": scores.items_satisfied,
+                "comment": answers.get("comment"),
+                "consent_demographics": consent,
+                "gender": answers.get("gender") if answers.get("gender") in ("female", "male", "other") else None,
+                "age_band": age_band if age_band in AGE_BANDS else None,
+                "ethnicity_group": ETHNICITY_GROUP.get(ethnicity, "other") if ethnicity in ETHNICITIES else None,
+                "residence_area": residence_unit[1] if residence_unit else None,
+                "residence_unit_id": residence_unit[0] if residence_unit else None,
+                "status": "flagged" if flags else "valid",
+                "quality_flags": flags,
+            }, scores.metrics
+
+
+def _flush(responses: list[dict], scores: list[dict], bar) -> None:
+    if responses:
+        db.session.execute(insert(Response.__table__), responses)
+    _bulk_insert(ResponseScore.__table__, ("response_id", "metric", "satisfied"), scores)
+    if bar:
+        bar.update(len(responses))
+    responses.clear()
+    scores.clear()
+
+
+def _reset_sequence() -> None:
+    """After inserting explicit ids, move PostgreSQL's sequence past them."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SELECT setval(pg_get_serial_sequence('responses', 'id'), (SELECT COALESCE(MAX(id), 1) FROM responses))"))

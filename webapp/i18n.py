@@ -1,0 +1,79 @@
+"""Locale choice and locale-aware formatting.
+
+The locale comes from ``?lang=`` (remembered in the session), then the session, then the
+browser's ``Accept-Language``, then Vietnamese.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import Flask, current_app, request, session
+from flask_babel import format_date, format_datetime, format_percent, get_locale
+
+DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+
+
+def select_locale() -> str:
+    """The locale for this request (see module docstring)."""
+    languages = current_app.config["LANGUAGES"]
+    asked = request.args.get("lang")
+    if asked in languages:
+        session["lang"] = asked
+        return asked
+    remembered = session.get("lang")
+    if remembered in languages:
+        return remembered
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def select_timezone() -> str:
+    return DEFAULT_TIMEZONE
+
+
+def current_language() -> str:
+    """``vi`` or ``en``: the language of the page being rendered."""
+    return str(get_locale() or "vi")
+
+
+def percent(value: float | None, decimals: int = 1) -> str:
+    """A share as a percentage in the current locale: ``85,3%`` in Vietnamese, ``85.3%`` in English."""
+    if value is None:
+        return "–"
+    pattern = "#,##0%" if decimals == 0 else "#,##0." + "0" * decimals + "%"
+    return format_percent(value, format=pattern)
+
+
+def short_date(value: date | datetime | None) -> str:
+    """A date as people write it: ``01/07/2025`` in Vietnamese, ``1 Jul 2025`` in English."""
+    if value is None:
+        return ""
+    pattern = "dd/MM/yyyy" if current_language() == "vi" else "d MMM yyyy"
+    if isinstance(value, datetime):
+        return format_datetime(value, pattern)
+    return format_date(value, pattern)
+
+
+def localized(obj, field: str = "name") -> str:
+    """``obj.<field>_vi`` or ``obj.<field>_en`` (or a ``{"vi":…, "en":…}`` mapping) for the current locale."""
+    lang = current_language()
+    if isinstance(obj, dict):
+        return obj.get(lang) or obj.get("vi") or ""
+    return getattr(obj, f"{field}_{lang}", None) or getattr(obj, f"{field}_vi")
+
+
+def switch_language_url(lang: str) -> str:
+    """This page's URL with ``lang`` set, keeping the other query arguments."""
+    args = request.args.to_dict(flat=False)
+    args["lang"] = [lang]
+    from urllib.parse import urlencode
+
+    return request.path + "?" + urlencode(args, doseq=True)
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["percent"] = percent
+    app.jinja_env.filters["short_date"] = short_date
+    app.jinja_env.filters["localized"] = localized
+    app.jinja_env.globals["current_language"] = current_language
+    app.jinja_env.globals["switch_language_url"] = switch_language_url

@@ -1,0 +1,38 @@
+"""The data model (DESIGN.md section 4), split by entity.
+
+Importing this package registers every table on ``db.metadata``, which Alembic compares
+with the migrations.
+"""
+
+from webapp.models.accounts import ROLES, AuditEvent, User
+from webapp.models.collection import CHANNELS, RESPONDENT_TYPES, Instrument, Response, ResponseScore
+from webapp.models.demo import DemoTruth
+from webapp.models.indicators import Indicator, IndicatorTarget
+from webapp.models.inputs import PopulationMargin, TransactionCount
+from webapp.models.registry import SECTORS, UNIT_KINDS, Counter, Device, Service, Unit, UnitSuccession, unit_services
+from webapp.models.types import utcnow
+
+__all__ = [
+    "AuditEvent",
+    "CHANNELS",
+    "Counter",
+    "DemoTruth",
+    "Device",
+    "Indicator",
+    "IndicatorTarget",
+    "Instrument",
+    "PopulationMargin",
+    "RESPONDENT_TYPES",
+    "ROLES",
+    "Response",
+    "ResponseScore",
+    "SECTORS",
+    "Service",
+    "TransactionCount",
+    "UNIT_KINDS",
+    "Unit",
+    "UnitSuccession",
+    "User",
+    "unit_services",
+    "utcnow",
+]

@@ -1,0 +1,158 @@
+"""The registry: units of the province, the services they offer, counters and kiosk devices."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, CheckConstraint, Column, Date, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.extensions import db
+from webapp.models.types import UTCDateTime, one_of, utcnow
+
+UNIT_KINDS = (
+    "province",
+    "department",
+    "agency",
+    "district",
+    "commune",
+    "ward",
+    "township",
+    "hospital",
+    "health_centre",
+    "school",
+)
+SECTORS = ("admin", "health", "education")
+SERVICE_KINDS = ("procedure_group", "health_service", "education_level")
+CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
+
+
+unit_services = Table(
+    "unit_services",
+    db.metadata,
+    Column("unit_id", ForeignKey("units.id", ondelete="CASCADE"), primary_key=True),
+    Column("service_id", ForeignKey("services.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Unit(db.Model):
+    """An organisation in the province's tree: the province, a department, a commune, a hospital…"""
+
+    __tablename__ = "units"
+    __table_args__ = (
+        CheckConstraint(one_of("kind", UNIT_KINDS), name="kind"),
+        CheckConstraint(one_of("sector", SECTORS), name="sector"),
+        CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="validity"),
+        CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stable public code used in URLs (``/units/<code>``); lowercase ASCII.
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name_vi: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    #: Which satisfaction indicator family the unit's services belong to.
+    sector: Mapped[str] = mapped_column(String(20))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"), index=True)
+    #: Materialised path of codes (``/sl/d116/c03646/``) for subtree queries.
+    path: Mapped[str] = mapped_column(String(400), index=True)
+    valid_from: Mapped[date] = mapped_column(Date)
+    #: Last day the unit existed; ``None`` while it still exists.
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    #: Official code of the General Statistics Office, where the unit has one.
+    gso_code: Mapped[str | None] = mapped_column(String(10))
+    #: True when the row is made up for the demo rather than taken from a source.
+    illustrative: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    parent: Mapped[Unit | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Unit]] = relationship(back_populates="parent")
+    services: Mapped[list[Service]] = relationship(secondary=unit_services, back_populates="units", order_by="Service.code")
+
+    def name(self, locale: str) -> str:
+        """The unit's name in ``locale`` (Vietnamese unless English is asked for)."""
+        return self.name_en if locale == "en" else self.name_vi
+
+    def valid_on(self, day: date) -> bool:
+        """Whether the unit existed on ``day``."""
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+    def __repr__(self) -> str:
+        return f"<Unit {self.code}>"
+
+
+class UnitSuccession(db.Model):
+    """One link of a reorganisation: an old unit whose area went (wholly or partly) to a new one."""
+
+    __tablename__ = "unit_successions"
+    __table_args__ = (CheckConstraint("old_unit_id <> new_unit_id", name="distinct_units"),)
+
+    old_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), primary_key=True)
+    new_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), primary_key=True)
+    #: Free text from the source, e.g. "part of the area".
+    note: Mapped[str | None] = mapped_column(Text)
+
+    old_unit: Mapped[Unit] = relationship(foreign_keys=[old_unit_id])
+    new_unit: Mapped[Unit] = relationship(foreign_keys=[new_unit_id])
+
+
+class Service(db.Model):
+    """A group of administrative procedures or a public service (outpatient care, a school level)."""
+
+    __tablename__ = "services"
+    __table_args__ = (
+        CheckConstraint(one_of("sector", SECTORS), name="sector"),
+        CheckConstraint(one_of("kind", SERVICE_KINDS), name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name_vi: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    sector: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20))
+    #: The questionnaire citizens answer about this service.
+    instrument_code: Mapped[str] = mapped_column(String(40))
+
+    units: Mapped[list[Unit]] = relationship(secondary=unit_services, back_populates="services")
+
+    def name(self, locale: str) -> str:
+        return self.name_en if locale == "en" else self.name_vi
+
+
+class Counter(db.Model):
+    """A one-stop desk of a unit where citizens hand in dossiers."""
+
+    __tablename__ = "counters"
+    __table_args__ = (UniqueConstraint("unit_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    unit: Mapped[Unit] = relationship()
+    devices: Mapped[list[Device]] = relationship(back_populates="counter")
+
+
+class Device(db.Model):
+    """A kiosk tablet at a counter. Only a hash of its secret key is stored."""
+
+    __tablename__ = "devices"
+    __table_args__ = (Index("ix_devices_active", "revoked_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id", ondelete="RESTRICT"), index=True)
+    #: SHA-256 of the device key; the key itself is shown once, when the device is created.
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    counter: Mapped[Counter] = relationship(back_populates="devices")
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None

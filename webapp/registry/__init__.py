@@ -1,0 +1,1 @@
+"""The registry of Sơn La's units and services: versioned data files and their loader."""
