@@ -14,6 +14,7 @@ from flask.cli import AppGroup
 
 registry_cli = AppGroup("registry", help="The registry of units and services.")
 demo_cli = AppGroup("demo", help="Synthetic demonstration data.")
+import_cli = AppGroup("import", help="Import files (CSV or XLSX); a file with any bad row is refused whole.")
 
 
 @registry_cli.command("load")
@@ -55,6 +56,20 @@ def demo_seed(responses: int | None, random_seed: int, if_empty: bool) -> None:
     click.echo(summary)
 
 
+@import_cli.command("transactions")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def import_transactions_command(file: Path) -> None:
+    """Transaction counts per quarter: columns period, unit, service, [respondent_type,] count."""
+    from webapp.imports.tables import ImportRejected
+    from webapp.imports.transactions import import_transactions
+
+    try:
+        click.echo(import_transactions(file))
+    except ImportRejected as error:
+        raise click.ClickException(str(error)) from None
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(registry_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(import_cli)

@@ -241,21 +241,24 @@ def seed_demo(responses: int = DEFAULT_RESPONSES, seed: int = 2012, progress: bo
     """
     now = (now or datetime.now(UTC)).astimezone(UTC)
     rng = np.random.default_rng(seed)
-    units = db.session.scalars(select(Unit)).all()
+    # Everything is read in a fixed order: the same seed must give the same data.
+    units = db.session.scalars(select(Unit).order_by(Unit.code)).all()
     if not units:
         raise DemoError("The registry is empty: run 'flask --app webapp registry load' first.")
     if database_has_responses() or db.session.scalar(select(func.count()).select_from(TransactionCount)):
         raise DemoError("The database already holds responses or transaction counts; demo data is only added to an empty database.")
-    instruments = {row.code: row for row in db.session.scalars(select(Instrument).where(Instrument.active))}
+    instruments = {row.code: row for row in db.session.scalars(select(Instrument).where(Instrument.active).order_by(Instrument.code))}
     if "counter-quick" not in instruments:
         raise DemoError("No active instruments: run 'flask --app webapp registry load' first.")
     definitions_by_code = {code: definitions.instrument_from_snapshot(row.snapshot, code) for code, row in instruments.items()}
 
     # Plain records: the loops below touch these attributes millions of times.
-    services = {s.id: _ServiceInfo(s.id, s.code, s.sector, s.instrument_code) for s in db.session.scalars(select(Service))}
+    services = {s.id: _ServiceInfo(s.id, s.code, s.sector, s.instrument_code) for s in db.session.scalars(select(Service).order_by(Service.code))}
     offered: dict[int, list[_ServiceInfo]] = defaultdict(list)
     for unit_id, service_id in db.session.execute(select(unit_services.c.unit_id, unit_services.c.service_id)):
         offered[unit_id].append(services[service_id])
+    for unit_services_list in offered.values():
+        unit_services_list.sort(key=lambda service: service.code)
     all_units = [_UnitInfo(u.id, u.code, u.kind, u.sector, u.valid_from, u.valid_to) for u in units]
     units = [u for u in all_units if offered.get(u.id)]
     counters = _create_counters(units, rng)

@@ -1,0 +1,159 @@
+"""Demo data: realistic, reproducible, with known true rates and a selection bias weighting corrects."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from surveys import definitions
+from tests.conftest import empty_all_tables
+from webapp.models import DemoTruth, Instrument, Response, ResponseScore, TransactionCount, Unit
+
+NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def seeded(app):
+    """One demo database for the module (seeding takes a few seconds)."""
+    from webapp.demo.seed import seed_demo
+    from webapp.extensions import db
+    from webapp.registry.loader import DATA_DIR
+    from webapp.registry.service import load_everything
+
+    with app.app_context():
+        load_everything(DATA_DIR)
+        summary = seed_demo(responses=6000, seed=7, now=NOW)
+        yield db, summary
+        db.session.remove()
+        empty_all_tables(db)
+
+
+def test_summary_reports_what_was_made(seeded):
+    _, summary = seeded
+    assert "6000 responses" in summary and "2012-Q1 to 2026-Q4" in summary
+
+
+def test_counts_for_every_quarter_since_2012(seeded):
+    db, _ = seeded
+    periods = db.session.scalars(select(TransactionCount.period).distinct()).all()
+    assert len(periods) == 60 and min(periods) == "2012-Q1" and max(periods) == "2026-Q4"
+
+
+def test_reporting_follows_the_tree_valid_in_each_quarter(seeded):
+    db, _ = seeded
+    before = db.session.scalars(select(Unit.kind).join(Response, Response.unit_id == Unit.id).where(Response.period == "2025-Q2").distinct()).all()
+    after_units = db.session.scalars(select(Unit).join(Response, Response.unit_id == Unit.id).where(Response.period == "2026-Q3").distinct()).all()
+    assert "district" in before
+    assert all(u.kind != "district" and (u.valid_to is None) for u in after_units)
+
+
+def test_no_response_is_in_the_future(seeded):
+    db, _ = seeded
+    latest = db.session.scalar(select(func.max(Response.answered_at)))
+    assert latest <= NOW
+
+
+def test_answers_are_valid_for_their_instrument_version(seeded):
+    db, _ = seeded
+    instruments = {row.id: definitions.instrument_from_snapshot(row.snapshot) for row in db.session.scalars(select(Instrument))}
+    residence = {u.code for u in db.session.scalars(select(Unit))}
+    for response in db.session.scalars(select(Response).where(Response.status == "valid").limit(400)):
+        errors = definitions.validate_answers(instruments[response.instrument_id], response.answers, sources={"residence_units": residence})
+        assert errors == [], (response.answers, errors)
+
+
+def test_no_personal_data_and_demographics_only_with_consent(seeded):
+    db, _ = seeded
+    without_consent = db.session.scalar(select(func.count()).select_from(Response).where(
+        Response.consent_demographics.is_(False), Response.ethnicity_group.is_not(None)))
+    assert without_consent == 0
+    with_consent = db.session.scalar(select(func.count()).select_from(Response).where(Response.consent_demographics.is_(True)))
+    assert with_consent > 0
+
+
+def test_flagged_responses_are_kept_with_a_reason(seeded):
+    db, _ = seeded
+    flagged = db.session.scalars(select(Response).where(Response.status == "flagged")).all()
+    assert flagged, "the demo includes bursts and too-fast forms"
+    assert all(r.quality_flags for r in flagged)
+
+
+def _rates(db, indicator: str):
+    """Per (period, unit, service): true rate, N, responses n and satisfied count (valid only)."""
+    cells = {}
+    for truth in db.session.scalars(select(DemoTruth).where(DemoTruth.indicator_code == indicator)):
+        cells[truth.period, truth.unit_id, truth.service_id] = [truth.rate, truth.transactions, 0, 0]
+    rows = db.session.execute(
+        select(Response.period, Response.unit_id, Response.service_id, ResponseScore.satisfied)
+        .join(ResponseScore, ResponseScore.response_id == Response.id)
+        .where(ResponseScore.metric == indicator, Response.status == "valid")
+    )
+    for period, unit_id, service_id, satisfied in rows:
+        cell = cells[period, unit_id, service_id]
+        cell[2] += 1
+        cell[3] += satisfied
+    return cells
+
+
+def test_counter_ratings_run_higher_than_online_ones(seeded):
+    db, _ = seeded
+    by_channel = defaultdict(lambda: [0, 0])
+    rows = db.session.execute(
+        select(Response.channel, ResponseScore.satisfied).join(ResponseScore, ResponseScore.response_id == Response.id)
+        .where(ResponseScore.metric == "sat-agencies", Response.status == "valid", Response.period >= "2019-Q1")
+    )
+    for channel, satisfied in rows:
+        by_channel[channel][0] += satisfied
+        by_channel[channel][1] += 1
+    kiosk = by_channel["kiosk"][0] / by_channel["kiosk"][1]
+    online = by_channel["online"][0] / by_channel["online"][1]
+    assert kiosk > online + 0.015
+
+
+def test_weighting_corrects_the_selection_bias(seeded):
+    """Since 2023, N_h/n_h weights land nearer the truth than the raw mean.
+
+    The truth is taken over the cells that have responses: that is what cell weights can
+    correct (cells without any response are the publishing step's business: it collapses them).
+    """
+    db, _ = seeded
+    truth_num = truth_den = weighted_num = weighted_den = raw_num = raw_den = 0.0
+    for (period, _unit, _service), (rate, transactions, n, satisfied) in _rates(db, "sat-agencies").items():
+        if period < "2023-Q1":
+            continue
+        if n:
+            truth_num += rate * transactions
+            truth_den += transactions
+            weighted_num += transactions * satisfied / n
+            weighted_den += transactions
+            raw_num += satisfied
+            raw_den += n
+    truth = truth_num / truth_den
+    weighted = weighted_num / weighted_den
+    raw = raw_num / raw_den
+    assert raw - truth > 0.01, "happier cells answer more: the raw mean overstates satisfaction"
+    assert abs(weighted - truth) < abs(raw - truth) / 2
+
+
+def test_true_rates_differ_by_unit_service_and_period(seeded):
+    db, _ = seeded
+    rates = db.session.scalars(select(DemoTruth.rate).where(DemoTruth.indicator_code == "sat-agencies")).all()
+    assert 0 < min(rates) < 0.8 < max(rates) < 1
+    early = db.session.scalar(select(func.avg(DemoTruth.rate)).where(DemoTruth.period.like("2012-%")))
+    late = db.session.scalar(select(func.avg(DemoTruth.rate)).where(DemoTruth.period.like("2026-%")))
+    assert late > early + 0.05
+
+
+def test_seeding_again_is_refused(seeded, app):
+    from webapp.demo.seed import DemoError, seed_demo
+
+    with pytest.raises(DemoError, match="already holds"):
+        seed_demo(responses=10, now=NOW)
+
+
+def test_if_empty_flag_skips_a_populated_database(seeded, app):
+    result = app.test_cli_runner().invoke(args=["demo", "seed", "--if-empty"])
+    assert result.exit_code == 0 and "not added" in result.output

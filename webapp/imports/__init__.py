@@ -1,0 +1,1 @@
+"""Imports of tabular files (CSV or XLSX): validated whole, written all-or-nothing."""

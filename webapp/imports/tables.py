@@ -1,0 +1,95 @@
+"""Reading CSV and XLSX files into rows with their line numbers, and reporting problems."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    line: int | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" if self.line else "file"
+        column = f", column {self.column}" if self.column else ""
+        return f"{where}{column}: {self.message}"
+
+
+@dataclass
+class ImportRejected(ValueError):
+    """A file was refused whole; ``problems`` says where and why, row by row."""
+
+    file: str
+    problems: list[RowProblem] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        shown = "\n".join(f"  {Path(self.file).name}, {problem}" for problem in self.problems[:50])
+        more = f"\n  … and {len(self.problems) - 50} more" if len(self.problems) > 50 else ""
+        return f"{Path(self.file).name}: refused, nothing was written ({len(self.problems)} problem(s)):\n{shown}{more}"
+
+
+def read_table(path: Path, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield ``(line number, {column: text})`` for each non-empty data row.
+
+    Column names are matched case-insensitively; the first row is the header. Raises
+    :class:`ImportRejected` for an unreadable file or missing columns.
+    """
+    if not path.exists():
+        raise ImportRejected(str(path), [RowProblem(None, None, "file not found")])
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        rows = _xlsx_rows(path)
+    elif suffix in (".csv", ".txt"):
+        rows = _csv_rows(path)
+    else:
+        raise ImportRejected(str(path), [RowProblem(None, None, "use a .csv (UTF-8) or .xlsx file")])
+    try:
+        header_line, header = next(rows)
+    except StopIteration:
+        raise ImportRejected(str(path), [RowProblem(None, None, "the file is empty")]) from None
+    names = [str(name or "").strip().lower() for name in header]
+    missing = [column for column in required if column not in names]
+    if missing:
+        raise ImportRejected(str(path), [RowProblem(header_line, None, f"missing column(s): {', '.join(missing)}")])
+    wanted = set(required) | set(optional)
+    for line, values in rows:
+        texts = ["" if value is None else str(value).strip() for value in values]
+        if not any(texts):
+            continue
+        yield line, {name: texts[i] if i < len(texts) else "" for i, name in enumerate(names) if name in wanted}
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[int, list]]:
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            for row in reader:
+                yield reader.line_num, row
+    except UnicodeDecodeError:
+        raise ImportRejected(str(path), [RowProblem(None, None, "the file is not UTF-8 text; save it as 'CSV UTF-8'")]) from None
+
+
+def _xlsx_rows(path: Path) -> Iterator[tuple[int, list]]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises many kinds for a damaged file
+        raise ImportRejected(str(path), [RowProblem(None, None, f"not a readable .xlsx file ({error.__class__.__name__})")]) from None
+    try:
+        sheet = workbook.worksheets[0]
+        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            yield number, [_cell_text(value) for value in row]
+    finally:
+        workbook.close()
+
+
+def _cell_text(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
