@@ -388,14 +388,23 @@ def _indicators_of(sector: str) -> tuple[str, ...]:
 
 
 def _bulk_insert(table, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """Insert plain rows (strings and numbers only) straight through the driver: the demo
-    writes hundreds of thousands of them, and per-row SQLAlchemy processing would dominate."""
+    """Insert plain rows (strings and numbers only) straight through the driver — COPY on
+    PostgreSQL: the demo writes hundreds of thousands of them, and per-row SQLAlchemy
+    processing would dominate."""
     if not rows:
         return
-    marker = "?" if db.engine.dialect.paramstyle == "qmark" else "%s"
+    connection = db.session.connection()
     # Table and column names come from our own metadata, never from input.
-    statement = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"  # noqa: S608
-    db.session.connection().exec_driver_sql(statement, rows)
+    names = ", ".join(columns)
+    if db.engine.dialect.name == "postgresql":
+        cursor = connection.connection.driver_connection.cursor()
+        with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marker = "?" if db.engine.dialect.paramstyle == "qmark" else "%s"
+    statement = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join([marker] * len(columns))})"  # noqa: S608
+    connection.exec_driver_sql(statement, rows)
 
 
 def _write_counts_and_truths(quarter: Period, cells: list[_Cell], imported_at: datetime) -> None:
