@@ -1,0 +1,278 @@
+"""Command line: ``python -m analysis estimate DATA.csv --y COLUMN ...``.
+
+Reads a CSV with the standard library, estimates a weighted proportion for
+the whole sample and (with ``--by``) for each domain, and prints one JSON
+document.  Bad input exits with status 2 and one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+
+import numpy as np
+
+from .design import estimate_proportion
+from .intervals import CI_METHODS, DEFAULT_CI_METHOD
+from .status import DEFAULT_TARGET, MIN_N_PUBLISH
+from .weighting import poststratify, rake
+
+DESCRIPTION = """\
+Estimate the proportion of satisfied respondents (y = 1) from survey data,
+with a design-based standard error, confidence interval and status against a
+target, for the whole sample and, with --by, for each domain.  Results match
+R's survey package (svydesign / svymean / svyby / svyciprop).
+"""
+
+EPILOG = f"""\
+design:
+  Without design options every response has weight 1 and there is one
+  stratum (simple random sampling).  --strata and --psu give a stratified
+  and/or clustered design (PSUs nested in strata); each response is its own
+  PSU when --psu is absent.  --fpc is the population size of each stratum
+  (or the sampling fraction, if all values are <= 1).
+
+weighting:
+  --poststratify stype=pop.csv    post-stratify to the totals in pop.csv
+  --poststratify a,b=pop_ab.csv   post-stratify to cells of a x b
+  --rake a=pop_a.csv --rake b=pop_b.csv
+                                  rake to several margins until no cell total
+                                  changes by more than 1e-12 of the total
+  A totals file has the variable column(s) then one total column named Freq
+  or total.  Every category in the data needs a total.  The variance is then
+  the calibration (residual) variance, as R's postStratify/rake.
+
+intervals (--ci):
+  wilson-kish (default) Wilson score interval on the effective sample
+             size, with the design effect floored at Kish's design effect
+             from the weights; keeps nominal coverage near 100% satisfaction
+  beta-kish  Korn-Graubard with the same floor (more conservative)
+  beta       R's svyciprop(method="beta"), Korn-Graubard
+  xlogit     Wald interval on the logit scale (R's "xlogit"/"logit")
+  wilson     Wilson score interval with the effective sample size
+  mean       Wald interval (can leave [0, 1], as in R)
+  asin       arcsine-square-root interval
+  --df design uses each row's design degrees of freedom (PSUs minus strata
+  with responses in that row); --df inf uses normal quantiles.
+  When all answers in a row are equal (estimate 0 or 1) or the variance is
+  zero, R gives no interval (NaN); this tool gives the exact bound from the
+  Kish effective sample size and says so in "note".
+
+output (JSON on stdout):
+  {{"estimates": [whole sample, then one object per --by value, sorted]}}
+  Each object: domain (null for the whole sample), n, estimate, se, var,
+  ci_low, ci_high, ci_method, df (used by the interval; null = infinite),
+  design_df, deff (R's deff=TRUE, null where undefined), deff_replace,
+  n_eff = p(1-p)/var, n_kish, sum_w, target, status, publishable, note.
+  status: met (lower bound > target), below (upper bound < target),
+  inconclusive, or insufficient (n < {MIN_N_PUBLISH} or n_eff < {MIN_N_PUBLISH}).  Insufficient rows
+  still carry their numbers for analysts; publishable is false and the
+  public site shows only their count.
+
+errors:
+  A missing column, a weight that is missing or <= 0, a y that is not 0/1,
+  a stratum with only one PSU, or totals that do not cover the data's
+  categories: exit status 2 with one line on stderr.
+
+example:
+  python -m analysis estimate apistrat.csv --y y_sw --weights pw \\
+      --strata stype --fpc fpc --by cname --ci beta
+"""
+
+
+class InputError(Exception):
+    """Bad input: reported on one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit status 2
+        raise InputError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m analysis", description="Survey statistics for the Sơn La Satisfaction Index.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    estimate = commands.add_parser(
+        "estimate",
+        help="estimate a weighted proportion (whole sample and domains)",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    estimate.add_argument("data", metavar="DATA.csv", help="the responses, one row each, with a header row")
+    estimate.add_argument("--y", required=True, metavar="COLUMN", help="0/1 outcome column (1 = satisfied)")
+    estimate.add_argument("--weights", metavar="COLUMN", help="sampling weight column (> 0); default: all 1")
+    estimate.add_argument("--strata", metavar="COLUMN", help="stratum column (e.g. the weighting cell)")
+    estimate.add_argument("--psu", metavar="COLUMN", help="cluster (primary sampling unit) column")
+    estimate.add_argument("--fpc", metavar="COLUMN", help="population size of the stratum (or sampling fraction)")
+    estimate.add_argument("--by", metavar="COLUMN", help="estimate for each value of COLUMN too (domains)")
+    estimate.add_argument(
+        "--poststratify", metavar="VAR[,VAR...]=TOTALS.csv", help="post-stratify to population cell totals"
+    )
+    estimate.add_argument(
+        "--rake", metavar="VAR=TOTALS.csv", action="append", default=[], help="raking margin (repeat for each margin)"
+    )
+    estimate.add_argument(
+        "--ci",
+        choices=CI_METHODS,
+        default=DEFAULT_CI_METHOD,
+        help=f"interval method (default {DEFAULT_CI_METHOD}; see below)",
+    )
+    estimate.add_argument("--df", default="design", help="degrees of freedom: design (default) or inf")
+    estimate.add_argument("--alpha", type=float, default=0.05, help="1 - confidence level (default 0.05)")
+    estimate.add_argument("--target", type=float, default=DEFAULT_TARGET, help="target proportion (default 0.8)")
+    estimate.add_argument(
+        "--lonely-psu",
+        choices=("fail", "certainty", "adjust"),
+        default="fail",
+        help="a stratum with one PSU: fail (default, as R), certainty (no variance) or adjust",
+    )
+    return parser
+
+
+def _read_csv(path):
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            try:
+                header = next(reader)
+            except StopIteration:
+                raise InputError(f"{path} is empty") from None
+            rows = [row for row in reader if row]
+    except OSError as error:
+        raise InputError(f"cannot read {path}: {error.strerror}") from None
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise InputError(f"cannot read {path} as UTF-8 CSV: {error}") from None
+    header = [name.strip() for name in header]
+    for number, row in enumerate(rows, start=2):
+        if len(row) != len(header):
+            raise InputError(f"{path} line {number} has {len(row)} fields, the header has {len(header)}")
+    return header, rows
+
+
+def _column(header, rows, name, path):
+    if name not in header:
+        raise InputError(f"column {name!r} not found in {path} (columns: {', '.join(header)})")
+    index = header.index(name)
+    return [row[index].strip() for row in rows]
+
+
+def _numbers(values, name, path):
+    out = np.empty(len(values))
+    for k, text in enumerate(values):
+        if text == "" or text.upper() in ("NA", "NAN"):
+            raise InputError(f"column {name!r} of {path} has a missing value on line {k + 2}")
+        try:
+            out[k] = float(text)
+        except ValueError:
+            raise InputError(f"column {name!r} of {path} has a non-number {text!r} on line {k + 2}") from None
+        if not math.isfinite(out[k]):
+            raise InputError(f"column {name!r} of {path} has a missing or infinite value on line {k + 2}")
+    return out
+
+
+def _labels(values, name, path):
+    for k, text in enumerate(values):
+        if text == "" or text.upper() == "NA":
+            raise InputError(f"column {name!r} of {path} has a missing value on line {k + 2}")
+    return np.array(values, dtype=object)
+
+
+def _read_totals(spec, option):
+    if "=" not in spec:
+        raise InputError(f"{option} expects VAR=TOTALS.csv, got {spec!r}")
+    variables_text, path = spec.split("=", 1)
+    variables = [v.strip() for v in variables_text.split(",") if v.strip()]
+    if not variables or not path:
+        raise InputError(f"{option} expects VAR=TOTALS.csv, got {spec!r}")
+    header, rows = _read_csv(path)
+    total_names = [name for name in header if name.lower() in ("freq", "total")]
+    if len(total_names) != 1:
+        raise InputError(f"totals file {path} needs one column named Freq or total")
+    for variable in variables:
+        if variable not in header:
+            raise InputError(f"totals file {path} has no column {variable!r}")
+    keys = [_column(header, rows, variable, path) for variable in variables]
+    values = _numbers(_column(header, rows, total_names[0], path), total_names[0], path)
+    totals = {}
+    for index, total in enumerate(values):
+        key = tuple(column[index] for column in keys)
+        totals[key if len(key) > 1 else key[0]] = total
+    return variables, totals
+
+
+def _estimate(args):
+    header, rows = _read_csv(args.data)
+    if not rows:
+        raise InputError(f"{args.data} has no data rows")
+    path = args.data
+    y_text = _column(header, rows, args.y, path)
+    y = _numbers(y_text, args.y, path)
+    bad = np.flatnonzero((y != 0) & (y != 1))
+    if bad.size:
+        k = int(bad[0])
+        raise InputError(f"column {args.y!r} must be 0 or 1; found {y_text[k]!r} on line {k + 2}")
+    weights = None
+    if args.weights:
+        weights = _numbers(_column(header, rows, args.weights, path), args.weights, path)
+        bad = np.flatnonzero(weights <= 0)
+        if bad.size:
+            k = int(bad[0])
+            raise InputError(f"weights {args.weights!r} must be > 0; found {weights[k]:g} on line {k + 2}")
+    strata = _labels(_column(header, rows, args.strata, path), args.strata, path) if args.strata else None
+    psu = _labels(_column(header, rows, args.psu, path), args.psu, path) if args.psu else None
+    fpc = _numbers(_column(header, rows, args.fpc, path), args.fpc, path) if args.fpc else None
+    domains = _labels(_column(header, rows, args.by, path), args.by, path) if args.by else None
+
+    calibration = None
+    if args.poststratify and args.rake:
+        raise InputError("use either --poststratify or --rake, not both")
+    base_weights = weights if weights is not None else np.ones(len(rows))
+    if args.poststratify:
+        variables, totals = _read_totals(args.poststratify, "--poststratify")
+        cells = [_labels(_column(header, rows, v, path), v, path) for v in variables]
+        calibration = poststratify(base_weights, cells, totals, name=",".join(variables))
+    elif args.rake:
+        margins, totals_list, names = [], [], []
+        for spec in args.rake:
+            variables, totals = _read_totals(spec, "--rake")
+            margins.append([_labels(_column(header, rows, v, path), v, path) for v in variables])
+            totals_list.append(totals)
+            names.append(",".join(variables))
+        calibration = rake(base_weights, margins, totals_list, names=names)
+    result = estimate_proportion(
+        y,
+        weights=None if calibration is not None else weights,
+        strata=strata,
+        psu=psu,
+        fpc=fpc,
+        domains=domains,
+        ci_method=args.ci,
+        df=args.df,
+        alpha=args.alpha,
+        target=args.target,
+        calibration=calibration,
+        lonely_psu=args.lonely_psu,
+    )
+    return result.to_dict()
+
+
+def main(argv=None) -> int:
+    """Entry point; returns the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        document = _estimate(args)
+    except (InputError, ValueError) as error:
+        message = " ".join(str(error).split())
+        print(f"analysis: error: {message}", file=sys.stderr)
+        return 2
+    json.dump(document, sys.stdout, ensure_ascii=False, allow_nan=False)
+    sys.stdout.write("\n")
+    return 0

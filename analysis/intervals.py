@@ -1,0 +1,335 @@
+r"""Confidence intervals for a proportion estimated from a complex survey.
+
+The methods follow R's ``survey::svyciprop`` (Lumley 2010, ch. 2.4): each
+turns a design-based estimate :math:`\hat p` and its linearised variance
+:math:`v` into an interval, using the design degrees of freedom ``df``.
+``beta-kish`` is this product's published default (see :func:`proportion_ci`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from scipy import special
+
+from ._checks import check_alpha
+
+#: The interval published by default: Wilson's score interval on the
+#: effective sample size, with the design effect floored at Kish's design
+#: effect from the weights (see :func:`proportion_ci`).
+DEFAULT_CI_METHOD = "wilson-kish"
+
+#: Interval methods understood by :func:`proportion_ci`.
+CI_METHODS = ("wilson-kish", "beta-kish", "beta", "xlogit", "wilson", "mean", "asin")
+
+NOTE_BOUNDARY = "estimate is 0 or 1: exact (Clopper-Pearson type) bound from the Kish effective size"
+NOTE_ZERO_VARIANCE = "zero estimated variance: Korn-Graubard interval from the Kish effective size"
+NOTE_NORMAL_LIMIT = "variance zero up to rounding: normal limit of the Korn-Graubard interval"
+NOTE_SMALL_DF = "fewer than 1 design degree of freedom: interval uses df = 1"
+
+
+class ConfidenceInterval(NamedTuple):
+    """Result of :func:`proportion_ci`.
+
+    Attributes
+    ----------
+    low, high : float or ndarray
+        The interval bounds.
+    method : str
+        The method that produced them.
+    alpha : float
+        One minus the confidence level.
+    df : float or ndarray
+        Degrees of freedom used (``inf`` for normal quantiles).
+    note : str, ndarray of object, or None
+        Why a row needed the documented fallback (estimate 0 or 1, zero
+        variance, df < 1), else None.
+    """
+
+    low: object
+    high: object
+    method: str
+    alpha: float
+    df: object
+    note: object
+
+
+def check_method(method) -> str:
+    """Return a valid interval method name or raise ValueError."""
+    if method is None:
+        return DEFAULT_CI_METHOD
+    if method == "logit":
+        raise ValueError(
+            "method 'logit' is R's svyglm version of 'xlogit', which loses precision at small df; "
+            "use method='xlogit' (the same interval computed directly)"
+        )
+    if method not in CI_METHODS:
+        raise ValueError(f"unknown interval method {method!r}; choose one of {', '.join(CI_METHODS)}")
+    return method
+
+
+def t_quantile(q, df):
+    """Student t quantile that accepts ``df = inf`` (normal quantile)."""
+    df = np.asarray(df, dtype=float)
+    q = np.asarray(q, dtype=float)
+    finite = np.isfinite(df)
+    safe_df = np.where(finite, df, 1.0)
+    return np.where(finite, special.stdtrit(safe_df, q), special.ndtri(q))
+
+
+def _kg_bounds(p, n_star, alpha):
+    """Korn–Graubard / Clopper–Pearson bounds for effective size ``n_star``."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a_low = n_star * p
+        b_low = n_star * (1.0 - p) + 1.0
+        a_high = n_star * p + 1.0
+        b_high = n_star * (1.0 - p)
+        low = np.where(p <= 0.0, 0.0, special.betaincinv(np.where(a_low > 0, a_low, 1.0), b_low, alpha / 2.0))
+        high = np.where(p >= 1.0, 1.0, special.betaincinv(a_high, np.where(b_high > 0, b_high, 1.0), 1.0 - alpha / 2.0))
+        # For astronomically large effective sizes (a variance that is zero
+        # up to rounding) the beta quantile routine fails (R returns NaN);
+        # use the normal limit of the beta distribution instead.
+        failed = ~(np.isfinite(low) & np.isfinite(high))
+        if np.any(failed):
+            z = special.ndtri(1.0 - alpha / 2.0)
+            half = z * np.sqrt(p * (1.0 - p) / np.where(n_star > 0, n_star, 1.0))
+            low = np.where(failed, np.clip(p - half, 0.0, 1.0), low)
+            high = np.where(failed, np.clip(p + half, 0.0, 1.0), high)
+    return low, high, failed
+
+
+def interval_arrays(method, estimate, variance, df, n, n_kish, alpha):
+    """Vectorised interval computation behind :func:`proportion_ci`.
+
+    All array arguments broadcast together.  Returns ``(low, high, note)``
+    where ``note`` is an object array holding None or a fallback note.
+    """
+    method = check_method(method)
+    alpha = check_alpha(alpha)
+    p, v, df, n, n_kish = np.broadcast_arrays(
+        np.asarray(estimate, dtype=float),
+        np.asarray(variance, dtype=float),
+        np.asarray(df, dtype=float),
+        np.asarray(n, dtype=float),
+        np.asarray(n_kish, dtype=float),
+    )
+    p = np.atleast_1d(p).astype(float)
+    v = np.atleast_1d(v).astype(float)
+    df = np.atleast_1d(df).astype(float)
+    n = np.atleast_1d(n).astype(float)
+    n_kish = np.atleast_1d(n_kish).astype(float)
+
+    note = np.full(p.shape, None, dtype=object)
+    small_df = df < 1.0
+    df_used = np.where(small_df, 1.0, df)
+    note[small_df] = NOTE_SMALL_DF
+
+    boundary = (p <= 0.0) | (p >= 1.0)
+    zero_var = (v <= 0.0) & ~boundary
+    degenerate = boundary | zero_var
+    note[zero_var] = NOTE_ZERO_VARIANCE
+    note[boundary] = NOTE_BOUNDARY
+
+    low = np.empty(p.shape)
+    high = np.empty(p.shape)
+    ok = ~degenerate
+    # Korn & Graubard's df correction of the effective size: (t_{n-1} / t_df)^2.
+    t_n = t_quantile(alpha / 2.0, np.maximum(n - 1.0, 1.0))
+    t_df = t_quantile(alpha / 2.0, df_used)
+    df_ratio = (t_n / t_df) ** 2
+
+    if np.any(degenerate):
+        n_star = np.maximum(n_kish, 1e-300) * df_ratio
+        fallback_low, fallback_high, _ = _kg_bounds(p, n_star, alpha)
+        low[degenerate] = fallback_low[degenerate]
+        high[degenerate] = fallback_high[degenerate]
+    if not np.any(ok):
+        return low, high, note
+
+    pk = p[ok]
+    vk = v[ok]
+    se = np.sqrt(vk)
+    t_upper = t_quantile(1.0 - alpha / 2.0, df_used[ok])
+    if method in ("beta", "beta-kish"):
+        n_eff = pk * (1.0 - pk) / vk
+        if method == "beta-kish":
+            n_eff = np.minimum(n_eff, n_kish[ok])
+        n_eff = n_eff * df_ratio[ok]
+        lo, hi, failed = _kg_bounds(pk, n_eff, alpha)
+        if np.any(failed):
+            ok_index = np.flatnonzero(ok)
+            note[ok_index[failed]] = NOTE_NORMAL_LIMIT
+    elif method == "mean":
+        lo = pk - t_upper * se
+        hi = pk + t_upper * se
+    elif method == "xlogit":
+        eta = np.log(pk / (1.0 - pk))
+        se_eta = se / (pk * (1.0 - pk))
+        lo = special.expit(eta - t_upper * se_eta)
+        hi = special.expit(eta + t_upper * se_eta)
+    elif method == "asin":
+        theta = np.arcsin(np.sqrt(pk))
+        se_theta = se / (2.0 * np.sqrt(pk * (1.0 - pk)))
+        lo = np.sin(theta - t_upper * se_theta) ** 2
+        hi = np.sin(theta + t_upper * se_theta) ** 2
+    else:  # wilson, wilson-kish
+        n_eff = pk * (1.0 - pk) / vk
+        if method == "wilson-kish":
+            n_eff = np.minimum(n_eff, n_kish[ok])
+        z2 = t_upper**2
+        centre = (pk + z2 / (2.0 * n_eff)) / (1.0 + z2 / n_eff)
+        half = t_upper / (1.0 + z2 / n_eff) * np.sqrt(pk * (1.0 - pk) / n_eff + z2 / (4.0 * n_eff**2))
+        lo = centre - half
+        hi = centre + half
+    low[ok] = lo
+    high[ok] = hi
+    return low, high, note
+
+
+def proportion_ci(estimate, variance, df=math.inf, method=DEFAULT_CI_METHOD, alpha=0.05, *, n=None, n_kish=None):
+    r"""Confidence interval for a proportion from a survey estimate and its variance.
+
+    Parameters
+    ----------
+    estimate : float or array_like
+        The estimated proportion :math:`\hat p` (Hajek estimator).
+    variance : float or array_like
+        Its linearised (design-based) variance :math:`v`.
+    df : float or array_like, default inf
+        Design degrees of freedom (number of PSUs minus number of strata);
+        ``inf`` gives normal quantiles.  Values below 1 are replaced by 1.
+    method : {'wilson-kish', 'beta-kish', 'beta', 'xlogit', 'wilson', 'mean', 'asin'}
+        Interval method; see Notes.  An unknown name raises ValueError.
+    alpha : float, default 0.05
+        One minus the confidence level.
+    n : int or array_like, optional
+        Number of responses; needed by the Korn–Graubard methods (their df
+        correction uses :math:`t_{n-1}`) and by the fallbacks.
+    n_kish : float or array_like, optional
+        Kish effective sample size :math:`(\sum w)^2 / \sum w^2` of the
+        responses behind the estimate.  Defaults to ``n`` (equal weights).
+
+    Returns
+    -------
+    ConfidenceInterval
+        ``low``, ``high`` (floats for scalar input, arrays otherwise),
+        ``method``, ``alpha``, ``df`` and ``note``.
+
+    Notes
+    -----
+    With :math:`t = t_{1-\alpha/2,\,df}` and the effective sample size
+    :math:`n_{eff} = \hat p(1-\hat p)/v`:
+
+    ``mean`` (Wald, R's ``"mean"``): :math:`\hat p \pm t\sqrt v` (not clipped to [0, 1], as in R).
+
+    ``xlogit``: the Wald interval on the logit scale,
+    :math:`\operatorname{expit}\big(\operatorname{logit}\hat p \pm t\sqrt v/(\hat p(1-\hat p))\big)`;
+    R's ``"logit"`` is the same interval obtained through ``svyglm``.
+
+    ``asin``: :math:`\sin^2\big(\arcsin\sqrt{\hat p} \pm t\sqrt v/(2\sqrt{\hat p(1-\hat p)})\big)`.
+
+    ``wilson``: the Wilson score interval with :math:`n_{eff}` in place of n,
+
+    .. math::
+        \frac{\hat p + t^2/(2n_{eff})}{1 + t^2/n_{eff}} \pm
+        \frac{t}{1 + t^2/n_{eff}}\sqrt{\frac{\hat p(1-\hat p)}{n_{eff}} + \frac{t^2}{4n_{eff}^2}}.
+
+    ``beta`` (Korn & Graubard 1998, R's ``"beta"``): Clopper–Pearson bounds
+    with the effective size corrected for the design degrees of freedom,
+
+    .. math::
+        n^* = n_{eff}\left(\frac{t_{\alpha/2,\,n-1}}{t_{\alpha/2,\,df}}\right)^2,\quad
+        \text{low} = B^{-1}_{\alpha/2}(n^*\hat p,\; n^*(1-\hat p)+1),\quad
+        \text{high} = B^{-1}_{1-\alpha/2}(n^*\hat p+1,\; n^*(1-\hat p)).
+
+    R's ``svyciprop(method="beta")`` always uses ``degf(design)``; here
+    ``df`` is honoured, so ``df=inf`` puts the normal quantile in the
+    denominator.
+
+    ``wilson-kish`` (the published default, :data:`DEFAULT_CI_METHOD`): the
+    ``wilson`` interval with the design effect floored at Kish's design
+    effect of the weights, i.e. :math:`n_{eff}` replaced by
+    :math:`n^*_{eff} = \min(\hat p(1-\hat p)/v,\ n_{Kish})`.  Near 100 %
+    satisfaction the linearised variance is often far too small (most
+    weighting cells show no dissatisfied answer at all, and the few that do
+    may carry small weights), so every interval built on :math:`v` alone —
+    R's ``beta`` included — is too short: about 88 % coverage in our
+    simulation at 97.5 %.  The floor cannot make the interval shorter than
+    that of a simple random sample of :math:`n_{Kish}` responses, which
+    restores coverage.  Korn & Graubard (1998) proposed truncating the
+    estimated design effect from below for the same reason, and Dean &
+    Pagano (2015) compare score (Wilson), Clopper–Pearson and logit intervals
+    built on such design-effect-adjusted sizes in clustered surveys.  Our
+    coverage simulation (``tests/analysis/test_simulation.py``,
+    ``bench/README.md``: stratified samples, 30 weighting cells of 2–20
+    responses, weights from 20 to 1000) gives about 96 % at 85 % and 96–97 %
+    at 97.5 % satisfaction.
+
+    ``beta-kish``: as ``beta`` with the same floor, :math:`n_{eff}` replaced
+    by :math:`\min(n_{eff}, n_{Kish})` before the df correction; more
+    conservative (about 97 % at 85 %, 98–99 % at 97.5 %).
+
+    Edge cases (R returns NaN for all of them; we return a defined interval
+    and a ``note``):
+
+    * :math:`\hat p = 0` or 1 (all answers equal): every method returns the
+      exact one-sided bound with the Kish effective size (df-corrected as in
+      ``beta``): :math:`[0,\ 1-(\alpha/2)^{1/n^*}]` at 0 and
+      :math:`[(\alpha/2)^{1/n^*},\ 1]` at 1 (Clopper–Pearson at ``x = 0`` or
+      ``x = n`` when weights are equal).
+    * zero variance with :math:`0 < \hat p < 1` (e.g. the outcome itself was
+      a raking margin): the Korn–Graubard interval with :math:`n_{Kish}`.
+    * ``df < 1`` (e.g. a domain with one response per stratum): df = 1.
+
+    References
+    ----------
+    .. [1] Korn, E. L. and Graubard, B. I. (1998). Confidence intervals for
+       proportions with small expected number of positive counts estimated
+       from survey data. *Survey Methodology* 24(2), 193–201.
+    .. [2] Dean, N. and Pagano, M. (2015). Evaluating confidence interval
+       methods for binomial proportions in clustered surveys. *Journal of
+       Survey Statistics and Methodology* 3(4), 484–503.
+       doi:10.1093/jssam/smv024
+    .. [3] Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*.
+       Wiley; and the ``survey`` package documentation, ``?svyciprop``.
+    .. [4] Kish, L. (1965). *Survey Sampling*. Wiley.
+    .. [5] Wilson, E. B. (1927). Probable inference, the law of succession,
+       and statistical inference. *JASA* 22, 209–212. doi:10.2307/2276774
+
+    Examples
+    --------
+    >>> ci = proportion_ci(0.8279, 0.000613, df=197, method="beta", n=200)
+    >>> round(ci.low, 4), round(ci.high, 4)
+    (0.7731, 0.8741)
+    """
+    method = check_method(method)
+    scalar = np.ndim(estimate) == 0 and np.ndim(variance) == 0
+    p = np.asarray(estimate, dtype=float)
+    v = np.asarray(variance, dtype=float)
+    if not np.all(np.isfinite(p)) or np.any((p < 0) | (p > 1)):
+        raise ValueError("estimate must be a proportion in [0, 1]")
+    if not np.all(np.isfinite(v)) or np.any(v < 0):
+        raise ValueError("variance must be a finite number >= 0")
+    df_array = np.asarray(df, dtype=float)
+    if np.any(np.isnan(df_array)) or np.any(df_array < 0):
+        raise ValueError("df must be >= 0 (use inf for normal quantiles); df < 1 is treated as 1")
+    needs_n = method in ("beta", "beta-kish") or np.any((p <= 0) | (p >= 1) | (v <= 0))
+    if n is None:
+        if needs_n:
+            raise ValueError(f"method {method!r} (and any estimate of 0 or 1) needs n, the number of responses")
+        n = 1.0
+    n_array = np.asarray(n, dtype=float)
+    if np.any(~np.isfinite(n_array)) or np.any(n_array < 1):
+        raise ValueError("n must be a count >= 1")
+    if n_kish is None:
+        n_kish = n_array
+    n_kish_array = np.asarray(n_kish, dtype=float)
+    if np.any(~np.isfinite(n_kish_array)) or np.any(n_kish_array <= 0):
+        raise ValueError("n_kish must be > 0")
+    low, high, note = interval_arrays(method, p, v, df_array, n_array, n_kish_array, alpha)
+    df_used = np.where(df_array < 1, 1.0, df_array)
+    if scalar:
+        return ConfidenceInterval(float(low[0]), float(high[0]), method, float(alpha), float(df_used), note[0])
+    return ConfidenceInterval(low, high, method, float(alpha), df_used, note)
