@@ -78,7 +78,10 @@ def _migrations_dir():
 
 def _register_blueprints(app: Flask) -> None:
     from public.api import api
+    from surveys.api import collection_api
+    from surveys.kiosk import kiosk
+    from surveys.online import survey
     from webapp.pages import pages
 
-    app.register_blueprint(pages)
-    app.register_blueprint(api)
+    for blueprint in (pages, api, collection_api, survey, kiosk):
+        app.register_blueprint(blueprint)

@@ -43,6 +43,9 @@ def render_error(status: int, title: str | None = None, message: str | None = No
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_expired(error: CSRFError):
+        if _wants_json():
+            message = _("The page's security token is missing or expired. Reload the page and send again.")
+            return jsonify(error={"status": 400, "field": "X-CSRFToken", "code": "csrf_failed", "message": message}), 400
         return render_error(
             400,
             _("This form has expired"),

@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, render_template
 from sqlalchemy import select, text
 
+from webapp.access import PUBLIC, declare_access
 from webapp.extensions import db
 from webapp.models import Indicator, Unit
 
-pages = Blueprint("pages", __name__)
+pages = declare_access(Blueprint("pages", __name__), PUBLIC)
 
 
 @pages.get("/")

@@ -5,7 +5,7 @@ with the migrations.
 """
 
 from webapp.models.accounts import ROLES, AuditEvent, User
-from webapp.models.collection import CHANNELS, RESPONDENT_TYPES, Instrument, Response, ResponseScore
+from webapp.models.collection import CHANNELS, RESPONDENT_TYPES, Instrument, ReceiptToken, Response, ResponseScore
 from webapp.models.demo import DemoTruth
 from webapp.models.indicators import Indicator, IndicatorTarget
 from webapp.models.inputs import PopulationMargin, TransactionCount
@@ -23,6 +23,7 @@ __all__ = [
     "Instrument",
     "PopulationMargin",
     "RESPONDENT_TYPES",
+    "ReceiptToken",
     "ROLES",
     "Response",
     "ResponseScore",

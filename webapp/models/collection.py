@@ -149,3 +149,37 @@ class ResponseScore(db.Model):
     satisfied: Mapped[int] = mapped_column(SmallInteger)
 
     response: Mapped[Response] = relationship(back_populates="scores")
+
+
+class ReceiptToken(db.Model):
+    """A single-use survey link printed as a QR code on one dossier's receipt.
+
+    The case number is never stored: ``case_digest`` is an HMAC of it with a server secret,
+    enough to refuse issuing a second token for the same dossier. Only a hash of the token
+    is stored, so a database leak yields no usable links.
+    """
+
+    __tablename__ = "receipt_tokens"
+    __table_args__ = (
+        UniqueConstraint("unit_id", "case_digest"),
+        CheckConstraint("expires_at > issued_at", name="expiry_after_issue"),
+        CheckConstraint("(used_at IS NULL) = (response_id IS NULL)", name="used_with_response"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: SHA-256 of the token's random part.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="RESTRICT"))
+    #: HMAC-SHA-256 of the dossier's case number with the server secret.
+    case_digest: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    response_id: Mapped[int | None] = mapped_column(
+        BigIdentifier, ForeignKey("responses.id", ondelete="RESTRICT"), unique=True
+    )
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    unit: Mapped[Unit] = relationship()
+    service: Mapped[Service] = relationship()

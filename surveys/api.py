@@ -1,0 +1,193 @@
+"""``POST /api/v1/responses``: the submission endpoint of kiosks and of the web survey.
+
+A kiosk authenticates with its ``X-Device-Key`` header; a web page instead sends its
+session's CSRF token (``X-CSRFToken``). The body is one JSON object (DESIGN.md §7). A new
+``client_id`` answers 201 with ``{"id": …}``; the same ``client_id`` again answers 200 with
+the same id and stores nothing. Every invalid body answers 4xx with an error naming the
+field, in the requester's language, and stores nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from flask_babel import gettext as _
+
+from surveys.devices import find_active_device
+from surveys.messages import describe
+from surveys.submission import FieldError, Submission, SubmissionRejected, submit_response
+from surveys.tokens import TokenState, check_token
+from webapp.access import DEVICE, declare_access
+from webapp.extensions import csrf, limiter
+
+collection_api = declare_access(Blueprint("collection_api", __name__, url_prefix="/api/v1"), DEVICE)
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_TEXT = 100
+MAX_ANSWERS = 200
+MAX_ANSWER_TEXT = 2000
+FIELDS = {
+    "client_id", "instrument", "instrument_version", "unit", "service", "channel", "answers", "reasons",
+    "answered_at", "duration_seconds", "respondent_type", "token",
+}
+REQUIRED = ("client_id", "instrument", "unit", "service", "channel", "answers")
+
+
+def _error_response(status: int, errors: list[FieldError]):
+    described = [{"field": e.field, "code": e.code, "message": describe(e)} for e in errors]
+    first = described[0] if described else {"field": None, "code": "invalid", "message": _("The request is not valid.")}
+    return jsonify(error={"status": status, **first}, errors=described), status
+
+
+def _rate_key() -> str:
+    """Kiosks are limited per device, web pages per address."""
+    key = request.headers.get("X-Device-Key")
+    return f"device:{key[:64]}" if key else f"ip:{request.remote_addr}"
+
+
+def _text(body: dict, name: str, errors: list[FieldError], required: bool = True) -> str | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            errors.append(FieldError(name, "missing"))
+        return None
+    if not isinstance(value, str) or not value or len(value) > MAX_TEXT or "\x00" in value:
+        errors.append(FieldError(name, "invalid_type"))
+        return None
+    return value
+
+
+def _answer_value_ok(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -1_000_000 < value < 1_000_000
+    if isinstance(value, str):
+        return len(value) <= MAX_ANSWER_TEXT and "\x00" not in value
+    if isinstance(value, list):
+        return len(value) <= 50 and all(isinstance(v, str) and len(v) <= MAX_TEXT and "\x00" not in v for v in value)
+    return False
+
+
+def _parse(body: Any) -> tuple[dict[str, Any], list[FieldError]]:
+    errors: list[FieldError] = []
+    if not isinstance(body, dict):
+        return {}, [FieldError("body", "invalid_json")]
+    for name in sorted(set(body) - FIELDS):
+        errors.append(FieldError(str(name)[:MAX_TEXT], "unknown_field"))
+    parsed: dict[str, Any] = {}
+    raw_id = body.get("client_id")
+    if raw_id is None:
+        errors.append(FieldError("client_id", "missing"))
+    else:
+        try:
+            if not isinstance(raw_id, str) or len(raw_id) > 40:
+                raise ValueError
+            parsed["client_id"] = uuid.UUID(raw_id)
+        except ValueError:
+            errors.append(FieldError("client_id", "invalid_uuid"))
+    for name in ("instrument", "unit", "service", "channel"):
+        parsed[name] = _text(body, name, errors)
+    parsed["respondent_type"] = _text(body, "respondent_type", errors, required=False)
+    parsed["token"] = _text(body, "token", errors, required=False)
+    version = body.get("instrument_version")
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= 10_000):
+        errors.append(FieldError("instrument_version", "invalid_type"))
+    parsed["instrument_version"] = version
+    answers = body.get("answers")
+    if answers is None:
+        errors.append(FieldError("answers", "missing"))
+    elif not isinstance(answers, dict) or len(answers) > MAX_ANSWERS:
+        errors.append(FieldError("answers", "invalid_type"))
+    else:
+        for key, value in answers.items():
+            if len(key) > MAX_TEXT or not _answer_value_ok(value):
+                errors.append(FieldError(f"answers.{key[:MAX_TEXT]}", "invalid_type"))
+        parsed["answers"] = answers
+    reasons = body.get("reasons", [])
+    if not isinstance(reasons, list) or not all(isinstance(r, str) and len(r) <= MAX_TEXT for r in reasons) or len(reasons) > 20:
+        errors.append(FieldError("reasons", "invalid_type"))
+    parsed["reasons"] = reasons if isinstance(reasons, list) else []
+    answered_at = body.get("answered_at")
+    parsed["answered_at"] = None
+    if answered_at is not None:
+        try:
+            if not isinstance(answered_at, str) or len(answered_at) > 40:
+                raise ValueError
+            parsed["answered_at"] = datetime.fromisoformat(answered_at.replace("Z", "+00:00"))
+        except ValueError:
+            errors.append(FieldError("answered_at", "invalid_date"))
+    duration = body.get("duration_seconds")
+    if duration is not None and (isinstance(duration, bool) or not isinstance(duration, int) or not 0 <= duration <= 86_400):
+        errors.append(FieldError("duration_seconds", "out_of_range"))
+    parsed["duration_seconds"] = duration
+    return parsed, errors
+
+
+@collection_api.post("/responses")
+@csrf.exempt
+@limiter.limit("120/minute", key_func=_rate_key)
+def create_response():
+    """Store one response (idempotent on ``client_id``)."""
+    if not request.is_json:
+        return _error_response(415, [FieldError("body", "invalid_json")])
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        return _error_response(413, [FieldError("body", "out_of_range")])
+    raw = request.get_data(cache=False, as_text=False)
+    if len(raw) > MAX_BODY_BYTES:
+        return _error_response(413, [FieldError("body", "out_of_range")])
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return _error_response(400, [FieldError("body", "invalid_json")])
+
+    device = None
+    device_key = request.headers.get("X-Device-Key")
+    if device_key is not None:
+        device = find_active_device(device_key)
+        if device is None:
+            return _error_response(403, [FieldError("X-Device-Key", "device_refused")])
+    else:
+        # Web pages prove they are our own form with the session's CSRF token.
+        csrf.protect()
+
+    parsed, errors = _parse(body)
+    if device is None and parsed.get("channel") == "kiosk":
+        errors.append(FieldError("channel", "device_required"))
+    token_row = None
+    if parsed.get("token"):
+        checked = check_token(parsed["token"])
+        if checked.state is TokenState.USED:
+            errors.append(FieldError("token", "already_used"))
+        elif checked.state is not TokenState.VALID:
+            errors.append(FieldError("token", "not_this_service"))
+        token_row = checked.token
+    if errors:
+        status = 409 if any(e.code == "already_used" for e in errors) else 422
+        return _error_response(status, errors)
+
+    submission = Submission(
+        client_id=parsed["client_id"],
+        instrument_code=parsed["instrument"],
+        instrument_version=parsed["instrument_version"],
+        unit_code=parsed["unit"],
+        service_code=parsed["service"],
+        channel=parsed["channel"],
+        answers=parsed["answers"],
+        reasons=parsed["reasons"],
+        answered_at=parsed["answered_at"],
+        duration_seconds=parsed["duration_seconds"],
+        respondent_type=parsed["respondent_type"],
+        device=device,
+        receipt_token=token_row,
+    )
+    try:
+        stored = submit_response(submission)
+    except SubmissionRejected as rejected:
+        return _error_response(rejected.status, rejected.errors)
+    status = 201 if stored.created else 200
+    return jsonify(id=stored.response_id, status="stored" if stored.created else "duplicate"), status

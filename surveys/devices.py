@@ -1,0 +1,62 @@
+"""Kiosk devices: registered per counter, known to the server only by a hash of their key."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from webapp.audit import record_event
+from webapp.extensions import db
+from webapp.models import Counter, Device, Unit, utcnow
+
+#: Device keys are 32 URL-safe characters (192 bits): unguessable, short enough for a URL.
+KEY_BYTES = 24
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewDevice:
+    device: Device
+    #: Shown once; only its hash is stored.
+    key: str
+
+
+def create_device(unit: Unit, counter_name: str, label: str | None = None, actor: str = "cli") -> NewDevice:
+    """Register a kiosk tablet at ``counter_name`` of ``unit`` (the counter is created if new)."""
+    counter = db.session.scalar(select(Counter).where(Counter.unit_id == unit.id, Counter.name == counter_name))
+    if counter is None:
+        counter = Counter(unit=unit, name=counter_name)
+        db.session.add(counter)
+    key = secrets.token_urlsafe(KEY_BYTES)
+    device = Device(counter=counter, key_hash=hash_key(key), label=label)
+    db.session.add(device)
+    db.session.flush()
+    record_event("device.create", actor=actor, object_type="device", object_id=device.id,
+                 after={"unit": unit.code, "counter": counter_name, "label": label})
+    return NewDevice(device, key)
+
+
+def find_active_device(key: str | None) -> Device | None:
+    """The device with this key, unless the key is unknown or the device was revoked."""
+    if not key or len(key) > 100:
+        return None
+    device = db.session.scalar(
+        select(Device).where(Device.key_hash == hash_key(key)).options(joinedload(Device.counter).joinedload(Counter.unit))
+    )
+    if device is None or device.revoked_at is not None:
+        return None
+    return device
+
+
+def revoke_device(device: Device, actor: str = "cli") -> None:
+    """Refuse the device's key from now on (ratings it already sent stay)."""
+    if device.revoked_at is None:
+        device.revoked_at = utcnow()
+        record_event("device.revoke", actor=actor, object_type="device", object_id=device.id)

@@ -1,0 +1,319 @@
+"""Store a citizen's response exactly once, whatever the network does.
+
+Every channel — the kiosk's queue, the online survey, a receipt's QR code, keyed-in paper —
+goes through :func:`submit_response`. The client's UUID is the idempotency key: the same
+``client_id`` sent again, in sequence or many times at once, stores nothing more and gives
+back the first response's id. Everything is validated before anything is written, and a
+rejected submission writes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from surveys import definitions
+from surveys.demographics import RESIDENCE_KINDS, demographic_columns
+from surveys.scoring import score_answers
+from webapp.extensions import db
+from webapp.models import CHANNELS, Device, Instrument, ReceiptToken, Response, ResponseScore, Service, Unit, utcnow
+from webapp.models.registry import unit_services
+from webapp.periods import Period
+
+#: A kiosk may hold ratings while offline this long; older ones are refused as implausible.
+MAX_QUEUE_AGE = timedelta(days=180)
+#: Clocks drift: an answer time this far in the future is still accepted (and clamped).
+CLOCK_SKEW = timedelta(minutes=10)
+#: More ratings than this from one device within BURST_WINDOW are flagged as a burst.
+BURST_LIMIT = 6
+BURST_WINDOW = timedelta(seconds=60)
+#: Fewer seconds per rated item than this means the questions cannot have been read.
+MIN_SECONDS_PER_ITEM = 1.0
+#: Straight-lining is only judged on instruments with at least this many rated answers.
+STRAIGHT_LINING_MIN_ITEMS = 10
+MAX_REASONS = 12
+COMMENT_ITEM = "comment"
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """A problem with one field: ``code`` is a short key the web layer turns into words."""
+
+    field: str
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+class SubmissionRejected(ValueError):
+    """The submission is invalid; nothing was stored."""
+
+    def __init__(self, errors: Sequence[FieldError], status: int = 422):
+        self.errors = list(errors)
+        self.status = status
+        super().__init__("; ".join(f"{e.field}: {e.code}" for e in self.errors))
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What a channel hands over. ``answers`` are canonical values (see definitions.coerce_answers)."""
+
+    client_id: uuid.UUID
+    instrument_code: str
+    unit_code: str
+    service_code: str
+    channel: str
+    answers: Mapping[str, Any]
+    reasons: Sequence[str] = ()
+    answered_at: datetime | None = None
+    duration_seconds: int | None = None
+    instrument_version: int | None = None
+    respondent_type: str | None = None
+    device: Device | None = None
+    receipt_token: ReceiptToken | None = None
+
+
+@dataclass(frozen=True)
+class Stored:
+    response_id: int
+    #: False when the client_id had already been stored (a retry).
+    created: bool
+    flagged: bool = False
+
+
+def find_response_id(client_id: uuid.UUID) -> int | None:
+    return db.session.scalar(select(Response.id).where(Response.client_id == client_id))
+
+
+@lru_cache(maxsize=64)
+def _definition(instrument_id: int, content_hash: str) -> definitions.Instrument:
+    row = db.session.get(Instrument, instrument_id)
+    return definitions.instrument_from_snapshot(row.snapshot, f"{row.code}.v{row.version}")
+
+
+def _instrument(submission: Submission, errors: list[FieldError]) -> Instrument | None:
+    query = select(Instrument).where(Instrument.code == submission.instrument_code)
+    if submission.instrument_version is None:
+        query = query.where(Instrument.active.is_(True))
+    else:
+        query = query.where(Instrument.version == submission.instrument_version)
+    row = db.session.scalar(query)
+    if row is None:
+        errors.append(FieldError("instrument", "unknown_instrument"))
+    return row
+
+
+def _check_time(submission: Submission, now: datetime, errors: list[FieldError]) -> datetime:
+    answered_at = submission.answered_at or now
+    if answered_at.tzinfo is None:
+        errors.append(FieldError("answered_at", "timezone_required"))
+        return now
+    if answered_at > now + CLOCK_SKEW:
+        errors.append(FieldError("answered_at", "in_future"))
+    elif answered_at < now - MAX_QUEUE_AGE:
+        errors.append(FieldError("answered_at", "too_old", {"days": MAX_QUEUE_AGE.days}))
+    return min(answered_at, now)
+
+
+def _residence_units(on_day) -> dict[str, tuple[int, str]]:
+    rows = db.session.execute(
+        select(Unit.code, Unit.id, Unit.kind).where(
+            Unit.kind.in_(tuple(RESIDENCE_KINDS)), Unit.valid_from <= on_day,
+            (Unit.valid_to.is_(None)) | (Unit.valid_to >= on_day),
+        )
+    )
+    return {code: (unit_id, kind) for code, unit_id, kind in rows}
+
+
+def _merge_reasons(instrument: definitions.Instrument, answers: dict, reasons: Sequence[str], errors: list[FieldError]) -> None:
+    """Kiosk chips arrive as a flat ``reasons`` list: file them under what went well or badly."""
+    if not reasons:
+        return
+    if not isinstance(reasons, list | tuple) or len(reasons) > MAX_REASONS or not all(isinstance(r, str) for r in reasons):
+        errors.append(FieldError("reasons", "invalid_type"))
+        return
+    overall = answers.get("overall")
+    if not instrument.has_item("went_well") or overall not in instrument.item("overall").option_values:
+        errors.append(FieldError("reasons", "unknown_item" if not instrument.has_item("went_well") else "invalid_choice"))
+        return
+    target = "went_well" if definitions.apply_rule("counter_quick", overall) else "went_badly"
+    if not instrument.has_item(target):
+        errors.append(FieldError("reasons", "unknown_item"))
+        return
+    allowed = set(instrument.item(target).option_values)
+    unknown = [r for r in reasons if r not in allowed]
+    if unknown:
+        errors.append(FieldError("reasons", "invalid_choice", {"value": unknown[0]}))
+        return
+    answers[target] = sorted(set(reasons) | set(answers.get(target, ())), key=list(allowed).index)
+
+
+def _quality_flags(submission: Submission, definition: definitions.Instrument, answers: Mapping[str, Any],
+                   answered_at: datetime) -> list[str]:
+    flags = []
+    rated = [answers[i.code] for i in definitions.rated_items(definition) if isinstance(answers.get(i.code), int) and answers[i.code] > 0]
+    if submission.duration_seconds is not None and len(rated) >= 3:
+        if submission.duration_seconds < MIN_SECONDS_PER_ITEM * len(rated):
+            flags.append("too_fast")
+    if len(rated) >= STRAIGHT_LINING_MIN_ITEMS and len(set(rated)) == 1:
+        flags.append("straight_lining")
+    if submission.device is not None:
+        recent = db.session.scalar(
+            select(func.count()).select_from(Response).where(
+                Response.device_id == submission.device.id,
+                Response.answered_at > answered_at - BURST_WINDOW,
+                Response.answered_at <= answered_at,
+            )
+        )
+        if recent >= BURST_LIMIT:
+            flags.append("burst")
+    return flags
+
+
+def validate_submission(submission: Submission, now: datetime | None = None) -> dict[str, Any]:
+    """Check everything and return the row to insert; raise :class:`SubmissionRejected`."""
+    now = now or utcnow()
+    errors: list[FieldError] = []
+    if submission.channel not in CHANNELS:
+        errors.append(FieldError("channel", "invalid_choice", {"value": submission.channel}))
+    if submission.channel == "kiosk" and submission.device is None:
+        errors.append(FieldError("channel", "device_required"))
+    if submission.channel == "qr" and submission.receipt_token is None:
+        errors.append(FieldError("token", "required"))
+    answered_at = _check_time(submission, now, errors)
+    unit = db.session.scalar(select(Unit).where(Unit.code == submission.unit_code))
+    service = db.session.scalar(select(Service).where(Service.code == submission.service_code))
+    instrument = _instrument(submission, errors)
+    if unit is None:
+        errors.append(FieldError("unit", "unknown_unit"))
+    elif not unit.valid_on(answered_at.date()):
+        errors.append(FieldError("unit", "unit_not_valid_then"))
+    if service is None:
+        errors.append(FieldError("service", "unknown_service"))
+    elif unit is not None and not db.session.scalar(
+        select(func.count()).select_from(unit_services).where(unit_services.c.unit_id == unit.id, unit_services.c.service_id == service.id)
+    ):
+        errors.append(FieldError("service", "not_offered"))
+    if submission.device is not None and unit is not None and submission.device.counter.unit_id != unit.id:
+        errors.append(FieldError("unit", "not_this_device"))
+    token = submission.receipt_token
+    if token is not None and (unit is None or service is None or token.unit_id != unit.id or token.service_id != service.id):
+        errors.append(FieldError("token", "not_this_service"))
+    if errors or instrument is None:
+        raise SubmissionRejected(errors)
+
+    definition = _definition(instrument.id, instrument.content_hash)
+    if submission.channel not in definition.channels:
+        errors.append(FieldError("channel", "not_for_instrument"))
+    if service.instrument_code != instrument.code and instrument.code != "counter-quick":
+        errors.append(FieldError("instrument", "not_for_service"))
+    if definition.sector != service.sector:
+        errors.append(FieldError("instrument", "not_for_service"))
+    answers = dict(submission.answers)
+    _merge_reasons(definition, answers, submission.reasons, errors)
+    residence = _residence_units(answered_at.date())
+    for problem in definitions.validate_answers(definition, answers, sources={"residence_units": residence}):
+        errors.append(FieldError(f"answers.{problem.item}", problem.code, dict(problem.params)))
+    respondent_type = answers.get(definitions.RESPONDENT_TYPE_ITEM) or submission.respondent_type or "citizen"
+    if respondent_type not in definition.respondent_types:
+        errors.append(FieldError("respondent_type", "invalid_choice", {"value": respondent_type}))
+    if submission.duration_seconds is not None and not (0 <= submission.duration_seconds <= 86_400):
+        errors.append(FieldError("duration_seconds", "out_of_range"))
+    if errors:
+        raise SubmissionRejected(errors)
+
+    comment = answers.get(COMMENT_ITEM)
+    if comment:
+        from surveys.pii import mask_text
+
+        # Personal data never reaches the database: the comment is stored masked.
+        comment = mask_text(comment)
+        answers[COMMENT_ITEM] = comment
+    scores = score_answers(definition, answers)
+    flags = _quality_flags(submission, definition, answers, answered_at)
+    return {
+        "row": {
+            "client_id": submission.client_id,
+            "instrument_id": instrument.id,
+            "unit_id": unit.id,
+            "service_id": service.id,
+            "counter_id": submission.device.counter_id if submission.device else None,
+            "device_id": submission.device.id if submission.device else None,
+            "channel": submission.channel,
+            "respondent_type": respondent_type,
+            "period": Period.quarter_of(answered_at).label,
+            "answered_at": answered_at,
+            "received_at": now,
+            "duration_seconds": submission.duration_seconds,
+            "answers": answers,
+            "reasons": list(submission.reasons),
+            "kiosk_rating": answers.get("overall") if instrument.code == "counter-quick" else None,
+            "items_rated": scores.items_rated,
+            "items_satisfied": scores.items_satisfied,
+            "comment": comment or None,
+            "status": "flagged" if flags else "valid",
+            "quality_flags": flags,
+            **demographic_columns(answers, residence.get(answers.get("residence"))),
+        },
+        "scores": scores.metrics,
+    }
+
+
+def _insert_ignoring_duplicate(row: dict[str, Any]) -> int | None:
+    """INSERT … ON CONFLICT (client_id) DO NOTHING RETURNING id: None when it already existed."""
+    dialect = db.engine.dialect.name
+    table = Response.__table__
+    if dialect == "postgresql":
+        statement = postgresql.insert(table).values(row).on_conflict_do_nothing(index_elements=["client_id"])
+    elif dialect == "sqlite":
+        statement = sqlite.insert(table).values(row).on_conflict_do_nothing(index_elements=["client_id"])
+    else:  # pragma: no cover - other engines are not supported
+        statement = insert(table).values(row)
+    return db.session.execute(statement.returning(table.c.id)).scalar()
+
+
+def submit_response(submission: Submission, now: datetime | None = None) -> Stored:
+    """Validate and store ``submission`` once; a repeated ``client_id`` returns the stored id.
+
+    Raises :class:`SubmissionRejected` (nothing stored) for invalid input, with status 409
+    when a receipt token was used by another response meanwhile.
+    """
+    existing = find_response_id(submission.client_id)
+    if existing is not None:
+        return Stored(existing, created=False)
+    prepared = validate_submission(submission, now)
+    try:
+        response_id = _insert_ignoring_duplicate(prepared["row"])
+        if response_id is None:
+            # Another request stored the same client_id between our check and our insert.
+            db.session.rollback()
+            return Stored(find_response_id(submission.client_id), created=False)
+        if prepared["scores"]:
+            db.session.execute(
+                insert(ResponseScore.__table__),
+                [{"response_id": response_id, "metric": metric, "satisfied": value} for metric, value in prepared["scores"]],
+            )
+        if submission.receipt_token is not None:
+            marked = db.session.execute(
+                update(ReceiptToken)
+                .where(ReceiptToken.id == submission.receipt_token.id, ReceiptToken.used_at.is_(None))
+                .values(used_at=prepared["row"]["received_at"], response_id=response_id)
+            ).rowcount
+            if marked != 1:
+                db.session.rollback()
+                raise SubmissionRejected([FieldError("token", "already_used")], status=409)
+        if submission.device is not None:
+            db.session.execute(update(Device).where(Device.id == submission.device.id).values(last_seen_at=prepared["row"]["received_at"]))
+        db.session.commit()
+    except SubmissionRejected:
+        raise
+    except Exception:
+        db.session.rollback()
+        raise
+    return Stored(response_id, created=True, flagged=prepared["row"]["status"] == "flagged")
