@@ -73,10 +73,9 @@ def _require_chromium() -> None:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory) -> Iterator[str]:
-    """Base URL (``http://127.0.0.1:<port>``, no trailing slash) of the running application."""
-    from werkzeug.serving import make_server
-
+def live_app(tmp_path_factory):
+    """The application the live server runs: use ``with live_app.app_context()`` to set data up
+    (devices, receipt tokens) or to read what a browser test stored."""
     from webapp.demo.seed import seed_demo
     from webapp.extensions import db
     from webapp.registry.loader import DATA_DIR
@@ -90,7 +89,17 @@ def live_server(tmp_path_factory) -> Iterator[str]:
         load_everything(DATA_DIR)
         seed_demo(responses=2000, seed=1)
         db.session.remove()
+    return app
 
+
+@pytest.fixture(scope="session")
+def live_server(live_app) -> Iterator[str]:
+    """Base URL (``http://127.0.0.1:<port>``, no trailing slash) of the running application."""
+    from werkzeug.serving import make_server
+
+    from webapp.extensions import db
+
+    app = live_app
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="browser-live-server", daemon=True)
     thread.start()
