@@ -9,10 +9,11 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from webapp.access import PUBLIC, declare_access
 from webapp.extensions import db
 from webapp.models import UNIT_KINDS, Unit, UnitSuccession
 
-api = Blueprint("api", __name__, url_prefix="/api/v1")
+api = declare_access(Blueprint("api", __name__, url_prefix="/api/v1"), PUBLIC)
 
 
 def _bad_request(message: str, field: str):
@@ -77,3 +78,11 @@ def unit_detail(code: str):
     document["successors"] = sorted(s.new_unit.code for s in successions if s.old_unit_id == unit.id)
     document["predecessors"] = sorted(s.old_unit.code for s in successions if s.new_unit_id == unit.id)
     return jsonify(document)
+
+
+@api.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 description of this API."""
+    from public.openapi import openapi_document
+
+    return jsonify(openapi_document())

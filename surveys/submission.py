@@ -278,6 +278,33 @@ def _insert_ignoring_duplicate(row: dict[str, Any]) -> int | None:
     return db.session.execute(statement.returning(table.c.id)).scalar()
 
 
+def store_prepared(submission: Submission, prepared: dict[str, Any]) -> int | None:
+    """Insert a validated response and its scores in the current transaction (no commit).
+
+    Returns the new id, or None when the ``client_id`` was stored meanwhile. Raises
+    :class:`SubmissionRejected` (409) when the receipt token was used by another response.
+    """
+    response_id = _insert_ignoring_duplicate(prepared["row"])
+    if response_id is None:
+        return None
+    if prepared["scores"]:
+        db.session.execute(
+            insert(ResponseScore.__table__),
+            [{"response_id": response_id, "metric": metric, "satisfied": value} for metric, value in prepared["scores"]],
+        )
+    if submission.receipt_token is not None:
+        marked = db.session.execute(
+            update(ReceiptToken)
+            .where(ReceiptToken.id == submission.receipt_token.id, ReceiptToken.used_at.is_(None))
+            .values(used_at=prepared["row"]["received_at"], response_id=response_id)
+        ).rowcount
+        if marked != 1:
+            raise SubmissionRejected([FieldError("token", "already_used")], status=409)
+    if submission.device is not None:
+        db.session.execute(update(Device).where(Device.id == submission.device.id).values(last_seen_at=prepared["row"]["received_at"]))
+    return response_id
+
+
 def submit_response(submission: Submission, now: datetime | None = None) -> Stored:
     """Validate and store ``submission`` once; a repeated ``client_id`` returns the stored id.
 
@@ -289,30 +316,12 @@ def submit_response(submission: Submission, now: datetime | None = None) -> Stor
         return Stored(existing, created=False)
     prepared = validate_submission(submission, now)
     try:
-        response_id = _insert_ignoring_duplicate(prepared["row"])
+        response_id = store_prepared(submission, prepared)
         if response_id is None:
             # Another request stored the same client_id between our check and our insert.
             db.session.rollback()
             return Stored(find_response_id(submission.client_id), created=False)
-        if prepared["scores"]:
-            db.session.execute(
-                insert(ResponseScore.__table__),
-                [{"response_id": response_id, "metric": metric, "satisfied": value} for metric, value in prepared["scores"]],
-            )
-        if submission.receipt_token is not None:
-            marked = db.session.execute(
-                update(ReceiptToken)
-                .where(ReceiptToken.id == submission.receipt_token.id, ReceiptToken.used_at.is_(None))
-                .values(used_at=prepared["row"]["received_at"], response_id=response_id)
-            ).rowcount
-            if marked != 1:
-                db.session.rollback()
-                raise SubmissionRejected([FieldError("token", "already_used")], status=409)
-        if submission.device is not None:
-            db.session.execute(update(Device).where(Device.id == submission.device.id).values(last_seen_at=prepared["row"]["received_at"]))
         db.session.commit()
-    except SubmissionRejected:
-        raise
     except Exception:
         db.session.rollback()
         raise

@@ -15,6 +15,113 @@ from flask.cli import AppGroup
 registry_cli = AppGroup("registry", help="The registry of units and services.")
 demo_cli = AppGroup("demo", help="Synthetic demonstration data.")
 import_cli = AppGroup("import", help="Import files (CSV or XLSX); a file with any bad row is refused whole.")
+devices_cli = AppGroup("devices", help="Kiosk tablets at the one-stop counters.")
+tokens_cli = AppGroup("tokens", help="Single-use survey codes printed on receipts.")
+
+
+def _unit(code: str):
+    from sqlalchemy import select
+
+    from webapp.extensions import db
+    from webapp.models import Unit
+
+    unit = db.session.scalar(select(Unit).where(Unit.code == code))
+    if unit is None:
+        raise click.ClickException(f"unknown unit code {code!r} (see /api/v1/units)")
+    return unit
+
+
+def _public_url(path: str) -> str:
+    from flask import current_app
+
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + path
+
+
+@devices_cli.command("create")
+@click.option("--unit", "unit_code", required=True, help="Code of the unit, e.g. sl-ttpvhcc.")
+@click.option("--counter", "counter_name", required=True, help="Name of the counter, e.g. 'Quầy 1'.")
+@click.option("--label", default=None, help="A note to recognise the tablet.")
+def devices_create(unit_code: str, counter_name: str, label: str | None) -> None:
+    """Register a tablet and print its kiosk URL (the key is shown only now)."""
+    from surveys.devices import create_device
+    from webapp.extensions import db
+
+    new = create_device(_unit(unit_code), counter_name, label=label)
+    db.session.commit()
+    click.echo(f"Device {new.device.id} at {unit_code} / {counter_name}")
+    click.echo(_public_url(f"/kiosk/{new.key}"))
+    click.echo("Open this address on the tablet. Keep it secret: anyone with it can submit ratings for this counter.")
+
+
+@devices_cli.command("revoke")
+@click.argument("device_id", type=int)
+def devices_revoke(device_id: int) -> None:
+    """Refuse a tablet's key from now on (its earlier ratings stay)."""
+    from surveys.devices import revoke_device
+    from webapp.extensions import db
+    from webapp.models import Device
+
+    device = db.session.get(Device, device_id)
+    if device is None:
+        raise click.ClickException(f"no device {device_id}")
+    revoke_device(device)
+    db.session.commit()
+    click.echo(f"Device {device_id} revoked.")
+
+
+@devices_cli.command("list")
+@click.option("--unit", "unit_code", default=None, help="Only this unit's devices.")
+def devices_list(unit_code: str | None) -> None:
+    """List devices with their counter, state and last contact."""
+    from sqlalchemy import select
+
+    from webapp.extensions import db
+    from webapp.models import Counter, Device
+
+    query = select(Device).join(Counter).order_by(Device.id)
+    if unit_code:
+        query = query.where(Counter.unit_id == _unit(unit_code).id)
+    for device in db.session.scalars(query):
+        state = "revoked" if device.revoked_at else "active"
+        seen = device.last_seen_at.isoformat(timespec="minutes") if device.last_seen_at else "never"
+        click.echo(f"{device.id}\t{device.counter.unit.code}\t{device.counter.name}\t{state}\tlast seen {seen}")
+
+
+@tokens_cli.command("issue")
+@click.option("--unit", "unit_code", required=True, help="Code of the unit that handled the dossier.")
+@click.option("--service", "service_code", required=True, help="Code of the service, e.g. land.")
+@click.option("--case", "case_number", required=True, help="The dossier's case number (never stored in clear).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the QR code to this .svg or .png file.")
+def tokens_issue(unit_code: str, service_code: str, case_number: str, output: Path | None) -> None:
+    """Print the single-use survey link for one dossier (the same case gives the same link)."""
+    from sqlalchemy import select
+
+    from surveys.qr import qr_png, qr_svg
+    from surveys.tokens import display_token, issue_token
+    from webapp.extensions import db
+    from webapp.models import Service
+
+    unit = _unit(unit_code)
+    service = db.session.scalar(select(Service).where(Service.code == service_code))
+    if service is None:
+        raise click.ClickException(f"unknown service code {service_code!r}")
+    try:
+        token, row = issue_token(unit, service, case_number)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    url = _public_url(f"/r/{token}")
+    click.echo(url)
+    click.echo(f"Code to type: {display_token(token)} (valid until {row.expires_at.date().isoformat()})")
+    if output is not None:
+        if output.suffix.lower() == ".png":
+            output.write_bytes(qr_png(url))
+        elif output.suffix.lower() == ".svg":
+            output.write_text(qr_svg(url, title=url), encoding="utf-8")
+        else:
+            raise click.ClickException("the QR file must end in .svg or .png")
+        click.echo(f"QR code written to {output}")
 
 
 @registry_cli.command("load")
@@ -69,7 +176,22 @@ def import_transactions_command(file: Path) -> None:
         raise click.ClickException(str(error)) from None
 
 
+@import_cli.command("responses")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def import_responses_command(file: Path) -> None:
+    """Keyed-in paper forms: form_id, unit, service, answered_on, then one column per question."""
+    from surveys.paper import import_paper_responses
+    from webapp.imports.tables import ImportRejected
+
+    try:
+        click.echo(import_paper_responses(file))
+    except ImportRejected as error:
+        raise click.ClickException(str(error)) from None
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(registry_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(import_cli)
+    app.cli.add_command(devices_cli)
+    app.cli.add_command(tokens_cli)

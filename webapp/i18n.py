@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_date, format_datetime, format_percent, get_locale
 
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 
 
 def select_locale() -> str:
-    """The locale for this request (see module docstring)."""
+    """The locale for this request (see module docstring); Vietnamese outside requests (CLI)."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     asked = request.args.get("lang")
     if asked in languages:
         session["lang"] = asked

@@ -263,6 +263,7 @@ def _apply(obj, values: dict, report: LoadReport, what: str) -> None:
 def load_registry(session: Session, data: RegistryData) -> LoadReport:
     """Upsert ``data`` into the database (the caller commits). Rows not in the files are kept."""
     report = LoadReport()
+    new_units: set[str] = set()
     existing_units = {u.code: u for u in session.scalars(select(Unit).options(selectinload(Unit.services)))}
     for row in data.units:
         parent = existing_units[row.parent_code] if row.parent_code else None
@@ -280,7 +281,8 @@ def load_registry(session: Session, data: RegistryData) -> LoadReport:
         }
         unit = existing_units.get(row.code)
         if unit is None:
-            unit = Unit(code=row.code, **values)
+            unit = Unit(code=row.code, services=[], **values)
+            new_units.add(row.code)
             session.add(unit)
             existing_units[row.code] = unit
             report.count(report.created, "units")
@@ -299,13 +301,13 @@ def load_registry(session: Session, data: RegistryData) -> LoadReport:
         else:
             _apply(service, values, report, "services")
 
-    session.flush()
     wanted: dict[str, set[str]] = {}
     for unit_code, service_code in data.offerings:
         wanted.setdefault(unit_code, set()).add(service_code)
     for row in data.units:
         code, unit = row.code, existing_units[row.code]
-        current = {s.code for s in unit.services}
+        # New units' collections are known to be empty: reading them would lazy-load each one.
+        current = set() if code in new_units else {s.code for s in unit.services}
         target = wanted.get(code, set())
         if current != target:
             unit.services = sorted((existing_services[c] for c in target), key=lambda s: s.code)

@@ -1,0 +1,147 @@
+"""The OpenAPI 3.1 description of ``/api/v1`` (served at ``/api/v1/openapi.json``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from webapp.models import CHANNELS, RESPONDENT_TYPES, UNIT_KINDS
+
+ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["status", "message"],
+            "properties": {
+                "status": {"type": "integer"},
+                "field": {"type": ["string", "null"], "description": "The field at fault, e.g. `answers.overall`."},
+                "code": {"type": "string", "description": "A stable key such as `invalid_choice`."},
+                "message": {"type": "string", "description": "What to do, in the requester's language."},
+                "title": {"type": "string"},
+            },
+        },
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+UNIT = {
+    "type": "object",
+    "required": ["code", "name_vi", "name_en", "kind", "sector", "parent", "valid_from", "valid_to"],
+    "properties": {
+        "code": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,39}$"},
+        "name_vi": {"type": "string"},
+        "name_en": {"type": "string"},
+        "kind": {"type": "string", "enum": list(UNIT_KINDS)},
+        "sector": {"type": "string", "enum": ["admin", "health", "education"]},
+        "parent": {"type": ["string", "null"]},
+        "valid_from": {"type": "string", "format": "date"},
+        "valid_to": {"type": ["string", "null"], "format": "date", "description": "Last day; null while the unit exists."},
+        "gso_code": {"type": ["string", "null"], "description": "Code of the General Statistics Office."},
+        "illustrative": {"type": "boolean", "description": "True for rows made up for the demonstration."},
+    },
+}
+
+RESPONSE_BODY = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["client_id", "instrument", "unit", "service", "channel", "answers"],
+    "properties": {
+        "client_id": {"type": "string", "format": "uuid", "description": "Made by the client; the idempotency key."},
+        "instrument": {"type": "string", "examples": ["counter-quick"]},
+        "instrument_version": {"type": "integer", "minimum": 1, "description": "Default: the active version."},
+        "unit": {"type": "string", "examples": ["sl-ttpvhcc"]},
+        "service": {"type": "string", "examples": ["land"]},
+        "channel": {"type": "string", "enum": list(CHANNELS)},
+        "answers": {
+            "type": "object",
+            "description": "Item code → value. `counter-quick`: `overall` 1 not satisfied, 2 satisfied, 3 very satisfied.",
+            "additionalProperties": {"type": ["integer", "string", "array"]},
+        },
+        "reasons": {"type": "array", "maxItems": 20, "items": {"type": "string"},
+                    "description": "Kiosk chips: on_time, clear_guidance, staff_attitude, single_trip, fees_as_published, no_improper_requests."},
+        "answered_at": {"type": "string", "format": "date-time", "description": "With its UTC offset; default: now."},
+        "duration_seconds": {"type": "integer", "minimum": 0, "maximum": 86400},
+        "respondent_type": {"type": "string", "enum": list(RESPONDENT_TYPES)},
+        "token": {"type": "string", "description": "The receipt code, for channel `qr`."},
+    },
+}
+
+
+def openapi_document() -> dict[str, Any]:
+    """The API description; kept beside the code it describes and tested against it."""
+    json_error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Sơn La Satisfaction Index API",
+            "version": "1",
+            "description": "Open data of the Sơn La Satisfaction Index (read-only), and the submission endpoint of "
+            "counter kiosks and the web survey. Errors are in the requester's language (`?lang=vi|en` or "
+            "Accept-Language).",
+            "license": {"name": "CC BY 4.0 (data)", "url": "https://creativecommons.org/licenses/by/4.0/"},
+        },
+        "servers": [{"url": "/api/v1"}],
+        "paths": {
+            "/units": {
+                "get": {
+                    "summary": "The registry of units (open data)",
+                    "parameters": [
+                        {"name": "kind", "in": "query", "schema": {"type": "string", "enum": list(UNIT_KINDS)}},
+                        {"name": "valid_on", "in": "query", "schema": {"type": "string", "format": "date"},
+                         "description": "Only units that existed on this day."},
+                    ],
+                    "responses": {
+                        "200": {"description": "Units", "content": {"application/json": {"schema": {
+                            "type": "object", "required": ["units", "count"],
+                            "properties": {"units": {"type": "array", "items": {"$ref": "#/components/schemas/Unit"}},
+                                           "count": {"type": "integer"}}}}}},
+                        "400": {"description": "A bad filter", **json_error},
+                    },
+                }
+            },
+            "/units/{code}": {
+                "get": {
+                    "summary": "One unit with the services it offers and its 2025 successors or predecessors",
+                    "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": {"description": "The unit", "content": {"application/json": {"schema": {
+                            "allOf": [{"$ref": "#/components/schemas/Unit"}, {"type": "object", "properties": {
+                                "services": {"type": "array", "items": {"type": "object"}},
+                                "children": {"type": "array", "items": {"type": "string"}},
+                                "successors": {"type": "array", "items": {"type": "string"}},
+                                "predecessors": {"type": "array", "items": {"type": "string"}}}}]}}}},
+                        "404": {"description": "No such unit", **json_error},
+                    },
+                }
+            },
+            "/responses": {
+                "post": {
+                    "summary": "Submit one response (idempotent on client_id)",
+                    "description": "A kiosk sends its `X-Device-Key`; a web page sends its session's `X-CSRFToken`. "
+                    "The same `client_id` again stores nothing and answers 200 with the first id.",
+                    "parameters": [
+                        {"name": "X-Device-Key", "in": "header", "schema": {"type": "string"}},
+                        {"name": "X-CSRFToken", "in": "header", "schema": {"type": "string"}},
+                    ],
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ResponseBody"}}}},
+                    "responses": {
+                        "201": {"description": "Stored", "content": {"application/json": {"schema": {
+                            "type": "object", "required": ["id", "status"],
+                            "properties": {"id": {"type": "integer"}, "status": {"const": "stored"}}}}}},
+                        "200": {"description": "Already stored (a retry)", "content": {"application/json": {"schema": {
+                            "type": "object", "required": ["id", "status"],
+                            "properties": {"id": {"type": "integer"}, "status": {"const": "duplicate"}}}}}},
+                        "400": {"description": "Not JSON, or CSRF token missing", **json_error},
+                        "403": {"description": "Unknown or revoked device key", **json_error},
+                        "409": {"description": "Receipt code already used", **json_error},
+                        "413": {"description": "Body larger than 64 KB", **json_error},
+                        "415": {"description": "Not application/json", **json_error},
+                        "422": {"description": "Invalid field(s); nothing stored", **json_error},
+                        "429": {"description": "Too many requests", **json_error},
+                    },
+                }
+            },
+        },
+        "components": {"schemas": {"Error": ERROR, "Unit": UNIT, "ResponseBody": RESPONSE_BODY}},
+    }
