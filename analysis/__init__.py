@@ -11,6 +11,7 @@ Run ``python -m analysis estimate --help`` for the command line.
 """
 
 from .binomial import binomial_test, clopper_pearson, wilson_score
+from .cells import CellWeights, cell_weights
 from .compare import (
     Comparison,
     FunnelLimits,
@@ -40,6 +41,7 @@ __all__ = [
     "MIN_N_PUBLISH",
     "MIN_N_SHOW",
     "Calibration",
+    "CellWeights",
     "Comparison",
     "ConfidenceInterval",
     "EstimateRow",
@@ -52,6 +54,7 @@ __all__ = [
     "SufficientStatistics",
     "TargetTest",
     "binomial_test",
+    "cell_weights",
     "clopper_pearson",
     "compare_independent",
     "estimate_from_sums",

@@ -41,10 +41,13 @@ target_db = current_app.extensions['migrate'].db
 
 def render_item(type_, obj, autogen_context):
     """Write our column types as plain SQLAlchemy types, so migrations never import the app."""
-    from webapp.models.types import UTCDateTime
+    from webapp.models.types import JSONDocument, UTCDateTime
 
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and obj is JSONDocument:
+        autogen_context.imports.add("from sqlalchemy.dialects import postgresql")
+        return "sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql')"
     return False
 
 

@@ -86,3 +86,80 @@ def openapi():
     from public.openapi import openapi_document
 
     return jsonify(openapi_document())
+
+
+@api.get("/indicators")
+def indicators():
+    """The indicators with their targets (milestones by year)."""
+    from webapp.models import Indicator
+
+    rows = db.session.scalars(select(Indicator).order_by(Indicator.code).options(selectinload(Indicator.targets))).all()
+    return jsonify(indicators=[
+        {
+            "code": i.code, "name_vi": i.name_vi, "name_en": i.name_en, "description_vi": i.description_vi,
+            "description_en": i.description_en, "kind": i.kind, "sector": i.sector, "plan_section": i.plan_section,
+            "min_n": i.min_n, "min_n_show": i.min_n_show,
+            "targets": [{"year": t.year, "value": t.value, "comparison": t.comparison, "source_vi": t.source_vi,
+                         "source_en": t.source_en} for t in i.targets],
+        }
+        for i in rows
+    ])
+
+
+@api.get("/estimates")
+def estimates():
+    """Published estimates of a period (latest revision): ``indicator``, ``period``, ``unit``, ``domain_type``."""
+    from webapp.models import PublishedEstimate, PublishedSnapshot
+    from webapp.models.publishing import DOMAIN_TYPES
+    from webapp.periods import Period
+
+    period = request.args.get("period")
+    if period is not None:
+        try:
+            period = Period.parse(period).label
+        except ValueError:
+            _bad_request(_("Write the period like 2026-Q3, 2026-H1 or 2026."), "period")
+    else:
+        latest = db.session.scalar(
+            select(PublishedSnapshot.period).order_by(PublishedSnapshot.published_at.desc(), PublishedSnapshot.id.desc()).limit(1)
+        )
+        period = latest
+    snapshot = None
+    if period is not None:
+        snapshot = db.session.scalar(
+            select(PublishedSnapshot).where(PublishedSnapshot.period == period).order_by(PublishedSnapshot.revision.desc()).limit(1)
+        )
+    if snapshot is None:
+        return jsonify(estimates=[], period=period, revision=None)
+    query = select(PublishedEstimate).where(PublishedEstimate.snapshot_id == snapshot.id)
+    indicator = request.args.get("indicator")
+    if indicator is not None:
+        query = query.where(PublishedEstimate.metric == indicator)
+    elif request.args.get("aspects") not in ("1", "true"):
+        query = query.where(~PublishedEstimate.metric.contains("/"))
+    unit = request.args.get("unit")
+    if unit is not None:
+        query = query.where(PublishedEstimate.domain_type == "unit", PublishedEstimate.domain == unit)
+    domain_type = request.args.get("domain_type")
+    if domain_type is not None:
+        if domain_type not in DOMAIN_TYPES:
+            _bad_request(_("Unknown domain type. Use one of: %(kinds)s.", kinds=", ".join(DOMAIN_TYPES)), "domain_type")
+        query = query.where(PublishedEstimate.domain_type == domain_type)
+    order = {name: i for i, name in enumerate(DOMAIN_TYPES)}
+    rows = sorted(db.session.scalars(query), key=lambda r: (r.metric, order[r.domain_type], r.domain))
+    return jsonify(
+        period=snapshot.period,
+        revision=snapshot.revision,
+        published_at=snapshot.published_at.isoformat(),
+        methodology_version=snapshot.methodology_version,
+        estimates=[
+            {
+                "indicator": r.metric.split("/")[0], "metric": r.metric, "period": snapshot.period,
+                "domain_type": r.domain_type, "domain": r.domain, "n": r.n, "estimate": r.estimate, "se": r.se,
+                "ci_low": r.ci_low, "ci_high": r.ci_high, "ci_method": r.ci_method, "n_eff": r.n_eff, "deff": r.deff,
+                "target": r.target, "status": r.status, "revision": snapshot.revision,
+                **{key: r.extra[key] for key in ("weighted", "response_rate", "transactions", "change", "funnel") if key in r.extra},
+            }
+            for r in rows
+        ],
+    )

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from surveys import definitions
 from surveys.messages import describe
+from surveys.stored import definition_of
 from surveys.submission import Submission, SubmissionRejected, find_response_id, store_prepared, validate_submission
 from webapp.audit import record_event
 from webapp.extensions import db
@@ -52,7 +53,7 @@ def paper_client_id(unit_code: str, form_id: str) -> uuid.UUID:
 def _item_columns() -> tuple[str, ...]:
     codes: set[str] = set()
     for row in db.session.scalars(select(Instrument).where(Instrument.active.is_(True))):
-        codes.update(item.code for item in definitions.instrument_from_snapshot(row.snapshot).items)
+        codes.update(item.code for item in definition_of(row).items)
     return tuple(sorted(codes))
 
 
@@ -85,7 +86,7 @@ def import_paper_responses(path: Path, *, actor: str = "cli", now: datetime | No
             problems.append(RowProblem(line, "instrument" if row.get("instrument") else "service",
                                        f"no questionnaire {instrument_code!r}" if instrument_code else f"unknown service code {row['service']!r}"))
             continue
-        definition = definitions.instrument_from_snapshot(instrument_row.snapshot)
+        definition = definition_of(instrument_row)
         raw = {code: value for code, value in row.items()
                if (code not in META or code == definitions.RESPONDENT_TYPE_ITEM) and value != "" and definition.has_item(code)}
         for code, value in list(raw.items()):

@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -22,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from surveys import definitions
 from surveys.demographics import RESIDENCE_KINDS, demographic_columns
 from surveys.scoring import score_answers
+from surveys.stored import definition_of
 from webapp.extensions import db
 from webapp.models import CHANNELS, Device, Instrument, ReceiptToken, Response, ResponseScore, Service, Unit, utcnow
 from webapp.models.registry import unit_services
@@ -89,12 +89,6 @@ class Stored:
 
 def find_response_id(client_id: uuid.UUID) -> int | None:
     return db.session.scalar(select(Response.id).where(Response.client_id == client_id))
-
-
-@lru_cache(maxsize=64)
-def _definition(instrument_id: int, content_hash: str) -> definitions.Instrument:
-    row = db.session.get(Instrument, instrument_id)
-    return definitions.instrument_from_snapshot(row.snapshot, f"{row.code}.v{row.version}")
 
 
 def _instrument(submission: Submission, errors: list[FieldError]) -> Instrument | None:
@@ -208,7 +202,7 @@ def validate_submission(submission: Submission, now: datetime | None = None) -> 
     if errors or instrument is None:
         raise SubmissionRejected(errors)
 
-    definition = _definition(instrument.id, instrument.content_hash)
+    definition = definition_of(instrument)
     if submission.channel not in definition.channels:
         errors.append(FieldError("channel", "not_for_instrument"))
     if service.instrument_code != instrument.code and instrument.code != "counter-quick":

@@ -189,9 +189,31 @@ def import_responses_command(file: Path) -> None:
         raise click.ClickException(str(error)) from None
 
 
+@click.command("publish")
+@click.argument("period", required=False)
+@click.option("--reason", default=None, help="Why a period already published is published again (required then).")
+@click.option("--all-ended", is_flag=True, help="Publish every ended quarter, half-year and year not yet published.")
+def publish_command(period: str | None, reason: str | None, all_ended: bool) -> None:
+    """Compute and freeze the estimates of PERIOD (2026-Q3, 2026-H1 or 2026)."""
+    from webapp.publishing.publish import PublishError, publish_ended_periods, publish_period
+
+    if all_ended:
+        with click.progressbar(length=15 * 7, label="Publishing ended periods") as bar:
+            published = publish_ended_periods(progress=lambda period: bar.update(1))
+        click.echo(f"Published {len(published)} periods.")
+        return
+    if period is None:
+        raise click.UsageError("give a PERIOD or --all-ended")
+    try:
+        click.echo(publish_period(period, reason=reason))
+    except PublishError as error:
+        raise click.ClickException(str(error)) from None
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(registry_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(import_cli)
     app.cli.add_command(devices_cli)
     app.cli.add_command(tokens_cli)
+    app.cli.add_command(publish_command)

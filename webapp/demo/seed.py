@@ -31,6 +31,7 @@ from sqlalchemy import func, insert, select, text
 
 from surveys import definitions
 from surveys.scoring import score_answers
+from surveys.stored import definition_of
 from webapp.audit import record_event
 from webapp.demo.comments import NEGATIVE, POSITIVE
 from webapp.extensions import db
@@ -250,7 +251,7 @@ def seed_demo(responses: int = DEFAULT_RESPONSES, seed: int = 2012, progress: bo
     instruments = {row.code: row for row in db.session.scalars(select(Instrument).where(Instrument.active).order_by(Instrument.code))}
     if "counter-quick" not in instruments:
         raise DemoError("No active instruments: run 'flask --app webapp registry load' first.")
-    definitions_by_code = {code: definitions.instrument_from_snapshot(row.snapshot, code) for code, row in instruments.items()}
+    definitions_by_code = {code: definition_of(row) for code, row in instruments.items()}
 
     # Plain records: the loops below touch these attributes millions of times.
     services = {s.id: _ServiceInfo(s.id, s.code, s.sector, s.instrument_code) for s in db.session.scalars(select(Service).order_by(Service.code))}

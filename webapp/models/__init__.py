@@ -9,6 +9,7 @@ from webapp.models.collection import CHANNELS, RESPONDENT_TYPES, Instrument, Rec
 from webapp.models.demo import DemoTruth
 from webapp.models.indicators import Indicator, IndicatorTarget
 from webapp.models.inputs import PopulationMargin, TransactionCount
+from webapp.models.publishing import PublishedEstimate, PublishedSnapshot
 from webapp.models.registry import SECTORS, UNIT_KINDS, Counter, Device, Service, Unit, UnitSuccession, unit_services
 from webapp.models.types import utcnow
 
@@ -22,6 +23,8 @@ __all__ = [
     "IndicatorTarget",
     "Instrument",
     "PopulationMargin",
+    "PublishedEstimate",
+    "PublishedSnapshot",
     "RESPONDENT_TYPES",
     "ReceiptToken",
     "ROLES",

@@ -1,0 +1,1 @@
+"""From responses to published estimates: SQL aggregation, weighting, estimation, snapshots."""

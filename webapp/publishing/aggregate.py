@@ -1,0 +1,120 @@
+"""The one place where SQL aggregates responses for estimation (DESIGN.md §3, §6).
+
+The database does the heavy work: it groups a period's valid responses by the finest key the
+estimates need — quarter, unit, service, respondent type and channel — and counts them and
+their satisfied answers. Every weighting cell and every domain is a function of that key,
+so Python only ever sees a few thousand rows, whatever the number of responses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from sqlalchemy import case, func, select
+
+from webapp.extensions import db
+from webapp.models import Response, ResponseScore, TransactionCount
+
+
+class ScoreGroup(NamedTuple):
+    """Responses sharing a key, for one metric: how many, and how many satisfied."""
+
+    quarter: str
+    unit_id: int
+    service_id: int
+    respondent_type: str
+    channel: str
+    metric: str
+    n: int
+    satisfied: int
+
+
+def fetch_score_groups(quarters: Sequence[str], metrics: Sequence[str]) -> list[ScoreGroup]:
+    """``GROUP BY`` quarter, unit, service, respondent type, channel and metric (valid responses only)."""
+    query = (
+        select(
+            Response.period, Response.unit_id, Response.service_id, Response.respondent_type, Response.channel,
+            ResponseScore.metric, func.count(), func.sum(ResponseScore.satisfied),
+        )
+        .join(ResponseScore, ResponseScore.response_id == Response.id)
+        .where(Response.period.in_(list(quarters)), Response.status == "valid", ResponseScore.metric.in_(list(metrics)))
+        .group_by(Response.period, Response.unit_id, Response.service_id, Response.respondent_type, Response.channel,
+                  ResponseScore.metric)
+    )
+    return [ScoreGroup(*row[:7], int(row[7] or 0)) for row in db.session.execute(query)]
+
+
+def fetch_all_items_groups(quarters: Sequence[str], instrument_ids: Sequence[int]) -> list[ScoreGroup]:
+    """The Ministry of Health "hài lòng toàn diện": respondents who rated items and were satisfied with all."""
+    all_satisfied = case((Response.items_satisfied == Response.items_rated, 1), else_=0)
+    query = (
+        select(Response.period, Response.unit_id, Response.service_id, Response.respondent_type, Response.channel,
+               func.count(), func.sum(all_satisfied))
+        .where(Response.period.in_(list(quarters)), Response.status == "valid", Response.items_rated > 0,
+               Response.instrument_id.in_(list(instrument_ids)))
+        .group_by(Response.period, Response.unit_id, Response.service_id, Response.respondent_type, Response.channel)
+    )
+    return [ScoreGroup(*row[:5], "all-items", row[5], int(row[6] or 0)) for row in db.session.execute(query)]
+
+
+def fetch_transaction_counts(quarters: Sequence[str]) -> list[tuple[str, int, int, str, int]]:
+    """``(quarter, unit_id, service_id, respondent_type, count)`` for the quarters."""
+    query = select(TransactionCount.period, TransactionCount.unit_id, TransactionCount.service_id,
+                   TransactionCount.respondent_type, TransactionCount.count).where(TransactionCount.period.in_(list(quarters)))
+    return [tuple(row) for row in db.session.execute(query)]
+
+
+def fetch_flagged_counts(quarters: Sequence[str]) -> dict[int, tuple[int, int]]:
+    """Per unit: (all responses, flagged responses) in the quarters."""
+    flagged = func.sum(case((Response.status == "flagged", 1), else_=0))
+    query = select(Response.unit_id, func.count(), flagged).where(Response.period.in_(list(quarters))).group_by(Response.unit_id)
+    return {unit_id: (total, int(flagged_count or 0)) for unit_id, total, flagged_count in db.session.execute(query)}
+
+
+def fetch_instrument_versions(quarters: Sequence[str]) -> list[tuple[int, int]]:
+    """``(instrument id, responses)`` answered in the quarters."""
+    query = select(Response.instrument_id, func.count()).where(Response.period.in_(list(quarters))).group_by(Response.instrument_id)
+    return [tuple(row) for row in db.session.execute(query)]
+
+
+
+class PeriodInputs:
+    """The SQL sums of a period, fetched quarter by quarter and kept for reuse.
+
+    A half-year or a year is the union of its quarters, and every key includes the quarter,
+    so publishing many periods in a row (``publish --all-ended``) reads each quarter once.
+    """
+
+    def __init__(self, metrics: Sequence[str]):
+        self.metrics = list(metrics)
+        self._cache: dict[tuple, object] = {}
+
+    def _per_quarter(self, name: str, quarter: str, load):
+        key = (name, quarter)
+        if key not in self._cache:
+            self._cache[key] = load()
+        return self._cache[key]
+
+    def score_groups(self, quarters: Sequence[str]) -> list[ScoreGroup]:
+        return [g for q in quarters for g in self._per_quarter("scores", q, lambda q=q: fetch_score_groups([q], self.metrics))]
+
+    def all_items_groups(self, quarters: Sequence[str], instrument_ids: Sequence[int]) -> list[ScoreGroup]:
+        ids = tuple(sorted(instrument_ids))
+        return [g for q in quarters
+                for g in self._per_quarter(f"all-items{ids}", q, lambda q=q: fetch_all_items_groups([q], ids))]
+
+    def transaction_counts(self, quarters: Sequence[str]) -> list[tuple]:
+        return [c for q in quarters for c in self._per_quarter("counts", q, lambda q=q: fetch_transaction_counts([q]))]
+
+    def flagged_counts(self, quarters: Sequence[str]) -> dict[int, tuple[int, int]]:
+        merged: dict[int, list[int]] = {}
+        for q in quarters:
+            for unit_id, (total, flagged) in self._per_quarter("flagged", q, lambda q=q: fetch_flagged_counts([q])).items():
+                entry = merged.setdefault(unit_id, [0, 0])
+                entry[0] += total
+                entry[1] += flagged
+        return {unit_id: (total, flagged) for unit_id, (total, flagged) in merged.items()}
+
+    def instrument_versions(self, quarters: Sequence[str]) -> list[tuple[int, int]]:
+        return [v for q in quarters for v in self._per_quarter("instruments", q, lambda q=q: fetch_instrument_versions([q]))]

@@ -1,0 +1,431 @@
+"""Compute every estimate of a period (DESIGN.md §6) from SQL sums, with ``analysis``.
+
+For each satisfaction indicator: weighting cells (unit × service × respondent type ×
+quarter) get post-stratification weights from the transaction counts
+(:func:`analysis.cell_weights`); per-(cell, domain) sums go to
+:func:`analysis.estimate_from_sums`, once per kind of domain (province, sector, district or
+commune, unit, service, channel, respondent type), so every domain is estimated as a domain
+of the whole design. Then suppression: fewer than ``min_n_show`` responses → not published
+at all (and a second cell hidden where the first could be recovered by subtraction); fewer
+than ``min_n`` responses or effective size → the count only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+from sqlalchemy import select
+
+import analysis
+from webapp.extensions import db
+from webapp.models import Indicator, Instrument, Service, Unit, UnitSuccession
+from webapp.periods import Period
+from webapp.publishing.aggregate import PeriodInputs, ScoreGroup
+
+METHODOLOGY_VERSION = "2026.1"
+#: The date the district level was abolished; periods ending after it are reported by commune.
+LAST_DAY_OF_DISTRICTS = date(2025, 6, 30)
+#: Indicator that carries the aspect rates of each sector's long questionnaire.
+ASPECT_HOST = {"admin": "sat-agencies", "health": "sat-health", "education": "sat-education"}
+SUPPRESSED_TYPES_FOR_PARTITIONS = ("sector", "district", "commune", "service", "channel", "respondent_type")
+
+
+@dataclass(frozen=True)
+class UnitInfo:
+    id: int
+    code: str
+    kind: str
+    #: The district-level unit above it (periods before July 2025), if any.
+    district: str | None
+    #: The commune or ward it belongs to in the tree valid at the period's end, if any.
+    commune: str | None
+
+
+@dataclass
+class EstimateRecord:
+    """One row to publish (before or after suppression)."""
+
+    metric: str
+    domain_type: str
+    domain: str
+    n: int
+    estimate: float | None
+    se: float | None
+    ci_low: float | None
+    ci_high: float | None
+    ci_method: str
+    n_eff: float | None
+    deff: float | None
+    target: float | None
+    status: str
+    extra: dict = field(default_factory=dict)
+    hidden: bool = False
+
+
+@dataclass
+class ComputedPeriod:
+    period: Period
+    records: list[EstimateRecord]
+    instrument_versions: dict[str, list[int]]
+    input_hashes: dict[str, str]
+    summary: dict
+
+
+def _digest(rows: Iterable) -> str:
+    return hashlib.sha256(json.dumps(sorted(rows, key=repr), default=str).encode()).hexdigest()
+
+
+def _target_for(indicator: Indicator, year: int) -> tuple[float | None, str]:
+    """The milestone in force in ``year``: the latest at or before it, else the first one."""
+    targets = sorted(indicator.targets, key=lambda t: t.year)
+    if not targets:
+        return None, "gt"
+    chosen = [t for t in targets if t.year <= year]
+    target = chosen[-1] if chosen else targets[0]
+    return target.value, target.comparison
+
+
+def _unit_infos(period: Period) -> dict[int, UnitInfo]:
+    units = {u.id: u for u in db.session.scalars(select(Unit))}
+    by_code = {u.code: u for u in units.values()}
+    successors: dict[int, list[int]] = defaultdict(list)
+    for link in db.session.scalars(select(UnitSuccession)):
+        successors[link.old_unit_id].append(link.new_unit_id)
+    end = period.end
+    infos = {}
+    for unit in units.values():
+        codes = unit.path.strip("/").split("/")
+        district = next((c for c in codes if by_code.get(c) is not None and by_code[c].kind == "district"), None)
+        commune = None
+        if unit.kind in ("commune", "ward", "township"):
+            current = unit
+            # Follow the 2025 reorganisation to the unit valid at the period's end.
+            for _ in range(3):
+                if current.valid_on(end) or len(successors.get(current.id, [])) != 1:
+                    break
+                current = units[successors[current.id][0]]
+            commune = current.code if current.valid_on(end) else None
+        infos[unit.id] = UnitInfo(unit.id, unit.code, unit.kind, district if end <= LAST_DAY_OF_DISTRICTS else None, commune)
+    return infos
+
+
+def _domain_functions(period: Period, units: dict[int, UnitInfo], services: dict[int, Service]) -> dict[str, Callable]:
+    """Domain type → function of a score group giving its domain (None: outside every domain)."""
+    functions: dict[str, Callable[[ScoreGroup], str | None]] = {
+        "province": lambda g: "sl",
+        "sector": lambda g: services[g.service_id].sector,
+        "unit": lambda g: units[g.unit_id].code,
+        "service": lambda g: services[g.service_id].code,
+        "channel": lambda g: g.channel,
+        "respondent_type": lambda g: g.respondent_type,
+    }
+    if period.end <= LAST_DAY_OF_DISTRICTS:
+        functions["district"] = lambda g: units[g.unit_id].district
+    else:
+        functions["commune"] = lambda g: units[g.unit_id].commune
+    return functions
+
+
+class _Cells:
+    """Weighting cells of one metric's score groups: weight and stratum of each group (DESIGN.md §6)."""
+
+    def __init__(self, groups: list[ScoreGroup], counts: list[tuple], sector_services: set[int]):
+        split = {(q, u, s) for q, u, s, r, _ in counts if r != "all"}
+        population: dict[tuple, float] = defaultdict(float)
+        for q, u, s, r, count in counts:
+            if s in sector_services:
+                population[(q, u, s, r)] += count
+        index: dict[tuple, int] = {}
+        group_cell = np.empty(len(groups), dtype=np.intp)
+        for i, g in enumerate(groups):
+            kind = g.respondent_type if (g.quarter, g.unit_id, g.service_id) in split else "all"
+            group_cell[i] = index.setdefault((g.quarter, g.unit_id, g.service_id, kind), len(index))
+        responding_units = {(key[0], key[1]) for key in index}
+        for key in population:
+            if key not in index and (key[0], key[1]) in responding_units:
+                index[key] = len(index)
+        keys = list(index)
+        self.n = np.array([g.n for g in groups], dtype=float)
+        self.satisfied = np.array([g.satisfied for g in groups], dtype=float)
+        cell_n = np.bincount(group_cell, weights=self.n, minlength=len(keys))
+        self.cell_population = np.array([population.get(k, math.nan) for k in keys])
+        result = analysis.cell_weights([(k[0], k[1]) for k in keys], self.cell_population, cell_n)
+        self.cell_rule = result.rule
+        self.group_cell = group_cell
+        self.weight = result.weight[group_cell]
+        self.stratum = result.stratum[group_cell]
+
+
+def _domain_codes(groups: list[ScoreGroup], domain_of: Callable[[ScoreGroup], str | None]) -> tuple[np.ndarray, list[str]]:
+    """Each group's domain as an index into the sorted labels; label "" means outside every domain."""
+    labels_of_groups = [domain_of(g) or "" for g in groups]
+    labels = sorted(set(labels_of_groups))
+    position = {label: i for i, label in enumerate(labels)}
+    return np.fromiter((position[label] for label in labels_of_groups), dtype=np.intp, count=len(groups)), labels
+
+
+def _estimate_domains(cells: _Cells, codes: np.ndarray, labels: list[str], target: float) -> dict[str | None, analysis.EstimateRow]:
+    """Per-(stratum, domain) sums → :func:`analysis.estimate_from_sums` (domains of the whole design)."""
+    if codes.size == 0:
+        return {}
+    combined = cells.stratum.astype(np.int64) * len(labels) + codes
+    keys, inverse = np.unique(combined, return_inverse=True)
+    w = cells.weight
+    sums = [np.bincount(inverse, weights=values, minlength=keys.size)
+            for values in (cells.n, w * cells.n, w * cells.satisfied, w * w * cells.n, w * w * cells.satisfied)]
+    result = analysis.estimate_from_sums(keys // len(labels), keys % len(labels), *sums, target=target, lonely_psu="adjust")
+    rows: dict[str | None, analysis.EstimateRow] = {None: result.overall}
+    for row in result.domains:
+        label = labels[int(row.domain)]
+        if label != "":
+            rows[label] = row
+    return rows
+
+
+def _domain_extras(cells: _Cells, codes: np.ndarray, labels: list[str], groups: list[ScoreGroup], flagged,
+                   domain_type: str) -> dict[str, dict]:
+    """Per domain label: weighting status, response rate and flagged share."""
+    D = len(labels)
+    responses = np.bincount(codes, weights=cells.n, minlength=D)
+    pairs = np.unique(codes.astype(np.int64) * (cells.group_cell.max() + 1) + cells.group_cell)
+    pair_domain = pairs // (cells.group_cell.max() + 1)
+    pair_cell = pairs % (cells.group_cell.max() + 1)
+    population = np.bincount(pair_domain, weights=np.nan_to_num(cells.cell_population[pair_cell]), minlength=D)
+    unweighted = np.bincount(pair_domain, weights=(cells.cell_rule[pair_cell] == "unweighted").astype(float), minlength=D)
+    cell_count = np.bincount(pair_domain, minlength=D)
+    units_of: dict[int, set[int]] = defaultdict(set)
+    if domain_type in ("unit", "province", "district", "commune"):
+        for code, group in zip(codes.tolist(), groups, strict=True):
+            units_of[code].add(group.unit_id)
+    extras = {}
+    for code, label in enumerate(labels):
+        if not label:
+            continue
+        weighted = "no" if unweighted[code] == cell_count[code] else ("partly" if unweighted[code] else "yes")
+        extra: dict = {"weighted": weighted}
+        # A channel or a respondent type is not a part of the transaction counts: no response rate.
+        if population[code] > 0 and domain_type not in ("channel", "respondent_type"):
+            extra["transactions"] = int(population[code])
+            extra["response_rate"] = float(responses[code] / population[code])
+        total = sum(flagged.get(u, (0, 0))[0] for u in units_of.get(code, ()))
+        if total:
+            extra["flagged_share"] = sum(flagged.get(u, (0, 0))[1] for u in units_of[code]) / total
+        extras[label] = extra
+    return extras
+
+
+def _record(metric: str, domain_type: str, domain: str, row: analysis.EstimateRow, target: float | None, min_n: int) -> EstimateRecord:
+    publishable = row.n >= min_n and row.n_eff is not None and row.n_eff >= min_n and row.estimate is not None
+    status = analysis.target_status(row.ci_low, row.ci_high, target if target is not None else analysis.DEFAULT_TARGET,
+                                    n=row.n, n_eff=row.n_eff, min_n=min_n) if publishable else "insufficient"
+    return EstimateRecord(
+        metric=metric,
+        domain_type=domain_type,
+        domain=domain,
+        n=int(row.n),
+        estimate=float(row.estimate) if publishable else None,
+        se=float(row.se) if publishable else None,
+        ci_low=float(row.ci_low) if publishable else None,
+        ci_high=float(row.ci_high) if publishable else None,
+        ci_method=row.ci_method,
+        n_eff=float(row.n_eff) if publishable else None,
+        deff=float(row.deff) if publishable and row.deff is not None else None,
+        target=target,
+        status=status,
+    )
+
+
+def _suppress(records: list[EstimateRecord], min_n_show: dict[str, int], units: dict[str, UnitInfo]) -> None:
+    """Hide cells under ``min_n_show``, and one more where a hidden count could be recovered by subtraction."""
+    for record in records:
+        if record.n < min_n_show[record.metric.split("/")[0]]:
+            record.hidden = True
+    partitions: dict[tuple, list[EstimateRecord]] = defaultdict(list)
+    for record in records:
+        if record.domain_type in SUPPRESSED_TYPES_FOR_PARTITIONS:
+            partitions[(record.metric, record.domain_type)].append(record)
+        elif record.domain_type == "unit" and record.domain in units:
+            info = units[record.domain]
+            parent = info.district or info.commune
+            if parent:
+                partitions[(record.metric, "unit-in", parent)].append(record)
+    for members in partitions.values():
+        hidden = [r for r in members if r.hidden]
+        visible = sorted((r for r in members if not r.hidden), key=lambda r: r.n)
+        if len(hidden) == 1 and visible:
+            visible[0].hidden = True
+
+
+def _add_comparisons(records: list[EstimateRecord], previous: dict[tuple, tuple[float, float]], period: Period) -> None:
+    for record in records:
+        before = previous.get((record.metric, record.domain_type, record.domain))
+        if record.estimate is None or before is None:
+            continue
+        comparison = analysis.compare_independent(record.estimate, record.se, before[0], before[1])
+        record.extra["change"] = {
+            "from_period": period.previous().label,
+            "difference": comparison.difference,
+            "ci_low": comparison.ci_low,
+            "ci_high": comparison.ci_high,
+            "p_value": comparison.p_value,
+        }
+
+
+def _add_funnel(records: list[EstimateRecord], metric: str) -> None:
+    province = next((r for r in records if r.metric == metric and r.domain_type == "province" and r.estimate is not None), None)
+    units = [r for r in records if r.metric == metric and r.domain_type == "unit" and r.estimate is not None]
+    if province is None or not units or not 0 < province.estimate < 1:
+        return
+    limits = analysis.funnel_limits(province.estimate, [r.n_eff for r in units], [r.estimate for r in units])
+    for i, record in enumerate(units):
+        record.extra["funnel"] = {
+            "reference": province.estimate,
+            "lower95": float(limits.lower95[i]),
+            "upper95": float(limits.upper95[i]),
+            "lower998": float(limits.lower998[i]),
+            "upper998": float(limits.upper998[i]),
+            "position": str(limits.position[i]),
+        }
+
+
+def _coverage_records(indicator: Indicator, period: Period, groups: list[ScoreGroup], services: dict[int, Service]) -> list[EstimateRecord]:
+    """Share of active public service units (health, education) with enough valid responses in the year."""
+    definition = indicator.definition.get("coverage") or {}
+    sectors = tuple(definition.get("unit_sectors") or ("health", "education"))
+    needed = int(definition.get("min_valid_responses") or 30)
+    active = db.session.scalars(select(Unit).where(Unit.sector.in_(sectors), Unit.valid_from <= period.end,
+                                                   (Unit.valid_to.is_(None)) | (Unit.valid_to >= period.end))).all()
+    if not active:
+        return []
+    responses: dict[int, int] = defaultdict(int)
+    seen = set()
+    for group in groups:
+        # Count each response once: groups of one metric per sector indicator.
+        if services[group.service_id].sector in sectors and group.metric in ("sat-health", "sat-education"):
+            responses[group.unit_id] += group.n
+            seen.add(group.unit_id)
+    surveyed = sum(1 for unit in active if responses.get(unit.id, 0) >= needed)
+    share = surveyed / len(active)
+    target, _ = _target_for(indicator, period.year)
+    status = "met" if target is not None and share >= target else "below"
+    return [EstimateRecord(indicator.code, "province", "sl", len(active), share, 0.0, share, share, "census", None, None,
+                           target, status, extra={"units_surveyed": surveyed, "units_active": len(active), "min_responses": needed})]
+
+
+def period_inputs() -> PeriodInputs:
+    """A reader of SQL sums for every satisfaction indicator and aspect (reusable across periods)."""
+    codes = db.session.scalars(select(Indicator.code).where(Indicator.kind == "satisfaction")).all()
+    return PeriodInputs(sorted(codes) + sorted(_aspect_metric_names()))
+
+
+def compute_period(period: Period, previous: dict[tuple, tuple[float, float]] | None = None,
+                   inputs: PeriodInputs | None = None) -> ComputedPeriod:
+    """Every estimate of ``period``; ``previous`` maps (metric, domain type, domain) to the
+    previous period's (estimate, se) for the change figures."""
+    inputs = inputs or period_inputs()
+    quarters = [q.label for q in period.quarters]
+    indicators = db.session.scalars(select(Indicator).order_by(Indicator.code)).all()
+    services = {s.id: s for s in db.session.scalars(select(Service))}
+    units = _unit_infos(period)
+    units_by_code = {u.code: u for u in units.values()}
+    satisfaction = [i for i in indicators if i.kind == "satisfaction"]
+    groups = inputs.score_groups(quarters)
+    counts = inputs.transaction_counts(quarters)
+    domain_functions = _domain_functions(period, units, services)
+    flagged = inputs.flagged_counts(quarters)
+    by_metric: dict[str, list[ScoreGroup]] = defaultdict(list)
+    for group in groups:
+        by_metric[group.metric].append(group)
+    records: list[EstimateRecord] = []
+    min_n_show: dict[str, int] = {}
+
+    for indicator in satisfaction:
+        min_n_show[indicator.code] = indicator.min_n_show
+        target, _ = _target_for(indicator, period.year)
+        sector_services = {sid for sid, s in services.items() if indicator.sector in (None, s.sector)}
+        metric_groups = [g for g in by_metric.get(indicator.code, ()) if g.service_id in sector_services]
+        if not metric_groups:
+            continue
+        cells = _Cells(metric_groups, counts, sector_services)
+        for domain_type, domain_of in domain_functions.items():
+            codes, labels = _domain_codes(metric_groups, domain_of)
+            rows = _estimate_domains(cells, codes, labels, target)
+            extras = _domain_extras(cells, codes, labels, metric_groups, flagged, domain_type)
+            for domain, row in rows.items():
+                if domain is None:
+                    continue
+                record = _record(indicator.code, domain_type, domain, row, target, indicator.min_n)
+                record.extra.update(extras[domain])
+                records.append(record)
+        _add_funnel(records, indicator.code)
+        if ASPECT_HOST.get(indicator.sector) == indicator.code:
+            records += _secondary_records(indicator, by_metric, counts, sector_services, domain_functions, target, period, inputs)
+
+    for indicator in indicators:
+        if indicator.kind == "coverage" and period.kind == "Y":
+            min_n_show[indicator.code] = indicator.min_n_show
+            records += _coverage_records(indicator, period, groups, services)
+
+    _suppress(records, min_n_show, units_by_code)
+    visible = [r for r in records if not r.hidden]
+    _add_comparisons(visible, previous or {}, period)
+    instrument_rows = {row.id: row for row in db.session.scalars(select(Instrument))}
+    versions: dict[str, list[int]] = defaultdict(list)
+    for instrument_id, _count in inputs.instrument_versions(quarters):
+        row = instrument_rows[instrument_id]
+        versions[row.code].append(row.version)
+    hashes = {
+        "responses": _digest((g.quarter, g.unit_id, g.service_id, g.respondent_type, g.channel, g.metric, g.n, g.satisfied) for g in groups),
+        "transaction_counts": _digest(counts),
+        "targets": _digest((i.code, t.year, t.value, t.comparison) for i in indicators for t in i.targets),
+        "instruments": _digest((r.code, r.version, r.content_hash) for r in instrument_rows.values()),
+    }
+    summary = {
+        "responses": sum(total for total, _ in flagged.values()),
+        "flagged_excluded": sum(f for _, f in flagged.values()),
+        "estimates": len(visible),
+        "hidden": len(records) - len(visible),
+        "quarters": quarters,
+    }
+    return ComputedPeriod(period, visible, {k: sorted(set(v)) for k, v in versions.items()}, hashes, summary)
+
+
+def _aspect_metric_names() -> set[str]:
+    """``aspect:<code>`` of every aspect section of every instrument version."""
+    from surveys.stored import definition_of
+
+    names = set()
+    for row in db.session.scalars(select(Instrument)):
+        names.update(f"aspect:{section.code}" for section in definition_of(row).aspects)
+    return names
+
+
+def _secondary_records(indicator, by_metric, counts, sector_services, domain_functions, target, period,
+                       inputs: PeriodInputs) -> list[EstimateRecord]:
+    """Per-aspect rates and the all-items rate of the sector's long questionnaires (province and unit)."""
+    records = []
+    aspect_groups: dict[str, list[ScoreGroup]] = defaultdict(list)
+    for metric, metric_groups in by_metric.items():
+        if metric.startswith("aspect:"):
+            aspect_groups[metric] = [g for g in metric_groups if g.service_id in sector_services]
+    aspect_groups = {m: g for m, g in aspect_groups.items() if g}
+    instrument_ids = [row.id for row in db.session.scalars(select(Instrument).where(Instrument.sector == indicator.sector))]
+    all_items = [g for g in inputs.all_items_groups([q.label for q in period.quarters], instrument_ids) if g.service_id in sector_services]
+    if all_items:
+        aspect_groups["all-items"] = all_items
+    for metric, metric_groups in sorted(aspect_groups.items()):
+        cells = _Cells(metric_groups, counts, sector_services)
+        for domain_type in ("province", "unit"):
+            codes, labels = _domain_codes(metric_groups, domain_functions[domain_type])
+            rows = _estimate_domains(cells, codes, labels, target)
+            for domain, row in rows.items():
+                if domain is not None:
+                    records.append(_record(f"{indicator.code}/{metric}", domain_type, domain, row, target, indicator.min_n))
+    return records

@@ -1,0 +1,130 @@
+"""Publishing: freeze a period's estimates in an immutable snapshot; revise only with a reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from webapp.audit import record_event
+from webapp.extensions import db
+from webapp.models import PublishedEstimate, PublishedSnapshot, utcnow
+from webapp.periods import VIETNAM, Period
+from webapp.publishing.aggregate import PeriodInputs
+from webapp.publishing.compute import METHODOLOGY_VERSION, compute_period
+
+
+class PublishError(ValueError):
+    """The period cannot be published (not ended, no reason for a revision…)."""
+
+
+@dataclass(frozen=True)
+class Published:
+    snapshot_id: int
+    period: str
+    revision: int
+    estimates: int
+
+    def __str__(self) -> str:
+        return f"Published {self.period} (revision {self.revision}): {self.estimates} estimates."
+
+
+def current_snapshot(period_label: str) -> PublishedSnapshot | None:
+    """The latest revision published for a period."""
+    return db.session.scalar(
+        select(PublishedSnapshot).where(PublishedSnapshot.period == period_label).order_by(PublishedSnapshot.revision.desc()).limit(1)
+    )
+
+
+def _previous_values(period: Period) -> dict[tuple, tuple[float, float]]:
+    snapshot = current_snapshot(period.previous().label)
+    if snapshot is None:
+        return {}
+    rows = db.session.execute(
+        select(PublishedEstimate.metric, PublishedEstimate.domain_type, PublishedEstimate.domain, PublishedEstimate.estimate,
+               PublishedEstimate.se).where(PublishedEstimate.snapshot_id == snapshot.id, PublishedEstimate.estimate.is_not(None))
+    )
+    return {(m, t, d): (e, s) for m, t, d, e, s in rows}
+
+
+def publish_period(label: str, reason: str | None = None, actor: str = "cli", now: datetime | None = None,
+                   inputs: PeriodInputs | None = None) -> Published:
+    """Compute and store a snapshot of ``label``; a second publication needs a ``reason``.
+
+    ``inputs`` lets a caller publishing several periods reuse the quarters' SQL sums.
+    """
+    try:
+        period = Period.parse(label)
+    except ValueError as error:
+        raise PublishError(str(error)) from None
+    now = now or utcnow()
+    if period.end >= now.astimezone(VIETNAM).date():
+        raise PublishError(f"{period} has not ended yet; its figures are still provisional")
+    existing = current_snapshot(period.label)
+    reason = (reason or "").strip() or None
+    if existing is not None and not reason:
+        raise PublishError(f"{period} was already published (revision {existing.revision}); give the reason for a new revision")
+    computed = compute_period(period, _previous_values(period), inputs)
+    if not computed.records:
+        raise PublishError(f"{period} has no responses to publish")
+    revision = (existing.revision + 1) if existing else 1
+    try:
+        snapshot = PublishedSnapshot(
+            period=period.label, revision=revision, published_at=now, published_by=actor, reason=reason,
+            methodology_version=METHODOLOGY_VERSION, instrument_versions=computed.instrument_versions,
+            input_hashes=computed.input_hashes, summary=computed.summary,
+        )
+        db.session.add(snapshot)
+        db.session.flush()
+        db.session.execute(
+            PublishedEstimate.__table__.insert(),
+            [
+                {
+                    "snapshot_id": snapshot.id, "metric": r.metric, "domain_type": r.domain_type, "domain": r.domain,
+                    "n": r.n, "estimate": r.estimate, "se": r.se, "ci_low": r.ci_low, "ci_high": r.ci_high,
+                    "ci_method": r.ci_method, "n_eff": r.n_eff, "deff": r.deff, "target": r.target, "status": r.status,
+                    "extra": r.extra,
+                }
+                for r in computed.records
+            ],
+        )
+        record_event("period.publish", actor=actor, object_type="published_snapshot", object_id=snapshot.id,
+                     after={"period": period.label, "revision": revision, "estimates": len(computed.records)}, detail=reason)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return Published(snapshot.id, period.label, revision, len(computed.records))
+
+
+def ended_periods(first: Period, now: datetime | None = None) -> list[Period]:
+    """Every quarter, half-year and year from ``first``'s year that has ended, oldest first."""
+    today = (now or utcnow()).astimezone(VIETNAM).date()
+    periods = []
+    for year in range(first.year, today.year + 1):
+        for period in [Period(year, "Q", q) for q in range(1, 5)] + [Period(year, "H", h) for h in (1, 2)] + [Period(year, "Y", 1)]:
+            if period.end < today:
+                periods.append(period)
+    return sorted(periods, key=lambda p: (p.end, {"Q": 0, "H": 1, "Y": 2}[p.kind]))
+
+
+def published_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(PublishedSnapshot))
+
+
+def publish_ended_periods(now: datetime | None = None, progress=None) -> list[Published]:
+    """Publish, oldest first, every ended period since 2012 that has data and no snapshot yet."""
+    from webapp.publishing.compute import period_inputs
+
+    inputs = period_inputs()
+    published = []
+    periods = [p for p in ended_periods(Period(2012, "Y", 1), now) if current_snapshot(p.label) is None]
+    for period in periods:
+        try:
+            published.append(publish_period(period.label, now=now, inputs=inputs))
+        except PublishError:
+            pass  # no responses in that period
+        if progress is not None:
+            progress(period)
+    return published
