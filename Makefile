@@ -40,10 +40,11 @@ extract-messages: $(VENV)/.installed ## Extract every translatable string into w
 update-messages: extract-messages ## Merge new strings into the vi and en catalogs
 	$(PYBABEL) update -i webapp/translations/messages.pot -d webapp/translations --no-fuzzy-matching
 
-setup: install ## Migrate the database, load the registry, add demo data if it is empty
+setup: install ## Migrate, load the registry, add demo data if the database is empty, publish ended periods
 	$(FLASK) db upgrade
 	$(FLASK) registry load
 	$(FLASK) demo seed --if-empty
+	$(FLASK) publish --all-ended
 
 run: setup ## Fresh clone -> site with demo data at http://127.0.0.1:5000 (Ctrl+C stops it)
 	@echo "Serving on http://$(HOST):$(PORT) – press Ctrl+C to stop."

@@ -210,6 +210,24 @@ def publish_command(period: str | None, reason: str | None, all_ended: bool) -> 
         raise click.ClickException(str(error)) from None
 
 
+export_cli = AppGroup("export", help="Open data files.")
+
+
+@export_cli.command("microdata")
+@click.argument("period")
+@click.option("--indicator", required=True, help="Indicator code, e.g. sat-agencies.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="CSV file to write.")
+def export_microdata_command(period: str, indicator: str, output: Path) -> None:
+    """De-identified microdata behind a published indicator, with an R script beside it."""
+    from webapp.publishing.microdata import export_microdata
+    from webapp.publishing.publish import PublishError
+
+    try:
+        click.echo(export_microdata(period, indicator, output))
+    except (PublishError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(registry_cli)
     app.cli.add_command(demo_cli)
@@ -217,3 +235,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(devices_cli)
     app.cli.add_command(tokens_cli)
     app.cli.add_command(publish_command)
+    app.cli.add_command(export_cli)

@@ -235,9 +235,11 @@ def _random_moments(rng, quarter: Period, size: int, until: datetime) -> list[da
     return moments
 
 
-def seed_demo(responses: int = DEFAULT_RESPONSES, seed: int = 2012, progress: bool = False, now: datetime | None = None) -> str:
+def seed_demo(responses: int = DEFAULT_RESPONSES, seed: int = 2012, progress: bool = False, now: datetime | None = None,
+              first_quarter: Period = FIRST_QUARTER) -> str:
     """Create demo transaction counts, counters, devices, responses and their true rates.
 
+    ``first_quarter`` (default 2012-Q1) lets tests make a dense recent data set quickly.
     Refuses to run when the registry is missing or demo data already exists.
     """
     now = (now or datetime.now(UTC)).astimezone(UTC)
@@ -264,7 +266,7 @@ def seed_demo(responses: int = DEFAULT_RESPONSES, seed: int = 2012, progress: bo
     units = [u for u in all_units if offered.get(u.id)]
     counters = _create_counters(units, rng)
 
-    quarters = quarter_range(FIRST_QUARTER, current_quarter(now))
+    quarters = quarter_range(first_quarter, current_quarter(now))
     unit_effect = _unit_effects(units, rng)
     service_effect = {s.id: SERVICE_SHIFT.get(s.code, 0.0) + rng.normal(0, 0.1) for s in services.values()}
     # Demo data only needs reproducible randomness, not secrecy.
