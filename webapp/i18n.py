@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import format_date, format_datetime, format_percent, get_locale
+from flask_babel import format_date, format_datetime, format_number, format_percent, get_locale
 
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 
@@ -46,6 +46,13 @@ def percent(value: float | None, decimals: int = 1) -> str:
     return format_percent(value, format=pattern)
 
 
+def number(value: int | float | None) -> str:
+    """A count with the locale's grouping: ``12.345`` in Vietnamese, ``12,345`` in English."""
+    if value is None:
+        return "–"
+    return format_number(value)
+
+
 def short_date(value: date | datetime | None) -> str:
     """A date as people write it: ``01/07/2025`` in Vietnamese, ``1 Jul 2025`` in English."""
     if value is None:
@@ -75,6 +82,7 @@ def switch_language_url(lang: str) -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["percent"] = percent
+    app.jinja_env.filters["number"] = number
     app.jinja_env.filters["short_date"] = short_date
     app.jinja_env.filters["localized"] = localized
     app.jinja_env.globals["current_language"] = current_language

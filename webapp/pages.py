@@ -7,16 +7,17 @@ from sqlalchemy import select, text
 
 from webapp.access import PUBLIC, declare_access
 from webapp.extensions import db
-from webapp.models import Indicator, Unit
+from webapp.models import Unit
 
 pages = declare_access(Blueprint("pages", __name__), PUBLIC)
 
 
 @pages.get("/")
 def home():
-    indicators = db.session.scalars(select(Indicator).order_by(Indicator.id)).all()
+    from public.summaries import fetch_headlines
+
     unit_count = db.session.scalar(select(db.func.count(Unit.id)))
-    return render_template("home.html", indicators=indicators, unit_count=unit_count)
+    return render_template("home.html", headlines=fetch_headlines(), unit_count=unit_count)
 
 
 @pages.get("/healthz")
