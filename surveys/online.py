@@ -1,9 +1,493 @@
-"""The online survey: ``/survey/<unit_code>`` → ``/survey/<unit_code>/<instrument_code>``, and ``/r/<token>``."""
+"""The online survey: ``/survey/<unit_code>`` → ``/survey/<unit_code>/<instrument_code>``, and ``/r/<token>``.
+
+One section of the instrument per page, works entirely without JavaScript:
+
+- ``GET /survey/<unit>`` lists the unit's services; each links to its instrument's survey
+  with ``?service=<code>``.
+- ``GET|POST /survey/<unit>/<instrument>[/<page>]?service=<code>`` asks one page. A valid
+  POST keeps the page's answers in the session (per unit + instrument + service) and
+  redirects to the next page; the last page stores the response once and redirects to
+  ``/survey/<unit>/<instrument>/thanks`` (POST-redirect-GET).
+- ``GET /r/<token>`` checks a receipt's code and starts the same survey bound to it
+  (channel ``qr``); ``/r`` lets people type the code printed on the paper.
+
+Consent gating: the section holding ``consent_demographics`` is split in two pages; the
+demographic questions are on the second, which exists only once the respondent said yes.
+
+Honeypot: a POST whose hidden ``website`` field is filled stores nothing and is answered
+with the ordinary thank-you page, so a robot learns nothing from the answer. People never
+see the field (it is off-screen, ``aria-hidden`` and out of the tab order).
+
+Duplicates: the session holds a ``client_id`` (UUID) made on the first page and handed to
+:func:`surveys.submission.submit_response`, so a final page sent twice stores one response
+and both requests end on the same thank-you page.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
 
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from surveys import definitions
+from surveys.demographics import RESIDENCE_KINDS
+from surveys.forms import (
+    MAX_CODE_LENGTH,
+    ReceiptCodeForm,
+    Step,
+    SurveyPageForm,
+    answer_error_message,
+    field_id,
+    page_fields,
+    read_page_answers,
+    residence_groups,
+    survey_steps,
+)
+from surveys.messages import describe
+from surveys.submission import FieldError, Stored, Submission, SubmissionRejected, submit_response
+from surveys.tokens import TokenState, check_token
 from webapp.access import RESPONDENT, declare_access
+from webapp.extensions import db, limiter
+from webapp.i18n import current_language
+from webapp.models import Instrument, ReceiptToken, Service, Unit, utcnow
+from webapp.periods import VIETNAM
 
 survey = declare_access(Blueprint("survey", __name__, template_folder="templates"), RESPONDENT)
+
+#: Per address, on every view that takes a POST.
+POST_LIMIT = "30/minute"
+#: Receipt codes cannot be guessed, but there is no reason to let anyone try quickly.
+RECEIPT_LIMIT = "60/minute"
+#: The short rating any administrative service may be rated with besides its own survey.
+QUICK_INSTRUMENT = "counter-quick"
+SESSION_KEY = "survey_progress"
+#: Surveys kept in progress at once in one session (the session is a cookie: keep it small).
+MAX_SURVEYS_IN_PROGRESS = 2
+#: ``duration_seconds`` beyond this is not a plausible single sitting: not recorded.
+MAX_DURATION_SECONDS = 86_400
+
+
+# --------------------------------------------------------------------------------------
+# What is being rated
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SurveyTarget:
+    """A unit's service and the instrument version it is rated with."""
+
+    unit: Unit
+    service: Service
+    row: Instrument
+    instrument: definitions.Instrument
+
+    @property
+    def key(self) -> str:
+        return f"{self.unit.code}/{self.row.code}/{self.service.code}"
+
+
+_definitions: dict[tuple[int, str], definitions.Instrument] = {}
+
+
+def instrument_definition(row: Instrument) -> definitions.Instrument:
+    """The definition of a stored instrument version (parsed once per content hash)."""
+    key = (row.id, row.content_hash)
+    if key not in _definitions:
+        _definitions[key] = definitions.instrument_from_snapshot(row.snapshot, f"{row.code}.v{row.version}")
+    return _definitions[key]
+
+
+def local_today() -> date:
+    """Today in Sơn La."""
+    return datetime.now(VIETNAM).date()
+
+
+def fetch_open_unit(unit_code: str) -> Unit | None:
+    """The unit called ``unit_code`` if it exists today."""
+    unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
+    return unit if unit is not None and unit.valid_on(local_today()) else None
+
+
+def fetch_active_instruments() -> dict[str, Instrument]:
+    """The version new respondents get, for each instrument code."""
+    return {row.code: row for row in db.session.scalars(select(Instrument).where(Instrument.active.is_(True)))}
+
+
+def fetch_services_to_rate(unit: Unit) -> list[Service]:
+    """The unit's services whose survey can be answered online, by name."""
+    active = fetch_active_instruments()
+    services = [
+        service
+        for service in unit.services
+        if service.instrument_code in active
+        and "online" in instrument_definition(active[service.instrument_code]).channels
+    ]
+    language = current_language()
+    return sorted(services, key=lambda service: service.name(language))
+
+
+def find_survey_target(
+    unit_code: str, instrument_code: str, service_code: str, channel: str = "online"
+) -> SurveyTarget | None:
+    """What ``/survey/<unit>/<instrument>?service=`` rates, or None when that survey does not exist.
+
+    The service must be offered by a unit that exists today, and the instrument must be
+    the service's own or the quick rating of its sector, and be answerable on ``channel``.
+    """
+    unit = fetch_open_unit(unit_code)
+    if unit is None:
+        return None
+    service = next((s for s in unit.services if s.code == service_code), None)
+    if service is None or instrument_code not in (service.instrument_code, QUICK_INSTRUMENT):
+        return None
+    row = fetch_active_instruments().get(instrument_code)
+    if row is None:
+        return None
+    instrument = instrument_definition(row)
+    if channel not in instrument.channels or instrument.sector != service.sector:
+        return None
+    return SurveyTarget(unit, service, row, instrument)
+
+
+def fetch_residence_units() -> list[Unit]:
+    """Communes and wards that exist today: where a respondent may say they live."""
+    today = local_today()
+    return list(
+        db.session.scalars(
+            select(Unit).where(
+                Unit.kind.in_(tuple(RESIDENCE_KINDS)),
+                Unit.valid_from <= today,
+                (Unit.valid_to.is_(None)) | (Unit.valid_to >= today),
+            )
+        )
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Progress kept in the session
+# --------------------------------------------------------------------------------------
+
+
+def _now_seconds() -> int:
+    return int(utcnow().timestamp())
+
+
+def load_progress(target: SurveyTarget) -> dict[str, Any] | None:
+    """This survey's progress in the session, unless it was for another instrument version."""
+    progress = session.get(SESSION_KEY, {}).get(target.key)
+    if progress is None or progress.get("version") != target.row.version:
+        return None
+    return progress
+
+
+def save_progress(target: SurveyTarget, progress: dict[str, Any]) -> None:
+    """Keep ``progress`` in the session; forget the oldest surveys beyond the few kept."""
+    progress["touched"] = _now_seconds()
+    surveys = dict(session.get(SESSION_KEY, {}))
+    surveys[target.key] = progress
+    kept = sorted(surveys.items(), key=lambda entry: entry[1].get("touched", 0), reverse=True)
+    session[SESSION_KEY] = dict(kept[:MAX_SURVEYS_IN_PROGRESS])
+
+
+def start_progress(target: SurveyTarget, token: ReceiptToken | None = None) -> dict[str, Any]:
+    """A fresh start: a new client id, the clock started, no answers yet."""
+    progress = {
+        "client_id": str(uuid.uuid4()),
+        "version": target.row.version,
+        "started": _now_seconds(),
+        "answers": {},
+        "reached": 1,
+        "token": token.id if token is not None else None,
+        "done": False,
+    }
+    save_progress(target, progress)
+    return progress
+
+
+def steps_for(target: SurveyTarget, progress: dict[str, Any]) -> list[Step]:
+    consent = progress["answers"].get(definitions.CONSENT_ITEM) == "yes"
+    return survey_steps(target.instrument, consent_given=consent)
+
+
+# --------------------------------------------------------------------------------------
+# Answering a page, finishing the survey
+# --------------------------------------------------------------------------------------
+
+
+def save_page_answers(
+    target: SurveyTarget, progress: dict[str, Any], step: Step, formdata
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """Validate one page's answers and keep them in ``progress`` when they are acceptable.
+
+    Returns the error message per item code (empty when saved) and the answers as posted,
+    to show again when refused.
+    """
+    raw = read_page_answers(step, formdata)
+    answers = definitions.coerce_answers(target.instrument, raw)
+    merged = {code: value for code, value in progress["answers"].items() if code not in step.item_codes}
+    merged.update(answers)
+    sources = {"residence_units": [unit.code for unit in fetch_residence_units()]} if step.needs_sources else None
+    errors: dict[str, str] = {}
+    for problem in definitions.validate_answers(target.instrument, merged, sources=sources):
+        if problem.item in step.item_codes and problem.item not in errors:
+            errors[problem.item] = answer_error_message(target.instrument.item(problem.item), problem)
+    if errors:
+        return errors, raw
+    if step.asks_consent and merged.get(definitions.CONSENT_ITEM) != "yes":
+        # Said no (perhaps after going back): drop anything answered about the person.
+        merged = {code: value for code, value in merged.items() if not _is_demographic(target, code)}
+    progress["answers"] = merged
+    progress["reached"] = max(progress["reached"], step.number + 1)
+    save_progress(target, progress)
+    return {}, merged
+
+
+def _is_demographic(target: SurveyTarget, code: str) -> bool:
+    return target.instrument.has_item(code) and target.instrument.item(code).demographic
+
+
+def finish_survey(target: SurveyTarget, progress: dict[str, Any]) -> Stored:
+    """Store the response (once per client id) and mark the progress done.
+
+    Raises :class:`SubmissionRejected` when the answers or the receipt are refused.
+    """
+    answers = dict(progress["answers"])
+    if answers.get(definitions.CONSENT_ITEM) != "yes":
+        answers = {code: value for code, value in answers.items() if not _is_demographic(target, code)}
+    token = None
+    if progress.get("token") is not None:
+        token = db.session.get(ReceiptToken, progress["token"])
+        if token is None:
+            raise SubmissionRejected([FieldError("token", "not_this_service")])
+    duration = _now_seconds() - int(progress["started"])
+    submission = Submission(
+        client_id=uuid.UUID(progress["client_id"]),
+        instrument_code=target.row.code,
+        instrument_version=target.row.version,
+        unit_code=target.unit.code,
+        service_code=target.service.code,
+        channel="qr" if token is not None else "online",
+        answers=answers,
+        duration_seconds=duration if 0 <= duration <= MAX_DURATION_SECONDS else None,
+        receipt_token=token,
+    )
+    stored = submit_response(submission)
+    save_progress(
+        target,
+        {
+            "client_id": progress["client_id"],
+            "version": progress["version"],
+            "done": True,
+            "response_id": stored.response_id,
+        },
+    )
+    return stored
+
+
+def start_receipt_survey(token: ReceiptToken) -> SurveyTarget | None:
+    """Bind the survey of ``token``'s unit and service to the token (channel ``qr``).
+
+    Answers already given with the same token in this session are kept; None when that
+    survey cannot be answered any more (the unit closed, the instrument withdrawn).
+    """
+    target = find_survey_target(token.unit.code, token.service.instrument_code, token.service.code, channel="qr")
+    if target is None:
+        return None
+    progress = load_progress(target)
+    if progress is None or progress.get("done") or progress.get("token") != token.id:
+        start_progress(target, token=token)
+    return target
+
+
+def forget_progress(target: SurveyTarget) -> None:
+    """Drop this survey's answers from the session (a robot's, or a receipt used meanwhile)."""
+    surveys = dict(session.get(SESSION_KEY, {}))
+    surveys.pop(target.key, None)
+    session[SESSION_KEY] = surveys
+
+
+# --------------------------------------------------------------------------------------
+# Views
+# --------------------------------------------------------------------------------------
+
+
+def _page_url(target: SurveyTarget, number: int, anchor: str | None = None) -> str:
+    return url_for(
+        "survey.question_page",
+        unit_code=target.unit.code,
+        instrument_code=target.row.code,
+        page=number,
+        service=target.service.code,
+        _anchor=anchor,
+    )
+
+
+def _thanks_url(target: SurveyTarget) -> str:
+    return url_for(
+        "survey.thanks", unit_code=target.unit.code, instrument_code=target.row.code, service=target.service.code
+    )
+
+
+@survey.get("/survey/<unit_code>")
+def unit_services(unit_code: str):
+    """The services of a unit, each leading to its survey."""
+    unit = fetch_open_unit(unit_code)
+    if unit is None:
+        abort(404)
+    return render_template("survey/unit.html", unit=unit, services=fetch_services_to_rate(unit))
+
+
+@survey.route("/survey/<unit_code>/<instrument_code>", defaults={"page": 1}, methods=["GET", "POST"])
+@survey.route("/survey/<unit_code>/<instrument_code>/<int:page>", methods=["GET", "POST"])
+@limiter.limit(POST_LIMIT, methods=["POST"])
+def question_page(unit_code: str, instrument_code: str, page: int):
+    """One page of questions; a valid POST saves it and moves on (or stores the response)."""
+    service_code = request.args.get("service", "")
+    if not service_code:
+        return redirect(url_for("survey.unit_services", unit_code=unit_code))
+    target = find_survey_target(unit_code, instrument_code, service_code)
+    if target is None:
+        abort(404)
+    progress = load_progress(target)
+    if request.method == "POST" and progress is not None and progress.get("done"):
+        # The last page sent again after it was stored (a double click, the Back button).
+        return redirect(_thanks_url(target))
+    if progress is None or progress.get("done"):
+        progress = start_progress(target)
+    steps = steps_for(target, progress)
+    if not 1 <= page <= len(steps):
+        abort(404)
+    if page > progress["reached"]:
+        # Earlier pages come first: their required answers are not known yet.
+        return redirect(_page_url(target, min(progress["reached"], len(steps))))
+    form = SurveyPageForm()
+    if request.method == "GET":
+        return _render_page(target, steps, page, form, progress["answers"])
+
+    if form.honeypot_filled:
+        forget_progress(target)
+        return redirect(_thanks_url(target))
+    errors, values = save_page_answers(target, progress, steps[page - 1], request.form)
+    if errors:
+        return _render_page(target, steps, page, form, values, errors)
+    steps = steps_for(target, progress)  # saying yes to the personal questions adds a page
+    if page < len(steps):
+        return redirect(_page_url(target, page + 1))
+    try:
+        finish_survey(target, progress)
+    except SubmissionRejected as rejected:
+        if any(error.code == "already_used" for error in rejected.errors):
+            forget_progress(target)
+            return render_template("survey/receipt_used.html"), 409
+        return _render_page(target, steps, page, form, values, summary=_submission_errors(target, steps, rejected))
+    return redirect(_thanks_url(target))
+
+
+def _render_page(
+    target: SurveyTarget,
+    steps: list[Step],
+    page: int,
+    form: SurveyPageForm,
+    values: dict[str, Any],
+    errors: dict[str, str] | None = None,
+    summary: list[dict[str, str]] | None = None,
+):
+    """The page of questions ``page``, showing ``values`` and the problems found, if any."""
+    language = current_language()
+    step = steps[page - 1]
+    errors = errors or {}
+    summary = [
+        {"href": f"#{field_id(code)}", "text": _summary_text(target.instrument.item(code), message)}
+        for code, message in errors.items()
+    ] + (summary or [])
+    residences = residence_groups(fetch_residence_units(), language) if step.needs_sources else ()
+    return render_template(
+        "survey/page.html",
+        target=target,
+        step=step,
+        total=len(steps),
+        form=form,
+        fields=page_fields(step, values, errors, language, residences),
+        errors=summary,
+        action=_page_url(target, page),
+        back_url=_page_url(target, page - 1)
+        if page > 1
+        else url_for("survey.unit_services", unit_code=target.unit.code),
+        is_last=page == len(steps),
+        privacy_here=page == 1 or step.asks_consent,
+    )
+
+
+def _summary_text(item: definitions.Item, message: str) -> str:
+    """An error summary entry: which question, then what to do."""
+    return f"{item.text.get(current_language())} – {message}"
+
+
+def _submission_errors(target: SurveyTarget, steps: list[Step], rejected: SubmissionRejected) -> list[dict[str, str]]:
+    """The error summary for a refused submission: answer problems link to their page."""
+    entries = []
+    for error in rejected.errors:
+        code = error.field.removeprefix("answers.")
+        step = next((s for s in steps if code in s.item_codes), None)
+        if step is not None:
+            item = target.instrument.item(code)
+            problem = definitions.AnswerError(code, error.code, dict(error.params))
+            entries.append(
+                {
+                    "href": _page_url(target, step.number, field_id(code)),
+                    "text": _summary_text(item, answer_error_message(item, problem)),
+                }
+            )
+        else:
+            entries.append({"href": "", "text": describe(error)})
+    return entries
+
+
+@survey.get("/survey/<unit_code>/<instrument_code>/thanks")
+def thanks(unit_code: str, instrument_code: str):
+    """After the last page: what happens with the rating."""
+    unit = fetch_open_unit(unit_code)
+    if unit is None:
+        abort(404)
+    return render_template("survey/thanks.html", unit=unit, unit_page_url=f"/units/{unit.code}")
+
+
+@survey.route("/r", methods=["GET", "POST"])
+@limiter.limit(POST_LIMIT, methods=["POST"])
+def receipt_code():
+    """A form to type the code printed on a receipt; sent, it leads to ``/r/<code>``."""
+    form = ReceiptCodeForm(formdata=request.form if request.method == "POST" else request.args)
+    error = None
+    if "code" in (request.form if request.method == "POST" else request.args):
+        code = form.cleaned_code()
+        if code:
+            return redirect(url_for("survey.receipt", token=code))
+        error = _("Enter the code printed on your receipt.")
+    return render_template("survey/receipt_code.html", form=form, error=error)
+
+
+@survey.get("/r/<token>")
+@limiter.limit(RECEIPT_LIMIT)
+def receipt(token: str):
+    """A receipt's QR code: start its survey, or explain why it cannot be used."""
+    checked = check_token(token)
+    if checked.state is TokenState.USED:
+        return render_template("survey/receipt_used.html")
+    if checked.state is TokenState.VALID:
+        target = start_receipt_survey(checked.token)
+        if target is not None:
+            return redirect(_page_url(target, 1))
+    if checked.token is not None:
+        # Expired, or (rarely) its office or survey is no longer offered: the code is spent.
+        unit = checked.token.unit
+        survey_url = url_for("survey.unit_services", unit_code=unit.code) if unit.valid_on(local_today()) else None
+        form = ReceiptCodeForm(formdata=None)
+        return render_template("survey/receipt_problem.html", problem="expired", survey_url=survey_url, form=form), 410
+    problem = "mistyped" if checked.state is TokenState.MISTYPED else "unknown"
+    form = ReceiptCodeForm(formdata=None, code=token.strip()[:MAX_CODE_LENGTH])
+    return render_template("survey/receipt_problem.html", problem=problem, survey_url=None, form=form), 404

@@ -44,3 +44,10 @@ def test_catalogs_contain_every_string_in_the_code(tmp_path):
 def test_compiled_catalogs_are_not_committed():
     tracked = subprocess.run(["git", "ls-files", "*.mo"], cwd=REPO, capture_output=True, text=True).stdout
     assert tracked.strip() == ""
+
+
+def test_translations_keep_every_placeholder():
+    """A Vietnamese string that drops or renames %(name)s would crash the page that uses it."""
+    catalog = _catalog("vi")
+    problems = [(m.id, str(error)) for m in catalog if m.id for error in m.check(catalog)]
+    assert not problems, problems[:5]

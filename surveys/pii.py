@@ -1,0 +1,554 @@
+"""Masking of personal data in citizens' free-text comments (Vietnamese first).
+
+Every comment goes through :func:`mask_personal_data` before it is stored, shown to staff or
+published. Each piece of personal data found is replaced by a readable placeholder from
+:data:`PLACEHOLDERS` (``"[số điện thoại]"``, ``"[tên]"``…), so the comment still reads naturally
+and the web layer can style the placeholders (:data:`PLACEHOLDER_RE` finds them).
+
+What is masked
+--------------
+* **Phone numbers** (``phone``): mobiles ``0912 345 678``, ``0912345678``, ``0912.345.678``,
+  ``0912-345-678``, ``091 234 5678``; with the country code ``+84 912345678``,
+  ``+84 91 234 5678``, ``84912345678``, ``0084…``, ``(+84)…``; landlines with the area code
+  ``(0212) 3852 123``, ``0212 3852 123`` (Sơn La is 0212). Shorter numbers (a landline written
+  without its area code, ``3852 123``) only when a word such as "SĐT", "điện thoại", "Zalo",
+  "gọi" comes just before. Offices' and hotlines' numbers are masked too: the masker cannot tell
+  them from a person's.
+* **Citizen ID numbers** (``id_number``): 12-digit CCCD (starting with 0, the province code),
+  9-digit CMND, written together or in groups (``014 093 000 123``); any 8–15 digit number
+  right after "CCCD", "CMND", "căn cước", "định danh", "mã số thuế", "BHXH", "BHYT"…;
+  passports after "hộ chiếu"; health-insurance card numbers (``HS4141234567890``).
+* **E-mail addresses** (``email``).
+* **Licence plates** (``plate``): ``26A-123.45``, ``26A12345``, ``29A-1234``, ``29-B1 123.45``,
+  ``26-B1 234.56``, ``26B1-234.56``, ``30LD-123.45``… (upper-case series letters; lower-case or
+  loosely spaced plates only right after "biển số", "BKS").
+* **Bank account numbers** (``bank_account``): any other run of 9–19 digits, together or in
+  groups of 3–6 separated by spaces, dashes or dots (``1903 6677 8899 012``), and 6–19 digits right
+  after "STK", "số tài khoản", "chuyển khoản", a bank's name… The label follows the word before
+  the number when there is one ("STK 0912345678" is an account, as some banks allow).
+* **Dossier case numbers** (``case_number``): the one-stop portal's ``000.00.12.H57-250301-0001``
+  and ``H57.24-250301-0001`` forms anywhere, and any code with 4+ digits right after "mã hồ sơ",
+  "số biên nhận", "phiếu hẹn"… They are not personal data by themselves, but staff can look the
+  dossier up and so find the person: they are masked like the rest.
+* **Names after an honorific or a title** (``name``): "chị Lò Thị Mai" → "chị [tên]". The honorific
+  ("anh", "chị", "em", "ông", "bà", "cô", "chú", "bác", "cháu", "mế", "cán bộ", "đồng chí", "đ/c",
+  "bác sĩ", "y tá", "thầy", "cô giáo", "trưởng bản", "chủ tịch"… in :data:`HONORIFICS`, in lower,
+  capitalised or upper case) is kept; the 1–4 capitalised syllables right after it are replaced.
+
+What is deliberately not masked
+-------------------------------
+Dates (``12/03/2025``, ``12.03.2025``), times (``8h30``, ``08:30``), amounts of money
+(``50.000 đồng``, ``50.000đ``, ``2 triệu``, ``1.500.000.000 VNĐ``), percentages, years, counts and
+other short numbers (``3 lần``, ``quầy số 2``, ``2 hồ sơ``); an honorific followed by a lower-case
+word ("anh ấy", "chị ở quầy", "ông bà", "cô giáo dạy tốt"); a capitalised word after an honorific
+that is a title, an office or a place ("ông Chủ tịch xã", "anh Công an huyện", "cán bộ Bộ phận
+một cửa", "Bác Hồ", "Bà Rịa"), a common sentence word ("Em Cảm ơn…"), or an honorific that
+follows a place word ("phố Bà Triệu", "xã Chiềng An" is never touched). A number in the
+thousands format (``1.234.567``) is read as an amount if it has at most 8 digits or a currency
+after it; with 9 or more digits and no currency it is masked.
+
+Known limits
+------------
+* Names without an honorific or title before them ("Lò Thị Mai làm rất tốt"), names written all in
+  upper case, and nicknames after a lower-case word are not detected; a name of more than four
+  syllables keeps its fifth.
+* Title Case sentences ("Cô Giáo Dạy Rất Tốt") mask words that are not names.
+* Addresses (house numbers, streets), land-parcel and certificate numbers, social-network handles
+  and receipt QR codes are not masked.
+* It is a heuristic: a human moderator still reads every comment before it is published.
+
+Behaviour
+---------
+The input is normalised to NFC first (NFD input masks the same), and the output is NFC. Masking
+is idempotent (masking masked text changes nothing), never raises on a ``str`` and runs in
+linear time: every pattern either anchors its start after a boundary or has bounded repetition.
+After masking, the output never contains a run of 9 or more digits (a last safety net masks any
+left as an account number). :attr:`MaskResult.found` lists the kind of every replacement in order
+of appearance, **not** deduplicated (so ``len(found)`` is the number of replacements);
+:attr:`MaskResult.kinds` is the deduplicated form.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_right
+from dataclasses import dataclass
+
+__all__ = ["HONORIFICS", "PLACEHOLDERS", "PLACEHOLDER_RE", "MaskResult", "mask_personal_data", "mask_text"]
+
+#: Kind of personal data -> the placeholder that replaces it (the web layer styles these).
+PLACEHOLDERS: dict[str, str] = {
+    "phone": "[số điện thoại]",
+    "id_number": "[số giấy tờ]",
+    "email": "[email]",
+    "plate": "[biển số xe]",
+    "bank_account": "[số tài khoản]",
+    "case_number": "[mã hồ sơ]",
+    "name": "[tên]",
+}
+
+#: Finds any placeholder in masked text.
+PLACEHOLDER_RE = re.compile("|".join(re.escape(token) for token in PLACEHOLDERS.values()))
+
+
+@dataclass(frozen=True)
+class MaskResult:
+    """The masked text and the kind of each replacement, in order of appearance (with repeats)."""
+
+    text: str
+    found: tuple[str, ...] = ()
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The kinds found, deduplicated, in order of first appearance."""
+        return tuple(dict.fromkeys(self.found))
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.found)
+
+
+# --------------------------------------------------------------------------------------------
+# Character classes
+# --------------------------------------------------------------------------------------------
+
+def _latin_class(category: str) -> str:
+    """A regex character class of the Latin letters (incl. Vietnamese) of a Unicode category."""
+    points = [c for block in (range(0x41, 0x250), range(0x1E00, 0x1F00))
+              for c in block if unicodedata.category(chr(c)) == category]
+    ranges: list[tuple[int, int]] = []
+    for c in points:
+        if ranges and ranges[-1][1] == c - 1:
+            ranges[-1] = (ranges[-1][0], c)
+        else:
+            ranges.append((c, c))
+    parts = [f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges]
+    return "[" + "".join(parts) + "]"
+
+
+_UPPER = _latin_class("Lu")
+_LOWER = _latin_class("Ll")
+_NOT_LETTER_AHEAD = r"(?![^\W\d_])"
+_NOT_LETTER_BEHIND = r"(?<![^\W\d_])"
+_SP = r"[ \t\u00a0]"
+_FILL = "\ue000"  # marks claimed characters in the working copy; only for matching
+
+
+# --------------------------------------------------------------------------------------------
+# Patterns claimed first: e-mail, case numbers, plates
+# --------------------------------------------------------------------------------------------
+
+_EMAIL_RE = re.compile(r"(?<![\w.+%\-])[\w.+%\-]+@[\w\-]+(?:\.[\w\-]+)+")
+
+_CASE_RE = re.compile(
+    r"(?<![\w.\-])(?:[0-9A-Z]{1,5}\.){0,4}[A-Z]\d{2}(?:\.\d{1,3})?-\d{6}-\d{3,6}(?!\w)"
+)
+
+_PLATE_RE = re.compile(
+    r"(?<![\w.\-/])[1-9]\d(?:-|" + _SP + r")?[A-ZĐ]{1,2}\d?"
+    r"(?:[-.]?\d{3}\.\d{2}|" + _SP + r"?\d{3}\.\d{2}|" + _SP + r"?\d{5}|[-.]?\d{4})"
+    r"(?!\w)(?![.,\-]\d)"
+)
+
+# --------------------------------------------------------------------------------------------
+# Numbers that are kept as they are: dates, times, money, percentages
+# --------------------------------------------------------------------------------------------
+
+_UNIT = r"(?i:đồng|vnđ|vnd|đ|₫|nghìn|ngàn|triệu|tr|tỷ|tỉ|usd|k|\$)" + _NOT_LETTER_AHEAD
+_KEEP_RES = (
+    # dates: 12/03/2025, 12.03.2025, 2025-03-12, 12/03, 03/2025
+    re.compile(r"(?<![\d/.\-])(?:\d{1,2}[/.\-]\d{1,2}[/.\-](?:\d{4}|\d{2})|\d{4}[/.\-]\d{1,2}[/.\-]\d{1,2}"
+               r"|\d{1,2}/\d{4}|\d{1,2}/\d{1,2})(?!\d)(?![/.\-]\d)"),
+    # times: 8h30, 08:30, 8g30, 14h
+    re.compile(r"(?<![\d:.])\d{1,2}(?:[h:g]\d{2}(?:ph|p|')?|h)(?!\w)(?![:.]\d)"),
+    # money: 50.000đ, 1.500.000.000 VNĐ, 2 triệu, 1,5 tr, 500k
+    re.compile(r"(?<![\d.,])\d{1,3}(?:[.,]\d{3})+(?:[.,]\d{1,2})?" + _SP + r"?" + _UNIT),
+    re.compile(r"(?<![\d.,])\d{1,8}(?:[.,]\d{1,3})?" + _SP + r"?" + _UNIT),
+    # percentages
+    re.compile(r"(?<![\d.,])\d{1,6}(?:[.,]\d{1,3})?" + _SP + r"?%"),
+)
+# thousands format without a unit: kept only when it has at most 8 digits (checked in code)
+_THOUSANDS_RE = re.compile(r"(?<![\d.,])[1-9]\d{0,2}(?:\.\d{3})+(?!\d)(?![.,]\d)")
+
+# --------------------------------------------------------------------------------------------
+# Context words: the kind of the number that follows them
+# --------------------------------------------------------------------------------------------
+
+_CONTEXT_WORDS = {
+    "phone": ["số điện thoại", "điện thoại", "đthoại", "sđt", "sdt", "đt", "đtdđ", "di động", "zalo",
+              "viber", "hotline", "đường dây nóng", "số máy", "máy bàn", "gọi", "nhắn tin", "nhắn",
+              "liên hệ", "liên lạc", "tel", "phone"],
+    "id_number": ["cccd", "cmnd", "cmt", "cmtnd", "căn cước công dân", "căn cước", "chứng minh nhân dân",
+                  "chứng minh thư", "chứng minh", "định danh cá nhân", "định danh", "số giấy tờ",
+                  "giấy tờ tùy thân", "giấy tờ tuỳ thân", "hộ chiếu", "passport", "mã số thuế", "mst",
+                  "bhxh", "bảo hiểm xã hội", "bhyt", "bảo hiểm y tế"],
+    "bank_account": ["số tài khoản", "stk", "tài khoản", "chuyển khoản", "ngân hàng", "agribank",
+                     "vietcombank", "vcb", "bidv", "vietinbank", "techcombank", "mbbank", "tpbank",
+                     "acb", "sacombank", "vpbank", "lpbank", "lienvietpostbank", "momo", "ví điện tử"],
+    "case_number": ["mã hồ sơ", "số hồ sơ", "mã số hồ sơ", "mã hs", "số biên nhận", "mã biên nhận",
+                    "biên nhận", "phiếu hẹn", "giấy hẹn", "phiếu tiếp nhận", "mã tra cứu"],
+    "plate": ["biển số xe", "biển số", "biển kiểm soát", "bks", "bsx"],
+}
+_GAP_WORDS = ["số", "là", "của", "tôi", "em", "mình", "cháu", "con", "anh", "chị", "ông", "bà", "nhà",
+              "cá", "nhân", "mới", "cũ", "hiện", "tại", "như", "sau", "dưới", "đây", "ạ", "nhé", "xe",
+              "thẻ", "chi", "nhánh", "mang", "có", "gồm", "bàn", "riêng", "mb", "bank"]
+
+
+def _alternation(words: list[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+_GAP = (r"(?:[\s:#=.,;()\-–—]|" + _NOT_LETTER_BEHIND + "(?:" + _alternation(_GAP_WORDS) + ")"
+        + _NOT_LETTER_AHEAD + ")*")
+_CONTEXT_RE = re.compile(
+    _NOT_LETTER_BEHIND + "(?:" + "|".join(f"(?P<{kind}>{_alternation(words)})" for kind, words in _CONTEXT_WORDS.items())
+    + ")" + _NOT_LETTER_AHEAD + "(?P<gap>" + _GAP + ")",
+    re.IGNORECASE,
+)
+
+
+def _keyword_re(kind: str, value: str) -> re.Pattern[str]:
+    return re.compile(_NOT_LETTER_BEHIND + "(?:" + _alternation(_CONTEXT_WORDS[kind]) + ")" + _NOT_LETTER_AHEAD
+                      + _GAP + "(?P<val>" + value + ")", re.IGNORECASE)
+
+
+# Codes after a case-number word: letters, digits, dots, dashes, slashes (at least 4 digits).
+_CASE_CONTEXT_RE = _keyword_re("case_number", r"[A-Za-z0-9][A-Za-z0-9.\-/]{3,39}")
+# Loosely written plates after "biển số".
+_PLATE_CONTEXT_RE = _keyword_re(
+    "plate", r"[1-9]\d[ \-.]?[A-ZĐa-zđ]{1,2}\d?[ \-.]?(?:\d{3}[ .]?\d{2}|\d{4,5})(?!\w)(?![.,\-]\d)")
+# Passports after "hộ chiếu".
+_PASSPORT_RE = re.compile(r"(?i:hộ chiếu|passport)" + _NOT_LETTER_AHEAD + _GAP
+                          + r"(?P<val>[A-Z]{1,2}\d{6,8})(?!\w)")
+
+# --------------------------------------------------------------------------------------------
+# Number shapes
+# --------------------------------------------------------------------------------------------
+
+_NSN = r"(?:[35789]\d(?:[ .\-]?\d){7}|2\d(?:[ .\-]?\d){8})"  # national number without the 0
+_PHONE_RE = re.compile(
+    r"(?<![\d+.,])(?:"
+    r"(?:\+|00)84[ .\-]?(?:\(0\)[ .\-]?|0[ .\-]?)?" + _NSN
+    + r"|\(\+?84\)[ .\-]?0?" + _NSN
+    + r"|84[ .\-]?[35789]\d(?:[ .\-]?\d){7}"
+    + r"|\(0?2\d\)" + _SP + r"?\d(?:[ .\-]?\d){7}"
+    + r"|\(0?2\d\d\)" + _SP + r"?\d(?:[ .\-]?\d){6}"
+    + r"|0[ .\-]?" + _NSN
+    + r")(?!\d)(?![.\-]\d)"
+)
+_BHYT_RE = re.compile(_NOT_LETTER_BEHIND + r"[A-Z]{2}[ \-]?\d[ \-]?\d{2}[ \-]?\d{10}(?!\d)")
+_GROUPED_RE = re.compile(r"(?<![\w.,/])\d{2,6}(?:[ \-]\d{3,6}){1,5}(?!\w)(?![.,/]\d)")
+_DOTTED_RE = re.compile(r"(?<![\w.,/])\d{1,6}(?:\.\d{1,6}){1,6}(?!\w)(?![.,/]\d)")
+_CONTIG_RE = re.compile(r"(?<!\d)\d{9,}(?!\d)")
+_CHUNK_RE = re.compile(r"(?<![\w.,/])(?:\+|\(\+?)?\d+\)?(?:[ .\-]\(?\d+\)?)*")
+_LONG_RUN_RE = re.compile(r"\d{9,}")
+_YEAR_RE = re.compile(r"(?:19|20)\d\d")
+
+#: Digits accepted after a context word, per kind (inclusive).
+_CONTEXT_DIGITS = {"phone": (7, 13), "id_number": (8, 15), "bank_account": (6, 19), "case_number": (4, 30)}
+
+# --------------------------------------------------------------------------------------------
+# Names after honorifics
+# --------------------------------------------------------------------------------------------
+
+#: Honorifics and titles after which capitalised syllables are taken for a name.
+HONORIFICS: tuple[str, ...] = (
+    "anh", "chị", "em", "ông", "bà", "cô", "chú", "bác", "cháu", "cậu", "dì", "mợ", "thím", "cụ", "bạn",
+    "thầy", "mế",
+    "cán bộ", "công chức", "viên chức", "chuyên viên", "nhân viên", "đồng chí", "đ/c",
+    "bác sĩ", "bác sỹ", "bs", "bs.", "y tá", "y sĩ", "y sỹ", "điều dưỡng", "hộ lý", "dược sĩ", "nữ hộ sinh",
+    "cô giáo", "thầy giáo", "giáo viên", "hiệu trưởng", "hiệu phó", "chủ tịch", "phó chủ tịch",
+    "giám đốc", "phó giám đốc", "trưởng phòng", "phó trưởng phòng", "trưởng khoa", "trưởng bản",
+    "trưởng thôn", "bí thư", "kế toán", "văn thư", "thủ quỹ", "công an", "bảo vệ", "lái xe", "tài xế",
+    "chủ tài khoản", "chủ TK", "người nhận",
+)
+_SINGLE_HONORIFICS = frozenset(h for h in HONORIFICS if " " not in h)
+
+
+def _variants(phrase: str) -> set[str]:
+    return {phrase, phrase[:1].upper() + phrase[1:], phrase.title(), phrase.upper()}
+
+
+_HONORIFIC_ALT = "|".join(re.escape(v) for v in sorted({v for h in HONORIFICS for v in _variants(h)},
+                                                       key=len, reverse=True))
+_SYLLABLE = _UPPER + r"(?:['’]" + _UPPER + ")?" + _LOWER + r"{0,8}(?!\w)"
+_NAME_RE = re.compile(
+    r"(?<!\w)(?P<hon>" + _HONORIFIC_ALT + ")" + _SP + "+(?P<name>" + _SYLLABLE
+    + "(?:" + _SP + "+" + _SYLLABLE + "){0,3})"
+)
+_SYLLABLE_RE = re.compile(_SYLLABLE)
+
+#: Capitalised words after an honorific that start a title, an office, a place or a sentence.
+_NOT_A_NAME = [
+    "chủ tịch", "phó", "giám đốc", "trưởng", "bí thư", "hiệu trưởng", "hiệu phó", "kế toán", "văn thư",
+    "công an", "cảnh sát", "bộ đội", "bác sĩ", "y tá", "điều dưỡng", "giáo viên", "cán bộ", "nhân viên",
+    "ủy ban", "uỷ ban", "bộ phận", "phòng", "sở", "ban", "cục", "chi cục", "chi nhánh", "trung tâm",
+    "bệnh viện", "trạm", "trường học", "trường tiểu học", "trường mầm non", "trường thcs", "trường thpt",
+    "trường ptdt", "trường dân tộc", "trường cao đẳng", "trường đại học", "đội", "tổ", "kho bạc",
+    "ngân hàng", "văn phòng", "bưu điện", "đảng", "nhà nước", "nhà văn hóa", "nhà văn hoá",
+    "xã", "phường", "huyện", "tỉnh", "thị trấn", "thành phố", "thị xã", "bản", "thôn", "tiểu khu", "xóm",
+    "quận", "tôi", "rất", "cảm", "xin", "nhưng", "và", "thì", "là", "ở", "khi", "nếu", "cũng", "đã",
+    "đang", "sẽ", "không", "chưa", "được", "bị", "mình", "chúng", "các", "những", "cho", "với", "này",
+    "đó", "đây", "nên", "phải", "hôm", "vậy", "còn", "rồi", "ạ", "ơi", "vẫn", "đều", "luôn", "làm",
+    "đi", "đến", "về", "có", "hãy", "mong", "nhờ", "hỏi", "nói", "chờ", "hẹn", "kiểm", "giải",
+]
+_NOT_A_NAME_RE = re.compile("(?:" + _alternation(_NOT_A_NAME) + ")" + _NOT_LETTER_AHEAD, re.IGNORECASE)
+#: Honorific + word that are a place or a fixed expression, not a person.
+_FIXED = frozenset({"bác hồ", "bà rịa", "bà chiểu", "bà đen", "bà triệu", "bà trưng", "bà nà", "cô tô",
+                    "chú cuội", "ông táo", "ông địa", "ông công"})
+#: A name stops before these words (an office or a place after the name).
+_NAME_STOPS = frozenset({"phòng", "sở", "ủy", "uỷ", "bệnh", "xã", "huyện", "tỉnh", "phường", "bản", "thôn",
+                         "tổ", "trạm", "bộ", "cục", "đội", "đảng", "tiểu", "kho", "ubnd"})
+#: An honorific right after these words is part of a place name ("phố Bà Triệu").
+_PLACE_WORDS = frozenset({"xã", "phường", "huyện", "tỉnh", "bản", "thôn", "khu", "trấn", "phố", "đường",
+                          "quận", "xóm", "làng", "ấp", "chợ", "cầu", "núi", "suối", "sông", "đèo", "bến",
+                          "hồ", "đồi", "thác", "hang", "động", "ngõ", "hẻm", "mường"})
+_PREV_WORD_RE = re.compile(r"(\w+)" + _SP + r"+\Z")
+
+
+# --------------------------------------------------------------------------------------------
+# The masker
+# --------------------------------------------------------------------------------------------
+
+def _digits(text: str) -> str:
+    return "".join(str(unicodedata.decimal(ch)) for ch in text if ch.isdecimal())
+
+
+def _shape_kind(digits: str) -> str | None:
+    """The kind of a bare number from its digits alone, or None to leave it."""
+    if len(digits) < 9:
+        return None
+    if len(digits) == 9 or (len(digits) == 12 and digits[0] == "0"):
+        return "id_number"
+    return "bank_account"
+
+
+def _valid_phone(text: str) -> bool:
+    """No one-digit groups (other than a trunk 0): '0 9 1 2 3 4 5 6 7 8' is not a phone number."""
+    groups = re.findall(r"\d+", text)
+    return all(len(g) > 1 or g == "0" for g in groups[1:])
+
+
+class _Masker:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.shadow = text
+        self.claimed = bytearray(len(text))
+        self.spans: list[tuple[int, int, str | None]] = []
+        self._pending: list[tuple[int, int]] = []
+
+    def free(self, start: int, end: int) -> bool:
+        return start < end and self.claimed.find(1, start, end) == -1
+
+    def claim(self, start: int, end: int, kind: str | None) -> bool:
+        if not self.free(start, end):
+            return False
+        self.claimed[start:end] = b"\x01" * (end - start)
+        self.spans.append((start, end, kind))
+        self._pending.append((start, end))
+        return True
+
+    def commit(self) -> None:
+        """Blank the newly claimed spans in the working copy so later patterns can't see them."""
+        if not self._pending:
+            return
+        pieces, last = [], 0
+        for start, end in sorted(self._pending):
+            pieces.append(self.shadow[last:start])
+            pieces.append(_FILL * (end - start))
+            last = end
+        pieces.append(self.shadow[last:])
+        self.shadow = "".join(pieces)
+        self._pending.clear()
+
+    def find_contexts(self) -> None:
+        """Where a context word's gap (spaces, punctuation, "số", "của tôi"…) runs, and its kind."""
+        self._gap_starts, self._gaps = [], []
+        for m in _CONTEXT_RE.finditer(self.shadow):
+            kind = next(k for k in _CONTEXT_WORDS if m.group(k) is not None)
+            self._gap_starts.append(m.start("gap"))
+            self._gaps.append((m.end("gap"), kind))
+
+    def context_kind(self, start: int) -> str | None:
+        """The kind of the context word whose gap ends at ``start`` (or runs over it), if any."""
+        i = bisect_right(self._gap_starts, start) - 1
+        if i >= 0 and start <= self._gaps[i][0]:
+            return self._gaps[i][1]
+        return None
+
+    # -- stages ---------------------------------------------------------------------------
+
+    def stage_fixed_formats(self) -> None:
+        for pattern, kind in ((_EMAIL_RE, "email"), (_CASE_RE, "case_number"), (_PLATE_RE, "plate")):
+            for m in pattern.finditer(self.shadow):
+                self.claim(m.start(), m.end(), kind)
+            self.commit()
+
+    def stage_keep(self) -> None:
+        for pattern in _KEEP_RES:
+            for m in pattern.finditer(self.shadow):
+                self.claim(m.start(), m.end(), None)
+        for m in _THOUSANDS_RE.finditer(self.shadow):
+            if len(_digits(m.group())) <= 8:
+                self.claim(m.start(), m.end(), None)
+        self.commit()
+
+    def stage_names(self) -> None:
+        shadow, pos = self.shadow, 0
+        while True:
+            m = _NAME_RE.search(shadow, pos)
+            if m is None:
+                break
+            span = self._name_span(m)
+            if span is None:
+                pos = m.start() + 1
+                continue
+            self.claim(*span, "name")
+            pos = span[1]
+        self.commit()
+
+    def _name_span(self, m: re.Match[str]) -> tuple[int, int] | None:
+        shadow = self.shadow
+        hon, start = m.group("hon").lower(), m.start("name")
+        prev = _PREV_WORD_RE.search(shadow, max(0, m.start() - 30), m.start())
+        if prev and prev.group(1).lower() in _PLACE_WORDS:
+            return None
+        if _NOT_A_NAME_RE.match(shadow, start):
+            return None
+        syllables = list(_SYLLABLE_RE.finditer(shadow, start, m.end()))
+        if f"{hon} {syllables[0].group().lower()}" in _FIXED:
+            return None
+        if syllables[0].group().lower() in _SINGLE_HONORIFICS - {"anh"}:
+            return None  # "Anh Chị Mai": the inner honorific takes the name ("Anh" is also a given name)
+        kept = [syllables[0]]
+        for syllable in syllables[1:]:
+            if syllable.group().lower() in _NAME_STOPS:
+                break
+            kept.append(syllable)
+        return start, kept[-1].end()
+
+    def stage_numbers(self) -> None:
+        shadow = self.shadow
+        self.find_contexts()
+        candidates: list[tuple[int, int, int, str]] = []  # start, end, priority, kind
+
+        def add(start: int, end: int, priority: int, kind: str | None, relabel: bool = True) -> None:
+            if kind is None or start >= end:
+                return
+            if relabel:
+                context = self.context_kind(start)
+                if context in _CONTEXT_DIGITS:
+                    kind = context
+            candidates.append((start, end, priority, kind))
+
+        for m in _PHONE_RE.finditer(shadow):
+            if _valid_phone(m.group()):
+                add(m.start(), m.end(), 0, "phone")
+        for m in _CASE_CONTEXT_RE.finditer(shadow):
+            value = m.group("val").rstrip(".-/")
+            if len(_digits(value)) >= 4:
+                add(m.start("val"), m.start("val") + len(value), 1, "case_number", relabel=False)
+        for m in _PLATE_CONTEXT_RE.finditer(shadow):
+            add(m.start("val"), m.end("val"), 2, "plate", relabel=False)
+        for m in _PASSPORT_RE.finditer(shadow):
+            add(m.start("val"), m.end("val"), 3, "id_number", relabel=False)
+        for m in _BHYT_RE.finditer(shadow):
+            add(m.start(), m.end(), 4, "id_number", relabel=False)
+        for m in _CHUNK_RE.finditer(shadow):
+            span = self._context_chunk(m)
+            if span:
+                add(*span, 5, self.context_kind(m.start()), relabel=False)
+        for pattern in (_GROUPED_RE, _DOTTED_RE, _CONTIG_RE):
+            for m in pattern.finditer(shadow):
+                groups = re.findall(r"\d+", m.group())
+                if len(groups) > 1 and all(len(g) == 4 and _YEAR_RE.fullmatch(g) for g in groups):
+                    continue  # "2023 2024 2025"
+                add(m.start(), m.end(), 6, _shape_kind(_digits(m.group())))
+
+        candidates.sort(key=lambda c: (c[0], c[0] - c[1], c[2]))
+        for start, end, _priority, kind in candidates:
+            self.claim(start, end, kind)
+        self.commit()
+
+    def _context_chunk(self, m: re.Match[str]) -> tuple[int, int] | None:
+        """The span of a number right after a context word, if its length fits the word's kind."""
+        kind = self.context_kind(m.start())
+        if kind not in _CONTEXT_DIGITS:
+            return None
+        text = m.group()
+        # drop trailing one-digit groups separated by a space: "SĐT 0912345678 3 lần"
+        trimmed = re.sub(r"(?: \(?\d\)?)+\Z", "", text)
+        if not trimmed:
+            return None
+        low, high = _CONTEXT_DIGITS[kind]
+        if not low <= len(_digits(trimmed)) <= high:
+            return None
+        return m.start(), m.start() + len(trimmed)
+
+    def replacements(self) -> list[tuple[int, int, str]]:
+        """The spans to replace, in order, with their kinds (kept spans left out)."""
+        return sorted((start, end, kind) for start, end, kind in self.spans if kind is not None)
+
+
+#: Passes at most: one usually finds everything, the next confirms it (see mask_personal_data).
+_MAX_PASSES = 6
+
+
+def _mask_once(text: str) -> list[tuple[int, int, str]]:
+    masker = _Masker(text)
+    masker.stage_fixed_formats()
+    masker.stage_keep()
+    masker.stage_names()
+    masker.stage_numbers()
+    return masker.replacements()
+
+
+def _replace(text: str, spans: list[tuple[int, int, str]],
+             marks: list[tuple[int, str]]) -> tuple[str, list[tuple[int, str]]]:
+    """Replace ``spans`` by placeholders; ``marks`` (position, kind) of earlier placeholders follow."""
+    pieces: list[str] = []
+    new_marks: list[tuple[int, str]] = []
+    last = offset = i = 0
+    for start, end, kind in spans:
+        while i < len(marks) and marks[i][0] < start:
+            new_marks.append((marks[i][0] + offset, marks[i][1]))
+            i += 1
+        while i < len(marks) and marks[i][0] < end:  # cannot happen: no pattern matches a placeholder
+            i += 1
+        token = PLACEHOLDERS[kind]
+        pieces.append(text[last:start])
+        pieces.append(token)
+        new_marks.append((start + offset, kind))
+        offset += len(token) - (end - start)
+        last = end
+    pieces.append(text[last:])
+    new_marks.extend((position + offset, kind) for position, kind in marks[i:])
+    return "".join(pieces), new_marks
+
+
+def mask_personal_data(text: str) -> MaskResult:
+    """Mask the personal data in ``text``; see the module docstring for what is and is not masked.
+
+    A pass can leave a piece that only shows once its neighbour is masked (the tail of a number
+    whose head went to a longer match), so passes are repeated until one changes nothing: that
+    is what makes masking idempotent. A comment without personal data takes a single pass.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"expected str, got {type(text).__name__}")
+    text = unicodedata.normalize("NFC", text)
+    marks: list[tuple[int, str]] = []
+    for _ in range(_MAX_PASSES):
+        spans = _mask_once(text)
+        if not spans:
+            break
+        text, marks = _replace(text, spans, marks)
+    else:  # pathological input: still never let a long digit run through
+        spans = [(m.start(), m.end(), "bank_account") for m in _LONG_RUN_RE.finditer(text)]
+        text, marks = _replace(text, spans, marks)
+    return MaskResult(text, tuple(kind for _position, kind in marks))
+
+
+def mask_text(text: str) -> str:
+    """The masked text alone."""
+    return mask_personal_data(text).text
