@@ -228,6 +228,19 @@ def export_microdata_command(period: str, indicator: str, output: Path) -> None:
         raise click.ClickException(str(error)) from None
 
 
+pii_cli = AppGroup("pii", help="Personal data in free text.")
+
+
+@pii_cli.command("mask")
+def pii_mask_command() -> None:
+    """Read text on standard input and print it with personal data masked (the function comments go through)."""
+    import sys
+
+    from surveys.pii import mask_text
+
+    click.echo(mask_text(sys.stdin.read()), nl=False)
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(registry_cli)
     app.cli.add_command(demo_cli)
@@ -236,3 +249,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(tokens_cli)
     app.cli.add_command(publish_command)
     app.cli.add_command(export_cli)
+    app.cli.add_command(pii_cli)

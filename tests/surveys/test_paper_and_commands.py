@@ -110,3 +110,10 @@ def test_token_check_tells_mistyped_from_unknown(app, db, registry):
     body = "0" * 15
     assert check_token(body + _check_character(body)).state is TokenState.UNKNOWN
     assert ALPHABET.index(token[0]) >= 0
+
+
+def test_pii_mask_command_masks_standard_input(runner):
+    result = runner.invoke(args=["pii", "mask"], input="Gọi chị Lò Thị Mai số 0912 345 678 ở xã Chiềng An.")
+    assert result.exit_code == 0
+    assert "0912" not in result.output and "Mai" not in result.output
+    assert "Chiềng An" in result.output
