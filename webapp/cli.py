@@ -176,6 +176,25 @@ def import_transactions_command(file: Path) -> None:
         raise click.ClickException(str(error)) from None
 
 
+@import_cli.command("margins")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dataset", required=True, help="Name of the dataset, e.g. census-2029; loading it again replaces it.")
+@click.option("--source", default=None, help="Where the figures come from (publication, table, date).")
+def import_margins_command(file: Path, dataset: str, source: str | None) -> None:
+    """Population margins for raking: columns variable, category, total."""
+    from webapp.extensions import db
+    from webapp.imports.margins import load_margins
+    from webapp.imports.tables import ImportRejected
+
+    try:
+        written = load_margins(file, dataset, source=source)
+        db.session.commit()
+    except ImportRejected as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Loaded {written} margins into {dataset}." if written else f"{dataset} is already up to date.")
+
+
 @import_cli.command("responses")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def import_responses_command(file: Path) -> None:

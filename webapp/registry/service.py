@@ -103,6 +103,25 @@ def _sync_indicators(report: LoadReport) -> None:
             report.count(report.updated if current else report.created, "targets")
 
 
+def _sync_margins(directory: Path, report: LoadReport) -> None:
+    """The shipped census margins (dataset ``census-2019``), when the manifest lists them."""
+    import yaml
+
+    from webapp.imports.margins import load_margins
+    from webapp.imports.tables import ImportRejected
+
+    manifest = yaml.safe_load((directory / "manifest.yaml").read_text(encoding="utf-8"))
+    entry = next((f for f in manifest.get("files", []) if f.get("file") == "margins_census_2019.csv"), None)
+    if entry is None:
+        return
+    try:
+        written = load_margins(directory / entry["file"], "census-2019", source=" ".join(str(entry.get("source", "")).split()))
+    except ImportRejected as error:
+        raise RegistryError(directory / entry["file"], None, str(error)) from None
+    if written:
+        report.count(report.created, "population margins")
+
+
 def load_everything(directory: Path) -> LoadReport:
     """Validate every file first, then upsert registry, instruments and indicators and commit.
 
@@ -114,6 +133,7 @@ def load_everything(directory: Path) -> LoadReport:
         report = load_registry(db.session, data)
         _sync_instruments(report)
         _sync_indicators(report)
+        _sync_margins(directory, report)
         if report.changed:
             record_event(
                 "registry.load",
