@@ -23,6 +23,7 @@ from .compare import (
 from .design import EstimateRow, ProportionEstimate, estimate_proportion
 from .intervals import CI_METHODS, DEFAULT_CI_METHOD, ConfidenceInterval, proportion_ci
 from .likelihood import GlmInterval, likelihood_ci, logit_ci
+from .ratio import RatioRow, ratio_from_sums
 from .status import (
     DEFAULT_TARGET,
     MIN_N_PUBLISH,
@@ -50,6 +51,7 @@ __all__ = [
     "KishResult",
     "MarginFit",
     "ProportionEstimate",
+    "RatioRow",
     "ShrunkEstimate",
     "SufficientStatistics",
     "TargetTest",
@@ -66,6 +68,7 @@ __all__ = [
     "poststratify",
     "proportion_ci",
     "rake",
+    "ratio_from_sums",
     "shrink_beta_binomial",
     "sufficient_statistics",
     "target_status",

@@ -240,3 +240,12 @@ def test_units_carry_funnel_limits_from_their_effective_size(published):
     for row in units:
         funnel = row.extra["funnel"]
         assert funnel["lower998"] <= funnel["lower95"] <= funnel["reference"] <= funnel["upper95"] <= funnel["upper998"]
+
+
+def test_ministry_of_health_item_level_and_all_items_rates_are_published(published):
+    item_level = estimates(published, "2026-Q3", "sat-health/item-level", "province")
+    all_items = estimates(published, "2026-Q3", "sat-health/all-items", "province")
+    assert item_level and all_items
+    assert item_level[0].ci_low < item_level[0].estimate < item_level[0].ci_high
+    # Satisfied with every item is rarer than satisfied with the average item.
+    assert all_items[0].estimate < item_level[0].estimate

@@ -58,6 +58,35 @@ def fetch_all_items_groups(quarters: Sequence[str], instrument_ids: Sequence[int
     return [ScoreGroup(*row[:5], "all-items", row[5], int(row[6] or 0)) for row in db.session.execute(query)]
 
 
+class ItemGroup(NamedTuple):
+    """Rated and satisfied item answers of responses sharing a key (MoH item-level rate)."""
+
+    quarter: str
+    unit_id: int
+    service_id: int
+    respondent_type: str
+    channel: str
+    n: int
+    sx: float
+    sy: float
+    sxx: float
+    sxy: float
+    syy: float
+
+
+def fetch_item_groups(quarters: Sequence[str], instrument_ids: Sequence[int]) -> list[ItemGroup]:
+    """Per key: responses, Σ rated, Σ satisfied and their squares and product (ratio variance)."""
+    x, y = Response.items_rated, Response.items_satisfied
+    query = (
+        select(Response.period, Response.unit_id, Response.service_id, Response.respondent_type, Response.channel,
+               func.count(), func.sum(x), func.sum(y), func.sum(x * x), func.sum(x * y), func.sum(y * y))
+        .where(Response.period.in_(list(quarters)), Response.status == "valid", Response.items_rated > 0,
+               Response.instrument_id.in_(list(instrument_ids)))
+        .group_by(Response.period, Response.unit_id, Response.service_id, Response.respondent_type, Response.channel)
+    )
+    return [ItemGroup(*row[:6], *(float(v) for v in row[6:])) for row in db.session.execute(query)]
+
+
 def fetch_transaction_counts(quarters: Sequence[str]) -> list[tuple[str, int, int, str, int]]:
     """``(quarter, unit_id, service_id, respondent_type, count)`` for the quarters."""
     query = select(TransactionCount.period, TransactionCount.unit_id, TransactionCount.service_id,
@@ -103,6 +132,10 @@ class PeriodInputs:
         ids = tuple(sorted(instrument_ids))
         return [g for q in quarters
                 for g in self._per_quarter(f"all-items{ids}", q, lambda q=q: fetch_all_items_groups([q], ids))]
+
+    def item_groups(self, quarters: Sequence[str], instrument_ids: Sequence[int]) -> list[ItemGroup]:
+        ids = tuple(sorted(instrument_ids))
+        return [g for q in quarters for g in self._per_quarter(f"items{ids}", q, lambda q=q: fetch_item_groups([q], ids))]
 
     def transaction_counts(self, quarters: Sequence[str]) -> list[tuple]:
         return [c for q in quarters for c in self._per_quarter("counts", q, lambda q=q: fetch_transaction_counts([q]))]

@@ -420,6 +420,7 @@ def _secondary_records(indicator, by_metric, counts, sector_services, domain_fun
     all_items = [g for g in inputs.all_items_groups([q.label for q in period.quarters], instrument_ids) if g.service_id in sector_services]
     if all_items:
         aspect_groups["all-items"] = all_items
+    records += _item_level_records(indicator, inputs, period, counts, sector_services, domain_functions, instrument_ids, target)
     for metric, metric_groups in sorted(aspect_groups.items()):
         cells = _Cells(metric_groups, counts, sector_services)
         for domain_type in ("province", "unit"):
@@ -428,4 +429,42 @@ def _secondary_records(indicator, by_metric, counts, sector_services, domain_fun
             for domain, row in rows.items():
                 if domain is not None:
                     records.append(_record(f"{indicator.code}/{metric}", domain_type, domain, row, target, indicator.min_n))
+    return records
+
+
+def _item_level_records(indicator, inputs: PeriodInputs, period, counts, sector_services, domain_functions,
+                        instrument_ids, target) -> list[EstimateRecord]:
+    """The Ministry of Health "tỷ lệ hài lòng chung": satisfied item answers over rated ones (province and unit)."""
+    items = [g for g in inputs.item_groups([q.label for q in period.quarters], instrument_ids) if g.service_id in sector_services]
+    if not items:
+        return []
+    # The same cells and weights as the respondent-level rates: one group per key.
+    as_scores = [ScoreGroup(g.quarter, g.unit_id, g.service_id, g.respondent_type, g.channel, "items", g.n, 0) for g in items]
+    cells = _Cells(as_scores, counts, sector_services)
+    w = cells.weight
+    records = []
+    for domain_type in ("province", "unit"):
+        codes, labels = _domain_codes(as_scores, domain_functions[domain_type])
+        keep = np.array([labels[c] != "" for c in codes])
+        if not keep.any():
+            continue
+        n = np.array([g.n for g in items], dtype=float)
+        columns = [np.array([getattr(g, name) for g in items]) for name in ("sx", "sy", "sxx", "sxy", "syy")]
+        overall, rows = analysis.ratio_from_sums(
+            cells.stratum, codes, n, w * columns[0], w * columns[1], w * w * columns[2], w * w * columns[3],
+            w * w * columns[4], w * n, w * w * n,
+        )
+        chosen = [(("sl" if domain_type == "province" else None), overall)] if domain_type == "province" else [
+            (labels[int(r.domain)], r) for r in rows if labels[int(r.domain)] != ""]
+        for domain, row in chosen:
+            publishable = row.estimate is not None and row.n >= indicator.min_n and row.n_kish >= indicator.min_n
+            records.append(EstimateRecord(
+                f"{indicator.code}/item-level", domain_type, domain, row.n,
+                row.estimate if publishable else None, row.se if publishable else None,
+                row.ci_low if publishable else None, row.ci_high if publishable else None,
+                row.ci_method, row.n_kish if publishable else None, None, target,
+                analysis.target_status(row.ci_low, row.ci_high, target, n=row.n, n_eff=row.n_kish, min_n=indicator.min_n)
+                if publishable else "insufficient",
+                extra={"kind": "ratio of item answers"},
+            ))
     return records
