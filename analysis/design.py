@@ -59,17 +59,22 @@ class _Design:
     f_h: np.ndarray
 
 
-def _build_design(y, weights, strata, psu, fpc, lonely_psu):
+def _responses(y, weights):
+    """Validated 0/1 outcomes and positive weights (equal weights when none are given)."""
     y = as_float_array(y, "y")
-    n = y.size
-    if n == 0:
+    if y.size == 0:
         raise ValueError("no responses: y is empty")
     check_binary(y)
     if weights is None:
-        w = np.ones(n)
-    else:
-        w = as_float_array(weights, "weights", length=n)
-        check_positive_weights(w)
+        return y, np.ones(y.size)
+    w = as_float_array(weights, "weights", length=y.size)
+    check_positive_weights(w)
+    return y, w
+
+
+def _build_design(y, weights, strata, psu, fpc, lonely_psu):
+    y, w = _responses(y, weights)
+    n = y.size
     if strata is None:
         stratum = np.zeros(n, dtype=np.intp)
         stratum_labels = np.array([None], dtype=object)
@@ -199,16 +204,8 @@ def _raw_codes(values, name, n):
 
 def _estimate_stratified(y, weights, strata, domains, *, ci_method, df_choice, alpha, target, lonely_psu):
     """Fast path for ``id=~1`` designs without fpc or calibration: responses -> cell sums -> core."""
-    y = as_float_array(y, "y")
+    y, w = _responses(y, weights)
     n = y.size
-    if n == 0:
-        raise ValueError("no responses: y is empty")
-    check_binary(y)
-    if weights is None:
-        w = np.ones(n)
-    else:
-        w = as_float_array(weights, "weights", length=n)
-        check_positive_weights(w)
     if strata is None and n < 2 and lonely_psu == "fail":
         raise ValueError("only one response: its variance cannot be estimated (at least 2 are needed)")
     h, H, h_labels = _raw_codes(strata, "strata", n)

@@ -152,9 +152,9 @@ def _quality_flags(submission: Submission, definition: definitions.Instrument, a
                    answered_at: datetime) -> list[str]:
     flags = []
     rated = [answers[i.code] for i in definitions.rated_items(definition) if isinstance(answers.get(i.code), int) and answers[i.code] > 0]
-    if submission.duration_seconds is not None and len(rated) >= 3:
-        if submission.duration_seconds < MIN_SECONDS_PER_ITEM * len(rated):
-            flags.append("too_fast")
+    too_fast = submission.duration_seconds is not None and submission.duration_seconds < MIN_SECONDS_PER_ITEM * len(rated)
+    if len(rated) >= 3 and too_fast:
+        flags.append("too_fast")
     if len(rated) >= STRAIGHT_LINING_MIN_ITEMS and len(set(rated)) == 1:
         flags.append("straight_lining")
     if submission.device is not None:

@@ -16,7 +16,7 @@ RESPONDENT = "respondent"
 #: A registered kiosk, identified by its device key.
 DEVICE = "device"
 #: Anyone, but only with a valid single-use receipt token.
-TOKEN_HOLDER = "token_holder"
+TOKEN_HOLDER = "token_holder"  # noqa: S105 (a rule name, not a secret)
 RULES = (PUBLIC, RESPONDENT, DEVICE, TOKEN_HOLDER)
 
 

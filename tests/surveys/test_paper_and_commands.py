@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from webapp.models import Device, ReceiptToken, Response
-
 from surveys import definitions
+from webapp.models import Device, ReceiptToken, Response
 
 ADMIN = definitions.latest_instruments()["admin-procedure"]
 RATED = [item.code for item in ADMIN.items if item.type == "scale5"]

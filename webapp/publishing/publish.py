@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -121,10 +122,8 @@ def publish_ended_periods(now: datetime | None = None, progress=None) -> list[Pu
     published = []
     periods = [p for p in ended_periods(Period(2012, "Y", 1), now) if current_snapshot(p.label) is None]
     for period in periods:
-        try:
+        with contextlib.suppress(PublishError):  # a period without responses has nothing to publish
             published.append(publish_period(period.label, now=now, inputs=inputs))
-        except PublishError:
-            pass  # no responses in that period
         if progress is not None:
             progress(period)
     return published
