@@ -9,7 +9,6 @@ token can be read back from the database.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
