@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from webapp.models import CHANNELS, RESPONDENT_TYPES, UNIT_KINDS
+from webapp.models.publishing import DOMAIN_TYPES
 
 ERROR = {
     "type": "object",
@@ -39,6 +40,30 @@ UNIT = {
         "valid_to": {"type": ["string", "null"], "format": "date", "description": "Last day; null while the unit exists."},
         "gso_code": {"type": ["string", "null"], "description": "Code of the General Statistics Office."},
         "illustrative": {"type": "boolean", "description": "True for rows made up for the demonstration."},
+    },
+}
+
+ESTIMATE = {
+    "type": "object",
+    "required": ["indicator", "period", "domain_type", "domain", "n", "estimate", "se", "ci_low", "ci_high", "ci_method",
+                 "n_eff", "deff", "target", "status", "revision"],
+    "properties": {
+        "indicator": {"type": "string"},
+        "metric": {"type": "string", "description": "The indicator, or `<indicator>/aspect:<code>`, `/item-level`, `/all-items`."},
+        "period": {"type": "string"},
+        "domain_type": {"type": "string", "enum": list(DOMAIN_TYPES)},
+        "domain": {"type": "string", "description": "`sl` for the province; a unit, service, channel… code."},
+        "n": {"type": "integer", "minimum": 10},
+        "estimate": {"type": ["number", "null"]},
+        "se": {"type": ["number", "null"]},
+        "ci_low": {"type": ["number", "null"]},
+        "ci_high": {"type": ["number", "null"]},
+        "ci_method": {"type": "string"},
+        "n_eff": {"type": ["number", "null"]},
+        "deff": {"type": ["number", "null"]},
+        "target": {"type": ["number", "null"]},
+        "status": {"type": "string", "enum": ["met", "below", "inconclusive", "insufficient"]},
+        "revision": {"type": "integer"},
     },
 }
 
@@ -115,6 +140,37 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/indicators": {
+                "get": {
+                    "summary": "The indicators and their targets by year",
+                    "responses": {"200": {"description": "Indicators", "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["indicators"],
+                        "properties": {"indicators": {"type": "array", "items": {"type": "object", "required": ["code", "targets"]}}}}}}}},
+                }
+            },
+            "/estimates": {
+                "get": {
+                    "summary": "Published estimates of a period (its latest revision)",
+                    "description": "Only published snapshots are read. Cells with fewer than 10 responses are never "
+                    "included; cells with fewer than 30 (or an effective size under 30) carry `n` and status "
+                    "`insufficient` with `estimate`, `se` and the interval null.",
+                    "parameters": [
+                        {"name": "indicator", "in": "query", "schema": {"type": "string"}, "examples": {"agencies": {"value": "sat-agencies"}}},
+                        {"name": "period", "in": "query", "schema": {"type": "string"}, "description": "2026-Q3, 2026-H1 or 2026; default: the latest published."},
+                        {"name": "unit", "in": "query", "schema": {"type": "string"}, "description": "Only this unit's row."},
+                        {"name": "domain_type", "in": "query", "schema": {"type": "string", "enum": list(DOMAIN_TYPES)}},
+                        {"name": "aspects", "in": "query", "schema": {"type": "string", "enum": ["1", "true"]},
+                         "description": "Also the aspect, item-level and all-items rates (metrics with a '/')."},
+                    ],
+                    "responses": {
+                        "200": {"description": "Estimates", "content": {"application/json": {"schema": {
+                            "type": "object", "required": ["estimates"],
+                            "properties": {"estimates": {"type": "array", "items": {"$ref": "#/components/schemas/Estimate"}},
+                                           "period": {"type": ["string", "null"]}, "revision": {"type": ["integer", "null"]}}}}}},
+                        "400": {"description": "A bad parameter", **json_error},
+                    },
+                }
+            },
             "/responses": {
                 "post": {
                     "summary": "Submit one response (idempotent on client_id)",
@@ -143,5 +199,5 @@ def openapi_document() -> dict[str, Any]:
                 }
             },
         },
-        "components": {"schemas": {"Error": ERROR, "Unit": UNIT, "ResponseBody": RESPONSE_BODY}},
+        "components": {"schemas": {"Error": ERROR, "Unit": UNIT, "ResponseBody": RESPONSE_BODY, "Estimate": ESTIMATE}},
     }

@@ -140,12 +140,13 @@ def _merge_reasons(instrument: definitions.Instrument, answers: dict, reasons: S
     if not instrument.has_item(target):
         errors.append(FieldError("reasons", "unknown_item"))
         return
-    allowed = set(instrument.item(target).option_values)
-    unknown = [r for r in reasons if r not in allowed]
+    order = list(instrument.item(target).option_values)
+    unknown = [r for r in reasons if r not in order]
     if unknown:
         errors.append(FieldError("reasons", "invalid_choice", {"value": unknown[0]}))
         return
-    answers[target] = sorted(set(reasons) | set(answers.get(target, ())), key=list(allowed).index)
+    # Kept in the questionnaire's order, so the same chips always give the same answers.
+    answers[target] = sorted(set(reasons) | set(answers.get(target, ())), key=order.index)
 
 
 def _quality_flags(submission: Submission, definition: definitions.Instrument, answers: Mapping[str, Any],

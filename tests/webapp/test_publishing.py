@@ -225,6 +225,11 @@ def test_the_api_answers_the_contract(published, app):
     unit = client.get("/api/v1/estimates?indicator=sat-agencies&period=2026-Q3&unit=sl-ttpvhcc").json["estimates"]
     assert [e["domain"] for e in unit] == ["sl-ttpvhcc"]
     assert client.get("/api/v1/estimates?period=2026-13").status_code == 400
+    import jsonschema
+
+    schema = client.get("/api/v1/openapi.json").json["components"]["schemas"]["Estimate"]
+    for estimate in document["estimates"]:
+        jsonschema.validate(estimate, schema)
 
 
 def test_change_from_the_previous_quarter_has_an_interval(published):
