@@ -343,7 +343,8 @@ _SAMPLE = (
 def test_100kb_input_is_fast(text: str) -> None:
     start = time.perf_counter()
     result = mask_personal_data(text)
-    assert time.perf_counter() - start < 5.0  # catastrophic backtracking would take minutes
+    # A guard against catastrophic backtracking (minutes), not a speed target: loose on a busy CI machine.
+    assert time.perf_counter() - start < 30.0
     assert not LONG_DIGIT_RUN.search(result.text)
 
 
