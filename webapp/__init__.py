@@ -78,10 +78,12 @@ def _migrations_dir():
 
 def _register_blueprints(app: Flask) -> None:
     from public.api import api
+    from public.info import public_info
+    from public.pages import public_pages
     from surveys.api import collection_api
     from surveys.kiosk import kiosk
     from surveys.online import survey
     from webapp.pages import pages
 
-    for blueprint in (pages, api, collection_api, survey, kiosk):
+    for blueprint in (pages, api, public_pages, public_info, collection_api, survey, kiosk):
         app.register_blueprint(blueprint)
