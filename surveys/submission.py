@@ -20,11 +20,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from surveys import definitions
 from surveys.demographics import RESIDENCE_KINDS, demographic_columns
+from surveys.registry_cache import InstrumentEntry, RegistryView, registry_view
 from surveys.scoring import score_answers
 from surveys.stored import definition_of
 from webapp.extensions import db
-from webapp.models import CHANNELS, Device, Instrument, ReceiptToken, Response, ResponseScore, Service, Unit, utcnow
-from webapp.models.registry import unit_services
+from webapp.models import CHANNELS, Device, ReceiptToken, Response, ResponseScore, Unit, utcnow
 from webapp.periods import Period
 
 #: A kiosk may hold ratings while offline this long; older ones are refused as implausible.
@@ -39,6 +39,8 @@ MIN_SECONDS_PER_ITEM = 1.0
 #: Straight-lining is only judged on instruments with at least this many rated answers.
 STRAIGHT_LINING_MIN_ITEMS = 10
 MAX_REASONS = 12
+#: How stale a device's "last seen" time may get before a rating updates it.
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 COMMENT_ITEM = "comment"
 
 
@@ -91,16 +93,14 @@ def find_response_id(client_id: uuid.UUID) -> int | None:
     return db.session.scalar(select(Response.id).where(Response.client_id == client_id))
 
 
-def _instrument(submission: Submission, errors: list[FieldError]) -> Instrument | None:
-    query = select(Instrument).where(Instrument.code == submission.instrument_code)
+def _instrument(submission: Submission, view: RegistryView, errors: list[FieldError]) -> InstrumentEntry | None:
     if submission.instrument_version is None:
-        query = query.where(Instrument.active.is_(True))
+        entry = view.active.get(submission.instrument_code)
     else:
-        query = query.where(Instrument.version == submission.instrument_version)
-    row = db.session.scalar(query)
-    if row is None:
+        entry = view.instruments.get((submission.instrument_code, submission.instrument_version))
+    if entry is None:
         errors.append(FieldError("instrument", "unknown_instrument"))
-    return row
+    return entry
 
 
 def _check_time(submission: Submission, now: datetime, errors: list[FieldError]) -> datetime:
@@ -182,18 +182,17 @@ def validate_submission(submission: Submission, now: datetime | None = None) -> 
     if submission.channel == "qr" and submission.receipt_token is None:
         errors.append(FieldError("token", "required"))
     answered_at = _check_time(submission, now, errors)
-    unit = db.session.scalar(select(Unit).where(Unit.code == submission.unit_code))
-    service = db.session.scalar(select(Service).where(Service.code == submission.service_code))
-    instrument = _instrument(submission, errors)
+    view = registry_view()
+    unit = view.units.get(submission.unit_code)
+    service = view.services.get(submission.service_code)
+    instrument = _instrument(submission, view, errors)
     if unit is None:
         errors.append(FieldError("unit", "unknown_unit"))
     elif not unit.valid_on(answered_at.date()):
         errors.append(FieldError("unit", "unit_not_valid_then"))
     if service is None:
         errors.append(FieldError("service", "unknown_service"))
-    elif unit is not None and not db.session.scalar(
-        select(func.count()).select_from(unit_services).where(unit_services.c.unit_id == unit.id, unit_services.c.service_id == service.id)
-    ):
+    elif unit is not None and (unit.id, service.id) not in view.offered:
         errors.append(FieldError("service", "not_offered"))
     if submission.device is not None and unit is not None and submission.device.counter.unit_id != unit.id:
         errors.append(FieldError("unit", "not_this_device"))
@@ -212,7 +211,9 @@ def validate_submission(submission: Submission, now: datetime | None = None) -> 
         errors.append(FieldError("instrument", "not_for_service"))
     answers = dict(submission.answers)
     _merge_reasons(definition, answers, submission.reasons, errors)
-    residence = _residence_units(answered_at.date())
+    # Only questionnaires that ask where the respondent lives need the list of communes.
+    asks_residence = any(item.source == "residence_units" for item in definition.items)
+    residence = _residence_units(answered_at.date()) if asks_residence else {}
     for problem in definitions.validate_answers(definition, answers, sources={"residence_units": residence}):
         errors.append(FieldError(f"answers.{problem.item}", problem.code, dict(problem.params)))
     respondent_type = answers.get(definitions.RESPONDENT_TYPE_ITEM) or submission.respondent_type or "citizen"
@@ -295,8 +296,11 @@ def store_prepared(submission: Submission, prepared: dict[str, Any]) -> int | No
         ).rowcount
         if marked != 1:
             raise SubmissionRejected([FieldError("token", "already_used")], status=409)
-    if submission.device is not None:
-        db.session.execute(update(Device).where(Device.id == submission.device.id).values(last_seen_at=prepared["row"]["received_at"]))
+    device = submission.device
+    received_at = prepared["row"]["received_at"]
+    # Heard from recently enough: skip a write on every rating of a busy kiosk.
+    if device is not None and (device.last_seen_at is None or received_at - device.last_seen_at > LAST_SEEN_RESOLUTION):
+        db.session.execute(update(Device).where(Device.id == device.id).values(last_seen_at=received_at))
     return response_id
 
 

@@ -138,6 +138,9 @@ def db(app: Flask):
 
 def empty_all_tables(database) -> None:
     """Remove every row (self-referencing units included) and restart identities."""
+    from surveys.registry_cache import clear
+
+    clear()
     tables = database.metadata.sorted_tables
     engine = database.engine
     if engine.dialect.name == "postgresql":

@@ -312,6 +312,9 @@ def seed_demo(responses: int = DEFAULT_RESPONSES, seed: int = 2012, progress: bo
             after={"responses": sum(v for k, v in totals.items() if k != "flagged"), **totals},
         )
         db.session.commit()
+        # Fresh statistics, or the planner guesses a handful of rows where there are thousands.
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
     except Exception:
         db.session.rollback()
         raise

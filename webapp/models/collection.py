@@ -82,6 +82,8 @@ class Response(db.Model):
         CheckConstraint("items_satisfied >= 0 AND items_satisfied <= items_rated", name="item_counts"),
         CheckConstraint("kiosk_rating IS NULL OR kiosk_rating BETWEEN 1 AND 3", name="kiosk_rating"),
         Index("ix_responses_period_unit", "period", "unit_id"),
+        # The burst check counts a device's recent ratings on every kiosk submission.
+        Index("ix_responses_device_answered", "device_id", "answered_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIdentifier, primary_key=True)

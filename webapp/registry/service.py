@@ -145,4 +145,7 @@ def load_everything(directory: Path) -> LoadReport:
     except Exception:
         db.session.rollback()
         raise
+    from surveys.registry_cache import clear
+
+    clear()
     return report
