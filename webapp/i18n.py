@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_date, format_datetime, format_number, format_percent, get_locale
+from jinja2 import pass_context
 
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 
@@ -80,10 +81,20 @@ def switch_language_url(lang: str) -> str:
     return request.path + "?" + urlencode(args, doseq=True)
 
 
+def _per_render(function):
+    """A template filter that Jinja may not pre-compute: its result depends on the request's locale."""
+
+    @pass_context
+    def filter_(context, *args, **kwargs):
+        return function(*args, **kwargs)
+
+    return filter_
+
+
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters["percent"] = percent
-    app.jinja_env.filters["number"] = number
-    app.jinja_env.filters["short_date"] = short_date
+    app.jinja_env.filters["percent"] = _per_render(percent)
+    app.jinja_env.filters["number"] = _per_render(number)
+    app.jinja_env.filters["short_date"] = _per_render(short_date)
     app.jinja_env.filters["localized"] = localized
     app.jinja_env.globals["current_language"] = current_language
     app.jinja_env.globals["switch_language_url"] = switch_language_url

@@ -1,0 +1,414 @@
+"""Open data files built from published snapshots: CSV, JSON and a Frictionless Data Package.
+
+Only the latest revision of each period is offered. Rows come from ``published_estimates``,
+so cells under ``min_n_show`` never appear; an ``insufficient`` row carries its count but no
+number derived from the answers (estimate, standard error, interval, effective size, design
+effect, change and funnel limits are empty) — the same rule as the JSON API.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import CHANNELS, RESPONDENT_TYPES, PublishedEstimate, PublishedSnapshot, Service, Unit
+from webapp.models.publishing import DOMAIN_TYPES
+from webapp.periods import Period
+
+LATEST = "latest"
+LICENSE = {
+    "name": "CC-BY-4.0",
+    "title": "Creative Commons Attribution 4.0 International",
+    "path": "https://creativecommons.org/licenses/by/4.0/",
+}
+PACKAGE_NAME = "son-la-satisfaction-index"
+PLAN_TARGETS = Path(__file__).resolve().parent / "plan_targets.yaml"
+
+#: Numbers computed from the answers: empty on an ``insufficient`` row.
+HIDDEN_WHEN_INSUFFICIENT = ("estimate", "se", "ci_low", "ci_high", "n_eff", "deff", "change", "funnel")
+
+#: The fields of a download, in order: (name, Frictionless type, unit, description in English, in Vietnamese).
+FIELDS: tuple[tuple[str, str, str | None, str, str], ...] = (
+    ("indicator", "string", None, "Indicator code (see /api/v1/indicators).", "Mã chỉ số (xem /api/v1/indicators)."),
+    (
+        "metric",
+        "string",
+        None,
+        "The indicator, or <indicator>/aspect:<code> for the rate of one aspect.",
+        "Chỉ số, hoặc <chỉ số>/aspect:<mã> cho tỉ lệ của một khía cạnh.",
+    ),
+    (
+        "period",
+        "string",
+        None,
+        "Period: 2026-Q3 (quarter), 2026-H1 (half-year) or 2026 (year).",
+        "Kỳ: 2026-Q3 (quý), 2026-H1 (6 tháng) hoặc 2026 (năm).",
+    ),
+    (
+        "domain_type",
+        "string",
+        None,
+        "Kind of domain: " + ", ".join(DOMAIN_TYPES) + ".",
+        "Loại phạm vi: " + ", ".join(DOMAIN_TYPES) + ".",
+    ),
+    (
+        "domain",
+        "string",
+        None,
+        "Code of the domain: sl for the province, a unit, service, channel or respondent type code.",
+        "Mã phạm vi: sl là toàn tỉnh, hoặc mã đơn vị, dịch vụ, kênh, loại người trả lời.",
+    ),
+    ("domain_name_vi", "string", None, "Name of the domain in Vietnamese.", "Tên phạm vi bằng tiếng Việt."),
+    ("domain_name_en", "string", None, "Name of the domain in English.", "Tên phạm vi bằng tiếng Anh."),
+    ("n", "integer", "responses", "Number of valid responses in the domain.", "Số phiếu hợp lệ trong phạm vi."),
+    (
+        "estimate",
+        "number",
+        "proportion (0–1)",
+        "Weighted share satisfied or very satisfied; empty when insufficient.",
+        "Tỉ lệ hài lòng hoặc rất hài lòng (có trọng số); để trống khi không đủ dữ liệu.",
+    ),
+    (
+        "se",
+        "number",
+        "proportion (0–1)",
+        "Standard error (Taylor linearisation).",
+        "Sai số chuẩn (tuyến tính hoá Taylor).",
+    ),
+    ("ci_low", "number", "proportion (0–1)", "Lower bound of the 95% interval.", "Cận dưới khoảng tin cậy 95%."),
+    ("ci_high", "number", "proportion (0–1)", "Upper bound of the 95% interval.", "Cận trên khoảng tin cậy 95%."),
+    (
+        "ci_method",
+        "string",
+        None,
+        "Interval method (wilson-kish by default; census for coverage).",
+        "Phương pháp tính khoảng (mặc định wilson-kish; census cho độ bao phủ).",
+    ),
+    ("n_eff", "number", "responses", "Effective sample size p(1-p)/v.", "Cỡ mẫu hiệu dụng p(1-p)/v."),
+    (
+        "deff",
+        "number",
+        None,
+        "Design effect (variance against simple random sampling).",
+        "Hệ số thiết kế (phương sai so với mẫu ngẫu nhiên đơn giản).",
+    ),
+    ("target", "number", "proportion (0–1)", "Target in force for the period.", "Mục tiêu áp dụng cho kỳ."),
+    (
+        "status",
+        "string",
+        None,
+        "met, below, inconclusive or insufficient.",
+        "met (đạt), below (chưa đạt), inconclusive (chưa rõ) hoặc insufficient (không đủ dữ liệu).",
+    ),
+    (
+        "revision",
+        "integer",
+        None,
+        "Revision of the period's publication (1 = first).",
+        "Lần công bố của kỳ (1 = lần đầu).",
+    ),
+    (
+        "weighted",
+        "string",
+        None,
+        "Whether transaction counts weighted the estimate: yes, partly or no.",
+        "Ước lượng có dùng trọng số theo số giao dịch hay không: yes (có), partly (một phần), no (không).",
+    ),
+    (
+        "response_rate",
+        "number",
+        "proportion (0–1)",
+        "Responses divided by transactions.",
+        "Số phiếu chia cho số giao dịch.",
+    ),
+    (
+        "transactions",
+        "integer",
+        "transactions",
+        "Transactions recorded in the domain.",
+        "Số giao dịch ghi nhận trong phạm vi.",
+    ),
+)
+FIELD_NAMES = tuple(f[0] for f in FIELDS)
+#: JSON only: nested objects, flattened to JSON text in the CSV.
+NESTED_FIELDS = ("change", "funnel")
+
+SECTOR_NAMES = {
+    "admin": ("Hành chính", "Administration"),
+    "health": ("Y tế", "Health"),
+    "education": ("Giáo dục", "Education"),
+}
+CHANNEL_NAMES = {
+    "kiosk": ("Máy tính bảng tại quầy", "Kiosk at the counter"),
+    "online": ("Trực tuyến", "Online"),
+    "qr": ("Mã QR trên phiếu hẹn", "QR code on the receipt"),
+    "paper": ("Phiếu giấy", "Paper"),
+}
+RESPONDENT_NAMES = {"citizen": ("Người dân", "Citizens"), "business": ("Doanh nghiệp", "Businesses")}
+assert set(CHANNEL_NAMES) >= set(CHANNELS) and set(RESPONDENT_NAMES) >= set(RESPONDENT_TYPES)
+
+
+def period_sort_key(label: str):
+    period = Period.parse(label)
+    return (period.end, {"Q": 0, "H": 1, "Y": 2}[period.kind])
+
+
+def latest_snapshots() -> list[PublishedSnapshot]:
+    """The latest revision of every published period, newest period first."""
+    latest: dict[str, PublishedSnapshot] = {}
+    for snapshot in db.session.scalars(
+        select(PublishedSnapshot).order_by(PublishedSnapshot.revision.desc(), PublishedSnapshot.id.desc())
+    ):
+        latest.setdefault(snapshot.period, snapshot)
+    return sorted(latest.values(), key=lambda s: period_sort_key(s.period), reverse=True)
+
+
+def latest_quarter() -> PublishedSnapshot | None:
+    """The latest revision of the latest published quarter (what ``latest`` means)."""
+    return next((s for s in latest_snapshots() if "-Q" in s.period), None)
+
+
+def find_snapshot(label: str) -> PublishedSnapshot | None:
+    """The latest revision of ``label`` (``latest`` = latest quarter); None if unknown or unpublished."""
+    if label == LATEST:
+        return latest_quarter()
+    try:
+        period = Period.parse(label).label
+    except ValueError:
+        return None
+    if period != label:
+        return None
+    return db.session.scalar(
+        select(PublishedSnapshot)
+        .where(PublishedSnapshot.period == period)
+        .order_by(PublishedSnapshot.revision.desc())
+        .limit(1)
+    )
+
+
+def revisions_log() -> list[tuple[str, list[PublishedSnapshot]]]:
+    """Every period published more than once, newest first, with all its revisions in order."""
+    by_period: dict[str, list[PublishedSnapshot]] = {}
+    for snapshot in db.session.scalars(select(PublishedSnapshot).order_by(PublishedSnapshot.revision)):
+        by_period.setdefault(snapshot.period, []).append(snapshot)
+    revised = [(label, snapshots) for label, snapshots in by_period.items() if len(snapshots) > 1]
+    return sorted(revised, key=lambda item: period_sort_key(item[0]), reverse=True)
+
+
+# --- rows ----------------------------------------------------------------------------------
+
+
+def _domain_names(rows: list[PublishedEstimate]) -> dict[tuple[str, str], tuple[str, str]]:
+    unit_codes = {r.domain for r in rows if r.domain_type in ("unit", "district", "commune")}
+    service_codes = {r.domain for r in rows if r.domain_type == "service"}
+    names: dict[tuple[str, str], tuple[str, str]] = {}
+    if unit_codes:
+        for unit in db.session.scalars(select(Unit).where(Unit.code.in_(unit_codes))):
+            for kind in ("unit", "district", "commune"):
+                names[(kind, unit.code)] = (unit.name_vi, unit.name_en)
+    if service_codes:
+        for service in db.session.scalars(select(Service).where(Service.code.in_(service_codes))):
+            names[("service", service.code)] = (service.name_vi, service.name_en)
+    for code, pair in SECTOR_NAMES.items():
+        names[("sector", code)] = pair
+    for code, pair in CHANNEL_NAMES.items():
+        names[("channel", code)] = pair
+    for code, pair in RESPONDENT_NAMES.items():
+        names[("respondent_type", code)] = pair
+    return names
+
+
+def estimate_rows(snapshot: PublishedSnapshot) -> list[dict]:
+    """Every published row of ``snapshot`` (aspects included), as the API spells them, plus names."""
+    rows = db.session.scalars(select(PublishedEstimate).where(PublishedEstimate.snapshot_id == snapshot.id)).all()
+    order = {name: i for i, name in enumerate(DOMAIN_TYPES)}
+    rows.sort(key=lambda r: (r.metric, order[r.domain_type], r.domain))
+    names = _domain_names(rows)
+    result = []
+    for r in rows:
+        name_vi, name_en = names.get(
+            (r.domain_type, r.domain),
+            ("Tỉnh Sơn La", "Sơn La province") if r.domain_type == "province" else (None, None),
+        )
+        extra = r.extra or {}
+        row = {
+            "indicator": r.metric.split("/")[0],
+            "metric": r.metric,
+            "period": snapshot.period,
+            "domain_type": r.domain_type,
+            "domain": r.domain,
+            "domain_name_vi": name_vi,
+            "domain_name_en": name_en,
+            "n": r.n,
+            "estimate": r.estimate,
+            "se": r.se,
+            "ci_low": r.ci_low,
+            "ci_high": r.ci_high,
+            "ci_method": r.ci_method,
+            "n_eff": r.n_eff,
+            "deff": r.deff,
+            "target": r.target,
+            "status": r.status,
+            "revision": snapshot.revision,
+            "weighted": extra.get("weighted"),
+            "response_rate": extra.get("response_rate"),
+            "transactions": extra.get("transactions"),
+            "change": extra.get("change"),
+            "funnel": extra.get("funnel"),
+        }
+        if r.status == "insufficient":
+            for key in HIDDEN_WHEN_INSUFFICIENT:
+                row[key] = None
+        result.append(row)
+    return result
+
+
+def _csv_value(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def estimates_csv(snapshot: PublishedSnapshot) -> bytes:
+    """UTF-8 with a byte order mark (so that Excel shows Vietnamese), comma-separated, one header row."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(FIELD_NAMES)
+    for row in estimate_rows(snapshot):
+        writer.writerow([_csv_value(row[name]) for name in FIELD_NAMES])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def snapshot_metadata(snapshot: PublishedSnapshot) -> dict:
+    return {
+        "period": snapshot.period,
+        "revision": snapshot.revision,
+        "published_at": snapshot.published_at.isoformat(),
+        "methodology_version": snapshot.methodology_version,
+        "reason": snapshot.reason,
+        "license": LICENSE["name"],
+    }
+
+
+def estimates_json(snapshot: PublishedSnapshot) -> dict:
+    return {
+        **snapshot_metadata(snapshot),
+        "fields": [f[0] for f in FIELDS] + list(NESTED_FIELDS),
+        "estimates": estimate_rows(snapshot),
+    }
+
+
+def resource_name(period: str) -> str:
+    return "estimates-" + period.lower()
+
+
+def table_schema() -> dict:
+    fields = []
+    for name, kind, unit, description_en, description_vi in FIELDS:
+        field = {"name": name, "type": kind, "description": description_en, "description_vi": description_vi}
+        if unit:
+            field["unit"] = unit
+        if kind == "number" and unit == "proportion (0–1)":
+            field["constraints"] = {"minimum": 0, "maximum": 1}
+        if name in ("n", "metric", "domain_type", "domain", "status", "period", "revision"):
+            field.setdefault("constraints", {})["required"] = True
+        if name == "status":
+            field["constraints"]["enum"] = ["met", "below", "inconclusive", "insufficient"]
+        if name == "weighted":
+            field["constraints"] = {"enum": ["yes", "partly", "no"]}
+        if name == "domain_type":
+            field["constraints"]["enum"] = list(DOMAIN_TYPES)
+        fields.append(field)
+    return {"fields": fields, "missingValues": [""], "primaryKey": ["metric", "domain_type", "domain"]}
+
+
+def datapackage(base_url: str) -> dict:
+    """A Frictionless (tabular) Data Package describing one CSV resource per published period.
+
+    Resource paths are relative to ``/data/datapackage.json``; ``base_url`` is the site's root
+    (for ``homepage``).
+    """
+    snapshots = latest_snapshots()
+    schema = table_schema()
+    resources = []
+    for snapshot in snapshots:
+        resources.append(
+            {
+                "name": resource_name(snapshot.period),
+                "title": f"Estimates {snapshot.period} (revision {snapshot.revision})",
+                "path": f"{snapshot.period}/estimates.csv",
+                "profile": "tabular-data-resource",
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8-sig",
+                "dialect": {"delimiter": ",", "header": True, "lineTerminator": "\r\n"},
+                "licenses": [LICENSE],
+                "period": snapshot.period,
+                "revision": snapshot.revision,
+                "published_at": snapshot.published_at.isoformat(),
+                "methodology_version": snapshot.methodology_version,
+                "schema": schema,
+            }
+        )
+    return {
+        "profile": "tabular-data-package",
+        "name": PACKAGE_NAME,
+        "title": "Sơn La Satisfaction Index – Chỉ số Hài lòng Sơn La",
+        "description": (
+            "Published estimates of citizens' and businesses' satisfaction with public services in Sơn La "
+            "province, Vietnam, with 95% intervals, counts and status against the targets. Rates are "
+            "shares from 0 to 1. Cells with fewer than 10 responses are never published; rows with "
+            "status 'insufficient' carry only the count."
+        ),
+        "homepage": base_url.rstrip("/") + "/data",
+        "licenses": [LICENSE],
+        "keywords": ["satisfaction", "public services", "Sơn La", "Vietnam", "survey"],
+        "created": max((s.published_at for s in snapshots), default=None).isoformat() if snapshots else None,
+        "resources": resources,
+    }
+
+
+# --- HTTP caching ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Validators:
+    etag: str
+    last_modified: object
+
+
+def snapshot_validators(snapshot: PublishedSnapshot, kind: str) -> Validators:
+    return Validators(f"{kind}-{snapshot.id}-r{snapshot.revision}", snapshot.published_at)
+
+
+def package_validators() -> Validators | None:
+    snapshots = latest_snapshots()
+    if not snapshots:
+        return None
+    digest = hashlib.sha256(json.dumps(sorted((s.id, s.period, s.revision) for s in snapshots)).encode()).hexdigest()[
+        :20
+    ]
+    return Validators(f"package-{digest}", max(s.published_at for s in snapshots))
+
+
+# --- the plan's targets ----------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def plan_targets() -> dict:
+    """``public/plan_targets.yaml``: ``{"source": {vi, en}, "targets": [...]}``."""
+    with PLAN_TARGETS.open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
