@@ -10,7 +10,7 @@ by werkzeug on a free port of 127.0.0.1.
 
 When ``/usr/bin/chromium`` is missing the browser tests are skipped locally, with the
 command that installs it, and fail in CI (``CI=true``): there a missing dependency is a
-failure, never a skip. ``playwright install`` is never needed nor used.
+failure, never a skip. Playwright's own browser download is never needed nor used.
 """
 
 from __future__ import annotations
