@@ -163,3 +163,14 @@ def estimates():
             for r in rows
         ],
     )
+
+
+@api.after_request
+def open_data_headers(response):
+    """Open data: any site may read the API (CORS), and clients may revalidate cheaply (ETag → 304)."""
+    if request.method in ("GET", "HEAD") and response.status_code == 200:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Cache-Control"] = "public, max-age=60"
+        response.add_etag()
+        response.make_conditional(request)
+    return response
