@@ -115,3 +115,14 @@ def label_to_python(label):
     if isinstance(label, np.generic):
         return label.item()
     return label
+
+
+def check_no_lonely_psu(n_psu_h, labels, lonely_psu: str) -> None:
+    """Under ``lonely_psu='fail'``, refuse a stratum with a single PSU (R's default)."""
+    if lonely_psu != "fail" or not np.any(n_psu_h < 2):
+        return
+    k = int(np.flatnonzero(n_psu_h < 2)[0])
+    raise ValueError(
+        f"stratum {label_to_python(labels[k])!r} has only one PSU, so its variance cannot be estimated; "
+        "merge it with a similar stratum or use lonely_psu='certainty' or 'adjust'"
+    )

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import as_float_array, factorize, label_to_python
+from ._checks import as_float_array, check_no_lonely_psu, factorize, label_to_python
 from .intervals import interval_arrays
 from .status import DEFAULT_TARGET, MIN_N_PUBLISH, STATUS_INSUFFICIENT, status_arrays
 
@@ -353,12 +353,7 @@ def estimate_cells(
         group = h
         n_psu_h = np.rint(np.bincount(h, weights=n_rows, minlength=H)).astype(np.int64)
         stratum_map = h
-    if lonely_psu == "fail" and np.any(n_psu_h < 2):
-        k = int(np.flatnonzero(n_psu_h < 2)[0])
-        raise ValueError(
-            f"stratum {label_to_python(h_labels[k])!r} has only one PSU, so its variance cannot be "
-            "estimated; merge it with a similar stratum or use lonely_psu='certainty' or 'adjust'"
-        )
+    check_no_lonely_psu(n_psu_h, h_labels, lonely_psu)
     f_h = np.ones(H)
     if population is not None:
         pop = as_float_array(population, "population", length=K)

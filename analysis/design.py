@@ -18,6 +18,7 @@ from ._checks import (
     as_float_array,
     check_alpha,
     check_binary,
+    check_no_lonely_psu,
     check_positive_weights,
     check_target,
     factorize,
@@ -94,13 +95,7 @@ def _build_design(y, weights, strata, psu, fpc, lonely_psu):
         n_psu_h = np.bincount(psu_stratum, minlength=H)
     if lonely_psu not in LONELY_PSU_RULES:
         raise ValueError(f"lonely_psu must be one of {', '.join(LONELY_PSU_RULES)}, got {lonely_psu!r}")
-    if lonely_psu == "fail" and np.any(n_psu_h < 2):
-        h = int(np.flatnonzero(n_psu_h < 2)[0])
-        label = label_to_python(stratum_labels[h])
-        raise ValueError(
-            f"stratum {label!r} has only one PSU, so its variance cannot be estimated; "
-            "merge it with a similar stratum or use lonely_psu='certainty' or 'adjust'"
-        )
+    check_no_lonely_psu(n_psu_h, stratum_labels, lonely_psu)
     f_h = np.ones(H)
     if fpc is not None:
         fpc_values = as_float_array(fpc, "fpc", length=n)

@@ -170,13 +170,11 @@ def test_unknown_and_revoked_device_keys_are_refused(client, db, make_device, ki
     assert count(db) == 0
 
 
-def test_a_kiosk_can_only_rate_its_own_unit(client, db, make_device, kiosk_body, unit_by_code):
-    _, key = make_device("sl-ttpvhcc")
-    commune = next(u for u in [unit_by_code("n04039")] if u) if unit_by_code("n04039") else None
-    if commune is None:
-        from webapp.models import Unit
+def test_a_kiosk_can_only_rate_its_own_unit(client, db, make_device, kiosk_body):
+    from webapp.models import Unit
 
-        commune = db.session.scalar(select(Unit).where(Unit.kind == "commune", Unit.valid_to.is_(None)))
+    _, key = make_device("sl-ttpvhcc")
+    commune = db.session.scalar(select(Unit).where(Unit.kind == "commune", Unit.valid_to.is_(None)))
     response = post(client, kiosk_body(unit=commune.code, service="civil-status"), key)
     assert response.status_code == 422
     assert ("unit", "not_this_device") in {(e["field"], e["code"]) for e in response.json["errors"]}
@@ -212,19 +210,18 @@ def test_receipt_token_through_the_api_is_single_use(app, client, db, registry, 
     service = db.session.scalar(select(Service).where(Service.code == "land"))
     token, _ = issue_token(unit, service, "H57-2026-0001")
     db.session.commit()
-    web = app.test_client()
-    with web.session_transaction() as session:
-        session["csrf_token"] = "x"
+    from flask import session
     from flask_wtf.csrf import generate_csrf
 
+    # A web page's session holds the raw token; the page sends its signed form in X-CSRFToken.
     with app.test_request_context():
-        pass
+        csrf_token = generate_csrf()
+        raw_token = session["csrf_token"]
+    web = app.test_client()
+    with web.session_transaction() as web_session:
+        web_session["csrf_token"] = raw_token
     body = {"client_id": str(uuid.uuid4()), "instrument": "counter-quick", "unit": "sl-ttpvhcc", "service": "land",
             "channel": "qr", "answers": {"overall": 2}, "token": token}
-    with web:
-        web.get("/")
-        csrf_token = generate_csrf()
-    assert csrf_token
     response = web.post("/api/v1/responses", json=body, headers={"X-CSRFToken": csrf_token})
     assert response.status_code == 201, response.json
     second = web.post("/api/v1/responses", json={**body, "client_id": str(uuid.uuid4())}, headers={"X-CSRFToken": csrf_token})

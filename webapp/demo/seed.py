@@ -22,7 +22,7 @@ import math
 import random
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import click
@@ -145,14 +145,6 @@ class _Cell:
     transactions: int
     business_share: float | None
     mix: dict[str, float]
-
-
-@dataclass
-class _Plan:
-    """Everything decided before writing: cells per quarter and responses per cell."""
-
-    truths: list[dict] = field(default_factory=list)
-    counts: list[dict] = field(default_factory=list)
 
 
 class _AnswerMaker:

@@ -305,12 +305,10 @@ def _coverage_records(indicator: Indicator, period: Period, groups: list[ScoreGr
     if not active:
         return []
     responses: dict[int, int] = defaultdict(int)
-    seen = set()
     for group in groups:
         # Count each response once: groups of one metric per sector indicator.
         if services[group.service_id].sector in sectors and group.metric in ("sat-health", "sat-education"):
             responses[group.unit_id] += group.n
-            seen.add(group.unit_id)
     surveyed = sum(1 for unit in active if responses.get(unit.id, 0) >= needed)
     share = surveyed / len(active)
     target, _ = _target_for(indicator, period.year)

@@ -14,12 +14,13 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import Indicator, PublishedEstimate, Response, ResponseScore, Service
 from webapp.periods import Period
-from webapp.publishing.aggregate import ScoreGroup
+from webapp.publishing.aggregate import ScoreGroup, fetch_transaction_counts
 from webapp.publishing.compute import _Cells, _domain_functions, _unit_infos
 from webapp.publishing.publish import PublishError, current_snapshot
 
@@ -65,9 +66,9 @@ def export_microdata(period_label: str, indicator_code: str, output: Path) -> Mi
     ).all()
     # One group per response: the same weighting code as publishing, applied row by row.
     groups = [ScoreGroup(q, u, s, r, c, indicator.code, 1, int(y)) for _, q, u, s, r, c, y in rows]
-    from webapp.publishing.aggregate import fetch_transaction_counts
-
     cells = _Cells(groups, fetch_transaction_counts(quarters), sector_services)
+    strata, sizes = np.unique(cells.stratum, return_counts=True)
+    stratum_size = dict(zip(strata.tolist(), sizes.tolist(), strict=True))
     units = _unit_infos(period)
     domains = _domain_functions(period, units, services)
     domain_columns = [name for name in domains if name != "province"]
@@ -83,19 +84,11 @@ def export_microdata(period_label: str, indicator_code: str, output: Path) -> Mi
             for name in domain_columns:
                 value = domains[name](group)
                 values.append(value if value is not None and (name, value) in published else "")
-            writer.writerow([response_id, f"h{stratum}", repr(weight * float(_stratum_size(cells, stratum))), repr(weight),
+            writer.writerow([response_id, f"h{stratum}", repr(weight * stratum_size[stratum]), repr(weight),
                              group.satisfied, *values])
     script = output.with_suffix(".R")
     script.write_text(_r_script(output.name, indicator.code, period.label, domain_columns), encoding="utf-8")
     return MicrodataExport(len(rows), output, script)
-
-
-def _stratum_size(cells: _Cells, stratum: int) -> float:
-    if not hasattr(cells, "_stratum_n"):
-        import numpy as np
-
-        cells._stratum_n = dict(zip(*np.unique(cells.stratum, return_counts=True), strict=True))
-    return cells._stratum_n[stratum]
 
 
 def _r_script(csv_name: str, indicator: str, period: str, domain_columns: list[str]) -> str:
