@@ -29,3 +29,21 @@ def post_fork(server, worker):
     app = worker.app.wsgi()
     with app.app_context():
         db.engine.dispose(close=False)
+
+
+def on_starting(server):
+    """Start /metrics from zero: remove counters a previous run left in PROMETHEUS_MULTIPROC_DIR."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+        for name in os.listdir(directory):
+            if name.endswith(".db"):
+                os.remove(os.path.join(directory, name))
+
+
+def child_exit(server, worker):
+    """A worker's counters stay counted after it exits; only its live gauges go."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

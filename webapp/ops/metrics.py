@@ -1,0 +1,139 @@
+"""``/metrics`` in Prometheus's text format: off unless ``METRICS_ENABLED``.
+
+Counted: requests by method, endpoint and status with a latency histogram; submissions by
+channel and outcome (``created``, ``duplicate``, ``rejected``); kiosk queue-sync retries (the
+kiosk sends ``X-Retry-Attempt``, the number of failed sends before this one).
+
+With ``METRICS_TOKEN`` set, scrapers must send ``Authorization: Bearer <token>``. Under
+gunicorn with several workers, set ``PROMETHEUS_MULTIPROC_DIR`` to an empty directory
+writable by the app (gunicorn.conf.py empties it at start): every worker then writes its
+counts there and ``/metrics`` adds them up, whichever worker answers.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import time
+
+from flask import Blueprint, Flask, Response, current_app, g, has_request_context, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+from webapp.access import OPERATOR, declare_access
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+SUBMISSION_ENDPOINT = "collection_api.create_response"
+RETRY_HEADER = "X-Retry-Attempt"
+OUTCOMES = ("created", "duplicate", "rejected")
+
+REQUESTS = Counter("sonla_http_requests_total", "HTTP requests answered.", ["method", "endpoint", "status"])
+LATENCY = Histogram(
+    "sonla_http_request_duration_seconds",
+    "Time to answer an HTTP request.",
+    ["method", "endpoint"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+SUBMISSIONS = Counter(
+    "sonla_submissions_total", "Survey responses received, by channel and outcome.", ["channel", "outcome"]
+)
+KIOSK_RETRIES = Counter(
+    "sonla_kiosk_sync_retries_total", "Kiosk queue sends that retry an earlier failed send (X-Retry-Attempt > 0)."
+)
+
+metrics_bp = declare_access(Blueprint("ops_metrics", __name__), OPERATOR)
+
+
+def _enabled() -> bool:
+    return bool(current_app.config.get("METRICS_ENABLED"))
+
+
+def record_submission(channel: str | None, outcome: str) -> None:
+    """Count one submission; safe to call anywhere (does nothing while metrics are off)."""
+    from webapp.models import CHANNELS
+
+    if not _enabled() or outcome not in OUTCOMES:
+        return
+    SUBMISSIONS.labels(channel=channel if channel in CHANNELS else "unknown", outcome=outcome).inc()
+    if has_request_context():
+        g.submission_counted = True
+
+
+def _endpoint() -> str:
+    # The route's endpoint, never the raw path: a bounded set of label values.
+    return request.url_rule.endpoint if request.url_rule is not None else "unmatched"
+
+
+def _retry_attempt() -> int:
+    try:
+        return max(0, min(int(request.headers.get(RETRY_HEADER, "0")), 1_000_000))
+    except ValueError:
+        return 0
+
+
+def _registry() -> CollectorRegistry:
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return registry
+    return REGISTRY
+
+
+def _authorised() -> bool:
+    token = current_app.config.get("METRICS_TOKEN")
+    if not token:
+        return True
+    sent = request.headers.get("Authorization", "")
+    return hmac.compare_digest(sent.encode(), f"Bearer {token}".encode())
+
+
+@metrics_bp.get("/metrics")
+def metrics() -> Response:
+    """The counters, for Prometheus; 404 while metrics are off."""
+    if not _enabled():
+        from flask import abort
+
+        abort(404)
+    if not _authorised():
+        return Response(
+            "A valid bearer token is required.\n",
+            status=401,
+            mimetype="text/plain",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
+    return Response(generate_latest(_registry()), mimetype=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
+
+
+def init_app(app: Flask) -> None:
+    """Register ``/metrics`` and, when metrics are on, the hooks that count requests."""
+    app.register_blueprint(metrics_bp)
+    if not app.config.get("METRICS_ENABLED"):
+        return
+
+    def start_timer() -> None:
+        g.metrics_started = time.perf_counter()
+
+    # First of all before_request hooks, so requests refused early (rate limits) are timed too.
+    app.before_request_funcs.setdefault(None, []).insert(0, start_timer)
+
+    @app.after_request
+    def count_request(response: Response) -> Response:
+        endpoint = _endpoint()
+        REQUESTS.labels(method=request.method, endpoint=endpoint, status=str(response.status_code)).inc()
+        started = g.get("metrics_started")
+        if started is not None:
+            LATENCY.labels(method=request.method, endpoint=endpoint).observe(time.perf_counter() - started)
+        if endpoint == SUBMISSION_ENDPOINT:
+            if _retry_attempt() > 0:
+                KIOSK_RETRIES.inc()
+            if 400 <= response.status_code < 500 and not g.get("submission_counted"):
+                # Refused before reaching the submission service (bad JSON, unknown device, rate limit).
+                record_submission(None, "rejected")
+        return response
