@@ -224,7 +224,9 @@ def funnel_limits(reference, n_eff, estimate=None, *, method="binomial"):
     if np.any(sizes <= 0):
         raise ValueError("n_eff must be > 0 for every unit")
     if method == "binomial":
-        n_int = np.maximum(np.rint(sizes), 1.0)
+        # A variance that rounds to ~0 gives n_eff ~1e17, where scipy's binomial quantile
+        # search never returns; from 1e9 on the limits equal the reference to 4 decimals.
+        n_int = np.clip(np.rint(sizes), 1.0, 1e9)
         limits = [_binomial_limit(p, n_int, theta) for p in (0.025, 0.975, 0.001, 0.999)]
     elif method == "normal":
         sd = np.sqrt(theta * (1 - theta) / sizes)

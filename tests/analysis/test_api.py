@@ -362,6 +362,14 @@ def test_funnel_limits():
         analysis.funnel_limits(1.0, [10])
 
 
+def test_funnel_limits_of_a_near_zero_variance_unit_are_the_reference():
+    """A unit whose variance rounds to ~0 has an enormous effective size: the limits collapse
+    onto the reference rate instead of sending scipy's binomial quantile search into a loop."""
+    limits = analysis.funnel_limits(0.85, [9.2e17], estimate=[0.85])
+    for bound in (limits.lower998, limits.lower95, limits.upper95, limits.upper998):
+        assert math.isclose(bound[0], 0.85, abs_tol=1e-4)
+
+
 def test_shrinkage_pulls_small_units_most():
     shrunk = analysis.shrink_beta_binomial([5, 90, 380, 40], [5, 100, 400, 60])
     assert shrunk.label.startswith("shrunk estimate")
