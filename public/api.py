@@ -1,25 +1,117 @@
-"""Read-only JSON API ``/api/v1``: the registry as open data (DESIGN.md section 7)."""
+"""Read-only JSON API ``/api/v1``: the registry as open data (DESIGN.md section 7).
+
+List answers (``/units``, ``/estimates``) come in pages: ``?limit=`` (default 500, at most
+5000) and ``?page=`` (from 1). The answer keeps its top-level list (``units``, ``estimates``)
+and adds ``count`` (every matching row), ``page``, ``limit``, ``next`` and ``prev`` (URLs or
+null), with the same links in a ``Link`` header. Every answer carries ``Last-Modified`` (the
+publication or the last registry change) beside its ``ETag``, so clients revalidate cheaply.
+"""
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, abort, g, jsonify, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from webapp.access import PUBLIC, declare_access
 from webapp.extensions import db
-from webapp.models import UNIT_KINDS, Unit, UnitSuccession
+from webapp.models import UNIT_KINDS, AuditEvent, Unit, UnitSuccession
 
 api = declare_access(Blueprint("api", __name__, url_prefix="/api/v1"), PUBLIC)
+
+#: Rows per page when ``limit`` is not given, and the most a client may ask for.
+DEFAULT_LIMIT = 500
+MAX_LIMIT = 5000
 
 
 def _bad_request(message: str, field: str):
     response = jsonify(error={"status": 400, "field": field, "message": message})
     response.status_code = 400
     abort(response)
+
+
+def _positive_int(name: str, default: int, maximum: int | None = None) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1 or (maximum is not None and value > maximum):
+        if maximum is None:
+            _bad_request(_("Write a whole number from 1."), name)
+        _bad_request(_("Write a whole number from 1 to %(maximum)s.", maximum=maximum), name)
+    return value
+
+
+@dataclass(frozen=True)
+class Paging:
+    """One page of a list answer: which rows to return and the links to its neighbours."""
+
+    page: int
+    limit: int
+    total: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.limit
+
+    def _url(self, page: int) -> str:
+        args = request.args.to_dict(flat=False)
+        args["page"] = [str(page)]
+        return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+    @property
+    def next(self) -> str | None:
+        return self._url(self.page + 1) if self.offset + self.limit < self.total else None
+
+    @property
+    def prev(self) -> str | None:
+        if self.page <= 1 or self.total == 0:
+            return None
+        last = max(1, -(-self.total // self.limit))
+        return self._url(min(self.page - 1, last))
+
+    def document(self) -> dict:
+        """The paging keys of the JSON answer."""
+        return {"count": self.total, "page": self.page, "limit": self.limit, "next": self.next, "prev": self.prev}
+
+    def link_header(self) -> str | None:
+        links = [f'<{url}>; rel="{rel}"' for rel, url in (("next", self.next), ("prev", self.prev)) if url]
+        return ", ".join(links) or None
+
+
+#: More pages than any list here will ever have.
+MAX_PAGE = 1_000_000
+
+
+def paging(total: int) -> Paging:
+    """The page asked for by ``?page=`` and ``?limit=`` (400 when either is not a whole number in range)."""
+    # The page number is bounded too: an offset beyond 64 bits makes the database fail, not answer.
+    return Paging(_positive_int("page", 1, MAX_PAGE), _positive_int("limit", DEFAULT_LIMIT, MAX_LIMIT), total)
+
+
+def paged(pages: Paging, key: str, items: list, **extra):
+    """A JSON answer with one page of ``items`` under ``key``, the paging keys and the ``Link`` header."""
+    response = jsonify(**extra, **{key: items}, **pages.document())
+    link = pages.link_header()
+    if link:
+        response.headers["Link"] = link
+    return response
+
+
+def registry_changed_at() -> datetime | None:
+    """When the registry (units, services, indicators) last changed: its latest audited load or edit."""
+    return db.session.scalar(
+        select(func.max(AuditEvent.at)).where(
+            or_(AuditEvent.action.like("registry.%"), AuditEvent.action.like("unit.%"))
+        )
+    )
 
 
 def unit_summary(unit: Unit) -> dict:
@@ -54,8 +146,10 @@ def units():
         except ValueError:
             _bad_request(_("Write the date as YYYY-MM-DD."), "valid_on")
         query = query.where(Unit.valid_from <= day, (Unit.valid_to.is_(None)) | (Unit.valid_to >= day))
-    rows = db.session.scalars(query).all()
-    return jsonify(units=[unit_summary(unit) for unit in rows], count=len(rows))
+    pages = paging(db.session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    rows = db.session.scalars(query.offset(pages.offset).limit(pages.limit)).all()
+    g.last_modified = registry_changed_at()
+    return paged(pages, "units", [unit_summary(unit) for unit in rows])
 
 
 @api.get("/units/<code>")
@@ -71,12 +165,20 @@ def unit_detail(code: str):
     ).all()
     document = unit_summary(unit)
     document["services"] = [
-        {"code": s.code, "name_vi": s.name_vi, "name_en": s.name_en, "sector": s.sector, "kind": s.kind, "instrument": s.instrument_code}
+        {
+            "code": s.code,
+            "name_vi": s.name_vi,
+            "name_en": s.name_en,
+            "sector": s.sector,
+            "kind": s.kind,
+            "instrument": s.instrument_code,
+        }
         for s in unit.services
     ]
     document["children"] = sorted(child.code for child in unit.children)
     document["successors"] = sorted(s.new_unit.code for s in successions if s.old_unit_id == unit.id)
     document["predecessors"] = sorted(s.old_unit.code for s in successions if s.new_unit_id == unit.id)
+    g.last_modified = registry_changed_at()
     return jsonify(document)
 
 
@@ -94,16 +196,34 @@ def indicators():
     from webapp.models import Indicator
 
     rows = db.session.scalars(select(Indicator).order_by(Indicator.code).options(selectinload(Indicator.targets))).all()
-    return jsonify(indicators=[
-        {
-            "code": i.code, "name_vi": i.name_vi, "name_en": i.name_en, "description_vi": i.description_vi,
-            "description_en": i.description_en, "kind": i.kind, "sector": i.sector, "plan_section": i.plan_section,
-            "min_n": i.min_n, "min_n_show": i.min_n_show,
-            "targets": [{"year": t.year, "value": t.value, "comparison": t.comparison, "source_vi": t.source_vi,
-                         "source_en": t.source_en} for t in i.targets],
-        }
-        for i in rows
-    ])
+    g.last_modified = registry_changed_at()
+    return jsonify(
+        indicators=[
+            {
+                "code": i.code,
+                "name_vi": i.name_vi,
+                "name_en": i.name_en,
+                "description_vi": i.description_vi,
+                "description_en": i.description_en,
+                "kind": i.kind,
+                "sector": i.sector,
+                "plan_section": i.plan_section,
+                "min_n": i.min_n,
+                "min_n_show": i.min_n_show,
+                "targets": [
+                    {
+                        "year": t.year,
+                        "value": t.value,
+                        "comparison": t.comparison,
+                        "source_vi": t.source_vi,
+                        "source_en": t.source_en,
+                    }
+                    for t in i.targets
+                ],
+            }
+            for i in rows
+        ]
+    )
 
 
 @api.get("/estimates")
@@ -121,16 +241,21 @@ def estimates():
             _bad_request(_("Write the period like 2026-Q3, 2026-H1 or 2026."), "period")
     else:
         latest = db.session.scalar(
-            select(PublishedSnapshot.period).order_by(PublishedSnapshot.published_at.desc(), PublishedSnapshot.id.desc()).limit(1)
+            select(PublishedSnapshot.period)
+            .order_by(PublishedSnapshot.published_at.desc(), PublishedSnapshot.id.desc())
+            .limit(1)
         )
         period = latest
     snapshot = None
     if period is not None:
         snapshot = db.session.scalar(
-            select(PublishedSnapshot).where(PublishedSnapshot.period == period).order_by(PublishedSnapshot.revision.desc()).limit(1)
+            select(PublishedSnapshot)
+            .where(PublishedSnapshot.period == period)
+            .order_by(PublishedSnapshot.revision.desc())
+            .limit(1)
         )
     if snapshot is None:
-        return jsonify(estimates=[], period=period, revision=None)
+        return paged(paging(0), "estimates", [], period=period, revision=None)
     query = select(PublishedEstimate).where(PublishedEstimate.snapshot_id == snapshot.id)
     indicator = request.args.get("indicator")
     if indicator is not None:
@@ -147,30 +272,56 @@ def estimates():
         query = query.where(PublishedEstimate.domain_type == domain_type)
     order = {name: i for i, name in enumerate(DOMAIN_TYPES)}
     rows = sorted(db.session.scalars(query), key=lambda r: (r.metric, order[r.domain_type], r.domain))
-    return jsonify(
+    pages = paging(len(rows))
+    rows = rows[pages.offset : pages.offset + pages.limit]
+    g.last_modified = snapshot.published_at
+    return paged(
+        pages,
+        "estimates",
+        [
+            {
+                "indicator": r.metric.split("/")[0],
+                "metric": r.metric,
+                "period": snapshot.period,
+                "domain_type": r.domain_type,
+                "domain": r.domain,
+                "n": r.n,
+                "estimate": r.estimate,
+                "se": r.se,
+                "ci_low": r.ci_low,
+                "ci_high": r.ci_high,
+                "ci_method": r.ci_method,
+                "n_eff": r.n_eff,
+                "deff": r.deff,
+                "target": r.target,
+                "status": r.status,
+                "revision": snapshot.revision,
+                **{
+                    key: r.extra[key]
+                    for key in ("weighted", "response_rate", "transactions", "change", "funnel")
+                    if key in r.extra
+                },
+            }
+            for r in rows
+        ],
         period=snapshot.period,
         revision=snapshot.revision,
         published_at=snapshot.published_at.isoformat(),
         methodology_version=snapshot.methodology_version,
-        estimates=[
-            {
-                "indicator": r.metric.split("/")[0], "metric": r.metric, "period": snapshot.period,
-                "domain_type": r.domain_type, "domain": r.domain, "n": r.n, "estimate": r.estimate, "se": r.se,
-                "ci_low": r.ci_low, "ci_high": r.ci_high, "ci_method": r.ci_method, "n_eff": r.n_eff, "deff": r.deff,
-                "target": r.target, "status": r.status, "revision": snapshot.revision,
-                **{key: r.extra[key] for key in ("weighted", "response_rate", "transactions", "change", "funnel") if key in r.extra},
-            }
-            for r in rows
-        ],
     )
 
 
 @api.after_request
 def open_data_headers(response):
-    """Open data: any site may read the API (CORS), and clients may revalidate cheaply (ETag → 304)."""
+    """Open data: any site may read the API (CORS), and clients may revalidate cheaply (ETag or
+    Last-Modified → 304)."""
     if request.method in ("GET", "HEAD") and response.status_code == 200:
         response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Expose-Headers"] = "ETag, Last-Modified, Link"
         response.headers["Cache-Control"] = "public, max-age=60"
         response.add_etag()
+        last_modified = g.get("last_modified")
+        if last_modified is not None:
+            response.last_modified = last_modified
         response.make_conditional(request)
     return response

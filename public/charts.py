@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape, quoteattr  # writes SVG text, never parses XML  # nosec B406
 
 from markupsafe import Markup
 
@@ -143,7 +143,7 @@ def _empty(parts: list[str], text: ChartText) -> Markup:
         f"{escape(text.empty)}</text>"
     )
     parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704 - every text and attribute was escaped above
+    return Markup("".join(parts))  # noqa: S704 - every text and attribute was escaped above  # nosec B704
 
 
 def trend_svg(
@@ -247,7 +247,7 @@ def trend_svg(
         if value is not None:
             parts.append(f'<circle class="point" cx="{_f(x(i))}" cy="{_f(y(value))}" r="4" fill="{BLUE}"/>')
     parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704 - every text and attribute was escaped above
+    return Markup("".join(parts))  # noqa: S704 - every text and attribute was escaped above  # nosec B704
 
 
 def _marker(position: str, cx: float, cy: float) -> str:
@@ -332,4 +332,61 @@ def funnel_svg(
     for point in drawn:
         parts.append(_marker(point.position or "within", x(point.n_eff), y(clamp(point.estimate))))
     parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704 - every text and attribute was escaped above
+    return Markup("".join(parts))  # noqa: S704 - every text and attribute was escaped above  # nosec B704
+
+
+SPARK_WIDTH, SPARK_HEIGHT, SPARK_PAD = 240, 48, 4
+
+
+def sparkline_svg(
+    points: Sequence[TrendPoint],
+    text: ChartText,
+    *,
+    ident: str = "spark",
+    target: float | None = None,
+) -> Markup:
+    """A small line of rates by period (no axes) with the target dashed; the words are in ``text``.
+
+    For the home page: the title and description carry the first and last values, and the
+    full numbers are one link away (the indicator page's table).
+    """
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="sparkline" viewBox="0 0 {SPARK_WIDTH} {SPARK_HEIGHT}" '
+        f'role="img" aria-labelledby="{ident}-title {ident}-desc" focusable="false">',
+        f'<title id="{ident}-title">{escape(text.title)}</title>',
+        f'<desc id="{ident}-desc">{escape(text.desc)}</desc>',
+    ]
+    values = [clamp(p.estimate) for p in points]
+    drawn = [v for v in values if v is not None]
+    if not drawn:
+        parts.append("</svg>")
+        return Markup("".join(parts))  # noqa: S704 - every text was escaped above  # nosec B704
+    low, high = _y_range(drawn + ([clamp(target)] if clamp(target) is not None else []))
+    count = len(points)
+
+    def x(i: int) -> float:
+        return SPARK_WIDTH / 2 if count == 1 else SPARK_PAD + i * (SPARK_WIDTH - 2 * SPARK_PAD) / (count - 1)
+
+    def y(v: float) -> float:
+        return SPARK_PAD + (high - v) / (high - low) * (SPARK_HEIGHT - 2 * SPARK_PAD)
+
+    if clamp(target) is not None:
+        ty = _f(y(clamp(target)))
+        parts.append(
+            f'<line class="target" x1="0" x2="{SPARK_WIDTH}" y1="{ty}" y2="{ty}" stroke="{VERMILLION}" '
+            f'stroke-width="1.5" stroke-dasharray="5 3"/>'
+        )
+    run: list[str] = []
+    for i, value in enumerate([*values, None]):
+        if value is None:
+            if len(run) > 1:
+                parts.append(
+                    f'<polyline class="line" points="{" ".join(run)}" fill="none" stroke="{BLUE}" stroke-width="2"/>'
+                )
+            run = []
+            continue
+        run.append(f"{_f(x(i))},{_f(y(value))}")
+    last = max(i for i, v in enumerate(values) if v is not None)
+    parts.append(f'<circle class="point" cx="{_f(x(last))}" cy="{_f(y(values[last]))}" r="3" fill="{BLUE}"/>')
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every text and attribute was escaped above  # nosec B704

@@ -154,7 +154,7 @@ CHANNEL_NAMES = {
     "paper": ("Phiếu giấy", "Paper"),
 }
 RESPONDENT_NAMES = {"citizen": ("Người dân", "Citizens"), "business": ("Doanh nghiệp", "Businesses")}
-assert set(CHANNEL_NAMES) >= set(CHANNELS) and set(RESPONDENT_NAMES) >= set(RESPONDENT_TYPES)
+assert set(CHANNEL_NAMES) >= set(CHANNELS) and set(RESPONDENT_NAMES) >= set(RESPONDENT_TYPES)  # import-time check of constants; tests run it  # nosec B101
 
 
 def period_sort_key(label: str):

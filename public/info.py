@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from public import downloads
+from public import downloads, microdata_files
 from webapp.access import PUBLIC, declare_access
 from webapp.extensions import db
 
@@ -20,6 +21,31 @@ CACHE_CONTROL = "public, max-age=0, must-revalidate"
 #: near 97.5% for R's beta, wilson and Wald and the published wilson-kish; near 85% for wilson-kish.
 #: (Passed as variables: Jinja folds filters applied to literals at compile time, in one locale.)
 SIMULATED_COVERAGE = {"beta": 0.906, "wilson": 0.890, "wald": 0.861, "published": 0.968, "near85": 0.958}
+
+
+#: Tolerance when comparing an entered share with a target ("100%" entered as 0.9999999).
+TOLERANCE = 1e-9
+
+
+def progress_status(value: float, target: float, comparison: str, as_of_year: int, deadline: int) -> str:
+    """``met``, ``not-yet`` (below, deadline not passed) or ``missed`` (below after the deadline)."""
+    # ge, and eq: a share of 100% cannot be exceeded, so "exactly" means "reached".
+    met = value > target + TOLERANCE if comparison == "gt" else value >= target - TOLERANCE
+    if met:
+        return "met"
+    return "missed" if as_of_year > deadline else "not-yet"
+
+
+def latest_progress_values() -> dict:
+    """The latest entered value of each plan target (by ``as_of``, then by entry time)."""
+    from webapp.models.feedback import PlanProgressValue
+
+    latest: dict = {}
+    for value in db.session.scalars(
+        select(PlanProgressValue).order_by(PlanProgressValue.as_of, PlanProgressValue.entered_at, PlanProgressValue.id)
+    ):
+        latest[value.target_id] = value
+    return latest
 
 
 @public_info.get("/plan")
@@ -40,6 +66,8 @@ def plan():
         sections=sorted(sections.items()),
         headlines=headlines,
         indicators=indicators,
+        progress=latest_progress_values(),
+        progress_status=progress_status,
     )
 
 
@@ -58,15 +86,78 @@ def methodology():
     )
 
 
+def _data_page(error: str | None = None, status: int = 200):
+    return (
+        render_template(
+            "info/data.html",
+            snapshots=downloads.latest_snapshots(),
+            latest=downloads.latest_quarter(),
+            fields=downloads.FIELDS,
+            microdata_indicators=microdata_files.satisfaction_indicators(),
+            microdata_error=error,
+        ),
+        status,
+    )
+
+
 @public_info.get("/data")
 def data():
     """The list of published periods with their downloads, the licence and the fields."""
-    return render_template(
-        "info/data.html",
-        snapshots=downloads.latest_snapshots(),
-        latest=downloads.latest_quarter(),
-        fields=downloads.FIELDS,
+    return _data_page()
+
+
+#: The microdata file formats: the data (CSV) and the R script that reproduces the estimates.
+MICRODATA_FORMATS = {"csv": "text/csv", "R": "text/plain"}
+
+
+@public_info.get("/data/microdata")
+def microdata_choice():
+    """The microdata form on /data (no JavaScript): send the reader to the file's own address."""
+    period, indicator, fmt = (request.args.get(k, "") for k in ("period", "indicator", "format"))
+    if fmt not in MICRODATA_FORMATS:
+        return _data_page(_("Choose the file: the data (CSV) or the R script."), 400)
+    if indicator not in {i.code for i in microdata_files.satisfaction_indicators()}:
+        return _data_page(_("Choose one of the satisfaction indicators in the list."), 400)
+    if downloads.find_snapshot(period) is None:
+        return _data_page(_("Choose one of the published periods in the list."), 400)
+    endpoint = "public_info.microdata_csv" if fmt == "csv" else "public_info.microdata_script"
+    return redirect(url_for(endpoint, period=period, indicator=indicator), 303)
+
+
+def _microdata(period: str, indicator: str, fmt: str):
+    snapshot = _snapshot_or_404(period)
+    if indicator not in {i.code for i in microdata_files.satisfaction_indicators()}:
+        abort(404)
+    files = microdata_files.microdata_files(snapshot, indicator)
+    path = files.csv_path if fmt == "csv" else files.script_path
+    response = send_file(
+        path,
+        mimetype=MICRODATA_FORMATS[fmt],
+        as_attachment=True,
+        download_name=path.name,
+        etag=f"{files.etag}-{fmt}",
+        last_modified=snapshot.published_at,
+        conditional=True,
+        max_age=0,
     )
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Expose-Headers"] = "ETag, Last-Modified"
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    if fmt == "R":
+        response.mimetype, response.charset = "text/plain", "utf-8"
+    return response
+
+
+@public_info.get("/data/<period>/microdata/<indicator>.csv")
+def microdata_csv(period: str, indicator: str):
+    """One row per response counted for ``indicator`` in ``period``: cell, weight, answer, published domains."""
+    return _microdata(period, indicator, "csv")
+
+
+@public_info.get("/data/<period>/microdata/<indicator>.R")
+def microdata_script(period: str, indicator: str):
+    """The R script that reproduces the published estimates from the microdata file."""
+    return _microdata(period, indicator, "R")
 
 
 def _download(body: bytes, mimetype: str, validators: downloads.Validators, filename: str | None = None) -> Response:

@@ -37,7 +37,11 @@ UNIT = {
         "sector": {"type": "string", "enum": ["admin", "health", "education"]},
         "parent": {"type": ["string", "null"]},
         "valid_from": {"type": "string", "format": "date"},
-        "valid_to": {"type": ["string", "null"], "format": "date", "description": "Last day; null while the unit exists."},
+        "valid_to": {
+            "type": ["string", "null"],
+            "format": "date",
+            "description": "Last day; null while the unit exists.",
+        },
         "gso_code": {"type": ["string", "null"], "description": "Code of the General Statistics Office."},
         "illustrative": {"type": "boolean", "description": "True for rows made up for the demonstration."},
     },
@@ -45,11 +49,29 @@ UNIT = {
 
 ESTIMATE = {
     "type": "object",
-    "required": ["indicator", "period", "domain_type", "domain", "n", "estimate", "se", "ci_low", "ci_high", "ci_method",
-                 "n_eff", "deff", "target", "status", "revision"],
+    "required": [
+        "indicator",
+        "period",
+        "domain_type",
+        "domain",
+        "n",
+        "estimate",
+        "se",
+        "ci_low",
+        "ci_high",
+        "ci_method",
+        "n_eff",
+        "deff",
+        "target",
+        "status",
+        "revision",
+    ],
     "properties": {
         "indicator": {"type": "string"},
-        "metric": {"type": "string", "description": "The indicator, or `<indicator>/aspect:<code>`, `/item-level`, `/all-items`."},
+        "metric": {
+            "type": "string",
+            "description": "The indicator, or `<indicator>/aspect:<code>`, `/item-level`, `/all-items`.",
+        },
         "period": {"type": "string"},
         "domain_type": {"type": "string", "enum": list(DOMAIN_TYPES)},
         "domain": {"type": "string", "description": "`sl` for the province; a unit, service, channel… code."},
@@ -83,14 +105,60 @@ RESPONSE_BODY = {
             "description": "Item code → value. `counter-quick`: `overall` 1 not satisfied, 2 satisfied, 3 very satisfied.",
             "additionalProperties": {"type": ["integer", "string", "array"]},
         },
-        "reasons": {"type": "array", "maxItems": 20, "items": {"type": "string"},
-                    "description": "Kiosk chips: on_time, clear_guidance, staff_attitude, single_trip, fees_as_published, no_improper_requests."},
+        "reasons": {
+            "type": "array",
+            "maxItems": 20,
+            "items": {"type": "string"},
+            "description": "Kiosk chips: on_time, clear_guidance, staff_attitude, single_trip, fees_as_published, no_improper_requests.",
+        },
         "answered_at": {"type": "string", "format": "date-time", "description": "With its UTC offset; default: now."},
         "duration_seconds": {"type": "integer", "minimum": 0, "maximum": 86400},
         "respondent_type": {"type": "string", "enum": list(RESPONDENT_TYPES)},
         "token": {"type": "string", "description": "The receipt code, for channel `qr`."},
     },
 }
+
+
+#: ``?page=`` and ``?limit=`` of list answers (see ``public.api``).
+PAGING_PARAMETERS = [
+    {
+        "name": "page",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "default": 1},
+        "description": "Which page of the list, from 1.",
+    },
+    {
+        "name": "limit",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 5000, "default": 500},
+        "description": "Rows per page.",
+    },
+]
+#: The paging keys every list answer carries beside its list.
+PAGING_PROPERTIES = {
+    "count": {"type": "integer", "minimum": 0, "description": "Rows that match, on every page."},
+    "page": {"type": "integer", "minimum": 1},
+    "limit": {"type": "integer", "minimum": 1, "maximum": 5000},
+    "next": {"type": ["string", "null"], "description": "URL of the next page; null on the last one."},
+    "prev": {"type": ["string", "null"], "description": "URL of the previous page; null on the first one."},
+}
+#: Caching headers of every GET answer.
+CACHING_HEADERS = {
+    "ETag": {"schema": {"type": "string"}, "description": "Send it back in If-None-Match to get 304 when unchanged."},
+    "Last-Modified": {
+        "schema": {"type": "string"},
+        "description": "The publication, or the last change of the registry; send it back in "
+        "If-Modified-Since to get 304 when unchanged.",
+    },
+}
+LIST_HEADERS = {
+    **CACHING_HEADERS,
+    "Link": {
+        "schema": {"type": "string"},
+        "description": 'RFC 8288 links to the neighbouring pages, e.g. `</api/v1/units?page=2>; rel="next"`.',
+    },
+}
+NOT_MODIFIED = {"304": {"description": "Not modified since the ETag or date the client sent"}}
 
 
 def openapi_document() -> dict[str, Any]:
@@ -113,15 +181,33 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "The registry of units (open data)",
                     "parameters": [
                         {"name": "kind", "in": "query", "schema": {"type": "string", "enum": list(UNIT_KINDS)}},
-                        {"name": "valid_on", "in": "query", "schema": {"type": "string", "format": "date"},
-                         "description": "Only units that existed on this day."},
+                        {
+                            "name": "valid_on",
+                            "in": "query",
+                            "schema": {"type": "string", "format": "date"},
+                            "description": "Only units that existed on this day.",
+                        },
+                        *PAGING_PARAMETERS,
                     ],
                     "responses": {
-                        "200": {"description": "Units", "content": {"application/json": {"schema": {
-                            "type": "object", "required": ["units", "count"],
-                            "properties": {"units": {"type": "array", "items": {"$ref": "#/components/schemas/Unit"}},
-                                           "count": {"type": "integer"}}}}}},
-                        "400": {"description": "A bad filter", **json_error},
+                        "200": {
+                            "description": "Units, one page",
+                            "headers": LIST_HEADERS,
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "required": ["units", "count", "page", "limit", "next", "prev"],
+                                        "properties": {
+                                            "units": {"type": "array", "items": {"$ref": "#/components/schemas/Unit"}},
+                                            **PAGING_PROPERTIES,
+                                        },
+                                    }
+                                }
+                            },
+                        },
+                        **NOT_MODIFIED,
+                        "400": {"description": "A bad filter or page", **json_error},
                     },
                 }
             },
@@ -130,12 +216,29 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "One unit with the services it offers and its 2025 successors or predecessors",
                     "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}],
                     "responses": {
-                        "200": {"description": "The unit", "content": {"application/json": {"schema": {
-                            "allOf": [{"$ref": "#/components/schemas/Unit"}, {"type": "object", "properties": {
-                                "services": {"type": "array", "items": {"type": "object"}},
-                                "children": {"type": "array", "items": {"type": "string"}},
-                                "successors": {"type": "array", "items": {"type": "string"}},
-                                "predecessors": {"type": "array", "items": {"type": "string"}}}}]}}}},
+                        "200": {
+                            "description": "The unit",
+                            "headers": CACHING_HEADERS,
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "allOf": [
+                                            {"$ref": "#/components/schemas/Unit"},
+                                            {
+                                                "type": "object",
+                                                "properties": {
+                                                    "services": {"type": "array", "items": {"type": "object"}},
+                                                    "children": {"type": "array", "items": {"type": "string"}},
+                                                    "successors": {"type": "array", "items": {"type": "string"}},
+                                                    "predecessors": {"type": "array", "items": {"type": "string"}},
+                                                },
+                                            },
+                                        ]
+                                    }
+                                }
+                            },
+                        },
+                        **NOT_MODIFIED,
                         "404": {"description": "No such unit", **json_error},
                     },
                 }
@@ -143,9 +246,27 @@ def openapi_document() -> dict[str, Any]:
             "/indicators": {
                 "get": {
                     "summary": "The indicators and their targets by year",
-                    "responses": {"200": {"description": "Indicators", "content": {"application/json": {"schema": {
-                        "type": "object", "required": ["indicators"],
-                        "properties": {"indicators": {"type": "array", "items": {"type": "object", "required": ["code", "targets"]}}}}}}}},
+                    "responses": {
+                        **NOT_MODIFIED,
+                        "200": {
+                            "description": "Indicators",
+                            "headers": CACHING_HEADERS,
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "required": ["indicators"],
+                                        "properties": {
+                                            "indicators": {
+                                                "type": "array",
+                                                "items": {"type": "object", "required": ["code", "targets"]},
+                                            }
+                                        },
+                                    }
+                                }
+                            },
+                        },
+                    },
                 }
             },
             "/estimates": {
@@ -155,18 +276,62 @@ def openapi_document() -> dict[str, Any]:
                     "included; cells with fewer than 30 (or an effective size under 30) carry `n` and status "
                     "`insufficient` with `estimate`, `se` and the interval null.",
                     "parameters": [
-                        {"name": "indicator", "in": "query", "schema": {"type": "string"}, "examples": {"agencies": {"value": "sat-agencies"}}},
-                        {"name": "period", "in": "query", "schema": {"type": "string"}, "description": "2026-Q3, 2026-H1 or 2026; default: the latest published."},
-                        {"name": "unit", "in": "query", "schema": {"type": "string"}, "description": "Only this unit's row."},
-                        {"name": "domain_type", "in": "query", "schema": {"type": "string", "enum": list(DOMAIN_TYPES)}},
-                        {"name": "aspects", "in": "query", "schema": {"type": "string", "enum": ["1", "true"]},
-                         "description": "Also the aspect, item-level and all-items rates (metrics with a '/')."},
+                        {
+                            "name": "indicator",
+                            "in": "query",
+                            "schema": {"type": "string"},
+                            "examples": {"agencies": {"value": "sat-agencies"}},
+                        },
+                        {
+                            "name": "period",
+                            "in": "query",
+                            "schema": {"type": "string"},
+                            "description": "2026-Q3, 2026-H1 or 2026; default: the latest published.",
+                        },
+                        {
+                            "name": "unit",
+                            "in": "query",
+                            "schema": {"type": "string"},
+                            "description": "Only this unit's row.",
+                        },
+                        {
+                            "name": "domain_type",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": list(DOMAIN_TYPES)},
+                        },
+                        {
+                            "name": "aspects",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": ["1", "true"]},
+                            "description": "Also the aspect, item-level and all-items rates (metrics with a '/').",
+                        },
+                        *PAGING_PARAMETERS,
                     ],
                     "responses": {
-                        "200": {"description": "Estimates", "content": {"application/json": {"schema": {
-                            "type": "object", "required": ["estimates"],
-                            "properties": {"estimates": {"type": "array", "items": {"$ref": "#/components/schemas/Estimate"}},
-                                           "period": {"type": ["string", "null"]}, "revision": {"type": ["integer", "null"]}}}}}},
+                        "200": {
+                            "description": "Estimates, one page",
+                            "headers": LIST_HEADERS,
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "required": ["estimates", "count", "page", "limit", "next", "prev"],
+                                        "properties": {
+                                            "estimates": {
+                                                "type": "array",
+                                                "items": {"$ref": "#/components/schemas/Estimate"},
+                                            },
+                                            "period": {"type": ["string", "null"]},
+                                            "revision": {"type": ["integer", "null"]},
+                                            "published_at": {"type": "string", "format": "date-time"},
+                                            "methodology_version": {"type": "string"},
+                                            **PAGING_PROPERTIES,
+                                        },
+                                    }
+                                }
+                            },
+                        },
+                        **NOT_MODIFIED,
                         "400": {"description": "A bad parameter", **json_error},
                     },
                 }
@@ -180,14 +345,35 @@ def openapi_document() -> dict[str, Any]:
                         {"name": "X-Device-Key", "in": "header", "schema": {"type": "string"}},
                         {"name": "X-CSRFToken", "in": "header", "schema": {"type": "string"}},
                     ],
-                    "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ResponseBody"}}}},
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ResponseBody"}}},
+                    },
                     "responses": {
-                        "201": {"description": "Stored", "content": {"application/json": {"schema": {
-                            "type": "object", "required": ["id", "status"],
-                            "properties": {"id": {"type": "integer"}, "status": {"const": "stored"}}}}}},
-                        "200": {"description": "Already stored (a retry)", "content": {"application/json": {"schema": {
-                            "type": "object", "required": ["id", "status"],
-                            "properties": {"id": {"type": "integer"}, "status": {"const": "duplicate"}}}}}},
+                        "201": {
+                            "description": "Stored",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "required": ["id", "status"],
+                                        "properties": {"id": {"type": "integer"}, "status": {"const": "stored"}},
+                                    }
+                                }
+                            },
+                        },
+                        "200": {
+                            "description": "Already stored (a retry)",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "required": ["id", "status"],
+                                        "properties": {"id": {"type": "integer"}, "status": {"const": "duplicate"}},
+                                    }
+                                }
+                            },
+                        },
                         "400": {"description": "Not JSON, or CSRF token missing", **json_error},
                         "403": {"description": "Unknown or revoked device key", **json_error},
                         "409": {"description": "Receipt code already used", **json_error},

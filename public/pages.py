@@ -3,6 +3,8 @@
 - ``/indicators/<code>``: the latest province figure, its trend, breakdowns and a funnel plot
 - ``/units/<unit_code>``: a unit's latest figures, aspects, trend and funnel position
 - ``/units?q=``: search units by name, accents ignored
+- ``/units/<unit_code>/badge.svg`` and ``/units/<unit_code>/widget``: the unit's latest figure
+  for other sites (an image, and a tiny HTML card for an iframe)
 
 Every figure comes from the latest revision of published snapshots (``public.readers``);
 charts are inline SVG (``public.charts``) with the same numbers in a table.
@@ -12,14 +14,17 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 
-from public import charts, readers
+from public import charts, comments, embeds, readers
+from public.cache import cached_page, comments_version
 from webapp.access import PUBLIC, declare_access
 from webapp.extensions import db
-from webapp.i18n import number, percent
+from webapp.i18n import current_language, localized, number, percent
 from webapp.models import Indicator, Unit
+from webapp.security import embeddable
 
 public_pages = declare_access(Blueprint("public_pages", __name__, template_folder="templates"), PUBLIC)
 
@@ -106,6 +111,7 @@ def _indicator(code: str) -> Indicator:
 
 
 @public_pages.get("/indicators/<code>")
+@cached_page()
 def indicator_page(code: str):
     indicator = _indicator(code)
     snapshots = readers.snapshots_for(indicator)
@@ -149,11 +155,29 @@ def units():
     return render_template("public/units.html", query=query, results=results, today=date.today())
 
 
-@public_pages.get("/units/<unit_code>")
-def unit_page(unit_code: str):
+def _unit_or_404(unit_code: str) -> Unit:
     unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
     if unit is None:
         abort(404)
+    return unit
+
+
+def _embed_snippets(unit: Unit) -> dict:
+    base = current_app.config["PUBLIC_BASE_URL"]
+    lang = current_language()
+    return embeds.embed_snippets(
+        base,
+        url_for("public_pages.unit_badge", unit_code=unit.code, lang=lang),
+        url_for("public_pages.unit_widget", unit_code=unit.code, lang=lang),
+        url_for("public_pages.unit_page", unit_code=unit.code),
+        _("Satisfaction with %(unit)s – Sơn La Satisfaction Index", unit=localized(unit)),
+    )
+
+
+@public_pages.get("/units/<unit_code>")
+@cached_page(vary=comments_version)
+def unit_page(unit_code: str):
+    unit = _unit_or_404(unit_code)
     predecessors, successors = readers.successions(unit)
     snapshots = readers.latest_snapshots("Q")
     latest, rows = None, []
@@ -197,4 +221,42 @@ def unit_page(unit_code: str):
         indicators=indicators,
         today=date.today(),
         trend_chart=trend_chart,
+        comments=comments.published_comments(unit, request.args.get("page", 1, type=int)),
+        snippets=_embed_snippets(unit),
     )
+
+
+def _figure(unit_code: str) -> embeds.UnitFigure:
+    unit = _unit_or_404(unit_code)
+    indicator = request.args.get("indicator")
+    if indicator is not None and indicator not in readers.indicators_by_code():
+        abort(404)
+    return embeds.unit_figure(unit, indicator)
+
+
+#: Badges and widgets are fetched by other sites' visitors: let caches keep them a few minutes.
+EMBED_CACHE_CONTROL = "public, max-age=300"
+
+
+@public_pages.get("/units/<unit_code>/badge.svg")
+@embeddable
+def unit_badge(unit_code: str):
+    """An SVG image of the unit's latest figure, for other sites (``?lang=vi|en``, ``?indicator=``)."""
+    response = Response(embeds.badge_svg(_figure(unit_code)), mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = EMBED_CACHE_CONTROL
+    response.headers["Vary"] = "Cookie, Accept-Language"
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+@public_pages.get("/units/<unit_code>/widget")
+@embeddable
+def unit_widget(unit_code: str):
+    """A tiny HTML card of the unit's latest figure for an iframe; no JavaScript."""
+    figure = _figure(unit_code)
+    response = current_app.make_response(
+        render_template("public/widget.html", figure=figure, status_words=embeds.status_words)
+    )
+    response.headers["Cache-Control"] = EMBED_CACHE_CONTROL
+    response.headers["Vary"] = "Cookie, Accept-Language"
+    return response

@@ -138,3 +138,21 @@ def test_target_follows_the_milestone_of_each_period():
     (target,) = by_class(root, "target")
     heights = {pair.split(",")[1] for pair in target.get("points").split()}
     assert len(heights) == 2, "a step from 80% to 90%"
+
+
+def test_sparkline_is_small_labelled_and_breaks_at_gaps():
+    from public.charts import ChartText, TrendPoint, sparkline_svg
+
+    points = [
+        TrendPoint("a", 0.8),
+        TrendPoint("b", 0.9),
+        TrendPoint("c", None),
+        TrendPoint("d", 1.2),
+        TrendPoint("e", 0.7),
+    ]
+    svg = str(sparkline_svg(points, ChartText("T <1>", "D & E", "", ""), ident="s1", target=0.8))
+    assert svg.startswith("<svg") and 'aria-labelledby="s1-title s1-desc"' in svg
+    assert "T &lt;1&gt;" in svg and "D &amp; E" in svg
+    assert svg.count("<polyline") == 2, "one line before the gap, one after"
+    assert 'class="target"' in svg and len(svg) < 1500
+    assert sparkline_svg([TrendPoint("a", None)], ChartText("t", "d", "", "")).count("<polyline") == 0

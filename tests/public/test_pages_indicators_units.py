@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from bs4 import BeautifulSoup
 from sqlalchemy import select
 
 from tests.conftest import empty_all_tables
@@ -49,6 +50,12 @@ def web(published):
     return published.test_client()
 
 
+def assert_only_external_scripts(soup) -> None:
+    """Content needs no JavaScript: the only scripts are small deferred files (no inline code)."""
+    for script in soup.find_all("script"):
+        assert script.get("src") and script.has_attr("defer") and not script.get_text(strip=True), script
+
+
 def _text(soup) -> str:
     return " ".join(soup.get_text(" ").split())
 
@@ -79,8 +86,9 @@ def test_indicator_page_shows_latest_figure_trend_breakdowns_and_funnel(web, lan
     assert [r.th.get_text(strip=True) for r in trend_rows] == QUARTERS
     assert soup.find(class_="note") is not None, "the note on kiosk ratings"
     assert "style=" not in str(soup.find("main")), "no inline styles"
-    assert soup.find("script") is None
+    assert_only_external_scripts(soup)
     assert soup.find("link", href=re.compile(r"public\.css")) is not None
+    assert len(soup.select("table[data-sortable]")) >= 5, "breakdown tables are sortable"
 
 
 def test_indicator_page_of_an_early_quarter_breaks_down_by_district(published):
@@ -145,7 +153,9 @@ def test_unit_page_shows_figures_aspects_trend_and_survey_link(web, published, l
     assert aspect_captions
     text = _text(soup)
     assert "aspect:" not in text, "aspect codes are shown as names"
-    assert "style=" not in str(soup.find("main")) and soup.find("script") is None
+    assert "style=" not in str(soup.find("main"))
+    assert_only_external_scripts(soup)
+    assert soup.select("table[data-sortable]")
     if lang == "en":
         assert "response rate" in text
 
@@ -158,10 +168,27 @@ def test_unit_page_of_a_merged_commune_links_its_successor(web):
     assert soup.find("a", href="/units/c03649") is not None
 
 
-def test_unit_page_shows_nothing_about_comments(web, published):
+def test_unit_page_shows_only_published_comments(web, published):
+    """Every comment on the page was published by a moderator; pending and hidden ones never show."""
+    from webapp.extensions import db
+    from webapp.models import CommentReview, Response, Unit
+
     code = _unit_with_figures(published)
-    text = _text(check_page(web.get(f"/units/{code}?lang=en"))).lower()
-    assert "comment" not in text
+    soup = check_page(web.get(f"/units/{code}?lang=en"))
+    shown = {li.select_one(".comment__text").get_text(" ", strip=True) for li in soup.select("li.comment")}
+    with published.app_context():
+        rows = db.session.execute(
+            select(Response.comment, CommentReview.status, CommentReview.edited_text)
+            .join(Unit, Unit.id == Response.unit_id)
+            .outerjoin(CommentReview, CommentReview.response_id == Response.id)
+            .where(Unit.code == code, Response.comment.is_not(None))
+        ).all()
+    not_public = {" ".join(comment.split()) for comment, status, edited in rows if status != "published"}
+    public = {" ".join((edited or comment).split()) for comment, status, edited in rows if status == "published"}
+    assert shown <= public
+    assert not (shown & (not_public - public))
+    if not shown:
+        assert "No comments have been published for this unit yet." in _text(soup)
 
 
 @pytest.mark.parametrize("path", ["/indicators/no-such-indicator", "/units/no-such-unit"])
@@ -220,4 +247,5 @@ def test_pages_are_light(web, path):
     css = web.get("/static/css/site.css").data + web.get("/static/css/public.css").data
     assert len(html) < 120_000, len(html)
     assert len(css) < 30_000, len(css)
-    assert b"<script" not in html
+    assert_only_external_scripts(BeautifulSoup(html, "html.parser"))
+    assert len(web.get("/static/js/sortable.js").data) < 6_000
