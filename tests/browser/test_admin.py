@@ -1,0 +1,127 @@
+"""The admin area in Chromium: sign in with the second factor, every page passes axe in vi and en."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from datetime import UTC, datetime
+
+import pyotp
+import pytest
+
+from tests.browser.axe import assert_no_axe_violations
+from tests.conftest import STAFF_PASSWORD
+
+EMAIL = "browser-admin@sonla.gov.vn"
+#: TOTP time steps already used to sign in (the app refuses a code twice).
+_used_steps = [0]
+
+
+@pytest.fixture(scope="module")
+def admin_pages(live_app) -> tuple[str, list[str]]:
+    """An admin account (its TOTP secret) and one URL of every admin page, with a period published twice."""
+    from sqlalchemy import select
+
+    from webapp.extensions import db
+    from webapp.models import Counter, Device, Indicator, IndicatorTarget, PublishedSnapshot, User
+    from webapp.periods import Period
+    from webapp.publishing.compute import period_inputs
+    from webapp.publishing.publish import PublishError, ended_periods, publish_period
+    from webapp.users import hash_password
+
+    with live_app.app_context():
+        user = db.session.scalar(select(User).where(User.email == EMAIL))
+        if user is None:
+            user = User(
+                email=EMAIL,
+                password_hash=hash_password(STAFF_PASSWORD),
+                role="admin",
+                must_change_password=False,
+                totp_secret=pyotp.random_base32(),
+            )
+            db.session.add(user)
+            db.session.commit()
+        latest = db.session.scalar(select(PublishedSnapshot).order_by(PublishedSnapshot.id.desc()))
+        if latest is None:
+            today = datetime.now(UTC)
+            inputs = period_inputs()
+            for period in reversed(ended_periods(Period(today.year - 1, "Y", 1), today)):
+                with contextlib.suppress(PublishError):
+                    publish_period(period.label, inputs=inputs)
+                    break
+            latest = db.session.scalar(select(PublishedSnapshot).order_by(PublishedSnapshot.id.desc()))
+        if latest.revision == 1:
+            publish_period(latest.period, reason="Biểu mẫu giấy nộp muộn đã được nhập.")
+        device = db.session.scalar(select(Device).join(Counter))
+        indicator = db.session.scalar(select(Indicator).order_by(Indicator.id))
+        target = db.session.scalar(select(IndicatorTarget))
+        paths = [
+            "/admin/",
+            "/admin/units",
+            "/admin/units?q=chieng&on=2025-06-30",
+            f"/admin/units/{device.counter.unit.code}",
+            "/admin/units/n03646",
+            f"/admin/units/{device.counter.unit.code}/edit",
+            f"/admin/counters/{device.counter_id}/edit",
+            "/admin/services",
+            "/admin/services/land/edit",
+            "/admin/devices",
+            "/admin/instruments",
+            "/admin/indicators",
+            f"/admin/indicators/{indicator.code}",
+            f"/admin/targets/{target.id}/edit",
+            "/admin/plan",
+            "/admin/plan/legal-documents",
+            "/admin/users",
+            "/admin/users/new",
+            f"/admin/users/{user.id}",
+            "/admin/imports",
+            "/admin/publishing",
+            f"/admin/publishing/{latest.period}",
+            f"/admin/publishing/{latest.period}/diff?old=1&new=2",
+            "/admin/audit",
+        ]
+        secret = user.totp_secret
+        db.session.remove()
+    return secret, paths
+
+
+def sign_in(page, secret: str) -> None:
+    page.goto("/auth/login")
+    page.fill("#field-email", EMAIL)
+    page.fill("#field-password", STAFF_PASSWORD)
+    page.locator("form button[type=submit]").last.click()
+    page.wait_for_url("**/auth/code")
+    totp = pyotp.TOTP(secret)
+    # A code is accepted once: after a sign-in in this time step, wait for the next code.
+    while int(time.time() // totp.interval) <= _used_steps[-1]:
+        time.sleep(0.5)
+    _used_steps.append(int(time.time() // totp.interval))
+    page.fill("#field-code", totp.now())
+    page.locator("form button[type=submit]").last.click()
+    page.wait_for_url("**/admin/")
+
+
+def test_every_admin_page_has_no_axe_violations_in_both_languages(page, admin_pages):
+    secret, paths = admin_pages
+    sign_in(page, secret)
+    for lang in ("vi", "en"):
+        for path in paths:
+            separator = "&" if "?" in path else "?"
+            response = page.goto(f"{path}{separator}lang={lang}")
+            assert response is not None and response.status == 200, path
+            assert page.locator("html").get_attribute("lang") == lang
+            assert page.locator("h1").count() == 1
+            assert_no_axe_violations(page, f"{path}, {lang}")
+
+
+def test_a_refused_import_report_has_no_axe_violations(page, admin_pages, tmp_path):
+    secret, _ = admin_pages
+    sign_in(page, secret)
+    page.goto("/admin/imports?lang=en")
+    bad = tmp_path / "counts.csv"
+    bad.write_text("period,unit,service,count\n2026-Q9,nowhere,land,x\n", encoding="utf-8")
+    page.set_input_files("#field-transactions-file", str(bad))
+    page.get_by_role("button", name="Import transaction counts").click()
+    assert page.locator("table.import-report tbody tr").count() == 3
+    assert_no_axe_violations(page, "refused import report, en")

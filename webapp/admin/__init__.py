@@ -1,0 +1,26 @@
+"""The administration area of the Department of Home Affairs: ``/admin/...``.
+
+Registry, instruments and targets, plan progress, users, imports, publishing and the audit
+log. Only administrators may enter (``declare_staff_area``); every change is written to the
+audit trail with its before and after values, in the same transaction as the change.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from webapp.access import declare_staff_area
+
+admin = declare_staff_area(Blueprint("admin", __name__, url_prefix="/admin"), ["admin"])
+
+# The views attach their routes to ``admin`` when imported.
+from webapp.admin import (  # noqa: E402, F401
+    audit_views,
+    imports_views,
+    instruments_views,
+    overview,
+    plan_views,
+    publishing_views,
+    registry_views,
+    users_views,
+)

@@ -1,0 +1,133 @@
+"""Uploads of transaction counts, population margins and keyed-in paper forms.
+
+Each file goes through the same importer as the command line: a file with any bad row is
+refused whole, and the page lists every problem (line, column, what is wrong) in the user's
+language; nothing is written then. An accepted file's counts are shown after the redirect.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.datastructures import FileStorage
+from werkzeug.utils import secure_filename
+
+from webapp.access import editor_required
+from webapp.admin import admin
+from webapp.admin.forms import IMPORT_MAX_BYTES, ImportForm, MarginsImportForm
+from webapp.admin.problems import report
+from webapp.audit import record_event
+from webapp.extensions import db
+from webapp.imports.tables import ImportRejected, RowProblem
+
+KINDS = ("transactions", "margins", "responses")
+ALLOWED_SUFFIXES = (".csv", ".txt", ".xlsx")
+
+
+def _forms(**given) -> dict:
+    forms = {
+        "transactions": ImportForm(formdata=None, prefix="transactions"),
+        "margins": MarginsImportForm(formdata=None, prefix="margins"),
+        "responses": ImportForm(formdata=None, prefix="responses"),
+    }
+    forms.update(given)
+    return forms
+
+
+@admin.get("/imports")
+def imports():
+    return render_template("admin/imports.html", forms=_forms(), rejected=None)
+
+
+def _save(upload: FileStorage, folder: str) -> Path:
+    """Write the upload into ``folder`` under a safe name that keeps its suffix (the reader needs it)."""
+    original = upload.filename or "upload.csv"
+    suffix = Path(original).suffix.lower()
+    name = secure_filename(original) or f"upload{suffix}"
+    if not name.lower().endswith(suffix):
+        name += suffix
+    path = Path(folder) / name
+    data = upload.stream.read(IMPORT_MAX_BYTES + 1)
+    if len(data) > IMPORT_MAX_BYTES:
+        raise ImportRejected(original, [RowProblem(None, None, "too_large")])
+    path.write_bytes(data)
+    return path
+
+
+def _run(kind: str, path: Path, form) -> str:
+    """Import ``path``; the message to show after an accepted file."""
+    actor = current_user.email
+    if kind == "transactions":
+        from webapp.imports.transactions import import_transactions
+
+        result = import_transactions(path, actor=actor)
+        return str(
+            _l(
+                "Imported %(rows)s transaction counts for %(periods)s (%(replaced)s earlier rows replaced).",
+                rows=result.rows,
+                periods=", ".join(result.periods),
+                replaced=result.replaced,
+            )
+        )
+    if kind == "margins":
+        from webapp.imports.margins import load_margins
+
+        try:
+            written = load_margins(
+                path, form.dataset.data, source=(form.source.data or "").strip() or None, actor=actor
+            )
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+        if not written:
+            return str(
+                _l(
+                    "The dataset %(dataset)s already holds exactly these margins: nothing changed.",
+                    dataset=form.dataset.data,
+                )
+            )
+        return str(_l("Loaded %(rows)s margins into the dataset %(dataset)s.", rows=written, dataset=form.dataset.data))
+    from surveys.paper import import_paper_responses
+
+    result = import_paper_responses(path, actor=actor)
+    return str(
+        _l(
+            "Imported %(new)s paper forms (%(already)s already imported earlier, skipped).",
+            new=result.new,
+            already=result.already,
+        )
+    )
+
+
+@admin.post("/imports/<kind>")
+@editor_required
+def import_file(kind: str):
+    if kind not in KINDS:
+        abort(404)
+    form = MarginsImportForm(prefix=kind) if kind == "margins" else ImportForm(prefix=kind)
+    if not form.validate_on_submit():
+        return render_template("admin/imports.html", forms=_forms(**{kind: form}), rejected=None, active=kind), 400
+    upload: FileStorage = form.file.data
+    filename = upload.filename or ""
+    try:
+        if Path(filename).suffix.lower() not in ALLOWED_SUFFIXES:
+            raise ImportRejected(filename, [RowProblem(None, None, "use a .csv (UTF-8) or .xlsx file")])
+        with tempfile.TemporaryDirectory(prefix="sonla-import-") as folder:
+            message = _run(kind, _save(upload, folder), form)
+    except ImportRejected as rejected:
+        db.session.rollback()
+        record_event(
+            "import.refused", object_type=kind, detail=f"file {filename}", after={"problems": len(rejected.problems)}
+        )
+        db.session.commit()
+        rows = report(rejected.problems)
+        return render_template(
+            "admin/imports.html", forms=_forms(), active=kind, rejected={"kind": kind, "file": filename, "rows": rows}
+        ), 422
+    flash(message)
+    return redirect(url_for("admin.imports"))

@@ -1,0 +1,331 @@
+"""Registry pages: units (search, filters, the 2025 reorganisation), services, counters, devices.
+
+The CSV files of ``webapp/registry/data/`` stay the source for bulk changes: ``flask --app
+webapp registry load`` writes their values over edits made here, which the pages say.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from surveys import registry_cache
+from surveys.devices import revoke_device
+from webapp.access import editor_required
+from webapp.admin import admin
+from webapp.admin.common import arg_date, arg_page, arg_text, changed_fields, page_of, snapshot
+from webapp.admin.forms import ConfirmForm, CounterForm, ServiceForm, UnitForm
+from webapp.audit import record_event
+from webapp.extensions import db
+from webapp.models import UNIT_KINDS, Counter, Device, Service, Unit, UnitSuccession
+
+UNIT_FIELDS = ("name_vi", "name_en", "valid_from", "valid_to")
+REORGANISATION_FILTERS = ("replaced", "successor")
+
+
+def fold(text: str) -> str:
+    """Lower case without accents (the public unit search's rule)."""
+    from public.readers import fold as public_fold
+
+    return public_fold(text)
+
+
+def succession_links() -> tuple[dict[int, list[Unit]], dict[int, list[Unit]]]:
+    """``(predecessors by unit id, successors by unit id)`` of every reorganisation link."""
+    predecessors: dict[int, list[Unit]] = defaultdict(list)
+    successors: dict[int, list[Unit]] = defaultdict(list)
+    links = db.session.scalars(
+        select(UnitSuccession).options(selectinload(UnitSuccession.old_unit), selectinload(UnitSuccession.new_unit))
+    )
+    for link in links:
+        predecessors[link.new_unit_id].append(link.old_unit)
+        successors[link.old_unit_id].append(link.new_unit)
+    return predecessors, successors
+
+
+def filter_units(
+    units: list[Unit], *, query: str, kind: str, on: date | None, change: str, predecessors: dict, successors: dict
+) -> list[Unit]:
+    """The units matching every filter given, by Vietnamese name (accents ignored in ``query``)."""
+    words = fold(query).split()
+    chosen = []
+    for unit in units:
+        if words:
+            haystack = " ".join((fold(unit.name_vi), fold(unit.name_en), unit.code))
+            if not all(word in haystack for word in words):
+                continue
+        if kind and unit.kind != kind:
+            continue
+        if on and not unit.valid_on(on):
+            continue
+        if change == "replaced" and not successors.get(unit.id):
+            continue
+        if change == "successor" and not predecessors.get(unit.id):
+            continue
+        chosen.append(unit)
+    chosen.sort(key=lambda u: (fold(u.name_vi), u.code))
+    return chosen
+
+
+@admin.get("/units")
+def units():
+    query, kind, change = arg_text("q"), arg_text("kind"), arg_text("change")
+    on = arg_date("on")
+    kind = kind if kind in UNIT_KINDS else ""
+    change = change if change in REORGANISATION_FILTERS else ""
+    predecessors, successors = succession_links()
+    everything = list(db.session.scalars(select(Unit)))
+    chosen = filter_units(
+        everything, query=query, kind=kind, on=on, change=change, predecessors=predecessors, successors=successors
+    )
+    bad_date = bool(arg_text("on")) and on is None
+    return render_template(
+        "admin/units.html",
+        page=page_of(chosen, arg_page()),
+        query=query,
+        kind=kind,
+        on=on,
+        change=change,
+        kinds=UNIT_KINDS,
+        predecessors=predecessors,
+        successors=successors,
+        bad_date=bad_date,
+    )
+
+
+def _unit(code: str) -> Unit:
+    unit = db.session.scalar(select(Unit).where(Unit.code == code))
+    if unit is None:
+        abort(404)
+    return unit
+
+
+@admin.get("/units/<code>")
+def unit_detail(code: str):
+    unit = _unit(code)
+    predecessors, successors = succession_links()
+    counters = db.session.scalars(
+        select(Counter).where(Counter.unit_id == unit.id).options(selectinload(Counter.devices)).order_by(Counter.name)
+    ).all()
+    return render_template(
+        "admin/unit.html",
+        unit=unit,
+        predecessors=predecessors.get(unit.id, []),
+        successors=successors.get(unit.id, []),
+        counters=counters,
+        counter_form=CounterForm(formdata=None),
+        confirm=ConfirmForm(),
+    )
+
+
+@admin.route("/units/<code>/edit", methods=["GET", "POST"])
+@editor_required
+def unit_edit(code: str):
+    unit = _unit(code)
+    form = UnitForm(
+        data={
+            "name_vi": unit.name_vi,
+            "name_en": unit.name_en,
+            "valid_from": unit.valid_from.isoformat(),
+            "valid_to": unit.valid_to.isoformat() if unit.valid_to else "",
+        }
+    )
+    status = 200
+    if form.validate_on_submit():
+        before = snapshot(unit, UNIT_FIELDS)
+        unit.name_vi, unit.name_en = form.name_vi.data.strip(), form.name_en.data.strip()
+        unit.valid_from = form.valid_from.parsed
+        unit.valid_to = getattr(form.valid_to, "parsed", None) if form.valid_to.data else None
+        old, new = changed_fields(before, snapshot(unit, UNIT_FIELDS))
+        if new:
+            record_event("unit.update", object_type="unit", object_id=unit.code, before=old, after=new)
+            db.session.commit()
+            registry_cache.clear()
+            flash(_l("The unit is saved."))
+        else:
+            flash(_l("Nothing was changed."))
+        return redirect(url_for("admin.unit_detail", code=unit.code))
+    if request.method == "POST":
+        status = 400
+    return render_template("admin/unit_edit.html", unit=unit, form=form), status
+
+
+@admin.post("/units/<code>/counters")
+@editor_required
+def counter_add(code: str):
+    unit = _unit(code)
+    form = CounterForm()
+    if not form.validate_on_submit():
+        return _counter_problem(unit, form)
+    name = form.name.data.strip()
+    if db.session.scalar(select(Counter).where(Counter.unit_id == unit.id, Counter.name == name)) is not None:
+        form.name.errors = [str(_l("This unit already has a counter with that name"))]
+        return _counter_problem(unit, form)
+    counter = Counter(unit=unit, name=name)
+    db.session.add(counter)
+    db.session.flush()
+    record_event(
+        "counter.create",
+        object_type="counter",
+        object_id=counter.id,
+        after={"unit": unit.code, "name": name, "active": True},
+    )
+    db.session.commit()
+    flash(_l("Counter “%(name)s” added.", name=name))
+    return redirect(url_for("admin.unit_detail", code=unit.code))
+
+
+def _counter_problem(unit: Unit, form: CounterForm):
+    predecessors, successors = succession_links()
+    counters = db.session.scalars(select(Counter).where(Counter.unit_id == unit.id).order_by(Counter.name)).all()
+    return render_template(
+        "admin/unit.html",
+        unit=unit,
+        predecessors=predecessors.get(unit.id, []),
+        successors=successors.get(unit.id, []),
+        counters=counters,
+        counter_form=form,
+        confirm=ConfirmForm(),
+    ), 400
+
+
+def _counter(counter_id: int) -> Counter:
+    counter = db.session.get(Counter, counter_id)
+    if counter is None:
+        abort(404)
+    return counter
+
+
+@admin.route("/counters/<int:counter_id>/edit", methods=["GET", "POST"])
+@editor_required
+def counter_edit(counter_id: int):
+    counter = _counter(counter_id)
+    form = CounterForm(data={"name": counter.name})
+    status = 200
+    if form.validate_on_submit():
+        name = form.name.data.strip()
+        clash = db.session.scalar(
+            select(Counter).where(Counter.unit_id == counter.unit_id, Counter.name == name, Counter.id != counter.id)
+        )
+        if clash is not None:
+            form.name.errors = [str(_l("This unit already has a counter with that name"))]
+            status = 400
+        else:
+            if name != counter.name:
+                record_event(
+                    "counter.rename",
+                    object_type="counter",
+                    object_id=counter.id,
+                    before={"name": counter.name},
+                    after={"name": name},
+                )
+                counter.name = name
+                db.session.commit()
+                flash(_l("The counter is renamed."))
+            return redirect(url_for("admin.unit_detail", code=counter.unit.code))
+    elif request.method == "POST":
+        status = 400
+    return render_template("admin/counter_edit.html", counter=counter, form=form), status
+
+
+@admin.post("/counters/<int:counter_id>/close")
+@editor_required
+def counter_close(counter_id: int):
+    """Close a counter: it takes no more ratings, and its tablets' keys are revoked."""
+    counter = _counter(counter_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if counter.active:
+        revoked = [device.id for device in counter.devices if device.revoked_at is None]
+        for device in counter.devices:
+            if device.revoked_at is None:
+                revoke_device(device, actor=current_user.email)
+        counter.active = False
+        record_event(
+            "counter.close",
+            object_type="counter",
+            object_id=counter.id,
+            before={"active": True},
+            after={"active": False, "revoked_devices": revoked},
+        )
+        db.session.commit()
+        flash(_l("Counter “%(name)s” is closed; its tablets can no longer send ratings.", name=counter.name))
+    return redirect(url_for("admin.unit_detail", code=counter.unit.code))
+
+
+@admin.get("/services")
+def services():
+    rows = db.session.scalars(select(Service).order_by(Service.sector, Service.code)).all()
+    return render_template("admin/services.html", services=rows)
+
+
+@admin.route("/services/<code>/edit", methods=["GET", "POST"])
+@editor_required
+def service_edit(code: str):
+    service = db.session.scalar(select(Service).where(Service.code == code))
+    if service is None:
+        abort(404)
+    form = ServiceForm(data={"name_vi": service.name_vi, "name_en": service.name_en})
+    status = 200
+    if form.validate_on_submit():
+        before = snapshot(service, ("name_vi", "name_en"))
+        service.name_vi, service.name_en = form.name_vi.data.strip(), form.name_en.data.strip()
+        old, new = changed_fields(before, snapshot(service, ("name_vi", "name_en")))
+        if new:
+            record_event("service.update", object_type="service", object_id=service.code, before=old, after=new)
+            db.session.commit()
+            flash(_l("The service is saved."))
+        return redirect(url_for("admin.services"))
+    if request.method == "POST":
+        status = 400
+    return render_template("admin/service_edit.html", service=service, form=form), status
+
+
+@admin.get("/devices")
+def devices():
+    state = arg_text("state")
+    unit_code = arg_text("unit", 40)
+    query = (
+        select(Device)
+        .join(Counter)
+        .join(Unit)
+        .options(selectinload(Device.counter).selectinload(Counter.unit))
+        .order_by(Unit.code, Counter.name, Device.id)
+    )
+    if state == "active":
+        query = query.where(Device.revoked_at.is_(None))
+    elif state == "revoked":
+        query = query.where(Device.revoked_at.is_not(None))
+    else:
+        state = ""
+    if unit_code:
+        query = query.where(Unit.code == unit_code)
+    rows = list(db.session.scalars(query))
+    return render_template(
+        "admin/devices.html", page=page_of(rows, arg_page()), state=state, unit_code=unit_code, confirm=ConfirmForm()
+    )
+
+
+@admin.post("/devices/<int:device_id>/revoke")
+@editor_required
+def device_revoke(device_id: int):
+    device = db.session.get(Device, device_id)
+    if device is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if device.revoked_at is None:
+        revoke_device(device, actor=current_user.email)
+        db.session.commit()
+        flash(_l("Tablet %(id)s is revoked: its key no longer works.", id=device.id))
+    return redirect(request.form.get("back") if _safe_back(request.form.get("back")) else url_for("admin.devices"))
+
+
+def _safe_back(target: str | None) -> bool:
+    return bool(target) and target.startswith("/admin/") and "//" not in target and "\\" not in target
