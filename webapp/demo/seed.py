@@ -262,7 +262,7 @@ def seed_demo(responses: int = DEFAULT_RESPONSES, seed: int = 2012, progress: bo
     unit_effect = _unit_effects(units, rng)
     service_effect = {s.id: SERVICE_SHIFT.get(s.code, 0.0) + rng.normal(0, 0.1) for s in services.values()}
     # Demo data only needs reproducible randomness, not secrecy.
-    rand = random.Random(seed)  # noqa: S311
+    rand = random.Random(seed)  # noqa: S311 (reproducible demo data, not secrets)  # nosec B311
     residence_units = [u for u in all_units if u.kind in ("commune", "ward", "township")]
     #: code -> (id, urban or rural); wards and townships are urban.
     residence_by_code = {u.code: (u.id, "urban" if u.kind in ("ward", "township") else "rural") for u in residence_units}
@@ -297,6 +297,7 @@ def seed_demo(responses: int = DEFAULT_RESPONSES, seed: int = 2012, progress: bo
                     _flush(buffer_responses, buffer_scores, bar)
             _flush(buffer_responses, buffer_scores, bar)
         _reset_sequence()
+        _demo_reviews(now)
         record_event(
             "demo.seed",
             actor="cli",
@@ -401,7 +402,7 @@ def _bulk_insert(table, columns: tuple[str, ...], rows: list[tuple]) -> None:
                 copy.write_row(row)
         return
     marker = "?" if db.engine.dialect.paramstyle == "qmark" else "%s"
-    statement = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join([marker] * len(columns))})"  # noqa: S608
+    statement = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join([marker] * len(columns))})"  # noqa: S608 (names from our own metadata, values bound)  # nosec B608
     connection.exec_driver_sql(statement, rows)
 
 
@@ -547,3 +548,30 @@ def _reset_sequence() -> None:
     """After inserting explicit ids, move PostgreSQL's sequence past them."""
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text("SELECT setval(pg_get_serial_sequence('responses', 'id'), (SELECT COALESCE(MAX(id), 1) FROM responses))"))
+
+
+#: Canned answers of agencies to demo comments ("you said, we did").
+DEMO_REPLIES = (
+    "Cảm ơn ông/bà đã góp ý. Đơn vị đã bố trí thêm cán bộ tiếp nhận hồ sơ vào buổi sáng.",
+    "Đơn vị đã lắp máy lấy số thứ tự và niêm yết thời gian trả kết quả tại bộ phận một cửa.",
+    "Cảm ơn ông/bà. Ý kiến đã được chuyển tới lãnh đạo đơn vị để nhắc nhở, chấn chỉnh.",
+)
+
+
+def _demo_reviews(now: datetime) -> None:
+    """Moderate a few recent demo comments so the agency inbox and the public pages show every state:
+    most stay pending, some are published (a third of those with an answer), a few are hidden."""
+    from webapp.models.feedback import CommentReview
+
+    rows = db.session.execute(
+        select(Response.id).where(Response.comment.is_not(None)).order_by(Response.id.desc()).limit(600)
+    ).scalars().all()
+    for index, response_id in enumerate(rows):
+        if index % 4 == 1:
+            reply = DEMO_REPLIES[index % len(DEMO_REPLIES)] if index % 12 == 1 else None
+            db.session.add(CommentReview(response_id=response_id, status="published", reviewed_at=now,
+                                         reply=reply, replied_at=now if reply else None))
+        elif index % 25 == 3:
+            db.session.add(CommentReview(response_id=response_id, status="hidden", reviewed_at=now,
+                                         hidden_reason="Không liên quan đến dịch vụ (dữ liệu minh họa)"))
+    db.session.flush()
