@@ -9,6 +9,7 @@ PORT ?= 5000
 
 .DEFAULT_GOAL := help
 .PHONY: help venv install install-dev translations run serve setup test test-fast lint format extract-messages update-messages compile-messages migration bench clean
+.PHONY: security-scan fuzz
 
 help: ## List the commands
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -53,8 +54,14 @@ run: setup ## Fresh clone -> site with demo data at http://127.0.0.1:5000 (Ctrl+
 serve: setup ## Same data, served by gunicorn with gunicorn.conf.py
 	$(VENV)/bin/gunicorn -c gunicorn.conf.py wsgi:app
 
-test: install-dev ## Fresh clone -> the whole test suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set)
+test: install-dev security-scan ## Fresh clone -> bandit, then the whole test suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set)
 	$(PY) -m pytest
+
+security-scan: install-dev ## Static security checks of the code with bandit (zero findings allowed)
+	$(VENV)/bin/bandit -c pyproject.toml -r webapp surveys public analysis -q
+
+fuzz: install-dev ## Long fuzzing run: 10,000+ generated requests against the API and the forms; prints the count
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-1000} FUZZ_MIN_REQUESTS=10000 $(PY) -m pytest -m fuzz -p no:cacheprovider -q -s tests/webapp/test_fuzz.py
 
 test-fast: install-dev ## The suite without browser tests
 	$(PY) -m pytest -m "not browser"
@@ -70,8 +77,12 @@ migration: install ## Create the next numbered migration: make migration m="what
 	@test -n "$(m)" || (echo 'usage: make migration m="what changed"'; exit 2)
 	$(FLASK) db migrate --rev-id $$(printf '%04d' $$(( $$(ls migrations/versions/*.py | wc -l) + 1 ))) -m "$(m)"
 
-bench: install-dev ## Run the benchmarks (see bench/README.md)
+bench: install-dev ## Run the benchmarks (see bench/README.md; page and mixed loads need wrk and prepared databases)
 	$(PY) bench/analysis_bench.py
+	@if command -v wrk >/dev/null; then \
+	  $(PY) bench/page_load.py run --english; \
+	  $(PY) bench/load.py run --duration 600; \
+	else echo "wrk not found (apt-get install -y wrk): page and mixed loads skipped"; fi
 
 clean: ## Remove the virtual environment, the local database and caches
 	rm -rf $(VENV) instance .pytest_cache

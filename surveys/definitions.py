@@ -1017,7 +1017,8 @@ def coerce_answers(instrument: Instrument, raw: Mapping[str, Any]) -> dict[str, 
             value = value.strip()
             if value == "":
                 continue
-            if item.is_rating and value.isdigit():
+            # isdecimal: int() refuses other digits (²); the length keeps int() far from its size limit.
+            if item.is_rating and value.isdecimal() and len(value) <= 9:
                 value = int(value)
         if value is None:
             continue

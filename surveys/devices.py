@@ -59,4 +59,5 @@ def revoke_device(device: Device, actor: str = "cli") -> None:
     """Refuse the device's key from now on (ratings it already sent stay)."""
     if device.revoked_at is None:
         device.revoked_at = utcnow()
-        record_event("device.revoke", actor=actor, object_type="device", object_id=device.id)
+        record_event("device.revoke", actor=actor, object_type="device", object_id=device.id,
+                     before={"revoked_at": None}, after={"revoked_at": device.revoked_at.isoformat()})

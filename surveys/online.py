@@ -374,7 +374,8 @@ def question_page(unit_code: str, instrument_code: str, page: int):
         return redirect(_thanks_url(target))
     errors, values = save_page_answers(target, progress, steps[page - 1], request.form)
     if errors:
-        return _render_page(target, steps, page, form, values, errors)
+        # Shown again with the problems: 422 tells scripts and tests the answers were refused.
+        return _render_page(target, steps, page, form, values, errors), 422
     steps = steps_for(target, progress)  # saying yes to the personal questions adds a page
     if page < len(steps):
         return redirect(_page_url(target, page + 1))
@@ -384,7 +385,8 @@ def question_page(unit_code: str, instrument_code: str, page: int):
         if any(error.code == "already_used" for error in rejected.errors):
             forget_progress(target)
             return render_template("survey/receipt_used.html"), 409
-        return _render_page(target, steps, page, form, values, summary=_submission_errors(target, steps, rejected))
+        page_html = _render_page(target, steps, page, form, values, summary=_submission_errors(target, steps, rejected))
+        return page_html, 422
     return redirect(_thanks_url(target))
 
 
@@ -468,7 +470,7 @@ def receipt_code():
         if code:
             return redirect(url_for("survey.receipt", token=code))
         error = _("Enter the code printed on your receipt.")
-    return render_template("survey/receipt_code.html", form=form, error=error)
+    return render_template("survey/receipt_code.html", form=form, error=error), 422 if error else 200
 
 
 @survey.get("/r/<token>")
@@ -477,7 +479,8 @@ def receipt(token: str):
     """A receipt's QR code: start its survey, or explain why it cannot be used."""
     checked = check_token(token)
     if checked.state is TokenState.USED:
-        return render_template("survey/receipt_used.html")
+        # 409: the receipt's one rating is already stored (a polite page, nothing to fill in).
+        return render_template("survey/receipt_used.html"), 409
     if checked.state is TokenState.VALID:
         target = start_receipt_survey(checked.token)
         if target is not None:

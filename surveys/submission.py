@@ -25,6 +25,7 @@ from surveys.scoring import score_answers
 from surveys.stored import definition_of
 from webapp.extensions import db
 from webapp.models import CHANNELS, Device, ReceiptToken, Response, ResponseScore, Unit, utcnow
+from webapp.ops.metrics import record_submission
 from webapp.periods import Period
 
 #: A kiosk may hold ratings while offline this long; older ones are refused as implausible.
@@ -312,16 +313,27 @@ def submit_response(submission: Submission, now: datetime | None = None) -> Stor
     """
     existing = find_response_id(submission.client_id)
     if existing is not None:
+        record_submission(submission.channel, "duplicate")
         return Stored(existing, created=False)
-    prepared = validate_submission(submission, now)
+    try:
+        prepared = validate_submission(submission, now)
+    except SubmissionRejected:
+        record_submission(submission.channel, "rejected")
+        raise
     try:
         response_id = store_prepared(submission, prepared)
         if response_id is None:
             # Another request stored the same client_id between our check and our insert.
             db.session.rollback()
+            record_submission(submission.channel, "duplicate")
             return Stored(find_response_id(submission.client_id), created=False)
         db.session.commit()
+    except SubmissionRejected:
+        db.session.rollback()
+        record_submission(submission.channel, "rejected")
+        raise
     except Exception:
         db.session.rollback()
         raise
+    record_submission(submission.channel, "created")
     return Stored(response_id, created=True, flagged=prepared["row"]["status"] == "flagged")

@@ -10,6 +10,7 @@ need committed rows, work the same way as the rest).
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -104,6 +105,25 @@ def migrate_database(app: Flask) -> None:
 
     with app.app_context():
         upgrade(directory=str(REPO / "migrations"))
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "postgresql_only: run only with the PostgreSQL backend (deselected, not skipped, on SQLite)")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Leave out the SQLite run of tests marked ``postgresql_only`` (deselected rather than skipped)."""
+    kept, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("backend") if callspec else None
+        if item.get_closest_marker("postgresql_only") and backend != "postgresql":
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture(scope="session", params=backends())
@@ -225,3 +245,84 @@ def kiosk_body():
         return document
 
     return body
+
+
+# --- staff accounts ---------------------------------------------------------------------------
+
+#: The password of every account made by ``make_user``.
+STAFF_PASSWORD = "correct horse battery staple"  # noqa: S105 (tests only)
+_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_from(response) -> str:
+    """The CSRF token of the first form of an HTML answer."""
+    match = _CSRF.search(response.get_data(as_text=True))
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+@pytest.fixture()
+def make_user(db, registry):
+    """``make_user(role="admin", unit_code=None, *, email=None, totp=True) -> User``.
+
+    The account is ready to use: its password is :data:`STAFF_PASSWORD`, it need not be
+    changed, and (with ``totp``) a second factor is set up, as the rules require for admins.
+    """
+    import pyotp
+
+    from webapp.models import Unit, User
+    from webapp.users import hash_password
+
+    counter = iter(range(1, 10_000))
+
+    def make(role: str = "admin", unit_code: str | None = None, *, email: str | None = None, totp: bool = True):
+        unit = db.session.scalar(select(Unit).where(Unit.code == unit_code)) if unit_code else None
+        user = User(
+            email=email or f"{role}-{unit_code or 'all'}-{next(counter)}@sonla.gov.vn",
+            password_hash=hash_password(STAFF_PASSWORD),
+            role=role,
+            unit=unit,
+            must_change_password=False,
+            totp_secret=pyotp.random_base32() if totp else None,
+        )
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return make
+
+
+def next_totp_code(user) -> str:
+    """A TOTP code the app accepts now for ``user`` (never one already used)."""
+    import time
+
+    import pyotp
+
+    from webapp.extensions import db
+
+    db.session.refresh(user)
+    totp = pyotp.TOTP(user.totp_secret)
+    step = int(time.time() // totp.interval)
+    if user.totp_last_step is not None and step <= user.totp_last_step:
+        step = user.totp_last_step + 1
+    return totp.at(step * totp.interval)
+
+
+@pytest.fixture()
+def sign_in(client):
+    """``sign_in(user, client=client)`` signs in through the real forms (password, then code)."""
+
+    def do(user, http=None):
+        http = http or client
+        page = http.get("/auth/login")
+        answer = http.post(
+            "/auth/login", data={"csrf_token": csrf_from(page), "email": user.email, "password": STAFF_PASSWORD}
+        )
+        assert answer.status_code == 302, answer.get_data(as_text=True)[:500]
+        if user.totp_secret:
+            page = http.get("/auth/code")
+            answer = http.post("/auth/code", data={"csrf_token": csrf_from(page), "code": next_totp_code(user)})
+            assert answer.status_code == 302, answer.get_data(as_text=True)[:500]
+        return http
+
+    return do

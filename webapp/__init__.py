@@ -47,6 +47,12 @@ def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
+    from webapp.ops import init_app as init_operations  # backups, request logs, /metrics
+
+    init_operations(app)
+    from webapp.security import init_app as init_security_headers
+
+    init_security_headers(app)
     return app
 
 
@@ -83,7 +89,14 @@ def _register_blueprints(app: Flask) -> None:
     from surveys.api import collection_api
     from surveys.kiosk import kiosk
     from surveys.online import survey
+    from webapp.auth import auth
     from webapp.pages import pages
 
-    for blueprint in (pages, api, public_pages, public_info, collection_api, survey, kiosk):
+    for blueprint in (pages, api, public_pages, public_info, collection_api, survey, kiosk, auth):
         app.register_blueprint(blueprint)
+    from webapp.admin import admin
+
+    app.register_blueprint(admin)
+    from webapp.agency import agency
+
+    app.register_blueprint(agency)

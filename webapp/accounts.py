@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import session
+from flask import current_app, session
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 
 from webapp.extensions import db, login_manager
@@ -35,5 +36,24 @@ def load_user(identifier: str) -> SignedInUser | None:
     return SignedInUser(user)
 
 
+#: Role names for people (the codes are in :data:`webapp.models.ROLES`).
+ROLE_NAMES = {
+    "admin": _l("Administrator (Department of Home Affairs)"),
+    "agency_manager": _l("Agency manager"),
+    "viewer": _l("Viewer (read only)"),
+}
+
+
+def role_name(role: str) -> str:
+    return str(ROLE_NAMES.get(role, role))
+
+
+def staff_endpoints() -> set[str]:
+    """The endpoints registered on this app (the staff menu shows only areas that exist)."""
+    return set(current_app.view_functions)
+
+
 def init_app(app) -> None:
-    login_manager.login_view = None  # the sign-in pages come with the agency area
+    # The staff areas redirect anonymous visitors themselves (webapp.access.check_staff_access).
+    login_manager.login_view = "auth.login"
+    app.jinja_env.globals.update(role_name=role_name, staff_endpoints=staff_endpoints)

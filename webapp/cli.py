@@ -269,3 +269,9 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(publish_command)
     app.cli.add_command(export_cli)
     app.cli.add_command(pii_cli)
+    from webapp.users_cli import users_cli
+
+    app.cli.add_command(users_cli)
+    from webapp.reports.cli import report_command
+
+    app.cli.add_command(report_command)

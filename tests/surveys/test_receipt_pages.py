@@ -91,7 +91,7 @@ def test_second_use_is_refused_politely(client, app, db, make_token):
     token = make_token()
     answer_pages(client, PAGES, start=path_of(client.get(f"/r/{token}")))
     for visitor in (client, app.test_client()):
-        soup = check_page(visitor.get(f"/r/{token}?lang=en"), status=200, lang="en")
+        soup = check_page(visitor.get(f"/r/{token}?lang=en"), status=409, lang="en")
         assert soup.h1.get_text(strip=True) == "This receipt has already been used to give a rating"
         assert not soup.find("form", method="post")
     assert stored_count(db) == 1
@@ -186,7 +186,7 @@ def test_code_form_is_labelled_and_leads_to_the_code(client, make_token):
 
 
 def test_code_form_without_a_code_says_what_to_do(client, registry):
-    soup = check_page(client.get("/r?code=&lang=en"), lang="en")
+    soup = check_page(client.get("/r?code=&lang=en"), status=422, lang="en")
     assert [a["href"] for a in soup.select(".error-summary a")] == ["#code"]
     assert "field-error" in str(soup.find(id="code-error")["class"])
 

@@ -7,6 +7,7 @@ with the migrations.
 from webapp.models.accounts import ROLES, AuditEvent, User
 from webapp.models.collection import CHANNELS, RESPONDENT_TYPES, Instrument, ReceiptToken, Response, ResponseScore
 from webapp.models.demo import DemoTruth
+from webapp.models.feedback import COMMENT_STATUSES, CommentReview, PlanProgressValue
 from webapp.models.indicators import Indicator, IndicatorTarget
 from webapp.models.inputs import PopulationMargin, TransactionCount
 from webapp.models.publishing import PublishedEstimate, PublishedSnapshot
@@ -16,12 +17,15 @@ from webapp.models.types import utcnow
 __all__ = [
     "AuditEvent",
     "CHANNELS",
+    "COMMENT_STATUSES",
+    "CommentReview",
     "Counter",
     "DemoTruth",
     "Device",
     "Indicator",
     "IndicatorTarget",
     "Instrument",
+    "PlanProgressValue",
     "PopulationMargin",
     "PublishedEstimate",
     "PublishedSnapshot",

@@ -39,6 +39,8 @@ class User(db.Model):
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     #: Base32 TOTP secret when a second factor is set up.
     totp_secret: Mapped[str | None] = mapped_column(String(64))
+    #: The last TOTP time step accepted, so that one code cannot be used twice.
+    totp_last_step: Mapped[int | None] = mapped_column(BigIdentifier)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

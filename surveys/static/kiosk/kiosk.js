@@ -126,7 +126,9 @@
   function post(item) {
     return fetch(item.url, {
       method: "POST", credentials: "omit", cache: "no-store",
-      headers: { "Content-Type": "application/json", "X-Device-Key": item.key, "Accept-Language": document.documentElement.lang },
+      // X-Retry-Attempt: failed sends since the last success, counted by the server's metrics.
+      headers: { "Content-Type": "application/json", "X-Device-Key": item.key, "Accept-Language": document.documentElement.lang,
+        "X-Retry-Attempt": String(failures) },
       body: JSON.stringify(item.body),
     });
   }
