@@ -1,21 +1,29 @@
-"""Per-process cache of the public pages' rendered content, keyed on the published data.
+"""Per-process cache of the public pages' rendered HTML, keyed on the published data.
 
 A public page shows published snapshots only, and published snapshots never change: a new
-publication adds a snapshot (or a new revision of one). So the rendered blocks of a page
-(``title``, ``head``, ``content`` …, everything its template defines) are a function of
+publication adds a snapshot (or a new revision of one). So the HTML of a page is a function of
 
 * the view and its URL arguments (``/indicators/<code>``, ``/units/<code>``),
+* the address it was asked for (root URL, path and query string: the layout's language
+  switch links keep the request's own query),
 * the language of the page (``vi`` or ``en``: one language's HTML is never served in the other),
 * the set of published snapshots: ``count(*)``, ``max(id)`` and ``max(published_at)`` of
-  ``published_snapshots``, one cheap query per request; any publication or revision changes it,
+  ``published_snapshots``, read for every request; any publication or revision changes it,
 * the date (pages say which units are valid today),
 * whatever else the view names with ``vary`` (the unit page: its moderated comments),
 
-and :func:`cached_page` keeps them for :data:`TTL_SECONDS` at most (registry edits, such as a
-renamed unit, show within that time). The layout around the blocks (``base.html``: navigation,
-language switch, anything per request) is rendered for every request, so no per-request
-value is ever cached. Only anonymous ``GET`` requests without query arguments other than
-``lang`` use the cache; anything else runs the view as usual.
+and :func:`cached_page` keeps it for :data:`TTL_SECONDS` at most (registry edits, such as a
+renamed unit, show within that time). The whole page is cached, layout included, because the
+layout (``base.html``) depends on nothing else: no user, no flashed message, no CSRF token and
+no CSP nonce. A page whose rendering asked for this response's nonce (``csp_nonce()``) or
+touched the session is never stored. Only anonymous ``GET`` requests without query arguments
+other than ``lang`` use the cache; anything else runs the view as usual. The response goes
+through every ``after_request`` hook as any other (request id, log line, security headers).
+
+The snapshots' version is read on a connection each thread of a process keeps for it alone
+(autocommit, so it always sees the latest publication): one small query per request instead
+of a session, a pooled connection with its ``pool_pre_ping`` and a rollback. If that
+connection fails, the request reads the version through the session as before.
 
 Each gunicorn worker has its own cache (``app.extensions``); since the key is the data, every
 worker serves the same page for the same snapshots. The cache is on unless the application is
@@ -24,22 +32,21 @@ worker serves the same page for the same snapshots. The cache is on unless the a
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator
-from contextvars import ContextVar
+from collections.abc import Callable, Hashable
 from datetime import date
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, g, request, template_rendered
+from flask import Flask, Response, current_app, g, request, session
 from flask_babel import get_locale
-from jinja2 import Template
 from sqlalchemy import func, select
 
-from webapp.extensions import db
-from webapp.models import PublishedSnapshot
+from webapp.extensions import db, limiter
 from webapp.models.feedback import CommentReview
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -50,24 +57,28 @@ TTL_SECONDS = 300.0
 MAX_ENTRIES = 2048
 #: How often each process reads the comments' version (moderation shows within this time).
 COMMENTS_CHECK_SECONDS = 1.0
-#: The templates rendered by the current request while :func:`cached_page` captures them.
-_captured: ContextVar[list[tuple[Template, dict[str, Any]]] | None] = ContextVar("_captured", default=None)
+#: The query whose answer changes with every publication, revision or deletion of a snapshot.
+SNAPSHOTS_VERSION_SQL = "SELECT count(*), max(id), max(published_at) FROM published_snapshots"
+#: Session keys that say nothing on a page: Flask-Login marks an anonymous session "not fresh".
+_NOT_PER_PAGE = frozenset({"_fresh"})
+#: The type of the cached pages' responses.
+HTML_MIMETYPE = "text/html"
 
 
 class PageCache:
-    """A thread-safe LRU of ``key -> (expiry, template name, {block name: HTML})``."""
+    """A thread-safe LRU of ``key -> (expiry, UTF-8 HTML)``."""
 
     def __init__(self, max_entries: int = MAX_ENTRIES, ttl: float = TTL_SECONDS) -> None:
         self.max_entries = max_entries
         self.ttl = ttl
-        self._entries: OrderedDict[Hashable, tuple[float, str, dict[str, str]]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[float, bytes]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
         #: (when, value) of the last :func:`comments_version` read.
         self.comments_checked: tuple[float, tuple[Any, ...]] | None = None
 
-    def get(self, key: Hashable) -> tuple[str, dict[str, str]] | None:
+    def get(self, key: Hashable) -> bytes | None:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None or entry[0] < time.monotonic():
@@ -75,11 +86,11 @@ class PageCache:
                 return None
             self._entries.move_to_end(key)
             self.hits += 1
-            return entry[1], entry[2]
+            return entry[1]
 
-    def put(self, key: Hashable, template_name: str, blocks: dict[str, str]) -> None:
+    def put(self, key: Hashable, body: bytes) -> None:
         with self._lock:
-            self._entries[key] = (time.monotonic() + self.ttl, template_name, blocks)
+            self._entries[key] = (time.monotonic() + self.ttl, body)
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
@@ -102,12 +113,55 @@ def page_cache(app: Flask | None = None) -> PageCache:
     return cache
 
 
+class _VersionProbe(threading.local):
+    """Each thread's own autocommit DBAPI connection for :data:`SNAPSHOTS_VERSION_SQL`."""
+
+    connection: Any = None
+    engine: Any = None
+    pid: int = 0
+
+
+_probe = _VersionProbe()
+
+
+def _probe_connection() -> Any:
+    """This thread's probe connection to the current engine (opened on first use)."""
+    engine = db.engine
+    if _probe.pid != os.getpid():  # made before a fork: the parent's socket, never to be used or closed here
+        _probe.connection, _probe.engine, _probe.pid = None, None, os.getpid()
+    if _probe.connection is not None and _probe.engine is engine:
+        return _probe.connection
+    _close_probe()
+    if engine.url.get_backend_name() == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        return None  # a new connection would open another, empty in-memory database
+    pooled = engine.raw_connection()
+    pooled.detach()  # ours alone from now on: never returned to (or counted by) the pool
+    engine.dialect.set_isolation_level(pooled.dbapi_connection, "AUTOCOMMIT")
+    _probe.connection, _probe.engine = pooled, engine
+    return pooled
+
+
+def _close_probe() -> None:
+    connection, _probe.connection, _probe.engine = _probe.connection, None, None
+    if connection is not None:
+        with contextlib.suppress(Exception):  # already broken: nothing left to release
+            connection.close()
+
+
 def snapshots_version() -> tuple[Any, ...]:
     """Changes whenever a snapshot or a revision is published (or one is deleted)."""
-    row = db.session.execute(
-        select(func.count(), func.max(PublishedSnapshot.id), func.max(PublishedSnapshot.published_at))
-    ).one()
-    return tuple(row)
+    try:
+        connection = _probe_connection()
+        if connection is not None:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(SNAPSHOTS_VERSION_SQL)
+                return tuple(cursor.fetchone())
+            finally:
+                cursor.close()
+    except Exception:  # noqa: BLE001  (a dropped connection: read through the session instead)
+        _close_probe()
+    return tuple(db.session.connection().exec_driver_sql(SNAPSHOTS_VERSION_SQL).one())
 
 
 def _enabled() -> bool:
@@ -115,13 +169,25 @@ def _enabled() -> bool:
     return bool(config.get("PUBLIC_PAGE_CACHE", not config.get("TESTING", False)))
 
 
+def _anonymous() -> bool:
+    """No signed-in user: without a session or "remember me" cookie there cannot be one."""
+    cookies = request.cookies
+    config = current_app.config
+    if (
+        config["SESSION_COOKIE_NAME"] not in cookies
+        and config.get("REMEMBER_COOKIE_NAME", "remember_token") not in cookies
+    ):
+        return True
+    from flask_login import current_user
+
+    return not current_user.is_authenticated
+
+
 def _cacheable_request() -> bool:
     """Anonymous GET without query arguments other than ``lang``."""
     if request.method != "GET" or any(name != "lang" for name in request.args):
         return False
-    from flask_login import current_user
-
-    return not current_user.is_authenticated
+    return _anonymous()
 
 
 def _key(view_args: dict[str, Any]) -> tuple[Any, ...]:
@@ -129,45 +195,29 @@ def _key(view_args: dict[str, Any]) -> tuple[Any, ...]:
         request.endpoint,
         tuple(sorted(view_args.items())),
         str(get_locale()),
-        request.host_url,
+        request.scheme,
+        request.host,
+        request.root_path,
+        request.path,
+        request.query_string,
         date.today().isoformat(),
         snapshots_version(),
     )
 
 
-def _record_template(sender: Flask, template: Template, context: dict[str, Any], **extra: Any) -> None:
-    """``template_rendered`` receiver: remember what this request (and only it) rendered."""
-    captured = _captured.get()
-    if captured is not None:
-        captured.append((template, context))
+def _per_request_state() -> tuple[Any, ...]:
+    """What a page carrying per-request values changes while it renders.
+
+    A CSP nonce (``csp_nonce()``), a CSRF token or a change to the session (a flashed message
+    taken): a page that used any of them is never stored. (The user is anonymous: see
+    :func:`_cacheable_request`.) ``dict.items`` reads it without marking it as read (no ``Vary: Cookie`` of its own).
+    """
+    kept = {key: value for key, value in dict.items(session._get_current_object()) if key not in _NOT_PER_PAGE}
+    return ("csp_nonce" in g, "csrf_token" in g, kept)
 
 
-template_rendered.connect(_record_template)
-
-
-def _render_blocks(template: Template, context: dict[str, Any]) -> dict[str, str]:
-    """Each block the template defines, rendered with the view's context."""
-    ctx = template.new_context(context)
-    # Run the template once so that its top-level imports and assignments exist for the blocks.
-    for _ in template.root_render_func(ctx):
-        pass
-    return {name: "".join(ctx.blocks[name][0](ctx)) for name in template.blocks}
-
-
-def _render_with_blocks(template_name: str, blocks: dict[str, str]) -> str:
-    """The page with its own blocks replaced by cached HTML; the layout rendered afresh."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    template = app.jinja_env.get_template(template_name)
-    context: dict[str, Any] = {}
-    app.update_template_context(context)
-    ctx = template.new_context(context)
-
-    def cached(html: str) -> Callable[[Any], Iterator[str]]:
-        return lambda _context: iter((html,))
-
-    for name, html in blocks.items():
-        ctx.blocks[name] = [cached(html)]
-    return "".join(template.root_render_func(ctx))
+def _html_response(body: bytes) -> Response:
+    return current_app.response_class(body, mimetype=HTML_MIMETYPE)
 
 
 def comments_version(**_view_args: Any) -> tuple[Any, ...]:
@@ -199,12 +249,21 @@ def comments_version(**_view_args: Any) -> tuple[Any, ...]:
     return row
 
 
-def cached_page(vary: Callable[..., Hashable] | None = None) -> Callable[[View], View]:
-    """Serve a view's rendered blocks from :class:`PageCache` (see the module docstring).
+@limiter.request_filter
+def _is_cached_page() -> bool:
+    """Flask-Limiter skips its work for the views of :func:`cached_page` (they have no limits)."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, "page_cached", False)
 
-    The view must answer with one ``render_template`` call for a page that depends only on
-    published data, the language, its URL arguments and what ``vary(**view_args)`` returns
-    (for data that changes outside publications, such as moderated comments).
+
+def cached_page(vary: Callable[..., Hashable] | None = None) -> Callable[[View], View]:
+    """Serve a view's rendered page from :class:`PageCache` (see the module docstring).
+
+    The view must answer with the HTML (a ``str``) of a page that depends only on published
+    data, the language, its address and what ``vary(**view_args)`` returns (for data that
+    changes outside publications, such as moderated comments). Cached pages are not rate
+    limited (no limit applies to them, and a hit costs less than counting it): a
+    ``@limiter.limit`` on such a view, or a default limit, would not apply to it.
     """
 
     def decorate(view: View) -> View:
@@ -216,19 +275,14 @@ def cached_page(vary: Callable[..., Hashable] | None = None) -> Callable[[View],
             key = (*_key(kwargs), vary(**kwargs) if vary else None)
             found = cache.get(key)
             if found is not None:
-                return _render_with_blocks(*found)
-            captured: list[tuple[Template, dict[str, Any]]] = []
-            token = _captured.set(captured)
-            try:
-                response = view(*args, **kwargs)
-            finally:
-                _captured.reset(token)
-            # A page that asked for this response's CSP nonce carries it: never reuse it.
-            if isinstance(response, str) and len(captured) == 1 and captured[0][0].name and "csp_nonce" not in g:
-                template, context = captured[0]
-                cache.put(key, template.name, _render_blocks(template, context))
+                return _html_response(found)
+            before = _per_request_state()
+            response = view(*args, **kwargs)
+            if isinstance(response, str) and _per_request_state() == before:
+                cache.put(key, response.encode())
             return response
 
+        wrapper.page_cached = True  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorate

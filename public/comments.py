@@ -12,9 +12,11 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from surveys.pii import mask_text
 from webapp.extensions import db
 from webapp.models import Response, Unit
 from webapp.models.feedback import CommentReview
+from webapp.paging import Page
 
 #: Comments per page of the unit page.
 PER_PAGE = 20
@@ -30,26 +32,6 @@ class PublicComment:
     replied_at: datetime | None
 
 
-@dataclass(frozen=True)
-class CommentPage:
-    comments: list[PublicComment]
-    page: int
-    total: int
-    per_page: int = PER_PAGE
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-
 def _published(unit: Unit):
     return (
         select(CommentReview, Response)
@@ -58,7 +40,7 @@ def _published(unit: Unit):
     )
 
 
-def published_comments(unit: Unit, page: int = 1, per_page: int = PER_PAGE) -> CommentPage:
+def published_comments(unit: Unit, page: int = 1, per_page: int = PER_PAGE) -> Page[PublicComment]:
     """One page of the unit's published comments, newest first, each with its reply if any."""
     query = _published(unit)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -70,11 +52,13 @@ def published_comments(unit: Unit, page: int = 1, per_page: int = PER_PAGE) -> C
         PublicComment(
             response.id,
             response.period,
-            (review.edited_text or response.comment or "").strip(),
+            # Masked again on the way out (defence in depth: rows stored before a masking rule
+            # existed, or a reply that quotes a phone number, never reach the public unmasked).
+            mask_text((review.edited_text or response.comment or "").strip()),
             response.answered_at,
-            review.reply,
+            mask_text(review.reply) if review.reply else None,
             review.replied_at,
         )
         for review, response in rows
     ]
-    return CommentPage([c for c in comments if c.text], page, total, per_page)
+    return Page([c for c in comments if c.text], page, total, per_page)

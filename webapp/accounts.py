@@ -27,7 +27,7 @@ class SignedInUser(UserMixin):
 def load_user(identifier: str) -> SignedInUser | None:
     """The user of a session, unless the account was disabled or signed out everywhere since."""
     user_id, _, version = identifier.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
+    if not (user_id.isascii() and user_id.isdigit() and version.isascii() and version.isdigit()):
         return None
     user = db.session.get(User, int(user_id))
     if user is None or not user.active or user.session_version != int(version):

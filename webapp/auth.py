@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +22,7 @@ from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
+from limits import parse as parse_limit
 from markupsafe import Markup
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
@@ -43,6 +45,13 @@ class LoginForm(FlaskForm):
 
 
 class CodeForm(FlaskForm):
+    code = StringField(validators=[DataRequired(_l("Enter the 6-digit code from your authenticator app")), Length(max=12)])
+
+
+class TwoFactorForm(FlaskForm):
+    """Turn on (or move to a new phone) the second factor; moving needs the password again."""
+
+    password = PasswordField(validators=[Length(max=200)])
     code = StringField(validators=[DataRequired(_l("Enter the 6-digit code from your authenticator app")), Length(max=12)])
 
 
@@ -99,6 +108,20 @@ def _finish_sign_in(user: User, next_url: str | None) -> Any:
     return redirect(safe_next(next_url) or landing_url(user))
 
 
+#: Failed sign-ins in a row, for e-mails without an account, before the "locked" answer: the
+#: same count as for real accounts, so that the answers do not reveal which accounts exist.
+_UNKNOWN_ACCOUNT_FAILURES = parse_limit(f"{users.MAX_FAILED_LOGINS - 1} per {int(users.LOCKOUT.total_seconds())} seconds")
+
+
+def _unknown_account_lock(email: str) -> datetime | None:
+    """Count a failure for an e-mail with no account; "locked until" once real accounts would be."""
+    key = users.normalise_email(email)[:254]
+    if limiter.limiter.hit(_UNKNOWN_ACCOUNT_FAILURES, "sign-in-unknown", key):
+        return None
+    reset = limiter.limiter.get_window_stats(_UNKNOWN_ACCOUNT_FAILURES, "sign-in-unknown", key).reset_time
+    return datetime.fromtimestamp(reset, UTC)
+
+
 def _locked_message(until) -> str:
     return str(
         _l(
@@ -128,8 +151,11 @@ def login():
                 session["second_step_next"] = safe_next(request.args.get("next"))
                 return redirect(url_for("auth.second_step"))
             return _finish_sign_in(user, request.args.get("next"))
-        if result.locked_until is not None:
-            problems.append(_locked_message(result.locked_until))
+        locked_until = result.locked_until
+        if result.user is None:
+            locked_until = _unknown_account_lock(form.email.data)
+        if locked_until is not None:
+            problems.append(_locked_message(locked_until))
             status = 429
         else:
             problems.append(str(_l("The e-mail address or the password is not right.")))
@@ -157,22 +183,31 @@ def second_step():
     if form.validate_on_submit():
         if users.verify_totp(user, form.code.data):
             return _finish_sign_in(user, session.get("second_step_next"))
-        user.failed_logins += 1
-        if user.failed_logins >= users.MAX_FAILED_LOGINS:
-            user.locked_until = users.utcnow() + users.LOCKOUT
-            user.failed_logins = 0
-            users.record_event("user.locked", object_type="user", object_id=user.id, actor=user.email)
-            db.session.commit()
-            session.clear()
-            flash(_locked_message(user.locked_until))
-            return redirect(url_for("auth.login")), 303
         users.record_event("user.second_factor_failed", object_type="user", object_id=user.id, actor=user.email)
+        if (locked_until := users.count_failure(user)) is not None:
+            return _end_locked_session(locked_until)
         db.session.commit()
         problems.append(str(_l("That code is not right, or was already used. Wait for the next code and try again.")))
         status = 401
     elif request.method == "POST":
         status = 400
     return render_template("auth/code.html", form=form, problems=problems), status
+
+
+def _end_locked_session(locked_until: datetime) -> Any:
+    """Too many wrong passwords or codes: save the lock, end this session, say until when."""
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_locked_message(locked_until))
+    return redirect(url_for("auth.login"), 303)
+
+
+@auth.after_request
+def _never_cache(response):
+    """Sign-in pages carry secrets (TOTP keys, one-time passwords' forms): never stored by caches."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @auth.route("/logout", methods=["GET", "POST"])
@@ -211,6 +246,7 @@ def logout_everywhere():
 
 
 @auth.route("/password", methods=["GET", "POST"])
+@limiter.limit("10/minute", methods=["POST"])
 @signed_in_required
 def change_password():
     user: User = current_user.user
@@ -219,6 +255,10 @@ def change_password():
     status = 200
     if form.validate_on_submit():
         if not users.check_password_hash(user.password_hash, form.current.data):
+            users.record_event("user.password_check_failed", object_type="user", object_id=user.id)
+            if (locked_until := users.count_failure(user)) is not None:
+                return _end_locked_session(locked_until)
+            db.session.commit()
             form.current.errors = [str(_l("Your current password is not right"))]
             status = 400
         elif (problem := users.password_problem(form.new.data, user.email)) is not None:
@@ -245,31 +285,43 @@ def change_password():
 
 
 @auth.route("/two-factor", methods=["GET", "POST"])
+@limiter.limit("10/minute", methods=["POST"])
 @signed_in_required
 def totp_setup():
     user: User = current_user.user
     secret = session.get("totp_setup_secret")
     if not secret:
         secret = session["totp_setup_secret"] = users.new_totp_secret()
-    form = CodeForm()
+    form = TwoFactorForm()
+    replacing = bool(user.totp_secret)
     status = 200
     if form.validate_on_submit():
-        if users.verify_totp(user, form.code.data, secret=secret):
-            had_one = bool(user.totp_secret)
+        if replacing and not users.check_password_hash(user.password_hash, form.password.data or ""):
+            # Someone holding a stolen session must not be able to move the second factor.
+            users.record_event("user.password_check_failed", object_type="user", object_id=user.id)
+            if (locked_until := users.count_failure(user)) is not None:
+                return _end_locked_session(locked_until)
+            db.session.commit()
+            form.password.errors = [str(_l("Your password is not right"))]
+            status = 400
+        elif users.verify_totp(user, form.code.data, secret=secret):
             user.totp_secret = secret
+            user.session_version += 1  # other sessions end: they may be the reason for the change
             session.pop("totp_setup_secret", None)
             users.record_event(
-                "user.second_factor_reset" if had_one else "user.second_factor_set", object_type="user", object_id=user.id
+                "user.second_factor_reset" if replacing else "user.second_factor_set", object_type="user", object_id=user.id
             )
             db.session.commit()
+            login_user(SignedInUser(user))
             flash(_l("Two-step sign-in is on. You will be asked for a code each time you sign in."))
             return redirect(landing_url(user))
-        form.code.errors = [str(_l("That code is not right. Check the time on your phone and try the next code."))]
-        status = 400
+        else:
+            form.code.errors = [str(_l("That code is not right. Check the time on your phone and try the next code."))]
+            status = 400
     elif request.method == "POST":
         status = 400
     uri = users.totp_uri(user, secret)
     svg = segno.make(uri, error="m").svg_inline(scale=4, title=str(_l("QR code for your authenticator app")))
     qr = Markup(svg)  # noqa: S704 (segno escapes the title; the URI is built here)  # nosec B704
     grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
-    return render_template("auth/two_factor.html", form=form, qr=qr, secret=grouped, user=user), status
+    return render_template("auth/two_factor.html", form=form, qr=qr, secret=grouped, user=user, replacing=replacing), status

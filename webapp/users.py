@@ -152,15 +152,23 @@ def check_password(email: str, password: str) -> PasswordCheck:
         record_event("user.login_refused", object_type="user", object_id=user.id, actor=user.email, detail="locked")
         return PasswordCheck(user, False, user.locked_until)
     if not check_password_hash(user.password_hash, password):
-        user.failed_logins += 1
-        locked_until = None
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            locked_until = user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
-            record_event("user.locked", object_type="user", object_id=user.id, actor=user.email)
+        locked_until = count_failure(user, now)
         record_event("user.login_failed", object_type="user", object_id=user.id, actor=user.email)
         return PasswordCheck(user, False, locked_until)
     return PasswordCheck(user, True)
+
+
+def count_failure(user: User, now: datetime | None = None) -> datetime | None:
+    """Count a wrong password or code; at the limit lock the account, end its sessions and
+    return until when it is locked (``None`` while under the limit)."""
+    user.failed_logins += 1
+    if user.failed_logins < MAX_FAILED_LOGINS:
+        return None
+    user.locked_until = (now or utcnow()) + LOCKOUT
+    user.failed_logins = 0
+    user.session_version += 1
+    record_event("user.locked", object_type="user", object_id=user.id, actor=user.email)
+    return user.locked_until
 
 
 def record_sign_in(user: User) -> None:
@@ -180,8 +188,10 @@ def totp_uri(user: User, secret: str) -> str:
 
 def verify_totp(user: User, code: str, secret: str | None = None, at: float | None = None) -> bool:
     """Check a 6-digit code (±30 s of clock drift); a code already used is refused (no replay)."""
+    # The replay guard belongs to the secret in use; a new secret (being set up) starts afresh.
+    guarded = secret is None or secret == user.totp_secret
     secret = secret or user.totp_secret
-    code = "".join(ch for ch in code if ch.isdigit())
+    code = "".join(ch for ch in code if ch in "0123456789")
     if not secret or len(code) != 6:
         return False
     totp = pyotp.TOTP(secret)
@@ -189,7 +199,7 @@ def verify_totp(user: User, code: str, secret: str | None = None, at: float | No
     for drift in (0, -1, 1):
         step = int(now // totp.interval) + drift
         if secrets.compare_digest(totp.at(step * totp.interval), code):
-            if user.totp_last_step is not None and step <= user.totp_last_step:
+            if guarded and user.totp_last_step is not None and step <= user.totp_last_step:
                 return False
             user.totp_last_step = step
             return True

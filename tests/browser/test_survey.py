@@ -186,7 +186,7 @@ def test_survey_pages_have_no_axe_violations(page, lang, used_token):
     page.wait_for_url("**/2?**")
     assert_no_axe_violations(page, f"five-point scale page, {lang}")
     check(f"/survey/{UNIT}/admin-procedure/thanks?service={SERVICE}&lang={lang}", "thank-you page")
-    check(f"/r/{used_token}?lang={lang}", "receipt already used")
+    check(f"/r/{used_token}?lang={lang}", "receipt already used", status=409)
     check(f"/r/ABC-123?lang={lang}", "receipt code mistyped", status=404)
     check(f"/r?lang={lang}", "receipt code form")
 

@@ -211,3 +211,18 @@ def test_comments_of_other_units_do_not_show(client, kiosk, db, make_device):
     _comment(db, "About the one-stop centre", minutes=0, status="published")
     text = check_page(client.get("/units/sl?lang=en")).get_text()
     assert "About the one-stop centre" not in text and "No comments have been published" in text
+
+
+def test_published_comments_and_replies_are_masked_again_on_the_public_page(client, kiosk, db):
+    """A row stored unmasked (before a masking rule existed) never shows personal data publicly."""
+    rate(UNIT, "land", "kiosk", 3, 12, kiosk)
+    _comment(
+        db,
+        "Gọi anh Tuấn số 0912 345 678, CCCD 034095001234 để hỏi",
+        minutes=0,
+        status="published",
+        reply="Đã liên hệ lại qua số +84 912345678.",
+    )
+    text = " ".join(check_page(client.get(f"/units/{UNIT}?lang=en")).get_text().split())
+    for personal in ("0912 345 678", "034095001234", "912345678", "Tuấn"):
+        assert personal not in text

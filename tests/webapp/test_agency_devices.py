@@ -161,3 +161,38 @@ def test_devices_and_tokens_of_another_commune_answer_404(db, make_user, sign_in
     db.session.refresh(device)
     db.session.refresh(row)
     assert device.revoked_at is None and row.revoked_at is None
+
+
+def test_a_revoked_receipt_code_is_not_reprinted(db, make_user, sign_in):
+    """Reprinting a dossier whose code was revoked would print a dead QR code: it is refused."""
+    from webapp.models import ReceiptToken
+
+    http = sign_in(make_user("agency_manager", OURS))
+
+    def issue(cases: str):
+        return http.post(
+            f"/agency/units/{OURS}/receipts",
+            data={"csrf_token": csrf_from(_devices_page(http)), "service": "land", "cases": cases},
+        )
+
+    assert issue("HS-001").status_code == 200
+    row = db.session.scalars(select(ReceiptToken)).one()
+    confirm = http.get(f"/agency/tokens/{row.id}/revoke")
+    http.post(f"/agency/tokens/{row.id}/revoke", data={"csrf_token": csrf_from(confirm)})
+    again = issue("HS-001\nHS-002")
+    assert again.status_code == 409
+    assert "HS-001" in again.get_data(as_text=True)
+    assert db.session.scalar(select(ReceiptToken).where(ReceiptToken.id != row.id)) is None  # nothing half-issued
+
+
+def test_no_tablet_is_added_at_a_closed_counter(db, make_user, sign_in, unit_by_code):
+    from webapp.models import Counter, Device
+
+    db.session.add(Counter(unit=unit_by_code(OURS), name="Quầy 9", active=False))
+    db.session.commit()
+    http = sign_in(make_user("agency_manager", OURS))
+    answer = http.post(
+        f"/agency/units/{OURS}/devices", data={"csrf_token": csrf_from(_devices_page(http)), "counter": "Quầy 9"}
+    )
+    assert answer.status_code == 409
+    assert db.session.scalar(select(Device)) is None

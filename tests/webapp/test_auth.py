@@ -178,3 +178,56 @@ def test_next_never_leaves_the_site(client, make_user, target):
         f"/auth/login?next={target}", data={"csrf_token": csrf_from(page), "email": user.email, "password": STAFF_PASSWORD}
     )
     assert "evil.example" not in answer.headers["Location"]
+
+
+def test_unknown_and_real_accounts_are_locked_alike(client, make_user):
+    """The lockout answer does not reveal which e-mail addresses have an account."""
+    real = make_user("viewer", "sl-ttpvhcc", totp=False)
+    statuses = {}
+    for email in (real.email, "nobody@sonla.gov.vn"):
+        statuses[email] = [post_login(client, email, "wrong password 123").status_code for _ in range(6)]
+    assert statuses[real.email] == statuses["nobody@sonla.gov.vn"] == [401, 401, 401, 401, 429, 429]
+
+
+def test_moving_the_second_factor_needs_the_password_and_ends_other_sessions(app, client, make_user, sign_in):
+    admin = make_user("admin")
+    sign_in(admin)
+    other = sign_in(admin, app.test_client())
+    page = client.get("/auth/two-factor")
+    html = page.get_data(as_text=True)
+    assert 'autocomplete="current-password"' in html
+    secret = re.search(r'<code class="secret">([A-Z2-7 ]+)</code>', html).group(1).replace(" ", "")
+    refused = client.post("/auth/two-factor", data={"csrf_token": csrf_from(page), "code": pyotp.TOTP(secret).now()})
+    assert refused.status_code == 400
+    db.session.refresh(admin)
+    assert admin.totp_secret != secret
+    moved = client.post(
+        "/auth/two-factor",
+        data={"csrf_token": csrf_from(page), "code": pyotp.TOTP(secret).now(), "password": STAFF_PASSWORD},
+    )
+    assert moved.status_code == 302
+    db.session.refresh(admin)
+    assert admin.totp_secret == secret
+    assert client.get("/auth/account").status_code == 200
+    assert other.get("/auth/account").status_code == 302
+
+
+def test_guessing_the_current_password_locks_the_account(client, make_user, sign_in):
+    user = make_user("agency_manager", "sl-ttpvhcc", totp=False)
+    sign_in(user)
+    for attempt in range(5):
+        page = client.get("/auth/password")
+        answer = client.post(
+            "/auth/password",
+            data={"csrf_token": csrf_from(page), "current": f"guess {attempt} wrong", "new": "x" * 20, "confirm": "x" * 20},
+        )
+    assert answer.status_code == 303 and "/auth/login" in answer.headers["Location"]
+    db.session.refresh(user)
+    assert user.locked_until is not None
+    assert client.get("/auth/account").status_code == 302
+
+
+def test_sign_in_pages_are_never_cached(client, make_user, sign_in):
+    sign_in(make_user("admin"))
+    for path in ("/auth/login", "/auth/two-factor", "/auth/account"):
+        assert client.get(path).headers["Cache-Control"] == "no-store"

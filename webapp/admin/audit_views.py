@@ -63,7 +63,7 @@ class AuditFilters:
             query = query.where(AuditEvent.detail.icontains(self.text, autoescape=True))
         if self.since:
             query = query.where(AuditEvent.at >= datetime.combine(self.since, time.min, tzinfo=VIETNAM))
-        if self.until:
+        if self.until and self.until < date.max:
             query = query.where(
                 AuditEvent.at < datetime.combine(self.until + timedelta(days=1), time.min, tzinfo=VIETNAM)
             )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime
 from math import ceil
 from typing import Any
@@ -12,6 +11,7 @@ from flask import request
 from sqlalchemy import func, select
 
 from webapp.extensions import db
+from webapp.paging import Page
 
 PAGE_SIZE = 50
 
@@ -48,29 +48,7 @@ def arg_text(name: str, max_length: int = 100) -> str:
 
 def arg_page() -> int:
     text = request.args.get("page", "1")
-    return max(1, int(text)) if text.isdigit() and len(text) < 7 else 1
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of rows and what the pager needs."""
-
-    items: list
-    number: int
-    total: int
-    size: int = PAGE_SIZE
-
-    @property
-    def pages(self) -> int:
-        return max(1, ceil(self.total / self.size))
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.number < self.pages
+    return max(1, int(text)) if text.isascii() and text.isdigit() and len(text) < 7 else 1
 
 
 def paginate(query, number: int, size: int = PAGE_SIZE) -> Page:

@@ -27,7 +27,7 @@ def parse_date(text: str | None) -> date | None:
             day, month, year = (int(part) for part in text.split("/"))
             return date(year, month, day)
         return date.fromisoformat(text)
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
 
 
@@ -59,7 +59,7 @@ class IsPercent:
 class IsYear:
     def __call__(self, form: FlaskForm, field: Field) -> None:
         text = (field.data or "").strip()
-        if not (text.isdigit() and 2000 <= int(text) <= 2100):
+        if not (text.isascii() and text.isdigit() and 2000 <= int(text) <= 2100):
             raise ValidationError(_l("Enter a year from 2000 to 2100"))
 
 

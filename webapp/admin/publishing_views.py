@@ -144,7 +144,7 @@ def period_diff(label: str):
     revisions = {snapshot.revision: snapshot for snapshot, _ in _revisions(period)}
     old_text, new_text = request.args.get("old", ""), request.args.get("new", "")
     if (
-        not (old_text.isdigit() and new_text.isdigit())
+        not all(text.isascii() and text.isdigit() and len(text) < 10 for text in (old_text, new_text))
         or int(old_text) not in revisions
         or int(new_text) not in revisions
     ):

@@ -111,6 +111,15 @@ def add_device(code: str):
     form = DeviceForm()
     if not form.validate_on_submit():
         return _render_devices(unit, device_form=form, status=400)
+    counter_name = " ".join(form.counter.data.split())
+    closed = db.session.scalar(
+        select(Counter).where(Counter.unit_id == unit.id, Counter.name == counter_name, Counter.active.is_(False))
+    )
+    if closed is not None:
+        form.counter.errors = [
+            _("The counter “%(name)s” is closed: a tablet there could not take ratings. Choose an open counter.", name=counter_name)
+        ]
+        return _render_devices(unit, device_form=form, status=409)
     new = device_service.create_device(
         unit, " ".join(form.counter.data.split()), (form.label.data or "").strip() or None, actor=current_user.email
     )
@@ -218,12 +227,26 @@ def issue_receipts(code: str):
         form.cases.errors = problems
         return _render_devices(unit, batch_form=form, status=400)
     receipts = []
+    spent = []
     for case in cases:
-        token, _row = token_service.issue_token(unit, service, case, actor=current_user.email)
+        token, row = token_service.issue_token(unit, service, case, actor=current_user.email)
+        if row.revoked_at is not None or row.used_at is not None or row.expires_at <= utcnow():
+            spent.append(case)  # a dossier has one code: a revoked, used or expired one cannot be reprinted
+            continue
         url = public_url(url_for("survey.receipt", token=token))
         receipts.append(
             Receipt(token_service.display_token(token), url, qr_markup(url, _("QR code of the survey link")))
         )
+    if spent:
+        db.session.rollback()
+        form.cases.errors = [
+            _(
+                "These case numbers already have a code that was revoked, used or has expired, so a new"
+                " receipt would not work: %(cases)s. Remove them from the list.",
+                cases=", ".join(spent),
+            )
+        ]
+        return _render_devices(unit, batch_form=form, status=409)
     db.session.commit()
     entry_url = public_url(url_for("survey.receipt_code"))
     texts = bilingual(

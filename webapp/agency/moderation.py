@@ -21,6 +21,7 @@ from webapp.audit import record_event
 from webapp.extensions import db
 from webapp.models import Response, Unit, User, utcnow
 from webapp.models.feedback import CommentReview
+from webapp.paging import Page
 
 STATUS_FILTERS = ("pending", "published", "hidden", "all")
 PER_PAGE = 20
@@ -67,26 +68,6 @@ class InboxItem:
         return self.review.status if self.review else "pending"
 
 
-@dataclass(frozen=True)
-class InboxPage:
-    items: list[InboxItem]
-    page: int
-    total: int
-    per_page: int = PER_PAGE
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-
 def overall_rating(response: Response) -> Rating | None:
     value = (response.answers or {}).get("overall")
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -125,7 +106,7 @@ def inbox(
     service_id: int | None = None,
     page: int = 1,
     per_page: int = PER_PAGE,
-) -> InboxPage:
+) -> Page[InboxItem]:
     """One page of the unit's comments with ``status`` (``all`` for every one), newest first."""
     query = _inbox_query(unit, status, period, service_id)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -136,7 +117,7 @@ def inbox(
         .offset((page - 1) * per_page)
         .limit(per_page)
     ).all()
-    return InboxPage([item_of(response, review) for response, review in rows], page, total, per_page)
+    return Page([item_of(response, review) for response, review in rows], page, total, per_page)
 
 
 def comment_periods(unit: Unit) -> list[str]:
