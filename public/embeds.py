@@ -46,15 +46,12 @@ class UnitFigure:
 def unit_figure(unit: Unit, indicator_code: str | None = None) -> UnitFigure:
     """The unit's latest published figure (of ``indicator_code``, or of its indicator with most ratings)."""
     indicators = readers.indicators_by_code()
-    for snapshot in reversed(readers.latest_snapshots("Q")):
-        rows = [
-            r
-            for r in readers.unit_estimates(snapshot, unit.code)
-            if "/" not in r.metric and r.metric in indicators and indicator_code in (None, r.metric)
-        ]
-        if rows:
-            best = max(rows, key=lambda r: (r.n, r.metric))
-            return UnitFigure(unit, snapshot, best, indicators[best.metric])
+    snapshots = readers.latest_snapshots("Q")
+    index, published = readers.latest_unit_estimates(snapshots, unit.code)
+    rows = [r for r in published if "/" not in r.metric and r.metric in indicators and indicator_code in (None, r.metric)]
+    if index is not None and rows:
+        best = max(rows, key=lambda r: (r.n, r.metric))
+        return UnitFigure(unit, snapshots[index], best, indicators[best.metric])
     return UnitFigure(unit, None, None, indicators.get(indicator_code) if indicator_code else None)
 
 

@@ -180,12 +180,8 @@ def unit_page(unit_code: str):
     unit = _unit_or_404(unit_code)
     predecessors, successors = readers.successions(unit)
     snapshots = readers.latest_snapshots("Q")
-    latest, rows = None, []
-    for snapshot in reversed(snapshots):
-        rows = readers.unit_estimates(snapshot, unit.code)
-        if rows:
-            latest = snapshot
-            break
+    index, rows = readers.latest_unit_estimates(snapshots, unit.code)
+    latest = snapshots[index] if index is not None else None
     indicators = readers.indicators_by_code()
     main = [r for r in rows if "/" not in r.metric and r.metric in indicators]
     secondary: dict[str, dict[str, list]] = {}

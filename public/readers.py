@@ -96,6 +96,28 @@ def unit_estimates(snapshot: PublishedSnapshot, unit_code: str) -> list[Publishe
     )
 
 
+def latest_unit_estimates(snapshots: list[PublishedSnapshot], unit_code: str) -> tuple[int | None, list[PublishedEstimate]]:
+    """The position in ``snapshots`` (oldest first) of the newest one publishing rows for the
+    unit, and those rows; ``(None, [])`` when none does. Two queries, however many snapshots."""
+    if not snapshots:
+        return None, []
+    with_rows = set(
+        db.session.scalars(
+            select(PublishedEstimate.snapshot_id)
+            .where(
+                PublishedEstimate.snapshot_id.in_([s.id for s in snapshots]),
+                PublishedEstimate.domain_type == "unit",
+                PublishedEstimate.domain == unit_code,
+            )
+            .distinct()
+        )
+    )
+    for index in range(len(snapshots) - 1, -1, -1):
+        if snapshots[index].id in with_rows:
+            return index, unit_estimates(snapshots[index], unit_code)
+    return None, []
+
+
 def units_by_code(codes) -> dict[str, Unit]:
     codes = list(set(codes))
     if not codes:

@@ -15,6 +15,8 @@ from flask import Blueprint, abort, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from webapp.models.accounts import ROLES
+
 #: Anyone may read; nothing personal is shown.
 PUBLIC = "public"
 #: Anyone may submit a rating; protected by CSRF, rate limits and validation, not by sign-in.
@@ -32,7 +34,7 @@ OPERATOR = "operator"
 RULES = (PUBLIC, RESPONDENT, DEVICE, TOKEN_HOLDER, STAFF, SIGN_IN, OPERATOR)
 
 #: Every staff role, most powerful first.
-ALL_ROLES = ("admin", "agency_manager", "viewer")
+ALL_ROLES = ROLES
 #: Roles that may change things in the agency area (viewers only read).
 EDITOR_ROLES = ("admin", "agency_manager")
 

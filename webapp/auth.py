@@ -31,6 +31,7 @@ from webapp import users
 from webapp.access import SIGN_IN, declare_access, needs_second_factor_setup
 from webapp.accounts import SignedInUser
 from webapp.extensions import db, limiter
+from webapp.forms import ConfirmForm
 from webapp.models import User
 
 auth = declare_access(Blueprint("auth", __name__, url_prefix="/auth"), SIGN_IN)
@@ -61,10 +62,6 @@ class PasswordForm(FlaskForm):
     confirm = PasswordField(
         validators=[DataRequired(_l("Enter the new password again")), EqualTo("new", _l("The two new passwords differ"))]
     )
-
-
-class ConfirmForm(FlaskForm):
-    """A form with only its CSRF token: sign out, sign out everywhere."""
 
 
 def signed_in_required(view: Callable) -> Callable:

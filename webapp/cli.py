@@ -12,6 +12,8 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from webapp.urls import public_url
+
 registry_cli = AppGroup("registry", help="The registry of units and services.")
 demo_cli = AppGroup("demo", help="Synthetic demonstration data.")
 import_cli = AppGroup("import", help="Import files (CSV or XLSX); a file with any bad row is refused whole.")
@@ -31,12 +33,6 @@ def _unit(code: str):
     return unit
 
 
-def _public_url(path: str) -> str:
-    from flask import current_app
-
-    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + path
-
-
 @devices_cli.command("create")
 @click.option("--unit", "unit_code", required=True, help="Code of the unit, e.g. sl-ttpvhcc.")
 @click.option("--counter", "counter_name", required=True, help="Name of the counter, e.g. 'Quầy 1'.")
@@ -49,7 +45,7 @@ def devices_create(unit_code: str, counter_name: str, label: str | None) -> None
     new = create_device(_unit(unit_code), counter_name, label=label)
     db.session.commit()
     click.echo(f"Device {new.device.id} at {unit_code} / {counter_name}")
-    click.echo(_public_url(f"/kiosk/{new.key}"))
+    click.echo(public_url(f"/kiosk/{new.key}"))
     click.echo("Open this address on the tablet. Keep it secret: anyone with it can submit ratings for this counter.")
 
 
@@ -91,8 +87,13 @@ def devices_list(unit_code: str | None) -> None:
 @click.option("--unit", "unit_code", required=True, help="Code of the unit that handled the dossier.")
 @click.option("--service", "service_code", required=True, help="Code of the service, e.g. land.")
 @click.option("--case", "case_number", required=True, help="The dossier's case number (never stored in clear).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write the QR code to this .svg or .png file.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the QR code to this .svg or .png file.",
+)
 def tokens_issue(unit_code: str, service_code: str, case_number: str, output: Path | None) -> None:
     """Print the single-use survey link for one dossier (the same case gives the same link)."""
     from sqlalchemy import select
@@ -111,7 +112,7 @@ def tokens_issue(unit_code: str, service_code: str, case_number: str, output: Pa
     except ValueError as error:
         raise click.ClickException(str(error)) from None
     db.session.commit()
-    url = _public_url(f"/r/{token}")
+    url = public_url(f"/r/{token}")
     click.echo(url)
     click.echo(f"Code to type: {display_token(token)} (valid until {row.expires_at.date().isoformat()})")
     if output is not None:
@@ -125,8 +126,13 @@ def tokens_issue(unit_code: str, service_code: str, case_number: str, output: Pa
 
 
 @registry_cli.command("load")
-@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder with manifest.yaml and the CSV files (default: the shipped registry).")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder with manifest.yaml and the CSV files (default: the shipped registry).",
+)
 def registry_load(directory: Path | None) -> None:
     """Load units, services, offerings, the 2025 mapping, instruments and indicators."""
     from surveys.definitions import DefinitionError
@@ -147,7 +153,9 @@ def registry_load(directory: Path | None) -> None:
 
 @demo_cli.command("seed")
 @click.option("--responses", type=click.IntRange(min=0), default=None, help="Number of responses (default 120,000).")
-@click.option("--seed", "random_seed", type=int, default=2012, show_default=True, help="Random seed, for reproducible data.")
+@click.option(
+    "--seed", "random_seed", type=int, default=2012, show_default=True, help="Random seed, for reproducible data."
+)
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already holds responses.")
 def demo_seed(responses: int | None, random_seed: int, if_empty: bool) -> None:
     """Create transaction counts, counters, devices and responses with known true rates."""
@@ -157,7 +165,9 @@ def demo_seed(responses: int | None, random_seed: int, if_empty: bool) -> None:
         click.echo("The database already holds responses; demo data not added.")
         return
     try:
-        summary = seed_demo(responses=DEFAULT_RESPONSES if responses is None else responses, seed=random_seed, progress=True)
+        summary = seed_demo(
+            responses=DEFAULT_RESPONSES if responses is None else responses, seed=random_seed, progress=True
+        )
     except DemoError as error:
         raise click.ClickException(str(error)) from None
     click.echo(summary)
@@ -235,7 +245,9 @@ export_cli = AppGroup("export", help="Open data files.")
 @export_cli.command("microdata")
 @click.argument("period")
 @click.option("--indicator", required=True, help="Indicator code, e.g. sat-agencies.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="CSV file to write.")
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="CSV file to write."
+)
 def export_microdata_command(period: str, indicator: str, output: Path) -> None:
     """De-identified microdata behind a published indicator, with an R script beside it."""
     from webapp.publishing.microdata import export_microdata

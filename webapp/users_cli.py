@@ -9,6 +9,8 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from webapp.models.accounts import ROLES
+
 users_cli = AppGroup("users", help="Staff accounts (administrators, agency managers, viewers).")
 
 
@@ -29,7 +31,7 @@ def _print_password(new, action: str) -> None:
 
 @users_cli.command("create")
 @click.option("--email", required=True, help="The person's work e-mail address (their sign-in name).")
-@click.option("--role", required=True, type=click.Choice(["admin", "agency_manager", "viewer"]), help="What they may do.")
+@click.option("--role", required=True, type=click.Choice(ROLES), help="What they may do.")
 @click.option("--unit", "unit_code", default=None, help="For agency_manager and viewer: the unit (and subtree) they see.")
 def create(email: str, role: str, unit_code: str | None) -> None:
     """Create an account and print its one-time password."""

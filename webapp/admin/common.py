@@ -64,9 +64,3 @@ def page_of(rows: list, number: int, size: int = PAGE_SIZE) -> Page:
     number = min(number, max(1, ceil(len(rows) / size)))
     return Page(rows[(number - 1) * size : number * size], number, len(rows), size)
 
-
-def page_args(page: int) -> dict[str, Any]:
-    """The current query arguments with ``page`` replaced (for pager links)."""
-    args = request.args.to_dict()
-    args["page"] = page
-    return args

@@ -12,6 +12,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import Field, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
+from webapp.forms import ConfirmForm  # noqa: F401  (shared; imported from here by the views)
 from webapp.models import ROLES
 from webapp.models.indicators import COMPARISONS
 
@@ -61,10 +62,6 @@ class IsYear:
         text = (field.data or "").strip()
         if not (text.isascii() and text.isdigit() and 2000 <= int(text) <= 2100):
             raise ValidationError(_l("Enter a year from 2000 to 2100"))
-
-
-class ConfirmForm(FlaskForm):
-    """Only the CSRF token: buttons that do one thing (revoke, activate, disable…)."""
 
 
 class UnitForm(FlaskForm):

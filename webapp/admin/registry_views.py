@@ -22,6 +22,7 @@ from webapp.admin import admin
 from webapp.admin.common import arg_date, arg_page, arg_text, changed_fields, page_of, snapshot
 from webapp.admin.forms import ConfirmForm, CounterForm, ServiceForm, UnitForm
 from webapp.audit import record_event
+from webapp.auth import safe_next
 from webapp.extensions import db
 from webapp.models import UNIT_KINDS, Counter, Device, Service, Unit, UnitSuccession
 
@@ -324,8 +325,7 @@ def device_revoke(device_id: int):
         revoke_device(device, actor=current_user.email)
         db.session.commit()
         flash(_l("Tablet %(id)s is revoked: its key no longer works.", id=device.id))
-    return redirect(request.form.get("back") if _safe_back(request.form.get("back")) else url_for("admin.devices"))
+    back = safe_next(request.form.get("back"))
+    return redirect(back if back and back.startswith("/admin/") else url_for("admin.devices"))
 
 
-def _safe_back(target: str | None) -> bool:
-    return bool(target) and target.startswith("/admin/") and "//" not in target and "\\" not in target

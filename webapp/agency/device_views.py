@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -26,14 +26,12 @@ from webapp.agency.forms import MAX_CASE_LENGTH, MAX_CASES, ConfirmForm, DeviceF
 from webapp.audit import record_event
 from webapp.extensions import db
 from webapp.models import Counter, Device, ReceiptToken, Unit, utcnow
+from webapp.urls import public_url
 
 #: Receipt tokens listed on the page (newest first).
 RECENT_TOKENS = 50
 
 
-def public_url(path: str) -> str:
-    """``path`` on the public site, as printed on paper and opened by tablets and phones."""
-    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + path
 
 
 def qr_markup(url: str, title: str, scale: int = 4) -> Markup:

@@ -8,14 +8,11 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from webapp.agency.moderation import MAX_COMMENT, MAX_REASON, MAX_REPLY
+from webapp.forms import ConfirmForm  # noqa: F401  (shared; imported from here by the views)
 
 #: Case numbers per printed batch: a day's receipts at a busy counter.
 MAX_CASES = 200
 MAX_CASE_LENGTH = 60
-
-
-class ConfirmForm(FlaskForm):
-    """Only a CSRF token: publish, back to pending, remove an answer, revoke."""
 
 
 class HideForm(FlaskForm):

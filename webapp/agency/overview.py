@@ -36,6 +36,7 @@ from webapp.models import (
     Unit,
 )
 from webapp.periods import Period, current_quarter
+from webapp.publishing.compute import target_for
 
 #: Defaults when an indicator row is missing (DESIGN.md §6).
 MIN_N_SHOW = analysis.MIN_N_SHOW
@@ -162,12 +163,8 @@ def rates_from_counts(
 
 
 def target_in(indicator: Indicator, year: int) -> float | None:
-    """The indicator's milestone in force in ``year`` (the latest at or before it, else the first)."""
-    targets = sorted(indicator.targets, key=lambda t: t.year)
-    if not targets:
-        return None
-    chosen = [t for t in targets if t.year <= year]
-    return (chosen[-1] if chosen else targets[0]).value
+    """The indicator's milestone in force in ``year`` (the rule publishing uses)."""
+    return target_for(indicator, year)[0]
 
 
 # --- queries ---------------------------------------------------------------------------------
@@ -308,15 +305,11 @@ def counter_names(unit: Unit) -> dict[str, str]:
 def _published(overview: Overview, indicators_all: dict[str, Indicator]) -> None:
     unit = overview.unit
     snapshots = readers.latest_snapshots("Q")
-    rows: list[PublishedEstimate] = []
-    for index in range(len(snapshots) - 1, -1, -1):
-        rows = readers.unit_estimates(snapshots[index], unit.code)
-        if rows:
-            overview.latest = snapshots[index]
-            overview.previous = snapshots[index - 1] if index > 0 else None
-            break
-    if overview.latest is None:
+    index, rows = readers.latest_unit_estimates(snapshots, unit.code)
+    if index is None:
         return
+    overview.latest = snapshots[index]
+    overview.previous = snapshots[index - 1] if index > 0 else None
     previous_rows = (
         {r.metric: r for r in readers.unit_estimates(overview.previous, unit.code)} if overview.previous else {}
     )

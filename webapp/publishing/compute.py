@@ -82,7 +82,7 @@ def _digest(rows: Iterable) -> str:
     return hashlib.sha256(json.dumps(sorted(rows, key=repr), default=str).encode()).hexdigest()
 
 
-def _target_for(indicator: Indicator, year: int) -> tuple[float | None, str]:
+def target_for(indicator: Indicator, year: int) -> tuple[float | None, str]:
     """The milestone in force in ``year``: the latest at or before it, else the first one."""
     targets = sorted(indicator.targets, key=lambda t: t.year)
     if not targets:
@@ -311,7 +311,7 @@ def _coverage_records(indicator: Indicator, period: Period, groups: list[ScoreGr
             responses[group.unit_id] += group.n
     surveyed = sum(1 for unit in active if responses.get(unit.id, 0) >= needed)
     share = surveyed / len(active)
-    target, _ = _target_for(indicator, period.year)
+    target, _ = target_for(indicator, period.year)
     status = "met" if target is not None and share >= target else "below"
     return [EstimateRecord(indicator.code, "province", "sl", len(active), share, 0.0, share, share, "census", None, None,
                            target, status, extra={"units_surveyed": surveyed, "units_active": len(active), "min_responses": needed})]
@@ -346,7 +346,7 @@ def compute_period(period: Period, previous: dict[tuple, tuple[float, float]] | 
 
     for indicator in satisfaction:
         min_n_show[indicator.code] = indicator.min_n_show
-        target, _ = _target_for(indicator, period.year)
+        target, _ = target_for(indicator, period.year)
         sector_services = {sid for sid, s in services.items() if indicator.sector in (None, s.sector)}
         metric_groups = [g for g in by_metric.get(indicator.code, ()) if g.service_id in sector_services]
         if not metric_groups:

@@ -28,6 +28,7 @@ from webapp.reports import labels
 from webapp.reports.chart import indicator_chart
 from webapp.reports.data import QUOTED_COMMENTS, Breakdown, Figure, Line, ReportData
 from webapp.reports.issuer import Issuer, issuer_of
+from webapp.urls import public_url
 
 FONT = "Times New Roman"
 BODY_PT = 13
@@ -660,15 +661,11 @@ def _method(document, data: ReportData, number: _Numbering) -> None:
             "Cells with fewer than 10 ratings are never shown; with fewer than 30 ratings (or an effective size under 30) "
             "only the count is given."
         ),
-        _("Source: Sơn La Satisfaction Index, published results, %(url)s", url=_public_url("/methodology")),
+        _("Source: Sơn La Satisfaction Index, published results, %(url)s", url=public_url("/methodology")),
     ):
         _paragraph(document, text, align=WD_ALIGN_PARAGRAPH.JUSTIFY)
 
 
-def _public_url(path: str) -> str:
-    from flask import current_app
-
-    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + path
 
 
 def _recipients(document, issuer: Issuer) -> None:
