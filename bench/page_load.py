@@ -100,6 +100,9 @@ def start_gunicorn(app: str, port: int, args: argparse.Namespace, log: Path) -> 
         "SECRET_KEY": secrets.token_hex(32),
         "DATABASE_URL": args.database_url,
         "GUNICORN_BIND": f"127.0.0.1:{port}",
+        # The address visitors use, as in production: the pages rendered before the fork
+        # (``webapp.warm_up``) are keyed on it.
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "GUNICORN_ACCESS_LOG": "",
     }
     if args.workers:

@@ -34,11 +34,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from datetime import date
 from typing import Any, TypeVar
 
@@ -210,7 +211,7 @@ def _per_request_state() -> tuple[Any, ...]:
 
     A CSP nonce (``csp_nonce()``), a CSRF token or a change to the session (a flashed message
     taken): a page that used any of them is never stored. (The user is anonymous: see
-    :func:`_cacheable_request`.) ``dict.items`` reads it without marking it as read (no ``Vary: Cookie`` of its own).
+    :func:`_cacheable_request`.) ``dict.items`` reads the session without marking it read.
     """
     kept = {key: value for key, value in dict.items(session._get_current_object()) if key not in _NOT_PER_PAGE}
     return ("csp_nonce" in g, "csrf_token" in g, kept)
@@ -247,6 +248,36 @@ def comments_version(**_view_args: Any) -> tuple[Any, ...]:
     with cache._lock:
         cache.comments_checked = (now, row)
     return row
+
+
+def prerender(app: Flask, paths: Iterable[str] = ("/",), languages: Iterable[str] = ("vi", "en")) -> int:
+    """Render ``paths`` into this process's cache as anonymous visitors at ``PUBLIC_BASE_URL`` would.
+
+    ``wsgi.py`` calls it (through :func:`webapp.warm_up`) in gunicorn's master, before the
+    workers are forked: each worker, including those ``max_requests`` restarts, inherits
+    these pages (and SQLAlchemy's compiled statements) instead of rendering them cold while
+    requests queue. The entries are keyed like any other, so they serve only while the
+    snapshots are the same. Any failure (no database yet) is logged and leaves the cache
+    empty. The master's connections are closed afterwards. Returns the pages stored.
+    """
+    config = app.config
+    if not config.get("PUBLIC_PAGE_CACHE", not config.get("TESTING", False)):
+        return 0
+    client = app.test_client()
+    stored = 0
+    try:
+        for path in paths:
+            for language in languages:
+                response = client.get(path, base_url=config["PUBLIC_BASE_URL"], headers={"Accept-Language": language})
+                stored += response.status_code == 200
+    except Exception:  # noqa: BLE001  (the site must start without these pages)
+        logging.getLogger(__name__).warning("pages not prerendered", exc_info=True)
+    finally:
+        _close_probe()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    return stored
 
 
 @limiter.request_filter

@@ -176,3 +176,85 @@ def test_hiding_a_comment_takes_it_off_the_cached_unit_page(web, db, monkeypatch
     review.reviewed_at = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
     db.session.commit()
     assert words not in _get(web, f"/units/{code}")
+
+
+def test_a_hit_gets_its_own_headers_and_log_line(web, site, caplog):
+    """The whole page is cached, never its response: a fresh nonce, request id and log line."""
+    import logging
+
+    from public.cache import page_cache
+
+    cache = page_cache(site)
+    first = web.get("/")
+    hits = cache.hits
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="sonla.requests"):
+        second = web.get("/")
+    assert cache.hits == hits + 1
+    assert second.get_data() == first.get_data()
+    assert second.mimetype == "text/html" and second.mimetype_params["charset"] == "utf-8"
+    policy = second.headers["Content-Security-Policy"]
+    assert "'nonce-" in policy and policy != first.headers["Content-Security-Policy"]
+    assert "nonce" not in second.get_data(as_text=True)
+    assert second.headers["X-Frame-Options"] == "DENY"
+    assert second.headers["X-Request-ID"] != first.headers["X-Request-ID"]
+    assert [r.request["path"] for r in caplog.records if hasattr(r, "request")] == ["/"]
+    assert "Set-Cookie" not in second.headers
+
+
+def test_the_language_switch_of_a_cached_page_follows_its_address(web):
+    plain = _get(web, "/indicators/sat-procedures")
+    asked = _get(web, "/indicators/sat-procedures?lang=vi")
+    assert BeautifulSoup(plain, "html.parser").find("a", hreflang="en")["href"].endswith("?lang=en")
+    assert BeautifulSoup(asked, "html.parser").find("a", hreflang="en")["href"].endswith("?lang=en")
+    again = _get(web, "/")
+    assert BeautifulSoup(again, "html.parser").find("a", hreflang="en")["href"] == "/?lang=en"
+
+
+def test_a_broken_version_connection_falls_back_to_the_session(web, db, monkeypatch):
+    from public import cache as page_cache_module
+
+    _get(web, "/")
+
+    class Broken:
+        def cursor(self):
+            raise OSError("server closed the connection")
+
+        def close(self):
+            raise OSError("already closed")
+
+    monkeypatch.setattr(page_cache_module._probe, "connection", Broken())
+    _publish(db, "2026-Q2")
+    assert "2026-Q2" in _get(web, "/")
+    assert not isinstance(page_cache_module._probe.connection, Broken)
+
+
+def test_cached_pages_skip_the_rate_limiter_and_nothing_else_does(site):
+    from public.cache import _is_cached_page
+
+    for path, cached in (("/", True), ("/units/x", True), ("/units", False), ("/healthz", False)):
+        with site.test_request_context(path):
+            assert _is_cached_page() is cached, path
+
+
+def test_prerendered_home_pages_are_hits(site):
+    """What ``wsgi.py`` renders before gunicorn forks serves the visitors at PUBLIC_BASE_URL."""
+    from public.cache import page_cache, prerender
+
+    cache = page_cache(site)
+    assert prerender(site) == 2
+    assert len(cache) == 2
+    web = site.test_client()
+    base = site.config["PUBLIC_BASE_URL"]
+    hits = cache.hits
+    vi = web.get("/", base_url=base)
+    en = web.get("/", base_url=base, headers={"Accept-Language": "en"})
+    assert cache.hits == hits + 2
+    assert BeautifulSoup(vi.get_data(as_text=True), "html.parser").html["lang"] == "vi"
+    assert BeautifulSoup(en.get_data(as_text=True), "html.parser").html["lang"] == "en"
+
+
+def test_prerender_does_nothing_while_the_cache_is_off(app, db):
+    from public.cache import prerender
+
+    assert prerender(app) == 0
