@@ -126,15 +126,6 @@ def test_one_language_is_never_served_in_the_other(site, db):
             assert "Satisfaction against the targets" not in vi_again.find("main").get_text()
 
 
-def test_the_layout_is_rendered_for_each_request(web):
-    """The language switch keeps the request's own query; only the page's blocks are cached."""
-    _get(web, "/indicators/sat-procedures")
-    page = _get(web, "/indicators/sat-procedures?lang=vi")
-    assert "lang=en" in page
-    soup = BeautifulSoup(page, "html.parser")
-    assert soup.title.get_text().startswith(soup.h1.get_text().strip())
-
-
 def test_other_query_arguments_and_errors_are_not_cached(web, site):
     from public.cache import page_cache
 
