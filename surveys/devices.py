@@ -35,7 +35,8 @@ def create_device(unit: Unit, counter_name: str, label: str | None = None, actor
         counter = Counter(unit=unit, name=counter_name)
         db.session.add(counter)
     key = secrets.token_urlsafe(KEY_BYTES)
-    device = Device(counter=counter, key_hash=hash_key(key), label=label)
+    now = utcnow()
+    device = Device(counter=counter, key_hash=hash_key(key), label=label, approved_at=now, contact_floor_at=now)
     db.session.add(device)
     db.session.flush()
     record_event("device.create", actor=actor, object_type="device", object_id=device.id,
@@ -50,7 +51,7 @@ def find_active_device(key: str | None) -> Device | None:
     device = db.session.scalar(
         select(Device).where(Device.key_hash == hash_key(key)).options(joinedload(Device.counter).joinedload(Counter.unit))
     )
-    if device is None or device.revoked_at is not None:
+    if device is None or not device.active:
         return None
     return device
 

@@ -323,6 +323,10 @@ def seed_demo(responses: int = DEFAULT_RESPONSES, seed: int = 2012, progress: bo
     )
 
 
+#: Demo kiosks exist (approved) since the first demo year, so their history is plausible.
+DEMO_DEVICES_SINCE = datetime(2012, 1, 1, tzinfo=UTC)
+
+
 def _create_counters(units: list[_UnitInfo], rng) -> dict[int, list[tuple[int, int]]]:
     """One-stop counters with a kiosk each: ``{unit_id: [(counter_id, device_id), …]}``."""
     import hashlib
@@ -335,7 +339,8 @@ def _create_counters(units: list[_UnitInfo], rng) -> dict[int, list[tuple[int, i
         for number in range(1, how_many + 1):
             counter = Counter(unit_id=unit.id, name=f"Quầy {number}")
             key = rng.bytes(24).hex()
-            device = Device(counter=counter, key_hash=hashlib.sha256(key.encode()).hexdigest(), label=f"Máy tính bảng {number}")
+            device = Device(counter=counter, key_hash=hashlib.sha256(key.encode()).hexdigest(), label=f"Máy tính bảng {number}",
+                            created_at=DEMO_DEVICES_SINCE, approved_at=DEMO_DEVICES_SINCE, contact_floor_at=DEMO_DEVICES_SINCE)
             db.session.add_all([counter, device])
             db.session.flush()
             result.setdefault(unit.id, []).append((counter.id, device.id))

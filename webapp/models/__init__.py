@@ -4,7 +4,7 @@ Importing this package registers every table on ``db.metadata``, which Alembic c
 with the migrations.
 """
 
-from webapp.models.accounts import ROLES, AuditEvent, User
+from webapp.models.accounts import ROLES, AuditEvent, LoginThrottle, StaffSession, User
 from webapp.models.collection import CHANNELS, RESPONDENT_TYPES, Instrument, ReceiptToken, Response, ResponseScore
 from webapp.models.demo import DemoTruth
 from webapp.models.feedback import COMMENT_STATUSES, CommentReview, PlanProgressValue
@@ -25,6 +25,7 @@ __all__ = [
     "Indicator",
     "IndicatorTarget",
     "Instrument",
+    "LoginThrottle",
     "PlanProgressValue",
     "PopulationMargin",
     "PublishedEstimate",
@@ -36,6 +37,7 @@ __all__ = [
     "ResponseScore",
     "SECTORS",
     "Service",
+    "StaffSession",
     "TransactionCount",
     "UNIT_KINDS",
     "Unit",

@@ -67,3 +67,39 @@ class AuditEvent(db.Model):
     detail: Mapped[str | None] = mapped_column(Text)
 
     user: Mapped[User | None] = relationship()
+
+
+class StaffSession(db.Model):
+    """One signed-in browser session, so that signing out ends it on the server.
+
+    The cookie carries a random session id; only its SHA-256 is stored. Sign-out sets
+    ``ended_at``; a replayed cookie of an ended session is refused.
+    """
+
+    __tablename__ = "staff_sessions"
+    __table_args__ = (Index("ix_staff_sessions_user", "user_id"),)
+
+    id: Mapped[int] = mapped_column(BigIdentifier, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class LoginThrottle(db.Model):
+    """Failed sign-ins per (account, address) pair, keyed by a hash of both.
+
+    Replaces an account lockout that anyone could trigger: each failure makes the next try
+    from that address for that e-mail wait longer; other addresses and signed-in sessions
+    are not affected. Unknown e-mails are throttled exactly like real ones.
+    """
+
+    __tablename__ = "login_throttles"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

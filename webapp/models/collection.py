@@ -17,6 +17,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
 )
+from sqlalchemy import false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
@@ -84,6 +85,7 @@ class Response(db.Model):
         Index("ix_responses_period_unit", "period", "unit_id"),
         # The burst check counts a device's recent ratings on every kiosk submission.
         Index("ix_responses_device_answered", "device_id", "answered_at"),
+        Index("ix_responses_source_received", "source_digest", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIdentifier, primary_key=True)
@@ -121,8 +123,17 @@ class Response(db.Model):
     residence_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"))
     #: ``valid`` responses count; ``flagged`` ones are kept but excluded from estimates by default.
     status: Mapped[str] = mapped_column(String(10), default="valid")
-    #: Reasons a response was flagged (``burst``, ``too_fast``, ``straight_lining``).
+    #: Reasons a response was flagged (``burst``, ``too_fast``, ``straight_lining``, ``backdated``,
+    #: ``implausible_rate``, ``outside_hours``, ``same_source``…); kept when an admin reinstates it.
     quality_flags: Mapped[list] = mapped_column(JSONDocument, default=list)
+    #: Received after its quarter (or a period containing it) was published: it enters the
+    #: published figures only through a revision, which says how many late ratings it added.
+    late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: When an administrator reinstated a flagged response (with a reason, in the audit log).
+    reinstated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Keyed hash (server secret) of the sender's network address, for the "many ratings from one
+    #: address" signal; never the address itself.
+    source_digest: Mapped[str | None] = mapped_column(String(32))
 
     instrument: Mapped[Instrument] = relationship()
     unit: Mapped[Unit] = relationship(foreign_keys=[unit_id])

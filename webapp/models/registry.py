@@ -150,9 +150,19 @@ class Device(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When an administrator of Sở Nội vụ approved the device; a device rates nothing before.
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: The earliest answer time this device may claim: its last contact before the current
+    #: sync (or its approval). Queued offline ratings older than this are flagged ``backdated``.
+    contact_floor_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     counter: Mapped[Counter] = relationship(back_populates="devices")
 
     @property
+    def approved(self) -> bool:
+        return self.approved_at is not None
+
+    @property
     def active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and self.approved_at is not None
