@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from webapp.models import CHANNELS, RESPONDENT_TYPES, UNIT_KINDS
+from webapp.models import RESPONDENT_TYPES, UNIT_KINDS
 from webapp.models.publishing import DOMAIN_TYPES
 
 ERROR = {
@@ -92,14 +92,14 @@ ESTIMATE = {
 RESPONSE_BODY = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["client_id", "instrument", "unit", "service", "channel", "answers"],
+    "required": ["client_id", "instrument", "unit", "service", "answers"],
     "properties": {
         "client_id": {"type": "string", "format": "uuid", "description": "Made by the client; the idempotency key."},
         "instrument": {"type": "string", "examples": ["counter-quick"]},
         "instrument_version": {"type": "integer", "minimum": 1, "description": "Default: the active version."},
         "unit": {"type": "string", "examples": ["sl-ttpvhcc"]},
         "service": {"type": "string", "examples": ["land"]},
-        "channel": {"type": "string", "enum": list(CHANNELS)},
+        "channel": {"type": "string", "enum": ["kiosk"], "description": "Only kiosks use this endpoint; the server records `kiosk`."},
         "answers": {
             "type": "object",
             "description": "Item code → value. `counter-quick`: `overall` 1 not satisfied, 2 satisfied, 3 very satisfied.",
@@ -111,10 +111,14 @@ RESPONSE_BODY = {
             "items": {"type": "string"},
             "description": "Kiosk chips: on_time, clear_guidance, staff_attitude, single_trip, fees_as_published, no_improper_requests.",
         },
-        "answered_at": {"type": "string", "format": "date-time", "description": "With its UTC offset; default: now."},
+        "answered_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When a rating queued offline was given, with its UTC offset; default: now. A time before the "
+            "kiosk's last contact with the server is stored flagged (`backdated`) and not counted.",
+        },
         "duration_seconds": {"type": "integer", "minimum": 0, "maximum": 86400},
         "respondent_type": {"type": "string", "enum": list(RESPONDENT_TYPES)},
-        "token": {"type": "string", "description": "The receipt code, for channel `qr`."},
     },
 }
 
@@ -339,11 +343,11 @@ def openapi_document() -> dict[str, Any]:
             "/responses": {
                 "post": {
                     "summary": "Submit one response (idempotent on client_id)",
-                    "description": "A kiosk sends its `X-Device-Key`; a web page sends its session's `X-CSRFToken`. "
-                    "The same `client_id` again stores nothing and answers 200 with the first id.",
+                    "description": "Counter kiosks only: the kiosk sends its `X-Device-Key` (online and QR ratings use the "
+                    "survey pages, paper forms the import). The same `client_id` again stores nothing and answers 200 "
+                    "with the first id.",
                     "parameters": [
-                        {"name": "X-Device-Key", "in": "header", "schema": {"type": "string"}},
-                        {"name": "X-CSRFToken", "in": "header", "schema": {"type": "string"}},
+                        {"name": "X-Device-Key", "in": "header", "required": True, "schema": {"type": "string"}},
                     ],
                     "requestBody": {
                         "required": True,
@@ -374,9 +378,9 @@ def openapi_document() -> dict[str, Any]:
                                 }
                             },
                         },
-                        "400": {"description": "Not JSON, or CSRF token missing", **json_error},
-                        "403": {"description": "Unknown or revoked device key", **json_error},
-                        "409": {"description": "Receipt code already used", **json_error},
+                        "400": {"description": "Not JSON", **json_error},
+                        "401": {"description": "No device key", **json_error},
+                        "403": {"description": "Unknown, revoked or not yet approved device key", **json_error},
                         "413": {"description": "Body larger than 64 KB", **json_error},
                         "415": {"description": "Not application/json", **json_error},
                         "422": {"description": "Invalid field(s); nothing stored", **json_error},

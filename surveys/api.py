@@ -1,7 +1,11 @@
-"""``POST /api/v1/responses``: the submission endpoint of kiosks and of the web survey.
+"""``POST /api/v1/responses``: the submission endpoint of counter kiosks.
 
-A kiosk authenticates with its ``X-Device-Key`` header; a web page instead sends its
-session's CSRF token (``X-CSRFToken``). The body is one JSON object (DESIGN.md §7). A new
+Every channel has one honest path. A kiosk authenticates with its ``X-Device-Key`` header
+and is the only client of this endpoint; the online and QR surveys are the server-rendered
+forms, paper is the import. A request without a device key is refused (401) and recorded for
+the integrity page, whatever else it carries: the client never chooses the channel (always
+``kiosk`` here) and the server decides how far back a queued rating may be dated
+(surveys/submission.py). The body is one JSON object (DESIGN.md §7). A new
 ``client_id`` answers 201 with ``{"id": …}``; the same ``client_id`` again answers 200 with
 the same id and stores nothing. Every invalid body answers 4xx with an error naming the
 field, in the requester's language, and stores nothing.
@@ -16,13 +20,14 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
+from limits import parse
 
 from surveys.devices import find_active_device
 from surveys.messages import describe
-from surveys.submission import FieldError, Submission, SubmissionRejected, submit_response
-from surveys.tokens import TokenState, check_token
+from surveys.submission import FieldError, Submission, SubmissionRejected, source_digest, submit_response
 from webapp.access import DEVICE, declare_access
-from webapp.extensions import csrf, limiter
+from webapp.audit import record_event
+from webapp.extensions import csrf, db, limiter
 
 collection_api = declare_access(Blueprint("collection_api", __name__, url_prefix="/api/v1"), DEVICE)
 
@@ -32,15 +37,29 @@ MAX_ANSWERS = 200
 MAX_ANSWER_TEXT = 2000
 FIELDS = {
     "client_id", "instrument", "instrument_version", "unit", "service", "channel", "answers", "reasons",
-    "answered_at", "duration_seconds", "respondent_type", "token",
+    "answered_at", "duration_seconds", "respondent_type",
 }
-REQUIRED = ("client_id", "instrument", "unit", "service", "channel", "answers")
+#: Refused submissions without a device key are written to the audit log at most this often per address.
+REFUSAL_RECORD_LIMIT = parse("1/10minute")
+REQUIRED = ("client_id", "instrument", "unit", "service", "answers")
 
 
 def _error_response(status: int, errors: list[FieldError]):
     described = [{"field": e.field, "code": e.code, "message": describe(e)} for e in errors]
     first = described[0] if described else {"field": None, "code": "invalid", "message": _("The request is not valid.")}
     return jsonify(error={"status": status, **first}, errors=described), status
+
+
+def _record_refusal(body: Any) -> None:
+    """Note a keyless submission on the integrity page (at most once per address per 10 minutes)."""
+    digest = source_digest(request.remote_addr) or "unknown"
+    if not limiter.limiter.hit(REFUSAL_RECORD_LIMIT, "refused-submission", digest):
+        return
+    unit = body.get("unit") if isinstance(body, dict) and isinstance(body.get("unit"), str) else None
+    record_event("integrity.refused_submission", actor="system", object_type="unit" if unit else None,
+                 object_id=unit[:60] if unit else None,
+                 detail=f"POST /api/v1/responses without a kiosk key from source {digest[:8]}")
+    db.session.commit()
 
 
 def _rate_key() -> str:
@@ -90,10 +109,10 @@ def _parse(body: Any) -> tuple[dict[str, Any], list[FieldError]]:
             parsed["client_id"] = uuid.UUID(raw_id)
         except ValueError:
             errors.append(FieldError("client_id", "invalid_uuid"))
-    for name in ("instrument", "unit", "service", "channel"):
+    for name in ("instrument", "unit", "service"):
         parsed[name] = _text(body, name, errors)
+    parsed["channel"] = _text(body, "channel", errors, required=False)
     parsed["respondent_type"] = _text(body, "respondent_type", errors, required=False)
-    parsed["token"] = _text(body, "token", errors, required=False)
     version = body.get("instrument_version")
     if version is not None and (isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= 10_000):
         errors.append(FieldError("instrument_version", "invalid_type"))
@@ -145,30 +164,20 @@ def create_response():
     except (UnicodeDecodeError, ValueError, RecursionError):
         return _error_response(400, [FieldError("body", "invalid_json")])
 
-    device = None
     device_key = request.headers.get("X-Device-Key")
-    if device_key is not None:
-        device = find_active_device(device_key)
-        if device is None:
-            return _error_response(403, [FieldError("X-Device-Key", "device_refused")])
-    else:
-        # Web pages prove they are our own form with the session's CSRF token.
-        csrf.protect()
+    if device_key is None:
+        _record_refusal(body)
+        return _error_response(401, [FieldError("X-Device-Key", "device_required")])
+    device = find_active_device(device_key)
+    if device is None:
+        return _error_response(403, [FieldError("X-Device-Key", "device_refused")])
 
     parsed, errors = _parse(body)
-    if device is None and parsed.get("channel") == "kiosk":
-        errors.append(FieldError("channel", "device_required"))
-    token_row = None
-    if parsed.get("token"):
-        checked = check_token(parsed["token"])
-        if checked.state is TokenState.USED:
-            errors.append(FieldError("token", "already_used"))
-        elif checked.state is not TokenState.VALID:
-            errors.append(FieldError("token", "not_this_service"))
-        token_row = checked.token
+    if parsed.get("channel") not in (None, "kiosk"):
+        # The server decides the channel: this endpoint only ever stores kiosk ratings.
+        errors.append(FieldError("channel", "invalid_choice", {"value": parsed["channel"]}))
     if errors:
-        status = 409 if any(e.code == "already_used" for e in errors) else 422
-        return _error_response(status, errors)
+        return _error_response(422, errors)
 
     submission = Submission(
         client_id=parsed["client_id"],
@@ -176,14 +185,13 @@ def create_response():
         instrument_version=parsed["instrument_version"],
         unit_code=parsed["unit"],
         service_code=parsed["service"],
-        channel=parsed["channel"],
+        channel="kiosk",
         answers=parsed["answers"],
         reasons=parsed["reasons"],
         answered_at=parsed["answered_at"],
         duration_seconds=parsed["duration_seconds"],
         respondent_type=parsed["respondent_type"],
         device=device,
-        receipt_token=token_row,
     )
     try:
         stored = submit_response(submission)

@@ -28,24 +28,45 @@ class NewDevice:
     key: str
 
 
-def create_device(unit: Unit, counter_name: str, label: str | None = None, actor: str = "cli") -> NewDevice:
-    """Register a kiosk tablet at ``counter_name`` of ``unit`` (the counter is created if new)."""
+def create_device(
+    unit: Unit,
+    counter_name: str,
+    label: str | None = None,
+    actor: str = "cli",
+    *,
+    approved: bool = True,
+    approved_by_id: int | None = None,
+) -> NewDevice:
+    """Store a kiosk tablet at ``counter_name`` of ``unit`` (the counter is created if new).
+
+    This is the storage step only: it checks no rule. Pages and commands go through
+    ``webapp.services.devices.create_device``, which refuses closed counters, abolished units
+    and tablets beyond the caps, and leaves an agency manager's tablet waiting for approval
+    (``approved=False``). Tests and the demo seed call this directly for an approved tablet.
+    """
     counter = db.session.scalar(select(Counter).where(Counter.unit_id == unit.id, Counter.name == counter_name))
     if counter is None:
         counter = Counter(unit=unit, name=counter_name)
         db.session.add(counter)
     key = secrets.token_urlsafe(KEY_BYTES)
     now = utcnow()
-    device = Device(counter=counter, key_hash=hash_key(key), label=label, approved_at=now, contact_floor_at=now)
+    device = Device(
+        counter=counter,
+        key_hash=hash_key(key),
+        label=label,
+        approved_at=now if approved else None,
+        approved_by_id=approved_by_id if approved else None,
+        contact_floor_at=now,
+    )
     db.session.add(device)
     db.session.flush()
     record_event("device.create", actor=actor, object_type="device", object_id=device.id,
-                 after={"unit": unit.code, "counter": counter_name, "label": label})
+                 after={"unit": unit.code, "counter": counter_name, "label": label, "approved": approved})
     return NewDevice(device, key)
 
 
 def find_active_device(key: str | None) -> Device | None:
-    """The device with this key, unless the key is unknown or the device was revoked."""
+    """The device with this key, unless the key is unknown, the device revoked or not yet approved."""
     if not key or len(key) > 100:
         return None
     device = db.session.scalar(
@@ -54,6 +75,14 @@ def find_active_device(key: str | None) -> Device | None:
     if device is None or not device.active:
         return None
     return device
+
+
+def awaiting_approval(key: str | None) -> bool:
+    """Whether ``key`` belongs to a tablet not yet approved nor rejected (the kiosk says so)."""
+    if not key or len(key) > 100:
+        return False
+    device = db.session.scalar(select(Device).where(Device.key_hash == hash_key(key)))
+    return device is not None and device.revoked_at is None and device.approved_at is None
 
 
 def revoke_device(device: Device, actor: str = "cli") -> None:

@@ -35,10 +35,10 @@ from flask_babel import gettext as _
 from markupsafe import escape
 
 from surveys import definitions
-from surveys.devices import find_active_device
-from surveys.submission import Submission, SubmissionRejected, submit_response
+from surveys.devices import awaiting_approval, find_active_device
+from surveys.submission import Submission, SubmissionRejected, submit_response, touch_device
 from webapp.access import DEVICE, declare_access
-from webapp.extensions import limiter
+from webapp.extensions import db, limiter
 from webapp.i18n import DEFAULT_TIMEZONE, current_language
 
 kiosk = declare_access(
@@ -97,7 +97,8 @@ def _device_or_refuse(device_key: str):
 
 
 def _refused() -> Response:
-    response = Response(render_template("kiosk/refused.html"), status=404, mimetype="text/html")
+    pending = awaiting_approval((request.view_args or {}).get("device_key"))  # say "wait", not "unknown"
+    response = Response(render_template("kiosk/refused.html", pending=pending), status=404, mimetype="text/html")
     return _private(response)
 
 
@@ -176,6 +177,9 @@ def _page(device, device_key: str, *, status: int = 200, error: str | None = Non
 def page(device_key: str):
     """The kiosk page of one device; an unknown or revoked key gets a plain refusal (404)."""
     device = _device_or_refuse(device_key)
+    # Opening the page is a contact with the server: queued ratings from before it are implausible.
+    touch_device(device)
+    db.session.commit()
     return _page(device, device_key)
 
 

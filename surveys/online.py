@@ -275,6 +275,7 @@ def finish_survey(target: SurveyTarget, progress: dict[str, Any]) -> Stored:
         answers=answers,
         duration_seconds=duration if 0 <= duration <= MAX_DURATION_SECONDS else None,
         receipt_token=token,
+        source_address=request.remote_addr,
     )
     stored = submit_response(submission)
     save_progress(

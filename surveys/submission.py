@@ -9,14 +9,18 @@ rejected submission writes nothing.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.attributes import set_committed_value
 
 from surveys import definitions
 from surveys.demographics import RESIDENCE_KINDS, demographic_columns
@@ -24,9 +28,9 @@ from surveys.registry_cache import InstrumentEntry, RegistryView, registry_view
 from surveys.scoring import score_answers
 from surveys.stored import definition_of
 from webapp.extensions import db
-from webapp.models import CHANNELS, Device, ReceiptToken, Response, ResponseScore, Unit, utcnow
+from webapp.models import CHANNELS, Device, PublishedSnapshot, ReceiptToken, Response, ResponseScore, Unit, utcnow
 from webapp.ops.metrics import record_submission
-from webapp.periods import Period
+from webapp.periods import VIETNAM, Period
 
 #: A kiosk may hold ratings while offline this long; older ones are refused as implausible.
 MAX_QUEUE_AGE = timedelta(days=180)
@@ -40,6 +44,19 @@ MIN_SECONDS_PER_ITEM = 1.0
 #: Straight-lining is only judged on instruments with at least this many rated answers.
 STRAIGHT_LINING_MIN_ITEMS = 10
 MAX_REASONS = 12
+#: A counter serves about one citizen every two minutes when busy: more ratings than this from one
+#: kiosk within IMPLAUSIBLE_WINDOW of (claimed) answer time are flagged ``implausible_rate``.
+#: 15 in 30 minutes allows short queues of several people and rules out a rating every 15 seconds.
+IMPLAUSIBLE_LIMIT = 15
+IMPLAUSIBLE_WINDOW = timedelta(minutes=30)
+#: Counters open in the day: kiosk ratings outside these hours (Vietnam time) are flagged.
+#: The ``KIOSK_OPENING_HOURS`` setting overrides it (the test suite opens all day).
+OPENING_HOURS = (6, 20)
+#: More online/QR ratings than this from one network address within SOURCE_WINDOW are flagged.
+SOURCE_LIMIT = 20
+SOURCE_WINDOW = timedelta(hours=24)
+#: A device silent for longer than this starts a new sync: its contact floor moves to its last contact.
+SYNC_GAP = timedelta(minutes=5)
 #: How stale a device's "last seen" time may get before a rating updates it.
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 COMMENT_ITEM = "comment"
@@ -80,6 +97,8 @@ class Submission:
     respondent_type: str | None = None
     device: Device | None = None
     receipt_token: ReceiptToken | None = None
+    #: The sender's network address (online and QR forms); only a keyed hash of it is stored.
+    source_address: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +124,10 @@ def _instrument(submission: Submission, view: RegistryView, errors: list[FieldEr
 
 
 def _check_time(submission: Submission, now: datetime, errors: list[FieldError]) -> datetime:
+    """The answer time: the server's clock, except for a kiosk's queued offline ratings."""
+    if submission.device is None and submission.channel != "paper":
+        # Online, QR and anything else without a device: the server decides the time.
+        return now
     answered_at = submission.answered_at or now
     if answered_at.tzinfo is None:
         errors.append(FieldError("answered_at", "timezone_required"))
@@ -114,6 +137,51 @@ def _check_time(submission: Submission, now: datetime, errors: list[FieldError])
     elif answered_at < now - MAX_QUEUE_AGE:
         errors.append(FieldError("answered_at", "too_old", {"days": MAX_QUEUE_AGE.days}))
     return min(answered_at, now)
+
+
+def contact_floor(device: Device, now: datetime) -> datetime:
+    """The earliest answer time ``device`` may claim when it contacts the server at ``now``.
+
+    A kiosk may queue ratings while offline, but never from before its last contact with the
+    server preceding this sync (or its approval): a device silent for more than SYNC_GAP starts
+    a new sync whose floor is its last contact.
+    """
+    floor = device.contact_floor_at or device.approved_at or device.created_at
+    last_seen = device.last_seen_at
+    if last_seen is not None and now - last_seen > SYNC_GAP:
+        floor = max(floor, last_seen) if floor is not None else last_seen
+    return floor or now
+
+
+def touch_device(device: Device, now: datetime | None = None) -> None:
+    """Record a contact from ``device`` (a rating or its page), moving its floor when a new sync starts."""
+    now = now or utcnow()
+    values: dict[str, Any] = {}
+    floor = contact_floor(device, now)
+    if device.contact_floor_at is None or floor > device.contact_floor_at:
+        values["contact_floor_at"] = floor
+    # Heard from recently enough: skip a write on every rating of a busy kiosk.
+    if device.last_seen_at is None or now - device.last_seen_at > LAST_SEEN_RESOLUTION:
+        values["last_seen_at"] = now
+    if values:
+        db.session.execute(update(Device).where(Device.id == device.id).values(**values))
+        for name, value in values.items():
+            set_committed_value(device, name, value)
+
+
+def source_digest(address: str | None) -> str | None:
+    """A keyed hash of a network address: enough to count ratings from one address, not to find it."""
+    if not address:
+        return None
+    secret = current_app.config["SECRET_KEY"]
+    key = secret.encode() if isinstance(secret, str) else secret
+    return hmac.new(key, b"source:" + address.encode("utf-8", "replace"), hashlib.sha256).hexdigest()[:32]
+
+
+def is_late(quarter: Period) -> bool:
+    """Whether the quarter, or a half-year or year containing it, has already been published."""
+    labels = [p.label for p in quarter.containing()]
+    return db.session.scalar(select(PublishedSnapshot.id).where(PublishedSnapshot.period.in_(labels)).limit(1)) is not None
 
 
 def _residence_units(on_day) -> dict[str, tuple[int, str]]:
@@ -151,8 +219,8 @@ def _merge_reasons(instrument: definitions.Instrument, answers: dict, reasons: S
 
 
 def _quality_flags(submission: Submission, definition: definitions.Instrument, answers: Mapping[str, Any],
-                   answered_at: datetime) -> list[str]:
-    flags = []
+                   answered_at: datetime, now: datetime, digest: str | None, backdated: bool) -> list[str]:
+    flags = ["backdated"] if backdated else []
     rated = [answers[i.code] for i in definitions.rated_items(definition) if isinstance(answers.get(i.code), int) and answers[i.code] > 0]
     too_fast = submission.duration_seconds is not None and submission.duration_seconds < MIN_SECONDS_PER_ITEM * len(rated)
     if len(rated) >= 3 and too_fast:
@@ -169,6 +237,26 @@ def _quality_flags(submission: Submission, definition: definitions.Instrument, a
         )
         if recent >= BURST_LIMIT:
             flags.append("burst")
+        sustained = db.session.scalar(
+            select(func.count()).select_from(Response).where(
+                Response.device_id == submission.device.id,
+                Response.answered_at > answered_at - IMPLAUSIBLE_WINDOW,
+                Response.answered_at <= answered_at,
+            )
+        )
+        if sustained >= IMPLAUSIBLE_LIMIT:
+            flags.append("implausible_rate")
+        opens, closes = current_app.config.get("KIOSK_OPENING_HOURS", OPENING_HOURS)
+        if not opens <= answered_at.astimezone(VIETNAM).hour < closes:
+            flags.append("outside_hours")
+    if digest is not None:
+        same = db.session.scalar(
+            select(func.count()).select_from(Response).where(
+                Response.source_digest == digest, Response.received_at > now - SOURCE_WINDOW
+            )
+        )
+        if same >= SOURCE_LIMIT:
+            flags.append("same_source")
     return flags
 
 
@@ -183,6 +271,12 @@ def validate_submission(submission: Submission, now: datetime | None = None) -> 
     if submission.channel == "qr" and submission.receipt_token is None:
         errors.append(FieldError("token", "required"))
     answered_at = _check_time(submission, now, errors)
+    backdated = False
+    if submission.device is not None:
+        floor = contact_floor(submission.device, now)
+        if answered_at < floor - CLOCK_SKEW:
+            # Older than the kiosk's last contact: kept, dated at the floor, flagged and not counted.
+            backdated, answered_at = True, floor
     view = registry_view()
     unit = view.units.get(submission.unit_code)
     service = view.services.get(submission.service_code)
@@ -233,7 +327,9 @@ def validate_submission(submission: Submission, now: datetime | None = None) -> 
         comment = mask_text(comment)
         answers[COMMENT_ITEM] = comment
     scores = score_answers(definition, answers)
-    flags = _quality_flags(submission, definition, answers, answered_at)
+    digest = source_digest(submission.source_address) if submission.device is None else None
+    flags = _quality_flags(submission, definition, answers, answered_at, now, digest, backdated)
+    quarter = Period.quarter_of(answered_at)
     return {
         "row": {
             "client_id": submission.client_id,
@@ -244,7 +340,7 @@ def validate_submission(submission: Submission, now: datetime | None = None) -> 
             "device_id": submission.device.id if submission.device else None,
             "channel": submission.channel,
             "respondent_type": respondent_type,
-            "period": Period.quarter_of(answered_at).label,
+            "period": quarter.label,
             "answered_at": answered_at,
             "received_at": now,
             "duration_seconds": submission.duration_seconds,
@@ -256,6 +352,8 @@ def validate_submission(submission: Submission, now: datetime | None = None) -> 
             "comment": comment or None,
             "status": "flagged" if flags else "valid",
             "quality_flags": flags,
+            "late": is_late(quarter),
+            "source_digest": digest,
             **demographic_columns(answers, residence.get(answers.get("residence"))),
         },
         "scores": scores.metrics,
@@ -297,11 +395,8 @@ def store_prepared(submission: Submission, prepared: dict[str, Any]) -> int | No
         ).rowcount
         if marked != 1:
             raise SubmissionRejected([FieldError("token", "already_used")], status=409)
-    device = submission.device
-    received_at = prepared["row"]["received_at"]
-    # Heard from recently enough: skip a write on every rating of a busy kiosk.
-    if device is not None and (device.last_seen_at is None or received_at - device.last_seen_at > LAST_SEEN_RESOLUTION):
-        db.session.execute(update(Device).where(Device.id == device.id).values(last_seen_at=received_at))
+    if submission.device is not None:
+        touch_device(submission.device, prepared["row"]["received_at"])
     return response_id
 
 

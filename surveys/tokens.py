@@ -73,8 +73,21 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(unit: Unit, service: Service, case_number: str, actor: str = "cli", now: datetime | None = None) -> tuple[str, ReceiptToken]:
-    """The token for one dossier, stored on first issue; issuing again returns the same one."""
+def issue_token(
+    unit: Unit,
+    service: Service,
+    case_number: str,
+    actor: str = "cli",
+    now: datetime | None = None,
+    *,
+    audit: bool = True,
+) -> tuple[str, ReceiptToken]:
+    """The token for one dossier, stored on first issue; issuing again returns the same one.
+
+    The storage step only: pages and commands go through ``webapp.services.receipts``, which
+    caps codes at the unit's dossier counts, refuses reprinting spent codes and audits one
+    event per batch (``audit=False`` here).
+    """
     if not case_number.strip():
         raise ValueError("the case number is empty")
     if service not in unit.services:
@@ -87,9 +100,21 @@ def issue_token(unit: Unit, service: Service, case_number: str, actor: str = "cl
                            case_digest=case_digest(unit, case_number), issued_at=now, expires_at=now + VALIDITY)
         db.session.add(row)
         db.session.flush()
-        record_event("token.issue", actor=actor, object_type="receipt_token", object_id=row.id,
-                     after={"unit": unit.code, "service": service.code})
+        if audit:
+            record_event("token.issue", actor=actor, object_type="receipt_token", object_id=row.id,
+                         after={"unit": unit.code, "service": service.code})
     return token, row
+
+
+def find_token(unit: Unit, case_number: str) -> tuple[str, ReceiptToken | None]:
+    """The dossier's token and its stored row (``None`` if never issued)."""
+    token = token_for(unit, case_number)
+    return token, db.session.scalar(select(ReceiptToken).where(ReceiptToken.token_hash == token_hash(token)))
+
+
+def is_spent(row: ReceiptToken, now: datetime | None = None) -> bool:
+    """A revoked, used or expired code: printing it again would give a dead QR code."""
+    return row.revoked_at is not None or row.used_at is not None or row.expires_at <= (now or utcnow())
 
 
 def check_token(raw: str, now: datetime | None = None) -> TokenCheck:

@@ -94,6 +94,9 @@ def make_app(database_url: str, **settings) -> Flask:
     from webapp import create_app
     from webapp.config import TestConfig
 
+    # Kiosk opening hours would make kiosk tests depend on the hour the suite runs; tests of
+    # the ``outside_hours`` flag set them explicitly.
+    settings.setdefault("KIOSK_OPENING_HOURS", (0, 24))
     config = type("BoundTestConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": database_url, **settings})
     app = create_app(config)
     app.test_client_class = IsolatedClient
@@ -214,11 +217,19 @@ def unit_by_code(db, registry):
 
 @pytest.fixture()
 def make_device(db, unit_by_code):
-    """``make_device(unit_code="sl-ttpvhcc", counter="Quầy 1") -> (device, key)``."""
+    """``make_device(unit_code="sl-ttpvhcc", counter="Quầy 1", since=None) -> (device, key)``.
+
+    The device is approved and in service since ``since`` (default: 200 days ago), so that
+    queued ratings of the past months are plausible; tests of backdating pass a recent ``since``.
+    """
+    from datetime import timedelta
+
     from surveys.devices import create_device
 
-    def make(unit_code: str = "sl-ttpvhcc", counter: str = "Quầy 1"):
+    def make(unit_code: str = "sl-ttpvhcc", counter: str = "Quầy 1", since: datetime | None = None):
         new = create_device(unit_by_code(unit_code), counter)
+        since = since or datetime.now(UTC) - timedelta(days=200)
+        new.device.created_at = new.device.approved_at = new.device.contact_floor_at = since
         db.session.commit()
         return new.device, new.key
 

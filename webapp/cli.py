@@ -19,6 +19,7 @@ demo_cli = AppGroup("demo", help="Synthetic demonstration data.")
 import_cli = AppGroup("import", help="Import files (CSV or XLSX); a file with any bad row is refused whole.")
 devices_cli = AppGroup("devices", help="Kiosk tablets at the one-stop counters.")
 tokens_cli = AppGroup("tokens", help="Single-use survey codes printed on receipts.")
+counters_cli = AppGroup("counters", help="The one-stop counters of the units.")
 
 
 def _unit(code: str):
@@ -33,34 +34,72 @@ def _unit(code: str):
     return unit
 
 
+def _refused(error) -> click.ClickException:
+    """A service's refusal as a CLI error (English, exit status 1); the caller wrote nothing."""
+    from flask_babel import force_locale
+
+    from webapp.extensions import db
+    from webapp.services import describe
+
+    db.session.rollback()
+    with force_locale("en"):
+        return click.ClickException(describe(error))
+
+
 @devices_cli.command("create")
 @click.option("--unit", "unit_code", required=True, help="Code of the unit, e.g. sl-ttpvhcc.")
 @click.option("--counter", "counter_name", required=True, help="Name of the counter, e.g. 'Quầy 1'.")
 @click.option("--label", default=None, help="A note to recognise the tablet.")
 def devices_create(unit_code: str, counter_name: str, label: str | None) -> None:
-    """Register a tablet and print its kiosk URL (the key is shown only now)."""
-    from surveys.devices import create_device
+    """Register a tablet, approved (the operator acts as an administrator), and print its kiosk URL once."""
     from webapp.extensions import db
+    from webapp.services import ServiceError
+    from webapp.services.devices import create_device
 
-    new = create_device(_unit(unit_code), counter_name, label=label)
+    try:
+        new = create_device(_unit(unit_code), counter_name, label, actor=None)
+    except ServiceError as error:
+        raise _refused(error) from None
     db.session.commit()
-    click.echo(f"Device {new.device.id} at {unit_code} / {counter_name}")
+    click.echo(f"Device {new.device.id} at {unit_code} / {new.device.counter.name}")
     click.echo(public_url(f"/kiosk/{new.key}"))
     click.echo("Open this address on the tablet. Keep it secret: anyone with it can submit ratings for this counter.")
 
 
-@devices_cli.command("revoke")
-@click.argument("device_id", type=int)
-def devices_revoke(device_id: int) -> None:
-    """Refuse a tablet's key from now on (its earlier ratings stay)."""
-    from surveys.devices import revoke_device
+def _device(device_id: int):
     from webapp.extensions import db
     from webapp.models import Device
 
     device = db.session.get(Device, device_id)
     if device is None:
         raise click.ClickException(f"no device {device_id}")
-    revoke_device(device)
+    return device
+
+
+@devices_cli.command("approve")
+@click.argument("device_id", type=int)
+def devices_approve(device_id: int) -> None:
+    """Let a tablet waiting for approval take ratings."""
+    from webapp.extensions import db
+    from webapp.services import ServiceError
+    from webapp.services.devices import approve_device
+
+    try:
+        changed = approve_device(_device(device_id), actor=None)
+    except ServiceError as error:
+        raise _refused(error) from None
+    db.session.commit()
+    click.echo(f"Device {device_id} approved." if changed else f"Device {device_id} was already approved.")
+
+
+@devices_cli.command("revoke")
+@click.argument("device_id", type=int)
+def devices_revoke(device_id: int) -> None:
+    """Refuse a tablet's key from now on, or reject one waiting for approval (its earlier ratings stay)."""
+    from webapp.extensions import db
+    from webapp.services.devices import revoke_device
+
+    revoke_device(_device(device_id), actor=None)
     db.session.commit()
     click.echo(f"Device {device_id} revoked.")
 
@@ -78,9 +117,30 @@ def devices_list(unit_code: str | None) -> None:
     if unit_code:
         query = query.where(Counter.unit_id == _unit(unit_code).id)
     for device in db.session.scalars(query):
-        state = "revoked" if device.revoked_at else "active"
+        state = "revoked" if device.revoked_at else "active" if device.approved_at else "pending"
         seen = device.last_seen_at.isoformat(timespec="minutes") if device.last_seen_at else "never"
         click.echo(f"{device.id}\t{device.counter.unit.code}\t{device.counter.name}\t{state}\tlast seen {seen}")
+
+
+@counters_cli.command("close")
+@click.option("--unit", "unit_code", required=True, help="Code of the unit.")
+@click.option("--counter", "counter_name", required=True, help="Name of the counter.")
+def counters_close(unit_code: str, counter_name: str) -> None:
+    """Close a counter: it takes no more tablets and its tablets' keys are revoked."""
+    from sqlalchemy import select
+
+    from webapp.extensions import db
+    from webapp.models import Counter
+    from webapp.services.devices import close_counter
+
+    unit = _unit(unit_code)
+    name = " ".join(counter_name.split())
+    counter = db.session.scalar(select(Counter).where(Counter.unit_id == unit.id, Counter.name == name))
+    if counter is None:
+        raise click.ClickException(f"unit {unit_code} has no counter {name!r}")
+    revoked = close_counter(counter, actor=None)
+    db.session.commit()
+    click.echo(f"Counter {name} of {unit_code} is closed; {len(revoked)} tablets revoked.")
 
 
 @tokens_cli.command("issue")
@@ -95,33 +155,44 @@ def devices_list(unit_code: str | None) -> None:
     help="Also write the QR code to this .svg or .png file.",
 )
 def tokens_issue(unit_code: str, service_code: str, case_number: str, output: Path | None) -> None:
-    """Print the single-use survey link for one dossier (the same case gives the same link)."""
+    """Print the single-use survey link for one dossier (the same case gives the same link).
+
+    The same rules as the agency page: only up to the unit's imported dossier counts, and a
+    used, revoked or expired code is not printed again.
+    """
     from sqlalchemy import select
 
     from surveys.qr import qr_png, qr_svg
-    from surveys.tokens import display_token, issue_token
+    from surveys.tokens import display_token
     from webapp.extensions import db
     from webapp.models import Service
+    from webapp.services import ServiceError
+    from webapp.services.receipts import issue_receipts, record_refusal
 
+    if output is not None and output.suffix.lower() not in (".png", ".svg"):
+        raise click.ClickException("the QR file must end in .svg or .png")
     unit = _unit(unit_code)
     service = db.session.scalar(select(Service).where(Service.code == service_code))
     if service is None:
         raise click.ClickException(f"unknown service code {service_code!r}")
+    if service not in unit.services:
+        raise click.ClickException(f"unit {unit_code} does not offer service {service_code}")
     try:
-        token, row = issue_token(unit, service, case_number)
-    except ValueError as error:
-        raise click.ClickException(str(error)) from None
+        [receipt] = issue_receipts(unit, service, [case_number], actor=None)
+    except ServiceError as error:
+        db.session.rollback()
+        record_refusal(unit, service, error, actor=None, asked=1)
+        db.session.commit()
+        raise _refused(error) from None
     db.session.commit()
-    url = public_url(f"/r/{token}")
+    url = public_url(f"/r/{receipt.token}")
     click.echo(url)
-    click.echo(f"Code to type: {display_token(token)} (valid until {row.expires_at.date().isoformat()})")
+    click.echo(f"Code to type: {display_token(receipt.token)} (valid until {receipt.row.expires_at.date().isoformat()})")
     if output is not None:
         if output.suffix.lower() == ".png":
             output.write_bytes(qr_png(url))
-        elif output.suffix.lower() == ".svg":
-            output.write_text(qr_svg(url, title=url), encoding="utf-8")
         else:
-            raise click.ClickException("the QR file must end in .svg or .png")
+            output.write_text(qr_svg(url, title=url), encoding="utf-8")
         click.echo(f"QR code written to {output}")
 
 
@@ -278,6 +349,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(import_cli)
     app.cli.add_command(devices_cli)
     app.cli.add_command(tokens_cli)
+    app.cli.add_command(counters_cli)
     app.cli.add_command(publish_command)
     app.cli.add_command(export_cli)
     app.cli.add_command(pii_cli)
@@ -287,3 +359,6 @@ def init_app(app: Flask) -> None:
     from webapp.reports.cli import report_command
 
     app.cli.add_command(report_command)
+    from webapp.integrity.cli import integrity_cli
+
+    app.cli.add_command(integrity_cli)

@@ -74,6 +74,15 @@ class Period:
             return date(self.year, 12, 31)
         return date(self.year, 3 * last.number + 1, 1) - timedelta(days=1)
 
+    def containing(self) -> tuple[Period, ...]:
+        """This period and every longer one it is part of: a quarter, its half-year and its year."""
+        if self.kind == "Y":
+            return (self,)
+        year = Period(self.year, "Y", 1)
+        if self.kind == "H":
+            return (self, year)
+        return (self, Period(self.year, "H", (self.number + 1) // 2), year)
+
     def previous(self) -> Period:
         """The period of the same length just before this one."""
         if self.kind == "Y":

@@ -180,13 +180,6 @@ def test_a_kiosk_can_only_rate_its_own_unit(client, db, make_device, kiosk_body)
     assert ("unit", "not_this_device") in {(e["field"], e["code"]) for e in response.json["errors"]}
 
 
-def test_without_device_key_a_csrf_token_is_required(client, db, kiosk_body):
-    response = client.post("/api/v1/responses", json=kiosk_body(channel="online"))
-    assert response.status_code == 400
-    assert response.json["error"]["field"] == "X-CSRFToken"
-    assert count(db) == 0
-
-
 def test_bursts_are_flagged_not_deleted(client, db, make_device, kiosk_body):
     from surveys.submission import BURST_LIMIT
 
@@ -200,34 +193,6 @@ def test_bursts_are_flagged_not_deleted(client, db, make_device, kiosk_body):
     assert set(statuses[BURST_LIMIT:]) == {"flagged"}
     flagged = db.session.scalars(select(Response).where(Response.status == "flagged")).all()
     assert all(r.quality_flags == ["burst"] for r in flagged)
-
-
-def test_receipt_token_through_the_api_is_single_use(app, client, db, registry, unit_by_code):
-    from surveys.tokens import issue_token
-    from webapp.models import Service
-
-    unit = unit_by_code("sl-ttpvhcc")
-    service = db.session.scalar(select(Service).where(Service.code == "land"))
-    token, _ = issue_token(unit, service, "H57-2026-0001")
-    db.session.commit()
-    from flask import session
-    from flask_wtf.csrf import generate_csrf
-
-    # A web page's session holds the raw token; the page sends its signed form in X-CSRFToken.
-    with app.test_request_context():
-        csrf_token = generate_csrf()
-        raw_token = session["csrf_token"]
-    web = app.test_client()
-    with web.session_transaction() as web_session:
-        web_session["csrf_token"] = raw_token
-    body = {"client_id": str(uuid.uuid4()), "instrument": "counter-quick", "unit": "sl-ttpvhcc", "service": "land",
-            "channel": "qr", "answers": {"overall": 2}, "token": token}
-    response = web.post("/api/v1/responses", json=body, headers={"X-CSRFToken": csrf_token})
-    assert response.status_code == 201, response.json
-    second = web.post("/api/v1/responses", json={**body, "client_id": str(uuid.uuid4())}, headers={"X-CSRFToken": csrf_token})
-    assert second.status_code == 409
-    assert second.json["error"]["code"] == "already_used"
-    assert count(db) == 1
 
 
 json_values = st.recursive(

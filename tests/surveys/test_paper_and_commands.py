@@ -72,7 +72,24 @@ def test_devices_create_prints_a_kiosk_url_and_stores_only_a_hash(runner, db, re
     assert "revoked" in listing.output
 
 
+def _import_land_counts(db, count: int = 10) -> None:
+    """Codes are issued only up to the imported dossier counts (webapp.services.receipts)."""
+    from webapp.models import Service, TransactionCount, Unit, utcnow
+    from webapp.services.receipts import quarter_of
+
+    db.session.add(
+        TransactionCount(
+            period=quarter_of(utcnow()),
+            unit=db.session.scalar(select(Unit).where(Unit.code == "sl-ttpvhcc")),
+            service=db.session.scalar(select(Service).where(Service.code == "land")),
+            count=count,
+        )
+    )
+    db.session.commit()
+
+
 def test_tokens_issue_is_stable_per_case_and_never_stores_the_case(runner, db, registry, tmp_path):
+    _import_land_counts(db)
     args = ["tokens", "issue", "--unit", "sl-ttpvhcc", "--service", "land", "--case", "H57-2026-000123", "-o", str(tmp_path / "qr.svg")]
     first = runner.invoke(args=args)
     second = runner.invoke(args=args[:-2])

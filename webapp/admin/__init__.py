@@ -18,6 +18,7 @@ from webapp.admin import (  # noqa: E402, F401
     audit_views,
     imports_views,
     instruments_views,
+    integrity_views,
     overview,
     plan_views,
     publishing_views,

@@ -12,11 +12,10 @@ from datetime import date
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from surveys import registry_cache
-from surveys.devices import revoke_device
 from webapp.access import editor_required
 from webapp.admin import admin
 from webapp.admin.common import arg_date, arg_page, arg_text, changed_fields, page_of, snapshot
@@ -25,6 +24,8 @@ from webapp.audit import record_event
 from webapp.auth import safe_next
 from webapp.extensions import db
 from webapp.models import UNIT_KINDS, Counter, Device, Service, Unit, UnitSuccession
+from webapp.services import ServiceError, describe
+from webapp.services import devices as device_service
 
 UNIT_FIELDS = ("name_vi", "name_en", "valid_from", "valid_to")
 REORGANISATION_FILTERS = ("replaced", "successor")
@@ -243,18 +244,7 @@ def counter_close(counter_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     if counter.active:
-        revoked = [device.id for device in counter.devices if device.revoked_at is None]
-        for device in counter.devices:
-            if device.revoked_at is None:
-                revoke_device(device, actor=current_user.email)
-        counter.active = False
-        record_event(
-            "counter.close",
-            object_type="counter",
-            object_id=counter.id,
-            before={"active": True},
-            after={"active": False, "revoked_devices": revoked},
-        )
+        device_service.close_counter(counter, actor=current_user)
         db.session.commit()
         flash(_l("Counter “%(name)s” is closed; its tablets can no longer send ratings.", name=counter.name))
     return redirect(url_for("admin.unit_detail", code=counter.unit.code))
@@ -300,7 +290,9 @@ def devices():
         .order_by(Unit.code, Counter.name, Device.id)
     )
     if state == "active":
-        query = query.where(Device.revoked_at.is_(None))
+        query = query.where(Device.revoked_at.is_(None), Device.approved_at.is_not(None))
+    elif state == "pending":
+        query = query.where(Device.revoked_at.is_(None), Device.approved_at.is_(None))
     elif state == "revoked":
         query = query.where(Device.revoked_at.is_not(None))
     else:
@@ -308,24 +300,69 @@ def devices():
     if unit_code:
         query = query.where(Unit.code == unit_code)
     rows = list(db.session.scalars(query))
+    pending = db.session.scalar(
+        select(func.count()).select_from(Device).where(Device.revoked_at.is_(None), Device.approved_at.is_(None))
+    )
     return render_template(
-        "admin/devices.html", page=page_of(rows, arg_page()), state=state, unit_code=unit_code, confirm=ConfirmForm()
+        "admin/devices.html",
+        page=page_of(rows, arg_page()),
+        state=state,
+        unit_code=unit_code,
+        confirm=ConfirmForm(),
+        pending=pending,
+        max_counter_devices=device_service.MAX_DEVICES_PER_COUNTER,
+        max_unit_devices=device_service.MAX_DEVICES_PER_UNIT,
     )
 
 
-@admin.post("/devices/<int:device_id>/revoke")
-@editor_required
-def device_revoke(device_id: int):
+def _device_for_post(device_id: int) -> Device:
+    """The device of a POST that carries a valid CSRF token (404 / 400 otherwise)."""
     device = db.session.get(Device, device_id)
     if device is None:
         abort(404)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    if device.revoked_at is None:
-        revoke_device(device, actor=current_user.email)
-        db.session.commit()
-        flash(_l("Tablet %(id)s is revoked: its key no longer works.", id=device.id))
+    return device
+
+
+def _back():
     back = safe_next(request.form.get("back"))
     return redirect(back if back and back.startswith("/admin/") else url_for("admin.devices"))
 
 
+@admin.post("/devices/<int:device_id>/revoke")
+@editor_required
+def device_revoke(device_id: int):
+    device = _device_for_post(device_id)
+    if device_service.revoke_device(device, actor=current_user):
+        db.session.commit()
+        flash(_l("Tablet %(id)s is revoked: its key no longer works.", id=device.id))
+    return _back()
+
+
+@admin.post("/devices/<int:device_id>/approve")
+@editor_required
+def device_approve(device_id: int):
+    """Let a tablet an agency added take ratings (it is checked again: open counter, unit still valid)."""
+    device = _device_for_post(device_id)
+    try:
+        changed = device_service.approve_device(device, actor=current_user)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(describe(error))
+        return _back()
+    if changed:
+        db.session.commit()
+        flash(_l("Tablet %(id)s is approved: it takes ratings from now on.", id=device.id))
+    return _back()
+
+
+@admin.post("/devices/<int:device_id>/reject")
+@editor_required
+def device_reject(device_id: int):
+    """Refuse a tablet waiting for approval: its key never works."""
+    device = _device_for_post(device_id)
+    if device_service.revoke_device(device, actor=current_user):
+        db.session.commit()
+        flash(_l("Tablet %(id)s is rejected: its key does not work.", id=device.id))
+    return _back()

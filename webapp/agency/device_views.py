@@ -17,21 +17,20 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from surveys import devices as device_service
 from surveys import tokens as token_service
 from surveys.qr import qr_svg
 from webapp.access import editor_required, require_in_scope, unit_or_404
 from webapp.agency.blueprint import agency
-from webapp.agency.forms import MAX_CASE_LENGTH, MAX_CASES, ConfirmForm, DeviceForm, ReceiptBatchForm
-from webapp.audit import record_event
+from webapp.agency.forms import MAX_CASES, ConfirmForm, DeviceForm, ReceiptBatchForm
 from webapp.extensions import db
 from webapp.models import Counter, Device, ReceiptToken, Unit, utcnow
+from webapp.services import ServiceError, describe
+from webapp.services import devices as device_service
+from webapp.services import receipts as receipt_service
 from webapp.urls import public_url
 
 #: Receipt tokens listed on the page (newest first).
 RECENT_TOKENS = 50
-
-
 
 
 def qr_markup(url: str, title: str, scale: int = 4) -> Markup:
@@ -89,6 +88,8 @@ def _render_devices(unit: Unit, *, device_form=None, batch_form=None, status: in
                 for value, text in batch_form.service.choices
             ],
             max_cases=MAX_CASES,
+            max_counter_devices=device_service.MAX_DEVICES_PER_COUNTER,
+            max_unit_devices=device_service.MAX_DEVICES_PER_UNIT,
             now=utcnow(),
         ),
         status,
@@ -109,18 +110,13 @@ def add_device(code: str):
     form = DeviceForm()
     if not form.validate_on_submit():
         return _render_devices(unit, device_form=form, status=400)
-    counter_name = " ".join(form.counter.data.split())
-    closed = db.session.scalar(
-        select(Counter).where(Counter.unit_id == unit.id, Counter.name == counter_name, Counter.active.is_(False))
-    )
-    if closed is not None:
-        form.counter.errors = [
-            _("The counter “%(name)s” is closed: a tablet there could not take ratings. Choose an open counter.", name=counter_name)
-        ]
-        return _render_devices(unit, device_form=form, status=409)
-    new = device_service.create_device(
-        unit, " ".join(form.counter.data.split()), (form.label.data or "").strip() or None, actor=current_user.email
-    )
+    try:
+        new = device_service.create_device(unit, form.counter.data, form.label.data, actor=current_user)
+    except ServiceError as error:
+        db.session.rollback()
+        field = form.label if error.code == "label_too_long" else form.counter
+        field.errors = [describe(error)]
+        return _render_devices(unit, device_form=form, status=error.status)
     db.session.commit()
     url = public_url(url_for("kiosk.page", device_key=new.key))
     return render_template(
@@ -162,7 +158,7 @@ def revoke_device(device_id: int):
     device = _device_or_404(device_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    device_service.revoke_device(device, actor=current_user.email)
+    device_service.revoke_device(device, actor=current_user)
     db.session.commit()
     flash(_("The tablet at %(counter)s is revoked: its kiosk address no longer works.", counter=device.counter.name))
     return redirect(url_for("agency.devices", code=device.counter.unit.code))
@@ -186,28 +182,6 @@ class Receipt:
     qr: Markup
 
 
-def _case_numbers(text: str) -> tuple[list[str], list[str]]:
-    """The distinct case numbers, one per line, and the problems found (in the user's language)."""
-    cases, problems = [], []
-    for number, line in enumerate((text or "").splitlines(), start=1):
-        case = " ".join(line.split())
-        if not case:
-            continue
-        if len(case) > MAX_CASE_LENGTH:
-            problems.append(
-                _("Line %(line)s: a case number has at most %(count)s characters.", line=number, count=MAX_CASE_LENGTH)
-            )
-        elif not case.isprintable():
-            problems.append(_("Line %(line)s: the case number has characters that cannot be printed.", line=number))
-        elif case not in cases:
-            cases.append(case)
-    if not cases and not problems:
-        problems.append(_("Enter at least one case number, one per line."))
-    if len(cases) > MAX_CASES:
-        problems.append(_("Print at most %(count)s receipts at a time.", count=MAX_CASES))
-    return cases, problems
-
-
 @agency.post("/units/<code>/receipts")
 @editor_required
 def issue_receipts(code: str):
@@ -220,32 +194,25 @@ def issue_receipts(code: str):
         if service is None:
             form.service.errors = [*form.service.errors, _("Choose the service the dossiers are for.")]
         return _render_devices(unit, batch_form=form, status=400)
-    cases, problems = _case_numbers(form.cases.data)
-    if problems:
-        form.cases.errors = problems
-        return _render_devices(unit, batch_form=form, status=400)
-    receipts = []
-    spent = []
-    for case in cases:
-        token, row = token_service.issue_token(unit, service, case, actor=current_user.email)
-        if row.revoked_at is not None or row.used_at is not None or row.expires_at <= utcnow():
-            spent.append(case)  # a dossier has one code: a revoked, used or expired one cannot be reprinted
-            continue
-        url = public_url(url_for("survey.receipt", token=token))
-        receipts.append(
-            Receipt(token_service.display_token(token), url, qr_markup(url, _("QR code of the survey link")))
-        )
-    if spent:
+    try:
+        issued = receipt_service.issue_receipts(unit, service, (form.cases.data or "").splitlines(), actor=current_user)
+    except ServiceError as error:
         db.session.rollback()
-        form.cases.errors = [
-            _(
-                "These case numbers already have a code that was revoked, used or has expired, so a new"
-                " receipt would not work: %(cases)s. Remove them from the list.",
-                cases=", ".join(spent),
-            )
-        ]
-        return _render_devices(unit, batch_form=form, status=409)
+        receipt_service.record_refusal(unit, service, error, actor=current_user,
+                                       asked=len((form.cases.data or "").splitlines()))
+        db.session.commit()
+        if error.code == "service_not_offered":
+            form.service.errors = [describe(error)]
+        else:
+            form.cases.errors = [describe(error)]
+        return _render_devices(unit, batch_form=form, status=error.status)
     db.session.commit()
+    receipts = []
+    for receipt in issued:
+        url = public_url(url_for("survey.receipt", token=receipt.token))
+        receipts.append(
+            Receipt(token_service.display_token(receipt.token), url, qr_markup(url, _("QR code of the survey link")))
+        )
     entry_url = public_url(url_for("survey.receipt_code"))
     texts = bilingual(
         lambda: {
@@ -287,15 +254,7 @@ def revoke_token(token_id: int):
     token = _token_or_404(token_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    if token.revoked_at is None:
-        token.revoked_at = utcnow()
-        record_event(
-            "token.revoke",
-            object_type="receipt_token",
-            object_id=token.id,
-            before={"revoked_at": None},
-            after={"revoked_at": token.revoked_at.isoformat()},
-        )
+    if receipt_service.revoke_receipt(token, actor=current_user):
         db.session.commit()
     flash(_("The receipt QR code is revoked: it can no longer be used."))
     return redirect(url_for("agency.devices", code=token.unit.code))

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from webapp.audit import record_event
 from webapp.extensions import db
-from webapp.models import PublishedEstimate, PublishedSnapshot, utcnow
+from webapp.models import PublishedEstimate, PublishedSnapshot, Response, utcnow
 from webapp.periods import VIETNAM, Period
 from webapp.publishing.aggregate import PeriodInputs
 from webapp.publishing.compute import METHODOLOGY_VERSION, compute_period
@@ -49,6 +49,29 @@ def _previous_values(period: Period) -> dict[tuple, tuple[float, float]]:
     return {(m, t, d): (e, s) for m, t, d, e, s in rows}
 
 
+def late_ratings_added(period: Period, since: datetime | None) -> dict:
+    """What a new snapshot of ``period`` adds that arrived late or was reinstated.
+
+    ``late``: counted ratings received after their quarter (or a period containing it) was
+    published, per channel — since ``since`` (the previous revision) when there is one.
+    ``reinstated``: flagged ratings an administrator reinstated since then. These are the only
+    ways a published figure moves, and each revision says how much of it came from where.
+    """
+    quarters = [q.label for q in period.quarters]
+    late = select(Response.channel, func.count()).where(
+        Response.period.in_(quarters), Response.status == "valid", Response.late.is_(True)
+    )
+    reinstated = select(func.count()).select_from(Response).where(
+        Response.period.in_(quarters), Response.status == "valid", Response.reinstated_at.is_not(None)
+    )
+    if since is not None:
+        late = late.where(Response.received_at > since)
+        reinstated = reinstated.where(Response.reinstated_at > since)
+    by_channel = {channel: count for channel, count in db.session.execute(late.group_by(Response.channel))}
+    return {"late": dict(sorted(by_channel.items())), "late_total": sum(by_channel.values()),
+            "reinstated": db.session.scalar(reinstated) or 0}
+
+
 def publish_period(label: str, reason: str | None = None, actor: str = "cli", now: datetime | None = None,
                    inputs: PeriodInputs | None = None) -> Published:
     """Compute and store a snapshot of ``label``; a second publication needs a ``reason``.
@@ -70,11 +93,12 @@ def publish_period(label: str, reason: str | None = None, actor: str = "cli", no
     if not computed.records:
         raise PublishError(f"{period} has no responses to publish")
     revision = (existing.revision + 1) if existing else 1
+    summary = {**computed.summary, "added": late_ratings_added(period, existing.published_at if existing else None)}
     try:
         snapshot = PublishedSnapshot(
             period=period.label, revision=revision, published_at=now, published_by=actor, reason=reason,
             methodology_version=METHODOLOGY_VERSION, instrument_versions=computed.instrument_versions,
-            input_hashes=computed.input_hashes, summary=computed.summary,
+            input_hashes=computed.input_hashes, summary=summary,
         )
         db.session.add(snapshot)
         db.session.flush()
@@ -91,7 +115,8 @@ def publish_period(label: str, reason: str | None = None, actor: str = "cli", no
             ],
         )
         record_event("period.publish", actor=actor, object_type="published_snapshot", object_id=snapshot.id,
-                     after={"period": period.label, "revision": revision, "estimates": len(computed.records)}, detail=reason)
+                     after={"period": period.label, "revision": revision, "estimates": len(computed.records),
+                            "added": summary["added"]}, detail=reason)
         db.session.commit()
     except Exception:
         db.session.rollback()
