@@ -18,6 +18,8 @@ max_requests_jitter = 500
 preload_app = True
 # "-" logs requests to stdout; an empty value turns the access log off.
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+# Kiosk keys, receipt tokens and query values are masked in the access log, as in the app's own log.
+logger_class = "webapp.ops.access_log.MaskingLogger"
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
@@ -32,7 +34,8 @@ def post_fork(server, worker):
 
 
 def on_starting(server):
-    """Start /metrics from zero: remove counters a previous run left in PROMETHEUS_MULTIPROC_DIR."""
+    """Check rate limits are shared by the workers; start /metrics from zero."""
+    _check_shared_rate_limits(server)
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if directory:
         os.makedirs(directory, exist_ok=True)
@@ -47,3 +50,19 @@ def child_exit(server, worker):
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def _check_shared_rate_limits(server):
+    """Several workers counting rate limits in memory multiply every limit: refuse in production, warn otherwise."""
+    from webapp.config import shared_rate_limit_problem
+
+    config = server.app.wsgi().config  # preload_app: the app is already loaded in the master
+    problem = shared_rate_limit_problem(config, server.cfg.workers)
+    if problem is None:
+        return
+    if config.get("ENVIRONMENT") == "production":
+        server.log.error("refusing to start: %s", problem)
+        raise SystemExit(1)
+    server.log.warning("!" * 72)
+    server.log.warning("WARNING: %s", problem)
+    server.log.warning("!" * 72)

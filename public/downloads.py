@@ -23,6 +23,7 @@ from webapp.extensions import db
 from webapp.models import CHANNELS, RESPONDENT_TYPES, PublishedEstimate, PublishedSnapshot, Service, Unit
 from webapp.models.publishing import DOMAIN_TYPES
 from webapp.periods import Period
+from webapp.safe_text import csv_cell
 
 LATEST = "latest"
 LICENSE = {
@@ -273,13 +274,8 @@ def estimate_rows(snapshot: PublishedSnapshot) -> list[dict]:
 
 
 def _csv_value(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
+    """A cell of the CSV: numbers exact, text never read as a formula by a spreadsheet (a unit's name)."""
+    return csv_cell(value)
 
 
 def estimates_csv(snapshot: PublishedSnapshot) -> bytes:

@@ -28,6 +28,8 @@ from typing import Any
 import jsonschema
 import yaml
 
+from webapp.safe_text import has_control_characters
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 INSTRUMENTS_DIR = PACKAGE_DIR / "instruments"
 INDICATORS_PATH = PACKAGE_DIR / "indicators.yaml"
@@ -105,7 +107,7 @@ class AnswerError:
 
     ``code`` is a short English key (``required``, ``unknown_item``, ``invalid_type``,
     ``invalid_choice``, ``duplicate_choice``, ``too_many_choices``, ``too_long``,
-    ``consent_required``) that the web layer translates; ``params`` fills the message.
+    ``control_characters``, ``consent_required``) that the web layer translates; ``params`` fills the message.
     """
 
     item: str
@@ -1101,6 +1103,9 @@ def _check_value(item: Item, value: Any, sources: Mapping[str, set[str]]) -> Ans
             return AnswerError(item.code, "invalid_type", {"expected": "string"})
         if item.max_length is not None and len(value) > item.max_length:
             return AnswerError(item.code, "too_long", {"max_length": item.max_length})
+        if has_control_characters(value):
+            # Invisible to a moderator, and they break the Word and Excel reports; tab and line breaks are fine.
+            return AnswerError(item.code, "control_characters")
         return None
     raise ValueError(f"unknown item type {item.type!r}")  # pragma: no cover - schema forbids
 

@@ -20,6 +20,9 @@ def describe(error: FieldError) -> str:
         "duplicate_choice": _("Choose each answer only once."),
         "too_many_choices": _("You chose too many answers."),
         "too_long": _("This text is too long. Shorten it to %(max)s characters.", max=params.get("max", "")),
+        "control_characters": _(
+            "This text holds invisible control characters. Type it again, or paste it as plain text."
+        ),
         "consent_required": _("These questions are only asked if you agree to answer them."),
         "unknown_instrument": _("This survey does not exist or is no longer used."),
         "unknown_unit": _("This office is not in the list of units."),

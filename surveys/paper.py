@@ -25,7 +25,7 @@ from surveys.stored import definition_of
 from surveys.submission import Submission, SubmissionRejected, find_response_id, store_prepared, validate_submission
 from webapp.audit import record_event
 from webapp.extensions import db
-from webapp.imports.tables import ImportRejected, RowProblem, read_table
+from webapp.imports.tables import Problems, RowProblem, read_table
 from webapp.models import Instrument, Service
 from webapp.periods import VIETNAM
 
@@ -60,10 +60,12 @@ def _item_columns() -> tuple[str, ...]:
 def import_paper_responses(path: Path, *, actor: str = "cli", now: datetime | None = None) -> PaperImported:
     """Validate every row of ``path``; store the new forms in one transaction, or nothing."""
     services = {s.code: s for s in db.session.scalars(select(Service))}
-    problems: list[RowProblem] = []
+    problems = Problems()
     prepared_rows: list[tuple[Submission, dict]] = []
     seen: dict[uuid.UUID, int] = {}
     already = 0
+    # One query per questionnaire, not per row: a file may hold tens of thousands of rows.
+    instruments: dict[str, Instrument | None] = {}
     for line, row in read_table(path, REQUIRED, optional=META + _item_columns()):
         form_id = row["form_id"]
         if not form_id or len(form_id) > 40:
@@ -81,7 +83,10 @@ def import_paper_responses(path: Path, *, actor: str = "cli", now: datetime | No
             continue
         service = services.get(row["service"])
         instrument_code = row.get("instrument") or (service.instrument_code if service else "")
-        instrument_row = db.session.scalar(select(Instrument).where(Instrument.code == instrument_code, Instrument.active.is_(True)))
+        if instrument_code not in instruments:
+            instruments[instrument_code] = db.session.scalar(
+                select(Instrument).where(Instrument.code == instrument_code, Instrument.active.is_(True)))
+        instrument_row = instruments[instrument_code]
         if instrument_row is None:
             problems.append(RowProblem(line, "instrument" if row.get("instrument") else "service",
                                        f"no questionnaire {instrument_code!r}" if instrument_code else f"unknown service code {row['service']!r}"))
@@ -110,7 +115,7 @@ def import_paper_responses(path: Path, *, actor: str = "cli", now: datetime | No
     if not prepared_rows and not already and not problems:
         problems.append(RowProblem(None, None, "the file has no data rows"))
     if problems:
-        raise ImportRejected(str(path), problems)
+        raise problems.rejected(str(path))
     try:
         new = sum(1 for submission, prepared in prepared_rows if store_prepared(submission, prepared) is not None)
         if new:

@@ -36,19 +36,22 @@ from webapp.periods import VIETNAM, Period
 MAX_QUEUE_AGE = timedelta(days=180)
 #: Clocks drift: an answer time this far in the future is still accepted (and clamped).
 CLOCK_SKEW = timedelta(minutes=10)
-#: More ratings than this from one device within BURST_WINDOW are flagged as a burst.
+#: A rating with this many others from its device within BURST_WINDOW of its answer time, on
+#: either side, is flagged as a burst. Windows look both ways so that sending the newest
+#: rating first cannot hide a burst.
 BURST_LIMIT = 6
-BURST_WINDOW = timedelta(seconds=60)
+BURST_WINDOW = timedelta(seconds=30)
 #: Fewer seconds per rated item than this means the questions cannot have been read.
 MIN_SECONDS_PER_ITEM = 1.0
 #: Straight-lining is only judged on instruments with at least this many rated answers.
 STRAIGHT_LINING_MIN_ITEMS = 10
 MAX_REASONS = 12
-#: A counter serves about one citizen every two minutes when busy: more ratings than this from one
-#: kiosk within IMPLAUSIBLE_WINDOW of (claimed) answer time are flagged ``implausible_rate``.
-#: 15 in 30 minutes allows short queues of several people and rules out a rating every 15 seconds.
+#: A counter serves about one citizen every two minutes when busy: a kiosk rating with this many
+#: others within IMPLAUSIBLE_WINDOW of its (claimed) answer time, on either side – 15 within a
+#: half-hour span – is flagged ``implausible_rate``. A steady two-minute pace stays under it; a
+#: rating every 15 seconds does not.
 IMPLAUSIBLE_LIMIT = 15
-IMPLAUSIBLE_WINDOW = timedelta(minutes=30)
+IMPLAUSIBLE_WINDOW = timedelta(minutes=15)
 #: Counters open in the day: kiosk ratings outside these hours (Vietnam time) are flagged.
 #: The ``KIOSK_OPENING_HOURS`` setting overrides it (the test suite opens all day).
 OPENING_HOURS = (6, 20)
@@ -232,7 +235,7 @@ def _quality_flags(submission: Submission, definition: definitions.Instrument, a
             select(func.count()).select_from(Response).where(
                 Response.device_id == submission.device.id,
                 Response.answered_at > answered_at - BURST_WINDOW,
-                Response.answered_at <= answered_at,
+                Response.answered_at < answered_at + BURST_WINDOW,
             )
         )
         if recent >= BURST_LIMIT:
@@ -241,7 +244,7 @@ def _quality_flags(submission: Submission, definition: definitions.Instrument, a
             select(func.count()).select_from(Response).where(
                 Response.device_id == submission.device.id,
                 Response.answered_at > answered_at - IMPLAUSIBLE_WINDOW,
-                Response.answered_at <= answered_at,
+                Response.answered_at < answered_at + IMPLAUSIBLE_WINDOW,
             )
         )
         if sustained >= IMPLAUSIBLE_LIMIT:

@@ -133,6 +133,14 @@ def test_finding_02_rate_plausibility_uses_the_servers_floor_not_the_client_cloc
     assert newest.status == "flagged" and "backdated" in newest.quality_flags
 
 
+def test_sending_the_newest_rating_first_does_not_hide_a_burst(client, db, make_device, kiosk_body):
+    _, key = make_device()
+    start = datetime.now(UTC) - timedelta(hours=2)
+    for i in reversed(range(60)):
+        assert _post(client, kiosk_body(answered_at=(start + timedelta(seconds=15 * i)).isoformat()), key).status_code == 201
+    assert _count(db, Response.status == "valid") <= IMPLAUSIBLE_LIMIT
+
+
 def test_a_counter_pace_of_ratings_is_accepted(client, db, make_device, kiosk_body):
     """One citizen every two minutes all morning is what a busy counter does: all counted."""
     now = datetime.now(UTC)

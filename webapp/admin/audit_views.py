@@ -20,6 +20,7 @@ from webapp.admin.common import arg_date, arg_page, arg_text, paginate
 from webapp.extensions import db
 from webapp.models import AuditEvent
 from webapp.periods import VIETNAM
+from webapp.safe_text import spreadsheet_text
 
 CSV_COLUMNS = ("at", "actor", "user_id", "action", "object_type", "object_id", "before", "after", "detail")
 #: A spreadsheet would run a cell starting with one of these as a formula (CSV injection).
@@ -108,7 +109,7 @@ def _cell(value) -> str:
     if isinstance(value, dict | list):
         value = as_json(value)
     text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return spreadsheet_text(text)  # the one rule of every spreadsheet writer (webapp/safe_text.py)
 
 
 def csv_lines(query: Select) -> Iterator[str]:

@@ -121,13 +121,16 @@ def import_file(kind: str):
             message = _run(kind, _save(upload, folder), form)
     except ImportRejected as rejected:
         db.session.rollback()
-        record_event(
-            "import.refused", object_type=kind, detail=f"file {filename}", after={"problems": len(rejected.problems)}
-        )
+        counted = {"problems": len(rejected.problems)} | ({"more_rows": rejected.more} if rejected.more else {})
+        record_event("import.refused", object_type=kind, detail=f"file {filename}", after=counted)
         db.session.commit()
+        # At most the problems of the first MAX_REPORTED_ROWS bad rows: the rest are only counted.
         rows = report(rejected.problems)
         return render_template(
-            "admin/imports.html", forms=_forms(), active=kind, rejected={"kind": kind, "file": filename, "rows": rows}
+            "admin/imports.html",
+            forms=_forms(),
+            active=kind,
+            rejected={"kind": kind, "file": filename, "rows": rows, "more": rejected.more},
         ), 422
     flash(message)
     return redirect(url_for("admin.imports"))

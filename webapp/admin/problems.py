@@ -95,6 +95,10 @@ _PATTERNS: list[tuple[re.Pattern[str], Callable[[dict[str, str]], str]]] = [
     (re.compile(rf"^{_VALUE} is not a number$"), lambda g: _("%(value)s is not a number.", value=_quoted(g["value"]))),
     (re.compile(r"^must be 0 or more$"), lambda g: _("Must be 0 or more.")),
     (
+        re.compile(r"^must be a number from 0 to (?P<max>\S+)$"),
+        lambda g: _("Must be a number from 0 to %(max)s.", max=g["max"]),
+    ),
+    (
         re.compile(r"^(?P<variable>\S+) = (?P<category>\S+) appears twice$"),
         lambda g: _("%(variable)s = %(category)s appears twice.", variable=g["variable"], category=g["category"]),
     ),

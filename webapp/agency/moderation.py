@@ -22,6 +22,7 @@ from webapp.extensions import db
 from webapp.models import Response, Unit, User, utcnow
 from webapp.models.feedback import CommentReview
 from webapp.paging import Page
+from webapp.safe_text import has_control_characters
 
 STATUS_FILTERS = ("pending", "published", "hidden", "all")
 PER_PAGE = 20
@@ -220,6 +221,14 @@ def only_masks_more(original: str, edited: str) -> bool:
     return all(any(word == candidate for candidate in remaining) for word in words(edited))
 
 
+def _refuse_control_characters(text: str) -> None:
+    """Invisible characters would be published unseen and break the reports; tab and line breaks are fine."""
+    if has_control_characters(text):
+        raise ModerationError(
+            _l("The text holds invisible control characters: type it again, or paste it as plain text.")
+        )
+
+
 def edit_text(response: Response, text: str, user: User) -> CommentReview:
     """Publish the comment with more of it masked (``[…]`` for what is removed); empty: undo the edit."""
     text = (text or "").strip()
@@ -229,6 +238,7 @@ def edit_text(response: Response, text: str, user: User) -> CommentReview:
         raise ModerationError(_l("Publish the comment before you edit its published text."))
     if len(text) > MAX_COMMENT:
         raise ModerationError(_l("Write the text in %(count)s characters or fewer.", count=MAX_COMMENT))
+    _refuse_control_characters(text)
     if text and not only_masks_more(original, text):
         raise ModerationError(
             _l(
@@ -255,6 +265,7 @@ def set_reply(response: Response, text: str, user: User) -> CommentReview:
         raise ModerationError(_l("Write your answer."))
     if len(text) > MAX_REPLY:
         raise ModerationError(_l("Write the answer in %(count)s characters or fewer.", count=MAX_REPLY))
+    _refuse_control_characters(text)
     before = _state(review)
     review.reply = mask_text(text)
     review.replied_by_id = user.id

@@ -7,6 +7,7 @@ audited. The shipped ``census-2019`` dataset is loaded with the registry.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from sqlalchemy import delete, select
 
 from webapp.audit import record_event
 from webapp.extensions import db
-from webapp.imports.tables import ImportRejected, RowProblem, read_table
+from webapp.imports.tables import Problems, RowProblem, read_table
 from webapp.models import PopulationMargin
 from webapp.models.collection import AREAS, ETHNICITY_GROUPS, GENDERS
 from webapp.models.inputs import MARGIN_VARIABLES
@@ -22,11 +23,13 @@ from webapp.models.inputs import MARGIN_VARIABLES
 CATEGORIES = {"gender": GENDERS, "ethnicity_group": ETHNICITY_GROUPS, "residence_area": AREAS}
 #: Margins of one dataset may differ by rounding in the source tables, never by more.
 TOTAL_TOLERANCE = 0.001
+#: Above any population a margin can describe (Viet Nam has about 100 million people).
+MAX_TOTAL = 1_000_000_000
 
 
 def read_margins(path: Path) -> list[tuple[str, str, float]]:
     """Validate a margins file; raise :class:`ImportRejected` with a row-by-row report."""
-    problems: list[RowProblem] = []
+    problems = Problems()
     rows: list[tuple[str, str, float]] = []
     seen: set[tuple[str, str]] = set()
     for line, row in read_table(path, ("variable", "category", "total")):
@@ -42,7 +45,11 @@ def read_margins(path: Path) -> list[tuple[str, str, float]]:
         except ValueError:
             problems.append(RowProblem(line, "total", f"{row['total']!r} is not a number"))
             continue
-        if not total >= 0:
+        if not math.isfinite(total) or total > MAX_TOTAL:
+            # inf, nan and 1e309 read as floats; a raking weight built on them is not a number.
+            problems.append(RowProblem(line, "total", f"must be a number from 0 to {MAX_TOTAL:,}"))
+            continue
+        if total < 0:
             problems.append(RowProblem(line, "total", "must be 0 or more"))
             continue
         if (variable, category) in seen:
@@ -61,7 +68,7 @@ def read_margins(path: Path) -> list[tuple[str, str, float]]:
     if not rows and not problems:
         problems.append(RowProblem(None, None, "the file has no data rows"))
     if problems:
-        raise ImportRejected(str(path), problems)
+        raise problems.rejected(str(path))
     return rows
 
 

@@ -20,17 +20,62 @@ class RowProblem:
         return f"{where}{column}: {self.message}"
 
 
+#: Bad rows reported in full; the ones after them are only counted, so a file of 60,000 bad rows
+#: costs neither the importer's memory nor a 30 MB page.
+MAX_REPORTED_ROWS = 100
+
+
 @dataclass
 class ImportRejected(ValueError):
-    """A file was refused whole; ``problems`` says where and why, row by row."""
+    """A file was refused whole; ``problems`` says where and why, row by row.
+
+    ``problems`` holds the problems of the first :data:`MAX_REPORTED_ROWS` bad rows (and of the
+    whole file); ``more`` is the number of further rows with errors, only counted.
+    """
 
     file: str
     problems: list[RowProblem] = field(default_factory=list)
+    more: int = 0
 
     def __str__(self) -> str:
-        shown = "\n".join(f"  {Path(self.file).name}, {problem}" for problem in self.problems[:50])
-        more = f"\n  … and {len(self.problems) - 50} more" if len(self.problems) > 50 else ""
+        shown = "\n".join(f"  {Path(self.file).name}, {problem}" for problem in self.problems)
+        more = f"\n  … and {self.more:,} more rows with errors" if self.more else ""
         return f"{Path(self.file).name}: refused, nothing was written ({len(self.problems)} problem(s)):\n{shown}{more}"
+
+
+class Problems:
+    """The problems of one file: every problem of its first ``limit`` bad rows, then a count of bad rows.
+
+    Used like the list it replaces (``append``, ``len``, truth); :meth:`rejected` makes the error.
+    Rows come in file order, so a row's problems arrive together.
+    """
+
+    def __init__(self, limit: int = MAX_REPORTED_ROWS) -> None:
+        self.limit = limit
+        self.shown: list[RowProblem] = []
+        self.more = 0
+        self._lines: set[int] = set()
+        self._last_counted: int | None = None
+
+    def append(self, problem: RowProblem) -> None:
+        if problem.line is None or problem.line in self._lines:
+            self.shown.append(problem)
+        elif len(self._lines) < self.limit:
+            self._lines.add(problem.line)
+            self.shown.append(problem)
+        elif problem.line != self._last_counted:
+            self._last_counted = problem.line
+            self.more += 1
+
+    def __len__(self) -> int:
+        """Problems kept plus rows only counted: grows whenever a row adds a problem."""
+        return len(self.shown) + self.more
+
+    def __bool__(self) -> bool:
+        return bool(self.shown) or self.more > 0
+
+    def rejected(self, file: str) -> ImportRejected:
+        return ImportRejected(file, self.shown, self.more)
 
 
 def read_table(path: Path, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> Iterator[tuple[int, dict[str, str]]]:

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select
 
 from webapp.audit import record_event
 from webapp.extensions import db
-from webapp.imports.tables import ImportRejected, RowProblem, read_table
+from webapp.imports.tables import Problems, RowProblem, read_table
 from webapp.models import Service, TransactionCount, Unit, unit_services
 from webapp.models.inputs import COUNT_RESPONDENT_TYPES
 from webapp.periods import Period
@@ -41,7 +41,7 @@ def import_transactions(path: Path, *, actor: str = "cli") -> CountsImported:
     units = {u.code: u for u in db.session.scalars(select(Unit))}
     services = {s.code: s for s in db.session.scalars(select(Service))}
     offered = {tuple(row) for row in db.session.execute(select(unit_services.c.unit_id, unit_services.c.service_id))}
-    problems: list[RowProblem] = []
+    problems = Problems()
     rows: list[dict] = []
     seen: dict[tuple[str, int, int], set[str]] = defaultdict(set)
     for line, row in read_table(path, REQUIRED, OPTIONAL):
@@ -63,7 +63,8 @@ def import_transactions(path: Path, *, actor: str = "cli") -> CountsImported:
         if respondent_type not in COUNT_RESPONDENT_TYPES:
             problems.append(RowProblem(line, "respondent_type", f"must be one of {', '.join(COUNT_RESPONDENT_TYPES)}"))
         count_text = row["count"].replace(" ", "")
-        if not count_text.isdigit() or int(count_text) > MAX_COUNT:
+        # isdecimal and the length first: int() refuses "²" and very long numbers with an exception.
+        if not (count_text.isdecimal() and len(count_text) <= len(str(MAX_COUNT))) or int(count_text) > MAX_COUNT:
             problems.append(RowProblem(line, "count", f"{row['count']!r} is not a whole number between 0 and {MAX_COUNT:,}"))
         if len(problems) > problem_count:
             continue
@@ -87,7 +88,7 @@ def import_transactions(path: Path, *, actor: str = "cli") -> CountsImported:
     if not rows and not problems:
         problems.append(RowProblem(None, None, "the file has no data rows"))
     if problems:
-        raise ImportRejected(str(path), problems)
+        raise problems.rejected(str(path))
 
     periods = tuple(sorted({row["period"] for row in rows}))
     try:

@@ -57,6 +57,14 @@ VERSION = 1
 BATCH = 2000
 #: How long a restore waits for the running application to release a table.
 LOCK_TIMEOUT_SECONDS = 30
+#: Longest line (in characters) a restore reads. The longest a backup writes is a questionnaire's
+#: snapshot or a publication's summary, tens of kilobytes; a longer line is a damaged or hostile
+#: file, refused before it fills the memory (a 300 KB gzip can hold a 100 MB line).
+MAX_LINE_CHARS = 4 * 1024 * 1024
+#: Largest decompressed archive (in characters) against the compressed file: JSON lines compress
+#: some 10 to 30 times; a far higher ratio is a gzip bomb. Never less than MIN_TOTAL_CHARS.
+MAX_EXPANSION = 200
+MIN_TOTAL_CHARS = 1024 * 1024 * 1024
 
 
 class BackupError(click.ClickException):
@@ -237,18 +245,55 @@ class Archive:
     lines: Iterator[Any]
 
 
-def open_archive(handle: IO[str]) -> Archive:
-    """Read and check the header of an archive opened with :func:`gzip.open` in text mode."""
+def max_total_chars(archive_file: Path) -> int:
+    """How much text the archive at ``archive_file`` may expand to before it is refused."""
+    return max(MIN_TOTAL_CHARS, MAX_EXPANSION * archive_file.stat().st_size)
+
+
+def _bounded_lines(handle: IO[str], max_total: int | None) -> Iterator[tuple[int, str]]:
+    """``(number, line)`` of ``handle``, never reading more than :data:`MAX_LINE_CHARS` for one line.
+
+    A line over the limit, or more than ``max_total`` characters in all, raises :class:`BackupError`
+    as soon as it is seen: the memory used stays near one line's limit whatever the file holds.
+    """
+    total = 0
+    number = 0
+    while True:
+        number += 1
+        line = handle.readline(MAX_LINE_CHARS + 1)
+        if not line:
+            return
+        if len(line) > MAX_LINE_CHARS:
+            raise BackupError(
+                f"line {number} of the archive is too long (over {MAX_LINE_CHARS // (1024 * 1024)} MiB): "
+                "the file is damaged or not a backup of this application; nothing was restored"
+            )
+        total += len(line)
+        if max_total is not None and total > max_total:
+            raise BackupError(
+                f"the archive expands to more than {max_total:,} characters: the file is damaged or not a backup "
+                "of this application; nothing was restored"
+            )
+        yield number, line
+
+
+def open_archive(handle: IO[str], max_total: int | None = None) -> Archive:
+    """Read and check the header of an archive opened with :func:`gzip.open` in text mode.
+
+    Lines are read one at a time with a size limit (:func:`_bounded_lines`); ``max_total``
+    (characters, see :func:`max_total_chars`) bounds the whole archive.
+    """
+    lines = _bounded_lines(handle, max_total)
 
     def documents() -> Iterator[Any]:
-        for number, line in enumerate(handle, start=2):
+        for number, line in lines:
             try:
                 yield json.loads(line)
             except ValueError:
                 raise BackupError(f"line {number} of the archive is not valid JSON; the file is damaged") from None
 
     try:
-        first = handle.readline()
+        first = next(lines, (1, ""))[1]
         header = json.loads(first) if first else None
     except (OSError, EOFError, ValueError, UnicodeDecodeError):
         raise BackupError("this file is not a backup archive (expected gzip-compressed JSON lines)") from None
@@ -432,7 +477,7 @@ def restore_command(archive_file: Path, force: bool) -> None:
     from webapp.extensions import db
 
     with gzip.open(archive_file, "rt", encoding="utf-8") as handle:
-        archive = open_archive(handle)
+        archive = open_archive(handle, max_total=max_total_chars(archive_file))
         total = sum(archive.header.get("rows", {}).values())
         with click.progressbar(length=total, label="Restoring", file=sys.stderr) as bar:
             try:

@@ -31,8 +31,11 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 #: URL variables whose values are secrets and never appear in a log.
 SECRET_ARGS = frozenset({"device_key", "key", "token", "secret"})
-#: Path prefixes whose next segment is a secret, also masked when no route matched.
-SECRET_PREFIXES = re.compile(r"^(/(?:kiosk|r)/)[^/]+")
+#: Path segments that are secrets (``/kiosk/<device_key>``, ``/r/<token>``), masked even when no
+#: route matched, anywhere in a text (a request line, a full URL in a Referer or Location).
+SECRET_SEGMENTS = re.compile(r"(/(?:kiosk|r)/+)[^/?#\s\"]+", re.IGNORECASE)
+#: The value of every query-string parameter (``/r?code=…``): only the names are ever logged.
+QUERY_VALUES = re.compile(r"([?&][^=&#\s\"]*=)[^&#\s\"]*")
 MASK = "***"
 
 logger = logging.getLogger(LOGGER_NAME)
@@ -49,13 +52,27 @@ def incoming_request_id(value: str | None) -> str:
     return new_request_id()
 
 
+def mask_secrets(text: str) -> str:
+    """``text`` (a path, a request line, a URL) with kiosk keys, receipt tokens and query values masked.
+
+    Used by gunicorn's access log (:mod:`webapp.ops.access_log`), which sees the raw request
+    and not the matched route.
+    """
+    return QUERY_VALUES.sub(rf"\g<1>{MASK}", SECRET_SEGMENTS.sub(rf"\g<1>{MASK}", text))
+
+
+def mask_query_string(query: str) -> str:
+    """A bare query string (``code=AB12&lang=vi``) with every value masked (``code=***&lang=***``)."""
+    return mask_secrets("?" + query)[1:] if query else query
+
+
 def masked_path() -> str:
     """The request's path with every secret segment replaced by ``***`` (no query string)."""
     path = request.path
     for name, value in (request.view_args or {}).items():
         if name in SECRET_ARGS and isinstance(value, str) and value:
             path = path.replace(f"/{value}", f"/{MASK}")
-    return SECRET_PREFIXES.sub(rf"\g<1>{MASK}", path)
+    return mask_secrets(path)
 
 
 def _user_id() -> str | None:

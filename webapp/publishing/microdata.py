@@ -23,6 +23,7 @@ from webapp.periods import Period
 from webapp.publishing.aggregate import ScoreGroup, fetch_transaction_counts
 from webapp.publishing.compute import _Cells, _domain_functions, _unit_infos
 from webapp.publishing.publish import PublishError, current_snapshot
+from webapp.safe_text import csv_cell
 
 COLUMNS = ("response_id", "cell", "cell_total", "weight", "satisfied")
 
@@ -75,7 +76,7 @@ def export_microdata(period_label: str, indicator_code: str, output: Path) -> Mi
     output.parent.mkdir(parents=True, exist_ok=True)
     with output.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(COLUMNS + tuple(domain_columns))
+        writer.writerow([csv_cell(name) for name in COLUMNS + tuple(domain_columns)])
         for i, (response_id, *_rest) in enumerate(rows):
             group = groups[i]
             weight = float(cells.weight[i])
@@ -84,8 +85,9 @@ def export_microdata(period_label: str, indicator_code: str, output: Path) -> Mi
             for name in domain_columns:
                 value = domains[name](group)
                 values.append(value if value is not None and (name, value) in published else "")
-            writer.writerow([response_id, f"h{stratum}", repr(weight * stratum_size[stratum]), repr(weight),
-                             group.satisfied, *values])
+            # csv_cell: domain codes come from the registry; a spreadsheet must never evaluate one.
+            writer.writerow([csv_cell(cell) for cell in (response_id, f"h{stratum}", weight * stratum_size[stratum],
+                                                         weight, group.satisfied, *values)])
     script = output.with_suffix(".R")
     script.write_text(_r_script(output.name, indicator.code, period.label, domain_columns), encoding="utf-8")
     return MicrodataExport(len(rows), output, script)

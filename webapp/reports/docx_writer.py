@@ -28,6 +28,7 @@ from webapp.reports import labels
 from webapp.reports.chart import indicator_chart
 from webapp.reports.data import QUOTED_COMMENTS, Breakdown, Figure, Line, ReportData
 from webapp.reports.issuer import Issuer, issuer_of
+from webapp.safe_text import strip_unsafe
 from webapp.urls import public_url
 
 FONT = "Times New Roman"
@@ -155,7 +156,8 @@ def _paragraph(
 ):
     paragraph = container.add_paragraph(style=style)
     if text:
-        run = paragraph.add_run(text)
+        # Stored text (a comment, a reply, a unit's name) may hold characters XML cannot carry.
+        run = paragraph.add_run(strip_unsafe(text))
         run.bold = bold or None
         run.italic = italic or None
         if size is not None:
@@ -211,7 +213,7 @@ def _cell_text(
     paragraph.paragraph_format.line_spacing = 1.0
     if align is not None:
         paragraph.alignment = align
-    run = paragraph.add_run(text)
+    run = paragraph.add_run(strip_unsafe(text))
     run.font.size = Pt(size)
     run.bold = bold or None
     run.italic = italic or None
@@ -247,7 +249,7 @@ def _data_table(
     table.style = document.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     title = OxmlElement("w:tblCaption")
-    title.set(qn("w:val"), caption[:255])
+    title.set(qn("w:val"), strip_unsafe(caption)[:255])
     table._tbl.tblPr.insert_element_before(title, "w:tblDescription", "w:tblPrChange")
     for cell, header in zip(table.rows[0].cells, headers, strict=True):
         _cell_text(cell, header, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
@@ -350,7 +352,7 @@ def _header_block(document, data: ReportData, issuer: Issuer) -> None:
         paragraph = left.add_paragraph()
         paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
         paragraph.paragraph_format.space_after = Pt(0)
-        run = paragraph.add_run(line)
+        run = paragraph.add_run(strip_unsafe(line))
         run.bold = True
         run.font.size = Pt(13)
     _rule(left, HEADER_LEFT_MM, _issuer_rule_mm(issuer))
@@ -426,7 +428,7 @@ class _Numbering:
 
     def heading(self, text: str) -> None:
         self.count += 1
-        self.document.add_heading(f"{self.NUMERALS[self.count - 1]}. {text.upper()}", level=1)
+        self.document.add_heading(strip_unsafe(f"{self.NUMERALS[self.count - 1]}. {text.upper()}"), level=1)
 
 
 def _overview(document, data: ReportData, number: _Numbering) -> None:
@@ -497,7 +499,7 @@ def _indicators(document, data: ReportData, number: _Numbering) -> None:
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
     paragraph.paragraph_format.keep_with_next = True
     shape = paragraph.add_run().add_picture(io.BytesIO(chart.png), width=Mm(150))
-    shape._inline.docPr.set("descr", chart.description)
+    shape._inline.docPr.set("descr", strip_unsafe(chart.description))
     shape._inline.docPr.set("title", _("Chart of the indicators"))
     _caption(
         document,
@@ -635,7 +637,7 @@ def _comments(document, data: ReportData, number: _Numbering) -> None:
     _paragraph(document, _("Published comments (at most %(count)s, those with a reply first):", count=QUOTED_COMMENTS))
     for i, comment in enumerate(summary.quoted, start=1):
         paragraph = _paragraph(document, f"{i}. “{comment.text}” ", align=WD_ALIGN_PARAGRAPH.JUSTIFY, space_after=2)
-        detail = paragraph.add_run(f"({comment.service}, {labels.short_date(comment.answered_on)})")
+        detail = paragraph.add_run(strip_unsafe(f"({comment.service}, {labels.short_date(comment.answered_on)})"))
         detail.italic = True
         if comment.reply:
             reply = _paragraph(
@@ -677,7 +679,7 @@ def _recipients(document, issuer: Issuer) -> None:
     for recipient in issuer.recipients:
         paragraph = left.add_paragraph()
         paragraph.paragraph_format.space_after = Pt(0)
-        run = paragraph.add_run(f"- {recipient}")
+        run = paragraph.add_run(strip_unsafe(f"- {recipient}"))
         run.font.size = Pt(11)
     _cell_text(right, issuer.signer_title, bold=True, size=13, align=WD_ALIGN_PARAGRAPH.CENTER)
     note = right.add_paragraph()
@@ -694,9 +696,9 @@ def write_docx(data: ReportData) -> bytes:
     _setup(document, data.locale)
     issuer = issuer_of(data.unit)
     properties = document.core_properties
-    properties.title = _subject(data)
+    properties.title = strip_unsafe(_subject(data))
     properties.subject = data.period.label
-    properties.author = issuer.in_sentence
+    properties.author = strip_unsafe(issuer.in_sentence)
     properties.language = LANGUAGE_TAGS.get(data.locale, "vi-VN")
     properties.created = data.generated_at.replace(tzinfo=None) if isinstance(data.generated_at, datetime) else None
     _header_block(document, data, issuer)

@@ -22,6 +22,7 @@ from webapp.periods import VIETNAM
 from webapp.reports import labels
 from webapp.reports.data import Figure, Line, ReportData
 from webapp.reports.issuer import issuer_of
+from webapp.safe_text import spreadsheet_value, strip_unsafe
 
 PERCENT = "0.0%"
 CHANGE = "+0.0%;-0.0%;0.0%"
@@ -32,6 +33,7 @@ DATETIME = "yyyy-mm-dd hh:mm"
 
 def _sheet_title(text: str) -> str:
     """Excel refuses sheet names longer than 31 characters or with []:*?/\\."""
+    text = strip_unsafe(text)
     for character in "[]:*?/\\":
         text = text.replace(character, " ")
     return text[:31]
@@ -40,13 +42,17 @@ def _sheet_title(text: str) -> str:
 def _write_table(
     sheet: Worksheet, headers: Sequence[str], rows: Sequence[Sequence[Any]], formats: dict[int, str]
 ) -> None:
-    """Header in row 1 (bold, frozen), then ``rows``; ``formats`` maps a column index to a number format."""
-    sheet.append(list(headers))
+    """Header in row 1 (bold, frozen), then ``rows``; ``formats`` maps a column index to a number format.
+
+    Every value goes through :func:`spreadsheet_value`: text loses the characters XML cannot hold
+    and is never read as a formula (a published comment may start with ``=``); numbers stay numbers.
+    """
+    sheet.append([spreadsheet_value(value) for value in headers])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for values in rows:
-        sheet.append(list(values))
+        sheet.append([spreadsheet_value(value) for value in values])
         row = sheet.max_row
         for index, number_format in formats.items():
             # Empty (suppressed) cells get the format too, so the column reads the same throughout.
@@ -321,13 +327,15 @@ def write_xlsx(data: ReportData) -> bytes:
     _comments_sheets(book, data)
     _about_sheet(book, data)
     properties = book.properties
-    properties.title = _(
-        "Results of measuring satisfaction: %(scope)s, %(period)s",
-        scope=data.scope_name,
-        period=labels.period_name(data.period),
+    properties.title = strip_unsafe(
+        _(
+            "Results of measuring satisfaction: %(scope)s, %(period)s",
+            scope=data.scope_name,
+            period=labels.period_name(data.period),
+        )
     )
     properties.subject = data.period.label
-    properties.creator = issuer_of(data.unit).in_sentence
+    properties.creator = strip_unsafe(issuer_of(data.unit).in_sentence)
     properties.language = data.locale
     properties.created = data.generated_at.astimezone(VIETNAM).replace(tzinfo=None)
     buffer = io.BytesIO()
