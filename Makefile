@@ -51,8 +51,12 @@ run: setup ## Fresh clone -> site with demo data at http://127.0.0.1:5000 (Ctrl+
 	@echo "Serving on http://$(HOST):$(PORT) – press Ctrl+C to stop."
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-serve: setup ## Same data, served by gunicorn with gunicorn.conf.py
-	$(VENV)/bin/gunicorn -c gunicorn.conf.py wsgi:app
+# gunicorn runs several workers: rate limits must be counted in one shared Redis.
+RATELIMIT_STORAGE_URI ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
+
+serve: setup ## Same data, served by gunicorn with gunicorn.conf.py (rate limits in Redis: RATELIMIT_STORAGE_URI)
+	@RATELIMIT_STORAGE_URI='$(RATELIMIT_STORAGE_URI)' $(PY) -c 'import os, sys; from limits.storage import storage_from_string as s; u = os.environ["RATELIMIT_STORAGE_URI"]; sys.exit(0 if s(u).check() else "Redis does not answer at " + u + ": start it (apt-get install redis-server; redis-server --daemonize yes) or set RATELIMIT_STORAGE_URI")'
+	RATELIMIT_STORAGE_URI='$(RATELIMIT_STORAGE_URI)' $(VENV)/bin/gunicorn -c gunicorn.conf.py wsgi:app
 
 test: install-dev security-scan ## Fresh clone -> bandit, then the whole test suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set)
 	$(PY) -m pytest

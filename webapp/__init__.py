@@ -16,7 +16,7 @@ from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from webapp.config import Config, ProductionConfig, config_from_environment
+from webapp.config import Config, ProductionConfig, config_from_environment, resolve_secret_key
 from webapp.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 
@@ -50,6 +50,8 @@ def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
     app.config.from_object(base)
     if isinstance(config, Mapping):
         app.config.update(config)
+    # Never a public default: the environment's key, the tests' key, or this instance's own.
+    app.config["SECRET_KEY"] = resolve_secret_key(app.config)
 
     if app.config["PROXY_FIX_X_FOR"]:
         hops = app.config["PROXY_FIX_X_FOR"]

@@ -1,4 +1,9 @@
-"""Signed-in staff: how a session is turned back into a user."""
+"""Signed-in staff: how a session is turned back into a user.
+
+A session signs someone in only while its server-side row (:class:`~webapp.models.StaffSession`,
+found by the SHA-256 of the ``sid`` kept in the cookie) has not ended: a cookie replayed after
+"Sign out" is refused, whatever its signature. ``session_version`` is checked as well.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,9 @@ from flask_login import UserMixin
 
 from webapp.extensions import db, login_manager
 from webapp.models import User
+
+#: The key of the random session id in the (signed) session cookie.
+SESSION_ID_KEY = "sid"
 
 
 class SignedInUser(UserMixin):
@@ -31,6 +39,11 @@ def load_user(identifier: str) -> SignedInUser | None:
         return None
     user = db.session.get(User, int(user_id))
     if user is None or not user.active or user.session_version != int(version):
+        session.clear()
+        return None
+    from webapp.users import session_is_live
+
+    if not session_is_live(user, session.get(SESSION_ID_KEY), current_app.permanent_session_lifetime):
         session.clear()
         return None
     return SignedInUser(user)

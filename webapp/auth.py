@@ -1,35 +1,38 @@
 """Signing staff in and out: ``/auth/...``.
 
 Password, then (when set up) a TOTP code; administrators must set up the second factor before
-they can use the admin area. The session is cleared before a user is signed in (no session
-fixation); a session carries the account's ``session_version``, so "sign out everywhere", a
-password change or an admin reset ends every other session. Failed attempts lock the account
-for 15 minutes after five in a row, and sign-in posts are rate limited per client address.
+they can use the admin area, and setting it up (the first time too) needs the password. The
+session is cleared before a user is signed in (no session fixation), and each signed-in
+session has a server-side row: "Sign out" ends it, "sign out everywhere", a password change
+or an admin reset end every row of the account (see :mod:`webapp.users`).
+
+Wrong passwords and codes are throttled per (e-mail, client address) with growing waits; no
+account is ever locked and no session ended by someone else's failures. Known and unknown
+e-mails get the same answers. Sign-in posts are also rate limited per client address.
 """
 
 from __future__ import annotations
 
 import time
+import unicodedata
 from collections.abc import Callable
-from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
 import segno
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
-from limits import parse as parse_limit
 from markupsafe import Markup
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from webapp import users
 from webapp.access import SIGN_IN, declare_access, needs_second_factor_setup
-from webapp.accounts import SignedInUser
+from webapp.accounts import SESSION_ID_KEY, SignedInUser
 from webapp.extensions import db, limiter
 from webapp.forms import ConfirmForm
 from webapp.models import User
@@ -50,9 +53,9 @@ class CodeForm(FlaskForm):
 
 
 class TwoFactorForm(FlaskForm):
-    """Turn on (or move to a new phone) the second factor; moving needs the password again."""
+    """Turn on (or move to a new phone) the second factor: always with the password again."""
 
-    password = PasswordField(validators=[Length(max=200)])
+    password = PasswordField(validators=[DataRequired(_l("Enter your password")), Length(max=200)])
     code = StringField(validators=[DataRequired(_l("Enter the 6-digit code from your authenticator app")), Length(max=12)])
 
 
@@ -77,11 +80,24 @@ def signed_in_required(view: Callable) -> Callable:
 
 
 def safe_next(target: str | None) -> str | None:
-    """``target`` if it is a path on this site (never another host: no open redirect)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """``target`` if it is a path on this site, else ``None`` (the default page).
+
+    Never another host (no open redirect) and no control character: CR/LF would break the
+    ``Location`` header, and browsers drop tabs and newlines, so ``/\t/evil`` means ``//evil``.
+    """
+    if not isinstance(target, str) or not target or len(target) > 2000:
+        return None
+    if any(unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"} for ch in target):
+        return None
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
     parts = urlsplit(target)
     return target if not parts.scheme and not parts.netloc else None
+
+
+def _client_address() -> str:
+    """The client's address (the proxy's forwarded one when PROXY_FIX_X_FOR trusts it)."""
+    return request.remote_addr or "-"
 
 
 def landing_url(user: User) -> str:
@@ -92,10 +108,17 @@ def landing_url(user: User) -> str:
     return url_for(endpoint)
 
 
-def _finish_sign_in(user: User, next_url: str | None) -> Any:
-    session.clear()  # a new session for the signed-in user: nothing carried over (fixation)
+def _start_signed_in_session(user: User) -> None:
+    """A new session for ``user`` in this browser: nothing carried over (fixation), a new server row."""
+    session.clear()
+    session[SESSION_ID_KEY] = users.start_session(user)
     login_user(SignedInUser(user))
     session.permanent = True
+
+
+def _finish_sign_in(user: User, next_url: str | None) -> Any:
+    users.clear_throttles(user.email, _client_address())
+    _start_signed_in_session(user)
     users.record_sign_in(user)
     db.session.commit()
     if user.must_change_password:
@@ -105,28 +128,18 @@ def _finish_sign_in(user: User, next_url: str | None) -> Any:
     return redirect(safe_next(next_url) or landing_url(user))
 
 
-#: Failed sign-ins in a row, for e-mails without an account, before the "locked" answer: the
-#: same count as for real accounts, so that the answers do not reveal which accounts exist.
-_UNKNOWN_ACCOUNT_FAILURES = parse_limit(f"{users.MAX_FAILED_LOGINS - 1} per {int(users.LOCKOUT.total_seconds())} seconds")
-
-
-def _unknown_account_lock(email: str) -> datetime | None:
-    """Count a failure for an e-mail with no account; "locked until" once real accounts would be."""
-    key = users.normalise_email(email)[:254]
-    if limiter.limiter.hit(_UNKNOWN_ACCOUNT_FAILURES, "sign-in-unknown", key):
-        return None
-    reset = limiter.limiter.get_window_stats(_UNKNOWN_ACCOUNT_FAILURES, "sign-in-unknown", key).reset_time
-    return datetime.fromtimestamp(reset, UTC)
-
-
-def _locked_message(until) -> str:
-    return str(
-        _l(
-            "Too many failed attempts: this account is locked until %(time)s. Wait, or ask an administrator of"
-            " the Department of Home Affairs to reset your password.",
-            time=format_datetime(until, "short"),
-        )
+def _throttled(seconds: int, template: str, **context: Any) -> Any:
+    """The "wait" answer: the same for every e-mail, known or not (429 with Retry-After)."""
+    problem = ngettext(
+        "Too many failed attempts from this device for this account. Wait %(num)d second and try again, or ask"
+        " an administrator of the Department of Home Affairs to reset your password.",
+        "Too many failed attempts from this device for this account. Wait %(num)d seconds and try again, or ask"
+        " an administrator of the Department of Home Affairs to reset your password.",
+        seconds,
     )
+    response = current_app.make_response((render_template(template, problems=[str(problem)], **context), 429))
+    response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 @auth.route("/login", methods=["GET", "POST"])
@@ -138,8 +151,10 @@ def login():
     problems: list[str] = []
     status = 200
     if form.validate_on_submit():
-        result = users.check_password(form.email.data, form.password.data)
-        db.session.commit()  # failures and lockouts are counted and audited even when refused
+        result = users.check_password(form.email.data, form.password.data, _client_address())
+        db.session.commit()  # failures are counted and audited even when refused
+        if result.throttled:
+            return _throttled(result.retry_after, "auth/login.html", form=form)
         if result.ok and result.user is not None:
             user = result.user
             if user.totp_secret:
@@ -148,15 +163,8 @@ def login():
                 session["second_step_next"] = safe_next(request.args.get("next"))
                 return redirect(url_for("auth.second_step"))
             return _finish_sign_in(user, request.args.get("next"))
-        locked_until = result.locked_until
-        if result.user is None:
-            locked_until = _unknown_account_lock(form.email.data)
-        if locked_until is not None:
-            problems.append(_locked_message(locked_until))
-            status = 429
-        else:
-            problems.append(str(_l("The e-mail address or the password is not right.")))
-            status = 401
+        problems.append(str(_l("The e-mail address or the password is not right.")))
+        status = 401
     elif request.method == "POST":
         status = 400
     return render_template("auth/login.html", form=form, problems=problems), status
@@ -171,33 +179,25 @@ def second_step():
         flash(_l("Your sign-in took too long. Please enter your password again."))
         return redirect(url_for("auth.login"))
     user = db.session.get(User, pending["user"])
-    if user is None or not user.active or user.session_version != pending["version"] or users.is_locked(user):
+    if user is None or not user.active or user.session_version != pending["version"]:
         session.clear()
         return redirect(url_for("auth.login"))
     form = CodeForm()
     problems: list[str] = []
     status = 200
     if form.validate_on_submit():
+        if wait := users.throttle_wait(user.email, _client_address()):
+            return _throttled(wait, "auth/code.html", form=form)
         if users.verify_totp(user, form.code.data):
             return _finish_sign_in(user, session.get("second_step_next"))
         users.record_event("user.second_factor_failed", object_type="user", object_id=user.id, actor=user.email)
-        if (locked_until := users.count_failure(user)) is not None:
-            return _end_locked_session(locked_until)
+        users.count_failure(user.email, _client_address())
         db.session.commit()
         problems.append(str(_l("That code is not right, or was already used. Wait for the next code and try again.")))
         status = 401
     elif request.method == "POST":
         status = 400
     return render_template("auth/code.html", form=form, problems=problems), status
-
-
-def _end_locked_session(locked_until: datetime) -> Any:
-    """Too many wrong passwords or codes: save the lock, end this session, say until when."""
-    db.session.commit()
-    logout_user()
-    session.clear()
-    flash(_locked_message(locked_until))
-    return redirect(url_for("auth.login"), 303)
 
 
 @auth.after_request
@@ -216,7 +216,8 @@ def logout():
         abort(400)
     if current_user.is_authenticated:
         users.record_event("user.logout", object_type="user", object_id=current_user.id, actor=current_user.email)
-        db.session.commit()
+    users.end_session(session.get(SESSION_ID_KEY))  # a copy of this cookie no longer signs anyone in
+    db.session.commit()
     logout_user()
     session.clear()
     flash(_l("You are signed out."))
@@ -251,11 +252,11 @@ def change_password():
     problems: list[str] = []
     status = 200
     if form.validate_on_submit():
-        if not users.check_password_hash(user.password_hash, form.current.data):
-            users.record_event("user.password_check_failed", object_type="user", object_id=user.id)
-            if (locked_until := users.count_failure(user)) is not None:
-                return _end_locked_session(locked_until)
-            db.session.commit()
+        check = users.check_current_password(user, form.current.data, _client_address())
+        db.session.commit()
+        if check.throttled:
+            return _throttled(check.retry_after, "auth/password.html", form=form, user=user)
+        if not check.ok:
             form.current.errors = [str(_l("Your current password is not right"))]
             status = 400
         elif (problem := users.password_problem(form.new.data, user.email)) is not None:
@@ -269,9 +270,9 @@ def change_password():
             form.new.errors = [str(_l("Choose a password different from the current one"))]
             status = 400
         else:
-            users.set_password(user, form.new.data)
+            users.set_password(user, form.new.data)  # ends every session, this one too
+            _start_signed_in_session(user)  # ... and this browser goes on in a new one
             db.session.commit()
-            login_user(SignedInUser(user))  # this session follows the new session_version
             flash(_l("Your password is changed. Your other sessions are signed out."))
             if needs_second_factor_setup(user):
                 return redirect(url_for("auth.totp_setup"))
@@ -293,23 +294,24 @@ def totp_setup():
     replacing = bool(user.totp_secret)
     status = 200
     if form.validate_on_submit():
-        if replacing and not users.check_password_hash(user.password_hash, form.password.data or ""):
-            # Someone holding a stolen session must not be able to move the second factor.
-            users.record_event("user.password_check_failed", object_type="user", object_id=user.id)
-            if (locked_until := users.count_failure(user)) is not None:
-                return _end_locked_session(locked_until)
-            db.session.commit()
+        # Someone holding a stolen session must not be able to set up or move the second factor.
+        check = users.check_current_password(user, form.password.data, _client_address())
+        db.session.commit()
+        if check.throttled:
+            response = _throttled(check.retry_after, "auth/two_factor.html", **_two_factor_context(user, secret, form))
+            return response
+        if not check.ok:
             form.password.errors = [str(_l("Your password is not right"))]
             status = 400
         elif users.verify_totp(user, form.code.data, secret=secret):
             user.totp_secret = secret
-            user.session_version += 1  # other sessions end: they may be the reason for the change
+            users.end_all_sessions(user)  # other sessions end: they may be the reason for the change
             session.pop("totp_setup_secret", None)
             users.record_event(
                 "user.second_factor_reset" if replacing else "user.second_factor_set", object_type="user", object_id=user.id
             )
+            _start_signed_in_session(user)
             db.session.commit()
-            login_user(SignedInUser(user))
             flash(_l("Two-step sign-in is on. You will be asked for a code each time you sign in."))
             return redirect(landing_url(user))
         else:
@@ -317,8 +319,12 @@ def totp_setup():
             status = 400
     elif request.method == "POST":
         status = 400
+    return render_template("auth/two_factor.html", **_two_factor_context(user, secret, form)), status
+
+
+def _two_factor_context(user: User, secret: str, form: TwoFactorForm) -> dict[str, Any]:
     uri = users.totp_uri(user, secret)
     svg = segno.make(uri, error="m").svg_inline(scale=4, title=str(_l("QR code for your authenticator app")))
     qr = Markup(svg)  # noqa: S704 (segno escapes the title; the URI is built here)  # nosec B704
     grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
-    return render_template("auth/two_factor.html", form=form, qr=qr, secret=grouped, user=user, replacing=replacing), status
+    return {"form": form, "qr": qr, "secret": grouped, "user": user, "replacing": bool(user.totp_secret)}

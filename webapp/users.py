@@ -1,28 +1,48 @@
-"""Staff accounts: creation, passwords, lockout and the TOTP second factor.
+"""Staff accounts: creation, passwords, sign-in throttling, server-side sessions, TOTP.
 
 Used by the sign-in pages, the admin area and the ``users`` commands, so that every path
 applies the same rules. Passwords are hashed with scrypt (werkzeug); one-time passwords are
 shown once and must be changed at the first sign-in.
+
+Wrong passwords (and codes) are throttled per (e-mail, client address), never by locking
+the account: the first :data:`FREE_TRIES` failures cost nothing, then each failure makes the
+next try from that address for that e-mail wait :data:`FIRST_DELAY`, doubling up to
+:data:`MAX_DELAY`. Other addresses and signed-in sessions are not affected, and unknown
+e-mails are throttled exactly like real ones (same answers, one password hash either way).
+
+Each signed-in browser has a :class:`~webapp.models.StaffSession` row (only the SHA-256 of
+the random id in its cookie is stored): signing out ends that row, so a copied cookie stops
+working; "sign out everywhere", a password change or reset end every row of the account
+(and bump ``session_version``, which the admin area's role changes also use).
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
 import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pyotp
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.audit import record_event
 from webapp.extensions import db
-from webapp.models import ROLES, Unit, User, utcnow
+from webapp.models import ROLES, LoginThrottle, StaffSession, Unit, User, utcnow
 
-#: Failed sign-ins in a row before an account is locked, and for how long.
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
+#: Failures per (e-mail, address) that cost nothing (typos, a forgotten Caps Lock).
+FREE_TRIES = 3
+#: The wait after the first failure past the free tries; it doubles with each further failure.
+FIRST_DELAY = timedelta(seconds=2)
+#: The longest wait: an attacker gets about four guesses an hour per address and e-mail.
+MAX_DELAY = timedelta(minutes=15)
+#: A throttle with no failure for this long is forgotten (and its row removed).
+FORGET_AFTER = timedelta(hours=24)
+
 MIN_PASSWORD_LENGTH = 12
 PASSWORD_METHOD = "scrypt"  # noqa: S105 (the hashing method, not a password)  # nosec B105
 #: A hash checked when the e-mail is unknown, so both answers take the same time.
@@ -38,6 +58,11 @@ class AccountError(ValueError):
 class NewPassword:
     user: User
     password: str
+
+
+def now() -> datetime:
+    """The clock of throttles and sessions (tests replace it to fix the time)."""
+    return utcnow()
 
 
 def normalise_email(email: str) -> str:
@@ -103,72 +128,171 @@ def reset_password(user: User) -> NewPassword:
     user.must_change_password = True
     user.failed_logins = 0
     user.locked_until = None
-    user.session_version += 1
+    end_all_sessions(user)
+    clear_throttles(user.email)  # the "unlock": every address may try again at once
     record_event("user.password_reset", object_type="user", object_id=user.id, after={"email": user.email})
     return NewPassword(user, password)
 
 
 def set_password(user: User, password: str) -> None:
-    """Store the user's own new password (checked by the caller) and end their other sessions."""
+    """Store the user's own new password (checked by the caller) and end all their sessions.
+
+    The caller starts a new session for the browser that made the change.
+    """
     user.password_hash = hash_password(password)
     user.must_change_password = False
-    user.session_version += 1
+    end_all_sessions(user)
     record_event("user.password_change", object_type="user", object_id=user.id)
 
 
 def sign_out_everywhere(user: User) -> None:
-    user.session_version += 1
+    end_all_sessions(user)
     record_event("user.sign_out_everywhere", object_type="user", object_id=user.id)
 
 
-def is_locked(user: User, now: datetime | None = None) -> bool:
-    now = now or utcnow()
-    return user.locked_until is not None and user.locked_until > now
+def is_locked(user: User, at: datetime | None = None) -> bool:
+    """Whether an old-style account lock is still running (no longer set: accounts are never
+    locked by failures, only (e-mail, address) pairs are throttled); kept for the admin area."""
+    at = at or now()
+    return user.locked_until is not None and user.locked_until > at
+
+
+# --- throttling wrong passwords and codes per (e-mail, address) ------------------------------
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _email_part(email: str) -> str:
+    return _digest(normalise_email(email)[:254])[:32]
+
+
+def throttle_key(email: str, address: str | None) -> str:
+    """The row key of (e-mail, address): neither is stored in clear.
+
+    Half a SHA-256 of the e-mail, then half a SHA-256 of e-mail and address: the first half
+    lets a password reset clear every address's throttle for that e-mail.
+    """
+    normalised = normalise_email(email)[:254]
+    return _email_part(normalised) + _digest(f"{normalised}\n{address or '-'}")[:32]
+
+
+def delay_after(failures: int) -> timedelta:
+    """The wait imposed after ``failures`` failures in a row."""
+    if failures <= FREE_TRIES:
+        return timedelta(0)
+    doublings = min(failures - FREE_TRIES - 1, 20)
+    return min(FIRST_DELAY * (2**doublings), MAX_DELAY)
+
+
+def _seconds(delta: timedelta) -> int:
+    return max(0, math.ceil(delta.total_seconds()))
+
+
+def throttle_wait(email: str, address: str | None, at: datetime | None = None) -> int:
+    """Seconds before (e-mail, address) may try again; 0 when it may try now."""
+    row = db.session.get(LoginThrottle, throttle_key(email, address))
+    if row is None or row.blocked_until is None:
+        return 0
+    return _seconds(row.blocked_until - (at or now()))
+
+
+def count_failure(email: str, address: str | None, at: datetime | None = None) -> int:
+    """Count a wrong password or code for (e-mail, address); the seconds to wait before the next try.
+
+    Never locks the account and never ends a session: only this pair waits.
+    """
+    at = at or now()
+    key = throttle_key(email, address)
+    row = db.session.get(LoginThrottle, key)
+    if row is None:
+        row = LoginThrottle(key_hash=key, failures=0, last_failure_at=at)
+        try:
+            with db.session.begin_nested():
+                db.session.add(row)
+        except IntegrityError:  # a concurrent failure created it first
+            row = db.session.get(LoginThrottle, key, populate_existing=True)
+    if row.last_failure_at is not None and at - row.last_failure_at > FORGET_AFTER:
+        row.failures = 0
+    row.failures += 1
+    row.last_failure_at = at
+    wait = delay_after(row.failures)
+    row.blocked_until = at + wait if wait else None
+    db.session.execute(delete(LoginThrottle).where(LoginThrottle.last_failure_at < at - FORGET_AFTER))
+    return _seconds(wait)
+
+
+def clear_throttles(email: str, address: str | None = None) -> None:
+    """Forget the failures of (e-mail, address), or of every address when ``address`` is None."""
+    if address is not None:
+        db.session.execute(delete(LoginThrottle).where(LoginThrottle.key_hash == throttle_key(email, address)))
+        return
+    prefix = _email_part(email)
+    db.session.execute(delete(LoginThrottle).where(LoginThrottle.key_hash.startswith(prefix, autoescape=True)))
 
 
 @dataclass(frozen=True)
 class PasswordCheck:
-    """The outcome of checking an e-mail and password."""
+    """The outcome of checking an e-mail and password.
+
+    ``retry_after``: when ``throttled``, the seconds still to wait (nothing was checked);
+    after a failure, the wait that failure imposed (0 during the free tries).
+    """
 
     user: User | None
     ok: bool
-    locked_until: datetime | None = None
+    retry_after: int = 0
+    throttled: bool = False
 
 
-def check_password(email: str, password: str) -> PasswordCheck:
-    """Check credentials, counting failures and locking the account after too many.
+def check_password(email: str, password: str, address: str | None) -> PasswordCheck:
+    """Check credentials from ``address``, throttling that (e-mail, address) pair on failures.
 
-    Unknown e-mails and wrong passwords give the same answer (and take the same time). A
-    locked account is refused even with the right password until the lock expires.
+    Unknown or disabled e-mails and wrong passwords give the same answer and cost one
+    password hash check either way, throttled or not, so neither the answer nor its timing
+    tells which accounts exist. Failures are audited.
     """
+    at = now()
     user = find_user(email)
-    if user is None or not user.active:
+    known = user is not None and user.active
+    actor = normalise_email(email)[:254]
+    wait = throttle_wait(email, address, at)
+    if wait:
         check_password_hash(_DUMMY_HASH, password)
-        record_event("user.login_failed", actor=normalise_email(email)[:254], detail="unknown or disabled account")
-        return PasswordCheck(None, False)
-    now = utcnow()
-    if is_locked(user, now):
+        record_event(
+            "user.login_refused",
+            object_type="user" if known else None,
+            object_id=user.id if known and user else None,
+            actor=actor,
+            detail=f"throttled for {wait} s",
+        )
+        return PasswordCheck(None, False, wait, throttled=True)
+    if not known or user is None:
         check_password_hash(_DUMMY_HASH, password)
-        record_event("user.login_refused", object_type="user", object_id=user.id, actor=user.email, detail="locked")
-        return PasswordCheck(user, False, user.locked_until)
+        record_event("user.login_failed", actor=actor, detail="unknown or disabled account")
+        return PasswordCheck(None, False, count_failure(email, address, at))
     if not check_password_hash(user.password_hash, password):
-        locked_until = count_failure(user, now)
         record_event("user.login_failed", object_type="user", object_id=user.id, actor=user.email)
-        return PasswordCheck(user, False, locked_until)
+        return PasswordCheck(user, False, count_failure(email, address, at))
+    clear_throttles(email, address)
     return PasswordCheck(user, True)
 
 
-def count_failure(user: User, now: datetime | None = None) -> datetime | None:
-    """Count a wrong password or code; at the limit lock the account, end its sessions and
-    return until when it is locked (``None`` while under the limit)."""
-    user.failed_logins += 1
-    if user.failed_logins < MAX_FAILED_LOGINS:
-        return None
-    user.locked_until = (now or utcnow()) + LOCKOUT
-    user.failed_logins = 0
-    user.session_version += 1
-    record_event("user.locked", object_type="user", object_id=user.id, actor=user.email)
-    return user.locked_until
+def check_current_password(user: User, password: str, address: str | None) -> PasswordCheck:
+    """A signed-in user confirming their password (to change it, or the second factor).
+
+    Throttled like sign-in for (e-mail, address); a failure never ends the session.
+    """
+    at = now()
+    wait = throttle_wait(user.email, address, at)
+    if wait:
+        check_password_hash(_DUMMY_HASH, password)
+        return PasswordCheck(user, False, wait, throttled=True)
+    if not check_password_hash(user.password_hash, password):
+        record_event("user.password_check_failed", object_type="user", object_id=user.id)
+        return PasswordCheck(user, False, count_failure(user.email, address, at))
+    return PasswordCheck(user, True)
 
 
 def record_sign_in(user: User) -> None:
@@ -176,6 +300,48 @@ def record_sign_in(user: User) -> None:
     user.locked_until = None
     user.last_login_at = utcnow()
     record_event("user.login", object_type="user", object_id=user.id, actor=user.email)
+
+
+# --- server-side sessions --------------------------------------------------------------------
+
+
+def start_session(user: User) -> str:
+    """Record a new signed-in session for ``user``; the random id for the session cookie."""
+    at = now()
+    token = secrets.token_urlsafe(32)
+    db.session.execute(
+        delete(StaffSession).where(StaffSession.user_id == user.id, StaffSession.created_at < at - timedelta(days=30))
+    )
+    db.session.add(StaffSession(token_hash=_digest(token), user_id=user.id, created_at=at, last_seen_at=at))
+    return token
+
+
+def session_is_live(user: User, token: object, lifetime: timedelta) -> bool:
+    """Whether the session ``token`` of ``user`` was started and has not ended or expired."""
+    if not isinstance(token, str) or not token or len(token) > 100:
+        return False
+    row = db.session.scalar(select(StaffSession).where(StaffSession.token_hash == _digest(token)))
+    return row is not None and row.user_id == user.id and row.ended_at is None and row.created_at + lifetime > now()
+
+
+def end_session(token: object) -> None:
+    """End one session (sign-out): its cookie, even copied, no longer signs anyone in."""
+    if isinstance(token, str) and token:
+        db.session.execute(
+            update(StaffSession)
+            .where(StaffSession.token_hash == _digest(token), StaffSession.ended_at.is_(None))
+            .values(ended_at=now())
+        )
+
+
+def end_all_sessions(user: User) -> None:
+    """End every session of ``user`` (sign out everywhere, password change or reset)."""
+    user.session_version += 1
+    db.session.execute(
+        update(StaffSession)
+        .where(StaffSession.user_id == user.id, StaffSession.ended_at.is_(None))
+        .values(ended_at=now())
+    )
 
 
 def new_totp_secret() -> str:

@@ -95,3 +95,52 @@ def test_gunicorn_serves_the_app_with_the_shipped_config(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_rate_limit_storage_prefers_its_own_setting_then_redis_url():
+    from webapp.config import rate_limit_storage_uri
+
+    assert rate_limit_storage_uri({}) == "memory://"
+    assert rate_limit_storage_uri({"REDIS_URL": "redis://r:6379/0"}) == "redis://r:6379/0"
+    both = {"REDIS_URL": "redis://r:6379/0", "RATELIMIT_STORAGE_URI": "redis://limits:6379/3"}
+    assert rate_limit_storage_uri(both) == "redis://limits:6379/3"
+
+
+def test_several_workers_need_shared_rate_limits():
+    from webapp.config import shared_rate_limit_problem
+
+    memory = {"RATELIMIT_STORAGE_URI": "memory://"}
+    assert shared_rate_limit_problem(memory, 1) is None
+    assert "multiplied by 3" in shared_rate_limit_problem(memory, 3)
+    assert shared_rate_limit_problem({"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0"}, 9) is None
+    assert shared_rate_limit_problem({**memory, "TESTING": True}, 3) is None
+
+
+def test_production_has_no_generated_secret(monkeypatch, tmp_path):
+    """Production never falls back to a generated key: it refuses to start instead."""
+    from webapp.config import resolve_secret_key
+
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        resolve_secret_key({"ENVIRONMENT": "production", "SECRET_KEY_FILE": str(tmp_path / "k")})
+    assert not (tmp_path / "k").exists()
+
+
+def test_secret_key_from_the_environment_wins(monkeypatch, tmp_path):
+    from webapp.config import resolve_secret_key
+
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    assert resolve_secret_key({"SECRET_KEY": None, "SECRET_KEY_FILE": str(tmp_path / "k")}) == "s" * 40
+    assert not (tmp_path / "k").exists()
+
+
+def test_concurrent_first_starts_agree_on_one_key(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from webapp.config import instance_secret
+
+    path = tmp_path / "instance" / "secret_key"
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(lambda _: instance_secret(path), range(16)))
+    assert len(keys) == 1
+    assert sorted(p.name for p in path.parent.iterdir()) == ["secret_key"]  # no temporary file left
