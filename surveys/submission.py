@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,22 +37,22 @@ from webapp.periods import VIETNAM, Period
 MAX_QUEUE_AGE = timedelta(days=180)
 #: Clocks drift: an answer time this far in the future is still accepted (and clamped).
 CLOCK_SKEW = timedelta(minutes=10)
-#: A rating with this many others from its device within BURST_WINDOW of its answer time, on
-#: either side, is flagged as a burst. Windows look both ways so that sending the newest
-#: rating first cannot hide a burst.
+#: A rating with this many others from its device within BURST_WINDOW before or after its answer
+#: time is flagged as a burst. Both sides are checked so that sending the newest rating first
+#: cannot hide a burst.
 BURST_LIMIT = 6
-BURST_WINDOW = timedelta(seconds=30)
+BURST_WINDOW = timedelta(seconds=60)
 #: Fewer seconds per rated item than this means the questions cannot have been read.
 MIN_SECONDS_PER_ITEM = 1.0
 #: Straight-lining is only judged on instruments with at least this many rated answers.
 STRAIGHT_LINING_MIN_ITEMS = 10
 MAX_REASONS = 12
 #: A counter serves about one citizen every two minutes when busy: a kiosk rating with this many
-#: others within IMPLAUSIBLE_WINDOW of its (claimed) answer time, on either side – 15 within a
-#: half-hour span – is flagged ``implausible_rate``. A steady two-minute pace stays under it; a
-#: rating every 15 seconds does not.
+#: others in the half hour before or after its (claimed) answer time is flagged
+#: ``implausible_rate``. A steady two-minute pace stays under it; a rating every 15 seconds, or
+#: clusters of 15 every quarter of an hour, do not.
 IMPLAUSIBLE_LIMIT = 15
-IMPLAUSIBLE_WINDOW = timedelta(minutes=15)
+IMPLAUSIBLE_WINDOW = timedelta(minutes=30)
 #: Counters open in the day: kiosk ratings outside these hours (Vietnam time) are flagged.
 #: The ``KIOSK_OPENING_HOURS`` setting overrides it (the test suite opens all day).
 OPENING_HOURS = (6, 20)
@@ -60,6 +61,8 @@ SOURCE_LIMIT = 20
 SOURCE_WINDOW = timedelta(hours=24)
 #: A device silent for longer than this starts a new sync: its contact floor moves to its last contact.
 SYNC_GAP = timedelta(minutes=5)
+#: A sync older than this has drained its queue: from then on a rating may be dated at most this far back.
+QUEUE_DRAIN = timedelta(minutes=15)
 #: How stale a device's "last seen" time may get before a rating updates it.
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 COMMENT_ITEM = "comment"
@@ -142,28 +145,41 @@ def _check_time(submission: Submission, now: datetime, errors: list[FieldError])
     return min(answered_at, now)
 
 
-def contact_floor(device: Device, now: datetime) -> datetime:
-    """The earliest answer time ``device`` may claim when it contacts the server at ``now``.
+def sync_state(device: Device, now: datetime) -> tuple[datetime, datetime]:
+    """``(floor, sync start)``: the earliest answer time ``device`` may claim when it contacts the server at ``now``.
 
     A kiosk may queue ratings while offline, but never from before its last contact with the
     server preceding this sync (or its approval): a device silent for more than SYNC_GAP starts
-    a new sync whose floor is its last contact.
+    a new sync whose floor is its last contact. A queue drains within minutes of reconnecting,
+    so once a sync has lasted QUEUE_DRAIN, only ratings from the last QUEUE_DRAIN are plausible:
+    a device that merely keeps in touch cannot keep an old floor.
     """
-    floor = device.contact_floor_at or device.approved_at or device.created_at
-    last_seen = device.last_seen_at
-    if last_seen is not None and now - last_seen > SYNC_GAP:
-        floor = max(floor, last_seen) if floor is not None else last_seen
-    return floor or now
+    floor = device.contact_floor_at or device.approved_at or device.created_at or now
+    last_seen, started = device.last_seen_at, device.sync_started_at
+    if last_seen is None or started is None or now - last_seen > SYNC_GAP:
+        if last_seen is not None and now - last_seen > SYNC_GAP:
+            floor = max(floor, last_seen)
+        return floor, now
+    if now - started > QUEUE_DRAIN:
+        floor = max(floor, now - QUEUE_DRAIN)
+    return floor, started
+
+
+def contact_floor(device: Device, now: datetime) -> datetime:
+    """The earliest answer time ``device`` may claim at ``now`` (see :func:`sync_state`)."""
+    return sync_state(device, now)[0]
 
 
 def touch_device(device: Device, now: datetime | None = None) -> None:
-    """Record a contact from ``device`` (a rating or its page), moving its floor when a new sync starts."""
+    """Record a contact from ``device`` (a rating or its page), moving its floor as :func:`sync_state` says."""
     now = now or utcnow()
     values: dict[str, Any] = {}
-    floor = contact_floor(device, now)
-    if device.contact_floor_at is None or floor > device.contact_floor_at:
+    floor, started = sync_state(device, now)
+    # Small moves are skipped: a busy kiosk should not write its device row on every rating.
+    if device.contact_floor_at is None or floor - device.contact_floor_at > LAST_SEEN_RESOLUTION:
         values["contact_floor_at"] = floor
-    # Heard from recently enough: skip a write on every rating of a busy kiosk.
+    if started != device.sync_started_at:
+        values["sync_started_at"] = started
     if device.last_seen_at is None or now - device.last_seen_at > LAST_SEEN_RESOLUTION:
         values["last_seen_at"] = now
     if values:
@@ -172,13 +188,24 @@ def touch_device(device: Device, now: datetime | None = None) -> None:
             set_committed_value(device, name, value)
 
 
+def _network(address: str) -> str:
+    """The address itself, or its /64 for IPv6 (one household or phone has a whole /64)."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 6:
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
+
+
 def source_digest(address: str | None) -> str | None:
     """A keyed hash of a network address: enough to count ratings from one address, not to find it."""
     if not address:
         return None
     secret = current_app.config["SECRET_KEY"]
     key = secret.encode() if isinstance(secret, str) else secret
-    return hmac.new(key, b"source:" + address.encode("utf-8", "replace"), hashlib.sha256).hexdigest()[:32]
+    return hmac.new(key, b"source:" + _network(address).encode("utf-8", "replace"), hashlib.sha256).hexdigest()[:32]
 
 
 def is_late(quarter: Period) -> bool:
@@ -231,23 +258,23 @@ def _quality_flags(submission: Submission, definition: definitions.Instrument, a
     if len(rated) >= STRAIGHT_LINING_MIN_ITEMS and len(set(rated)) == 1:
         flags.append("straight_lining")
     if submission.device is not None:
-        recent = db.session.scalar(
-            select(func.count()).select_from(Response).where(
-                Response.device_id == submission.device.id,
-                Response.answered_at > answered_at - BURST_WINDOW,
-                Response.answered_at < answered_at + BURST_WINDOW,
-            )
-        )
-        if recent >= BURST_LIMIT:
-            flags.append("burst")
-        sustained = db.session.scalar(
-            select(func.count()).select_from(Response).where(
+        before, after, burst_before, burst_after = db.session.execute(
+            select(
+                func.count().filter(Response.answered_at <= answered_at),
+                func.count().filter(Response.answered_at >= answered_at),
+                func.count().filter(Response.answered_at > answered_at - BURST_WINDOW, Response.answered_at <= answered_at),
+                func.count().filter(Response.answered_at < answered_at + BURST_WINDOW, Response.answered_at >= answered_at),
+            ).where(
                 Response.device_id == submission.device.id,
                 Response.answered_at > answered_at - IMPLAUSIBLE_WINDOW,
                 Response.answered_at < answered_at + IMPLAUSIBLE_WINDOW,
             )
-        )
-        if sustained >= IMPLAUSIBLE_LIMIT:
+        ).one()
+        # Either side of the answer time, so that neither the order of sending nor clusters
+        # spread between windows can hide a pace no counter serves.
+        if max(burst_before, burst_after) >= BURST_LIMIT:
+            flags.append("burst")
+        if max(before, after) >= IMPLAUSIBLE_LIMIT:
             flags.append("implausible_rate")
         opens, closes = current_app.config.get("KIOSK_OPENING_HOURS", OPENING_HOURS)
         if not opens <= answered_at.astimezone(VIETNAM).hour < closes:

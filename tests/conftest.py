@@ -219,16 +219,14 @@ def unit_by_code(db, registry):
 def make_device(db, unit_by_code):
     """``make_device(unit_code="sl-ttpvhcc", counter="Quầy 1", since=None) -> (device, key)``.
 
-    The device is approved and in service since ``since`` (default: 200 days ago), so that
-    queued ratings of the past months are plausible; tests of backdating pass a recent ``since``.
+    The device is approved and in service since ``since`` (default: 2012, like the demo's), so
+    that ratings dated in any test's past are plausible; tests of backdating pass a recent ``since``.
     """
-    from datetime import timedelta
-
     from surveys.devices import create_device
 
     def make(unit_code: str = "sl-ttpvhcc", counter: str = "Quầy 1", since: datetime | None = None):
         new = create_device(unit_by_code(unit_code), counter)
-        since = since or datetime.now(UTC) - timedelta(days=200)
+        since = since or datetime(2012, 1, 1, tzinfo=UTC)
         new.device.created_at = new.device.approved_at = new.device.contact_floor_at = since
         db.session.commit()
         return new.device, new.key

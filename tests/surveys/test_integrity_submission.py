@@ -191,3 +191,40 @@ def test_ratings_for_a_published_quarter_are_marked_late(client, db, make_device
     assert [r.period for r in rows] == [previous.label] * 2
     assert [r.late for r in rows] == [False, True]
     assert all(r.status == "valid" for r in rows), "a late rating is not suspicious in itself"
+
+
+def test_a_kiosk_that_keeps_in_touch_cannot_keep_an_old_floor(client, db, make_device, kiosk_body):
+    """Review attack: touching the kiosk page every 4 minutes must not keep the approval date as the floor."""
+    from surveys.submission import touch_device
+
+    now = datetime.now(UTC)
+    device, key = make_device(since=now - timedelta(days=150))
+    moment = now - timedelta(hours=2)
+    while moment < now:
+        touch_device(device, moment)
+        db.session.commit()
+        moment += timedelta(minutes=4)
+    last_quarter = Period.quarter_of(now).previous()
+    inside = datetime.combine(last_quarter.start, datetime.min.time(), tzinfo=UTC) + timedelta(days=10, hours=3)
+    for i in range(20):
+        stamp = (inside + timedelta(minutes=30 * i)).isoformat()
+        assert _post(client, kiosk_body(answered_at=stamp), key).status_code == 201
+    assert _count(db, Response.status == "valid") == 0
+    assert _count(db, Response.period == last_quarter.label) == 0
+
+
+def test_clusters_every_quarter_hour_are_flagged(app, db, make_device):
+    """Review attack: 15 ratings 10 s apart every 15 minutes, in time order, is twice a counter's pace."""
+    device, _ = make_device()
+    start = datetime.now(UTC) - timedelta(hours=5)
+    with app.test_request_context():
+        for cluster in range(16):
+            for i in range(15):
+                stamp = start + timedelta(minutes=15 * cluster, seconds=10 * i)
+                submit_response(Submission(client_id=uuid.uuid4(), instrument_code="counter-quick", unit_code="sl-ttpvhcc",
+                                           service_code="land", channel="kiosk", answers={"overall": 3},
+                                           answered_at=stamp, device=device), now=datetime.now(UTC))
+    assert _count(db) == 240
+    valid = _count(db, Response.status == "valid")
+    # A two-minute pace would allow about 150 in these 4 hours; the clusters must not get near 240.
+    assert valid <= 80, valid

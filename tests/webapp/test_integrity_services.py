@@ -3,9 +3,12 @@ have caps, and the domain rules live in services that the web and the CLI share.
 
 from __future__ import annotations
 
+import uuid as _uuid
+from datetime import UTC as _UTC
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import csrf_from
@@ -262,3 +265,41 @@ def test_finding_13_closing_a_counter_is_one_service_for_web_and_cli(runner, db,
     counter = db.session.scalar(select(Counter).where(Counter.name == "Quầy 4"))
     assert counter.active is False and device.revoked_at is not None
     assert client.get(f"/kiosk/{key}").status_code == 404
+
+
+def test_finding_03_revoking_used_codes_does_not_refill_the_allowance(app, db, registry):
+    """Issue codes, rate with them, revoke them, issue again: a used code counts for good (review attack)."""
+    from surveys import definitions
+    from surveys.submission import Submission, submit_response
+    from webapp.models import Response, Service, TransactionCount, Unit
+    from webapp.services import ServiceError
+    from webapp.services.receipts import allowance, issue_receipts, quarter_of, revoke_receipt
+
+    unit = db.session.scalar(select(Unit).where(Unit.code == "sl-ttpvhcc"))
+    service = db.session.scalar(select(Service).where(Service.code == "land"))
+    db.session.add(TransactionCount(period=quarter_of(datetime.now(_UTC)), unit=unit, service=service,
+                                    respondent_type="all", count=10, source="test"))
+    db.session.commit()
+    definition = definitions.latest_instruments()[service.instrument_code]
+    answers = {}
+    for index, item in enumerate(definition.items):
+        if item.required:
+            values = list(item.option_values)
+            answers[item.code] = 4 + index % 2 if 4 + index % 2 in values else values[0]
+    with app.test_request_context():
+        issued = issue_receipts(unit, service, [f"FAKE-{i}" for i in range(10)], actor=None)
+        db.session.commit()
+        for i, receipt in enumerate(issued):
+            submit_response(Submission(client_id=_uuid.uuid4(), instrument_code=service.instrument_code,
+                                       unit_code=unit.code, service_code=service.code, channel="qr", answers=answers,
+                                       receipt_token=receipt.row, source_address=f"198.51.100.{i}"))
+        for receipt in issued:
+            db.session.refresh(receipt.row)
+            with pytest.raises(ServiceError) as refused:
+                revoke_receipt(receipt.row, actor=None)
+            assert refused.value.code == "receipt_already_used"
+        db.session.rollback()
+        assert allowance(unit, service).remaining == 0
+        with pytest.raises(ServiceError):
+            issue_receipts(unit, service, ["FAKE-again"], actor=None)
+    assert db.session.scalar(select(func.count()).select_from(Response).where(Response.channel == "qr")) == 10

@@ -254,7 +254,12 @@ def revoke_token(token_id: int):
     token = _token_or_404(token_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    if receipt_service.revoke_receipt(token, actor=current_user):
+    try:
+        revoked = receipt_service.revoke_receipt(token, actor=current_user)
+    except ServiceError as error:
+        flash(describe(error))
+        return redirect(url_for("agency.devices", code=token.unit.code))
+    if revoked:
         db.session.commit()
     flash(_("The receipt QR code is revoked: it can no longer be used."))
     return redirect(url_for("agency.devices", code=token.unit.code))

@@ -156,6 +156,9 @@ class Device(db.Model):
     #: The earliest answer time this device may claim: its last contact before the current
     #: sync (or its approval). Queued offline ratings older than this are flagged ``backdated``.
     contact_floor_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the current sync began (the first contact after a silence): a queue is drained soon
+    #: after, so a device that stays in contact cannot keep an old floor.
+    sync_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     counter: Mapped[Counter] = relationship(back_populates="devices")
 

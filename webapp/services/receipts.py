@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from surveys import tokens as token_store
 from webapp.audit import record_event
@@ -98,7 +98,8 @@ def allowance(unit: Unit, service: Service, now: datetime | None = None) -> Allo
         .where(
             ReceiptToken.unit_id == unit.id,
             ReceiptToken.service_id == service.id,
-            ReceiptToken.revoked_at.is_(None),
+            # A used code counts for good: revoking it afterwards must not refill the allowance.
+            or_(ReceiptToken.revoked_at.is_(None), ReceiptToken.used_at.is_not(None)),
             ReceiptToken.issued_at >= start,
             ReceiptToken.issued_at < end,
         )
@@ -182,9 +183,15 @@ def record_refusal(unit: Unit, service: Service, error: ServiceError, *, actor: 
 
 
 def revoke_receipt(row: ReceiptToken, *, actor: User | None) -> bool:
-    """Make a code unusable (a receipt printed by mistake); ``False`` if it was revoked already."""
+    """Make a code unusable (a receipt printed by mistake); ``False`` if it was revoked already.
+
+    A code that was already used is refused: its rating stands, and revoking it would only
+    hide that the dossier's code was spent.
+    """
     if row.revoked_at is not None:
         return False
+    if row.used_at is not None:
+        raise ServiceError("receipt_already_used")
     row.revoked_at = utcnow()
     record_event("token.revoke", actor=actor.email if actor is not None else "cli", object_type="receipt_token",
                  object_id=row.id, before={"revoked_at": None}, after={"revoked_at": row.revoked_at.isoformat()})
