@@ -189,3 +189,52 @@ def new_page(browser, live_server) -> Iterator[Callable[..., Any]]:
     yield factory
     for made in opened:
         made.context.close()
+
+
+# --- staff accounts for the signed-in areas --------------------------------------------------
+
+
+def ensure_admin(email: str) -> str:
+    """The TOTP secret of the admin ``email`` (created, ready to sign in, if missing); needs an app context."""
+    import pyotp
+    from sqlalchemy import select
+
+    from tests.conftest import STAFF_PASSWORD
+    from webapp.extensions import db
+    from webapp.models import User
+    from webapp.users import hash_password
+
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None:
+        user = User(email=email, password_hash=hash_password(STAFF_PASSWORD), role="admin",
+                    must_change_password=False, totp_secret=pyotp.random_base32())
+        db.session.add(user)
+        db.session.commit()
+    return user.totp_secret
+
+
+_used_totp_steps: set[tuple[str, int]] = set()
+
+
+def sign_in_with_totp(page, email: str, secret: str, landing: str = "**/admin/") -> None:
+    """Sign in through the real forms; a TOTP code is accepted once, so wait for an unused time step."""
+    import time
+
+    import pyotp
+
+    from tests.conftest import STAFF_PASSWORD
+
+    page.goto("/auth/login")
+    page.fill("#field-email", email)
+    page.fill("#field-password", STAFF_PASSWORD)
+    page.locator("form button[type=submit]").last.click()
+    page.wait_for_url("**/auth/code")
+    totp = pyotp.TOTP(secret)
+    step = int(time.time() // totp.interval)
+    while (secret, step) in _used_totp_steps:
+        time.sleep(0.5)
+        step = int(time.time() // totp.interval)
+    _used_totp_steps.add((secret, step))
+    page.fill("#field-code", totp.now())
+    page.locator("form button[type=submit]").last.click()
+    page.wait_for_url(landing)

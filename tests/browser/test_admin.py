@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import time
 from datetime import UTC, datetime
 
-import pyotp
 import pytest
 
 from tests.browser.axe import assert_no_axe_violations
-from tests.conftest import STAFF_PASSWORD
+from tests.browser.conftest import ensure_admin, sign_in_with_totp
 
 EMAIL = "browser-admin@sonla.gov.vn"
-#: TOTP time steps already used to sign in (the app refuses a code twice).
-_used_steps = [0]
 
 
 @pytest.fixture(scope="module")
@@ -27,20 +23,9 @@ def admin_pages(live_app) -> tuple[str, list[str]]:
     from webapp.periods import Period
     from webapp.publishing.compute import period_inputs
     from webapp.publishing.publish import PublishError, ended_periods, publish_period
-    from webapp.users import hash_password
 
     with live_app.app_context():
-        user = db.session.scalar(select(User).where(User.email == EMAIL))
-        if user is None:
-            user = User(
-                email=EMAIL,
-                password_hash=hash_password(STAFF_PASSWORD),
-                role="admin",
-                must_change_password=False,
-                totp_secret=pyotp.random_base32(),
-            )
-            db.session.add(user)
-            db.session.commit()
+        secret = ensure_admin(EMAIL)
         latest = db.session.scalar(select(PublishedSnapshot).order_by(PublishedSnapshot.id.desc()))
         if latest is None:
             today = datetime.now(UTC)
@@ -74,32 +59,19 @@ def admin_pages(live_app) -> tuple[str, list[str]]:
             "/admin/plan/legal-documents",
             "/admin/users",
             "/admin/users/new",
-            f"/admin/users/{user.id}",
+            f"/admin/users/{db.session.scalar(select(User.id).where(User.email == EMAIL))}",
             "/admin/imports",
             "/admin/publishing",
             f"/admin/publishing/{latest.period}",
             f"/admin/publishing/{latest.period}/diff?old=1&new=2",
             "/admin/audit",
         ]
-        secret = user.totp_secret
         db.session.remove()
     return secret, paths
 
 
 def sign_in(page, secret: str) -> None:
-    page.goto("/auth/login")
-    page.fill("#field-email", EMAIL)
-    page.fill("#field-password", STAFF_PASSWORD)
-    page.locator("form button[type=submit]").last.click()
-    page.wait_for_url("**/auth/code")
-    totp = pyotp.TOTP(secret)
-    # A code is accepted once: after a sign-in in this time step, wait for the next code.
-    while int(time.time() // totp.interval) <= _used_steps[-1]:
-        time.sleep(0.5)
-    _used_steps.append(int(time.time() // totp.interval))
-    page.fill("#field-code", totp.now())
-    page.locator("form button[type=submit]").last.click()
-    page.wait_for_url("**/admin/")
+    sign_in_with_totp(page, EMAIL, secret)
 
 
 def test_every_admin_page_has_no_axe_violations_in_both_languages(page, admin_pages):

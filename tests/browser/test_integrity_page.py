@@ -3,15 +3,13 @@ and reinstating a flagged rating works with the keyboard-reachable form."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import timedelta
 
-import pyotp
 import pytest
 
 from tests.browser.axe import assert_no_axe_violations
-from tests.conftest import STAFF_PASSWORD
+from tests.browser.conftest import ensure_admin, sign_in_with_totp
 
 EMAIL = "browser-integrity@sonla.gov.vn"
 
@@ -22,22 +20,11 @@ def integrity_data(live_app) -> dict:
     from sqlalchemy import select
 
     from webapp.extensions import db
-    from webapp.models import Device, Instrument, Response, Service, User, utcnow
+    from webapp.models import Device, Instrument, Response, Service, utcnow
     from webapp.periods import Period
-    from webapp.users import hash_password
 
     with live_app.app_context():
-        user = db.session.scalar(select(User).where(User.email == EMAIL))
-        if user is None:
-            user = User(
-                email=EMAIL,
-                password_hash=hash_password(STAFF_PASSWORD),
-                role="admin",
-                must_change_password=False,
-                totp_secret=pyotp.random_base32(),
-            )
-            db.session.add(user)
-            db.session.commit()
+        secret = ensure_admin(EMAIL)
         device = db.session.scalar(select(Device).order_by(Device.id))
         instrument = db.session.scalar(select(Instrument).where(Instrument.code == "counter-quick"))
         service = db.session.scalar(select(Service).where(Service.code == "land"))
@@ -68,7 +55,7 @@ def integrity_data(live_app) -> dict:
             ids.append(row.id)
         db.session.commit()
         data = {
-            "secret": user.totp_secret,
+            "secret": secret,
             "period": Period.quarter_of(moment).label,
             "device": device.id,
             "unit": device.counter.unit.code,
@@ -79,24 +66,7 @@ def integrity_data(live_app) -> dict:
 
 
 def sign_in(page, secret: str) -> None:
-    page.goto("/auth/login")
-    page.fill("#field-email", EMAIL)
-    page.fill("#field-password", STAFF_PASSWORD)
-    page.locator("form button[type=submit]").last.click()
-    page.wait_for_url("**/auth/code")
-    totp = pyotp.TOTP(secret)
-    # A code is accepted once; this module signs in once per test, so wait for a fresh step.
-    step = int(time.time() // totp.interval)
-    while step in _used_steps:
-        time.sleep(0.5)
-        step = int(time.time() // totp.interval)
-    _used_steps.append(step)
-    page.fill("#field-code", totp.now())
-    page.locator("form button[type=submit]").last.click()
-    page.wait_for_url("**/admin/")
-
-
-_used_steps: list[int] = []
+    sign_in_with_totp(page, EMAIL, secret)
 
 
 def test_integrity_pages_have_no_axe_violations(page, integrity_data):
