@@ -17,11 +17,12 @@ from .compare import (
     FunnelLimits,
     ShrunkEstimate,
     compare_independent,
+    compare_intervals,
     funnel_limits,
     shrink_beta_binomial,
 )
 from .design import EstimateRow, ProportionEstimate, estimate_proportion
-from .intervals import CI_METHODS, DEFAULT_CI_METHOD, ConfidenceInterval, proportion_ci
+from .intervals import CI_METHODS, DEFAULT_CI_METHOD, ConfidenceInterval, kish_floored_size, proportion_ci
 from .likelihood import GlmInterval, likelihood_ci, logit_ci
 from .ratio import RatioRow, ratio_from_sums
 from .status import (
@@ -59,10 +60,12 @@ __all__ = [
     "cell_weights",
     "clopper_pearson",
     "compare_independent",
+    "compare_intervals",
     "estimate_from_sums",
     "estimate_proportion",
     "funnel_limits",
     "kish_deff",
+    "kish_floored_size",
     "likelihood_ci",
     "logit_ci",
     "poststratify",

@@ -52,8 +52,9 @@ class EstimateRow:
     deff_replace : float or None
         Design effect against sampling with replacement (``deff="replace"``).
     n_eff : float
-        Effective sample size :math:`\\hat p(1-\\hat p)/v`; where that is
+        Raw effective sample size :math:`\\hat p(1-\\hat p)/v`; where that is
         undefined (estimate 0 or 1, zero variance) the Kish effective size.
+        Every decision uses :attr:`n_eff_floored` instead.
     n_kish : float
         Kish effective size of the domain's weights.
     sum_w : float
@@ -86,6 +87,12 @@ class EstimateRow:
     status: str
     publishable: bool
     note: str | None = None
+
+    @property
+    def n_eff_floored(self) -> float:
+        """The Kish-floored effective size, :func:`analysis.intervals.kish_floored_size`:
+        what the interval, the n_eff >= 30 rule, the funnel limits and the comparisons use."""
+        return min(self.n_eff, self.n_kish)
 
     def to_dict(self) -> dict:
         """JSON-ready mapping (plain Python numbers; infinite df as None)."""
@@ -286,7 +293,8 @@ def _finish(core, labels, *, ci_method, df_choice, alpha, target, beta_n=None, n
         deff_wor = v / vsrs_wor
     valid_replace = (n > 1) & (pq > 0)
     valid_wor = valid_replace & (n < W)
-    status = status_arrays(low, high, target, n, n_eff, MIN_N_PUBLISH)
+    # The publishing rule uses the Kish-floored size (n_eff is n_kish where degenerate).
+    status = status_arrays(low, high, target, n, np.minimum(n_eff, n_kish), MIN_N_PUBLISH)
     df_report = np.where(df_used < 1, 1.0, df_used)
     rows = []
     for k, label in enumerate(labels):

@@ -46,9 +46,11 @@ weighting:
   the calibration (residual) variance, as R's postStratify/rake.
 
 intervals (--ci):
-  wilson-kish (default) Wilson score interval on the effective sample
-             size, with the design effect floored at Kish's design effect
-             from the weights; keeps nominal coverage near 100% satisfaction
+  wilson-cc-kish (default) Wilson score interval on the effective sample
+             size floored at Kish's, with Yates' continuity correction on the
+             bound nearer 0 or 1; keeps each tail's error at most 2.5% near
+             100% satisfaction
+  wilson-kish  the same without the continuity correction
   beta-kish  Korn-Graubard with the same floor (more conservative)
   beta       R's svyciprop(method="beta"), Korn-Graubard
   xlogit     Wald interval on the logit scale (R's "xlogit"/"logit")

@@ -46,6 +46,11 @@ class Comparison(NamedTuple):
     method: str
     alpha: float
 
+    @property
+    def clear(self) -> bool:
+        """A "clear change": the interval of the difference excludes 0."""
+        return self.ci_low > 0 or self.ci_high < 0
+
 
 def compare_independent(
     estimate,
@@ -135,7 +140,49 @@ def compare_independent(
             raise ValueError("each interval must contain its estimate")
         low = difference - math.hypot(p1 - l1, u0 - p0)
         high = difference + math.hypot(u1 - p1, p0 - l0)
+        se_d, statistic, p_value = _mover_test(difference, low, high, alpha)
     return Comparison(difference, se_d, low, high, statistic, p_value, method, alpha)
+
+
+def _mover_test(difference, low, high, alpha):
+    """SE, statistic and p-value implied by a MOVER interval (consistent with it).
+
+    The half-width on the side facing 0 is read as z·se, so p < alpha exactly
+    when the interval excludes 0.  An approximation (the MOVER interval is not
+    a Wald interval); documented as such wherever the p-value is shown.
+    """
+    z = float(special.ndtri(1 - alpha / 2))
+    half = (difference - low) if difference >= 0 else (high - difference)
+    se_d = half / z
+    statistic = difference / se_d if se_d > 0 else 0.0 if difference == 0 else math.copysign(math.inf, difference)
+    return se_d, statistic, min(1.0, float(2 * special.ndtr(-abs(statistic))))
+
+
+def compare_intervals(estimate, ci, reference_estimate, reference_ci, *, alpha=0.05):
+    r"""Change between two independent estimates, from their published intervals (MOVER).
+
+    What the web application calls a period's change: Newcombe's method
+    (:func:`compare_independent` with ``method='mover'``) on the two
+    published intervals, never a Wald interval on the linearised SEs, which
+    are too small exactly where the published rows were selected (rates near
+    0 or 1, uneven weights) and 0 for a rate of 0 % or 100 %.  The published
+    interval (wilson-cc-kish: Wilson on the Kish-floored size, continuity-corrected on the side nearer
+    0 or 1) is never of zero width, so
+    neither is the change's.  ``result.clear`` is the verdict "clear rise /
+    fall"; ``p_value`` is the approximate value consistent with it (see
+    ``_mover_test``).
+
+    Parameters
+    ----------
+    estimate : float
+        This period's estimate; ``ci`` its published (low, high).
+    reference_estimate : float
+        The previous period's estimate; ``reference_ci`` its (low, high).
+    alpha : float, default 0.05
+        One minus the level of the two intervals (and of the change's).
+    """
+    return compare_independent(estimate, 0.0, reference_estimate, 0.0, alpha=alpha, method="mover",
+                               ci=ci, reference_ci=reference_ci)
 
 
 class FunnelLimits(NamedTuple):
@@ -163,16 +210,39 @@ class FunnelLimits(NamedTuple):
     position: np.ndarray | None
 
 
-def _binomial_limit(probability, n, theta):
-    """Spiegelhalter's interpolated binomial quantile, as a proportion."""
-    from scipy import stats  # deferred: scipy.stats is slow to import
+def _binomial_limit(probability, n, theta, upper):
+    """Exact binomial limit, as a proportion, for a real-valued count (no interpolation).
 
-    r = stats.binom.ppf(probability, n, theta)
-    cdf_r = stats.binom.cdf(r, n, theta)
-    cdf_below = stats.binom.cdf(r - 1, n, theta)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        fraction = np.where(cdf_r > cdf_below, (cdf_r - probability) / (cdf_r - cdf_below), 0.0)
-    return np.clip((r - fraction) / n, 0.0, 1.0)
+    Lower limit: the count x with P(X <= x) = probability, P(X <= x) read as
+    :math:`I_{1-\\theta}(n-x, x+1)` (continuous in x); upper limit: x with
+    P(X >= x) = 1 - probability, :math:`I_\\theta(x, n-x+1)`.  An estimate beyond
+    it has a tail probability under the reference below the nominal one, which
+    is exactly "the reference lies outside the unit's exact (Clopper-Pearson)
+    interval on its effective size".  Where even the most extreme count is
+    not that unlikely (e.g. 100 % with a small n), the limit is 1 (or 0).
+    """
+    tail = (1.0 - probability) if upper else probability
+    lo = np.zeros_like(n)
+    hi = n.copy()
+
+    def tail_at(x):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if upper:  # P(X >= x), decreasing in x
+                return np.where(x <= 0, 1.0, special.betainc(np.maximum(x, 1e-300), np.maximum(n - x + 1.0, 1e-300), theta))
+            return np.where(x >= n, 1.0, special.betainc(np.maximum(n - x, 1e-300), x + 1.0, 1.0 - theta))  # P(X <= x)
+
+    for _ in range(80):  # bisection on the count; 80 halvings reach machine precision for n <= 1e9
+        mid = (lo + hi) / 2.0
+        beyond = tail_at(mid) < tail
+        if upper:
+            hi = np.where(beyond, mid, hi)
+            lo = np.where(beyond, lo, mid)
+        else:
+            lo = np.where(beyond, mid, lo)
+            hi = np.where(beyond, hi, mid)
+    # Where even the most extreme count is not unlikely enough, nothing can be beyond the limit.
+    x = np.where(tail_at(n) >= tail, n, hi) if upper else np.where(tail_at(np.zeros_like(n)) >= tail, 0.0, lo)
+    return np.clip(x / n, 0.0, 1.0)
 
 
 def funnel_limits(reference, n_eff, estimate=None, *, method="binomial"):
@@ -184,13 +254,14 @@ def funnel_limits(reference, n_eff, estimate=None, *, method="binomial"):
         Reference proportion :math:`\theta_0` (e.g. the province estimate),
         strictly between 0 and 1.
     n_eff : array_like
-        Each unit's effective sample size :math:`\hat p(1-\hat p)/v` (so
-        the limits reflect the design, not the raw count).
+        Each unit's Kish-floored effective size
+        (:func:`analysis.intervals.kish_floored_size`), so the limits reflect
+        the design and never trust a variance underestimated near 0 or 1.
     estimate : array_like, optional
         Units' estimates, to classify against the limits.
     method : {'binomial', 'normal'}, default 'binomial'
-        ``binomial``: Spiegelhalter's interpolated exact binomial limits with
-        n = the effective size rounded to the nearest integer (at least 1).
+        ``binomial``: exact binomial limits on the effective size, with the
+        count read as a real number (no rounding, no interpolation; see Notes).
         ``normal``: :math:`\theta_0 \pm z_p\sqrt{\theta_0(1-\theta_0)/n_{eff}}`,
         clipped to [0, 1].
 
@@ -202,11 +273,17 @@ def funnel_limits(reference, n_eff, estimate=None, *, method="binomial"):
 
     Notes
     -----
-    For the binomial limits, with :math:`r_p` the p-quantile of
-    Binomial(n, θ0) and F its distribution function,
+    The binomial limits are the proportions :math:`x/n` at which the exact
+    binomial tail under θ0, with the count x read as a real number,
 
-    .. math:: \alpha = \frac{F(r_p) - p}{F(r_p) - F(r_p - 1)},\qquad
-              \text{limit} = \frac{r_p - \alpha}{n}.
+    .. math:: P(X \le x) = I_{1-\theta_0}(n - x,\ x + 1),\qquad
+              P(X \ge x) = I_{\theta_0}(x,\ n - x + 1),
+
+    equals p (lower) or 1 − p (upper).  A unit is outside exactly when θ0 is
+    outside its Clopper–Pearson interval on its effective size.  Spiegelhalter's
+    interpolation (limit :math:`(r_p - \alpha)/n`, below :math:`r_p/n`) is not
+    used: it flags an estimate of exactly :math:`r_p/n` — 100 % at high rates —
+    far more often than p (up to 5 % of units "above 99.8 %" at a true 97 %).
 
     A unit outside the 99.8 % limits differs from the reference beyond what
     chance explains (about 3 SD); no ranking of units is implied.
@@ -224,10 +301,9 @@ def funnel_limits(reference, n_eff, estimate=None, *, method="binomial"):
     if np.any(sizes <= 0):
         raise ValueError("n_eff must be > 0 for every unit")
     if method == "binomial":
-        # A variance that rounds to ~0 gives n_eff ~1e17, where scipy's binomial quantile
-        # search never returns; from 1e9 on the limits equal the reference to 4 decimals.
-        n_int = np.clip(np.rint(sizes), 1.0, 1e9)
-        limits = [_binomial_limit(p, n_int, theta) for p in (0.025, 0.975, 0.001, 0.999)]
+        # From 1e9 on the limits equal the reference to 4 decimals.
+        n_real = np.clip(sizes, 1e-9, 1e9)
+        limits = [_binomial_limit(p, n_real, theta, p > 0.5) for p in (0.025, 0.975, 0.001, 0.999)]
     elif method == "normal":
         sd = np.sqrt(theta * (1 - theta) / sizes)
         limits = [np.clip(theta + special.ndtri(p) * sd, 0.0, 1.0) for p in (0.025, 0.975, 0.001, 0.999)]

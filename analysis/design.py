@@ -346,7 +346,7 @@ def estimate_proportion(
         are estimated as domains of the whole design (R's ``svyby``).
     ci_method : str, optional
         Interval method (see :func:`analysis.proportion_ci`); default
-        :data:`analysis.DEFAULT_CI_METHOD` (``'wilson-kish'``).
+        :data:`analysis.DEFAULT_CI_METHOD` (``'wilson-cc-kish'``).
     df : {'design', 'inf'} or float, default 'design'
         Degrees of freedom for the interval: each row's own design df
         (PSUs minus strata with responses in it), infinity, or a number.

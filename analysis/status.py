@@ -1,7 +1,7 @@
 r"""Target status of an estimate and the one-sided test against a target.
 
 The rules are those of DESIGN.md section 6: an indicator has *met* its target
-when the whole confidence interval lies above it, is *below* it when the whole
+when the lower bound clears it (``>`` or ``>=``, as the target's text says), is *below* it when the whole
 interval lies below, and is *inconclusive* otherwise.  An estimate from fewer
 than :data:`MIN_N_PUBLISH` responses, or whose effective sample size is below
 that, is *insufficient*: the web application publishes only its count.
@@ -29,9 +29,17 @@ STATUS_BELOW = "below"
 STATUS_INCONCLUSIVE = "inconclusive"
 STATUS_INSUFFICIENT = "insufficient"
 STATUSES = (STATUS_MET, STATUS_BELOW, STATUS_INCONCLUSIVE, STATUS_INSUFFICIENT)
+#: How a target is worded: "more than t" (``gt``) or "at least t" (``ge``).
+COMPARISONS = ("gt", "ge")
 
 
-def target_status(ci_low, ci_high, target=DEFAULT_TARGET, *, n=None, n_eff=None, min_n=MIN_N_PUBLISH):
+def _check_comparison(comparison) -> str:
+    if comparison not in COMPARISONS:
+        raise ValueError(f"comparison must be one of {', '.join(COMPARISONS)}, got {comparison!r}")
+    return comparison
+
+
+def target_status(ci_low, ci_high, target=DEFAULT_TARGET, *, n=None, n_eff=None, min_n=MIN_N_PUBLISH, comparison="gt"):
     r"""Status of an estimate against its target.
 
     Parameters
@@ -43,24 +51,29 @@ def target_status(ci_low, ci_high, target=DEFAULT_TARGET, *, n=None, n_eff=None,
     n : int, optional
         Number of responses; below ``min_n`` the status is ``insufficient``.
     n_eff : float, optional
-        Effective sample size :math:`\hat p(1-\hat p)/v`; below ``min_n``
-        the status is ``insufficient``.
+        The Kish-floored effective size
+        (:func:`analysis.intervals.kish_floored_size`); below ``min_n`` the
+        status is ``insufficient``.
     min_n : int, default :data:`MIN_N_PUBLISH` (30)
+    comparison : {'gt', 'ge'}, default 'gt'
+        The target's wording: "more than t" or "at least t".
 
     Returns
     -------
     str
         ``'insufficient'`` if :math:`n < 30` or :math:`n_{eff} < 30`; else
-        ``'met'`` if :math:`\text{low} > t`, ``'below'`` if
+        ``'met'`` if :math:`\text{low} > t` (``gt``) or
+        :math:`\text{low} \ge t` (``ge``), ``'below'`` if
         :math:`\text{high} < t`, otherwise ``'inconclusive'``.
 
     Notes
     -----
-    The comparisons are strict: an interval touching the target is
-    inconclusive.  Missing bounds (None or NaN) raise ValueError rather than
+    For a "more than" target an interval touching it is inconclusive; for an
+    "at least" target a lower bound equal to it meets it.  Missing bounds (None or NaN) raise ValueError rather than
     producing a status.
     """
     t = check_target(target)
+    _check_comparison(comparison)
     if n is not None and n < min_n:
         return STATUS_INSUFFICIENT
     if n_eff is not None and not (n_eff >= min_n):
@@ -69,18 +82,18 @@ def target_status(ci_low, ci_high, target=DEFAULT_TARGET, *, n=None, n_eff=None,
         raise ValueError("target_status needs both interval bounds")
     if ci_low > ci_high:
         raise ValueError(f"ci_low ({ci_low}) is above ci_high ({ci_high})")
-    if ci_low > t:
+    if ci_low > t or (comparison == "ge" and ci_low >= t):
         return STATUS_MET
     if ci_high < t:
         return STATUS_BELOW
     return STATUS_INCONCLUSIVE
 
 
-def status_arrays(ci_low, ci_high, target, n, n_eff, min_n=MIN_N_PUBLISH):
+def status_arrays(ci_low, ci_high, target, n, n_eff, min_n=MIN_N_PUBLISH, comparison="gt"):
     """Vectorised :func:`target_status` (object array of status strings)."""
     ci_low = np.asarray(ci_low, dtype=float)
     status = np.full(ci_low.shape, STATUS_INCONCLUSIVE, dtype=object)
-    status[ci_low > target] = STATUS_MET
+    status[(ci_low >= target) if _check_comparison(comparison) == "ge" else (ci_low > target)] = STATUS_MET
     status[np.asarray(ci_high, dtype=float) < target] = STATUS_BELOW
     insufficient = (np.asarray(n) < min_n) | ~(np.asarray(n_eff, dtype=float) >= min_n)
     status[insufficient] = STATUS_INSUFFICIENT

@@ -91,10 +91,16 @@ FIELDS: tuple[tuple[str, str, str | None, str, str], ...] = (
         "ci_method",
         "string",
         None,
-        "Interval method (wilson-kish by default; census for coverage).",
-        "Phương pháp tính khoảng (mặc định wilson-kish; census cho độ bao phủ).",
+        "Interval method (wilson-cc-kish by default; census for coverage).",
+        "Phương pháp tính khoảng (mặc định wilson-cc-kish; census cho độ bao phủ).",
     ),
-    ("n_eff", "number", "responses", "Effective sample size p(1-p)/v.", "Cỡ mẫu hiệu dụng p(1-p)/v."),
+    (
+        "n_eff",
+        "number",
+        "responses",
+        "Effective sample size used for the interval, the n ≥ 30 rule and the funnel: min(p(1−p)/v, Kish's (Σw)²/Σw²).",
+        "Cỡ mẫu hiệu dụng dùng cho khoảng tin cậy, quy tắc n ≥ 30 và biểu đồ phễu: min(p(1−p)/v, cỡ mẫu Kish (Σw)²/Σw²).",
+    ),
     (
         "deff",
         "number",
@@ -121,8 +127,10 @@ FIELDS: tuple[tuple[str, str, str | None, str, str], ...] = (
         "weighted",
         "string",
         None,
-        "Whether transaction counts weighted the estimate: yes, partly or no.",
-        "Ước lượng có dùng trọng số theo số giao dịch hay không: yes (có), partly (một phần), no (không).",
+        "Whether transaction counts weighted the estimate: yes, imputed (some counts imputed, see the methodology), "
+        "partly (older releases) or no.",
+        "Ước lượng có dùng trọng số theo số giao dịch hay không: yes (có), imputed (một số số giao dịch được ước tính, "
+        "xem phần phương pháp), partly (một phần, các lần công bố cũ), no (không).",
     ),
     (
         "response_rate",
@@ -324,7 +332,7 @@ def table_schema() -> dict:
         if name == "status":
             field["constraints"]["enum"] = ["met", "below", "inconclusive", "insufficient"]
         if name == "weighted":
-            field["constraints"] = {"enum": ["yes", "partly", "no"]}
+            field["constraints"] = {"enum": ["yes", "imputed", "partly", "no"]}
         if name == "domain_type":
             field["constraints"]["enum"] = list(DOMAIN_TYPES)
         fields.append(field)

@@ -18,9 +18,10 @@ public_info = declare_access(Blueprint("public_info", __name__, template_folder=
 #: Downloads may be cached by browsers and proxies, but must be revalidated (revisions happen).
 CACHE_CONTROL = "public, max-age=0, must-revalidate"
 #: Coverage of 95% intervals in the simulation of bench/README.md (``bench/coverage_sim.py``):
-#: near 97.5% for R's beta, wilson and Wald and the published wilson-kish; near 85% for wilson-kish.
+#: near 97.5% for R's beta, wilson and Wald and the published wilson-cc-kish; near 85% for wilson-cc-kish.
 #: (Passed as variables: Jinja folds filters applied to literals at compile time, in one locale.)
-SIMULATED_COVERAGE = {"beta": 0.906, "wilson": 0.890, "wald": 0.861, "published": 0.968, "near85": 0.958}
+SIMULATED_COVERAGE = {"beta": 0.906, "wilson": 0.890, "wald": 0.861, "published": 0.980, "near85": 0.964,
+                      "upper_miss_plain": 0.030, "upper_miss_published": 0.018}
 
 
 #: Tolerance when comparing an entered share with a target ("100%" entered as 0.9999999).
@@ -75,6 +76,7 @@ def plan():
 def methodology():
     """The method in plain words and in formulas, and the log of revised publications."""
     from analysis.intervals import DEFAULT_CI_METHOD
+    from analysis.status import MIN_N_PUBLISH, MIN_N_SHOW
     from webapp.publishing.compute import METHODOLOGY_VERSION
 
     return render_template(
@@ -83,6 +85,8 @@ def methodology():
         methodology_version=METHODOLOGY_VERSION,
         default_ci_method=DEFAULT_CI_METHOD,
         coverage=SIMULATED_COVERAGE,
+        min_n=MIN_N_PUBLISH,
+        min_n_show=MIN_N_SHOW,
     )
 
 

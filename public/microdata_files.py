@@ -1,7 +1,9 @@
 """De-identified microdata of a published period and indicator, as files on the open data page.
 
-The files are made by :func:`webapp.publishing.microdata.export_microdata` (publication-safe
-by design: no free text, no demographics, unpublished domains left empty) the first time
+The files are made by :func:`webapp.publishing.microdata.export_microdata`, public tier
+(publication-safe by design: no free text, no demographics, only domains whose rate is
+published are labelled, one domain per row so no combination of quasi-identifiers is
+published; the R script's header says what was coarsened) the first time
 someone asks, and kept in a cache directory keyed by the database, the snapshot and its
 revision: a new revision gets new files, and any server can rebuild them.
 """
@@ -20,6 +22,9 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import Indicator, PublishedSnapshot
+
+#: Part of the cache key: files of an older layout are never served again.
+FORMAT_VERSION = "public-v2"
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,7 @@ def _key(snapshot: PublishedSnapshot, indicator_code: str) -> str:
     # The database URL is part of the key: two databases can hold different snapshots with the same id.
     identity = "|".join(
         (
+            FORMAT_VERSION,
             str(db.engine.url),
             str(snapshot.id),
             snapshot.period,
@@ -73,7 +79,7 @@ def microdata_files(snapshot: PublishedSnapshot, indicator_code: str) -> Microda
     # Written aside, then renamed in one step: a concurrent request sees all of it or nothing.
     work = Path(tempfile.mkdtemp(prefix=".export-", dir=cache_dir()))
     try:
-        export_microdata(snapshot.period, indicator_code, work / f"{stem}.csv")
+        export_microdata(snapshot.period, indicator_code, work / f"{stem}.csv", tier="public")
         try:
             os.rename(work, target)
         except OSError:

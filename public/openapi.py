@@ -81,7 +81,11 @@ ESTIMATE = {
         "ci_low": {"type": ["number", "null"]},
         "ci_high": {"type": ["number", "null"]},
         "ci_method": {"type": "string"},
-        "n_eff": {"type": ["number", "null"]},
+        "n_eff": {
+            "type": ["number", "null"],
+            "description": "Effective sample size used for the interval, the n ≥ 30 rule and the funnel: "
+            "min(p(1−p)/v, Kish's (Σw)²/Σw²).",
+        },
         "deff": {"type": ["number", "null"]},
         "target": {"type": ["number", "null"]},
         "status": {"type": "string", "enum": ["met", "below", "inconclusive", "insufficient"]},

@@ -299,8 +299,17 @@ def publish_command(period: str | None, reason: str | None, all_ended: bool) -> 
 
     if all_ended:
         with click.progressbar(length=15 * 7, label="Publishing ended periods") as bar:
-            published = publish_ended_periods(progress=lambda period: bar.update(1))
-        click.echo(f"Published {len(published)} periods.")
+            run = publish_ended_periods(progress=lambda period: bar.update(1))
+        click.echo(f"Published {len(run.published)} periods.")
+        if run.skipped:
+            labels = [label for label, _ in run.skipped]
+            shown = ", ".join(labels) if len(labels) <= 10 else f"{labels[0]} … {labels[-1]}"
+            click.echo(f"Skipped {len(labels)} periods without responses ({shown}).")
+        for label, message in run.failed:
+            click.echo(f"Failed {label}: {message}")
+        if run.failed:
+            raise click.ClickException(f"{len(run.failed)} periods failed: {', '.join(label for label, _ in run.failed)}; "
+                                       "the others were published")
         return
     if period is None:
         raise click.UsageError("give a PERIOD or --all-ended")
@@ -319,13 +328,19 @@ export_cli = AppGroup("export", help="Open data files.")
 @click.option(
     "-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="CSV file to write."
 )
-def export_microdata_command(period: str, indicator: str, output: Path) -> None:
-    """De-identified microdata behind a published indicator, with an R script beside it."""
-    from webapp.publishing.microdata import export_microdata
+@click.option("--tier", type=click.Choice(["public", "restricted"]), default="public", show_default=True,
+              help="public: the open data file; restricted: full detail for an approved researcher (audited).")
+@click.option("--purpose", default="", help="Restricted tier: approved researcher, purpose and reference.")
+def export_microdata_command(period: str, indicator: str, output: Path, tier: str, purpose: str) -> None:
+    """Microdata behind a published indicator, with an R script beside it."""
+    from webapp.publishing.microdata import export_microdata, export_restricted_microdata
     from webapp.publishing.publish import PublishError
 
     try:
-        click.echo(export_microdata(period, indicator, output))
+        if tier == "restricted":
+            click.echo(export_restricted_microdata(period, indicator, output, purpose=purpose, actor="cli"))
+        else:
+            click.echo(export_microdata(period, indicator, output))
     except (PublishError, ValueError) as error:
         raise click.ClickException(str(error)) from None
 
@@ -362,3 +377,6 @@ def init_app(app: Flask) -> None:
     from webapp.integrity.cli import integrity_cli
 
     app.cli.add_command(integrity_cli)
+    from webapp.publishing.disclosure_cli import disclosure_cli
+
+    app.cli.add_command(disclosure_cli)

@@ -181,7 +181,7 @@ def test_cli_every_method_matches_r(case, variable, capsys):
 def test_default_interval_and_status(capsys):
     arguments = case_arguments("a_strat_fpc", "y_sw")
     row = run_in_process(arguments, capsys)["estimates"][0]
-    assert row["ci_method"] == "wilson-kish"
+    assert row["ci_method"] == "wilson-cc-kish"
     assert row["status"] == "inconclusive"
     assert row["target"] == 0.8
     expected_keys = {

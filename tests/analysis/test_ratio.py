@@ -51,7 +51,7 @@ def sums(strata, domain, x, y, w):
     for h, d in keys:
         m = (strata == h) & (domain == d)
         rows.append((h, d, m.sum(), (w * x)[m].sum(), (w * y)[m].sum(), (w * w * x * x)[m].sum(),
-                     (w * w * x * y)[m].sum(), (w * w * y * y)[m].sum(), w[m].sum(), (w * w)[m].sum()))
+                     (w * w * x * y)[m].sum(), (w * w * y * y)[m].sum(), w[m].sum(), (w * w)[m].sum(), (w * w * x)[m].sum()))
     columns = list(zip(*rows, strict=True))
     return columns
 

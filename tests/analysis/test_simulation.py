@@ -29,7 +29,7 @@ def results():
 
 
 def test_default_method_is_the_improved_interval():
-    assert analysis.DEFAULT_CI_METHOD == "wilson-kish"
+    assert analysis.DEFAULT_CI_METHOD == "wilson-cc-kish"
 
 
 def test_populations_are_as_described(results):

@@ -102,8 +102,8 @@ def test_methodology_page_explains_the_method_and_logs_revisions(web, lang):
     assert soup.find("var") and soup.find("sub") and soup.find("sup"), "formulas are written in HTML"
     assert not soup.find("script"), "no JavaScript"
     assert not soup.find(style=True)
-    assert "wilson-kish" in text
-    for figure in ("96.8", "90.6", "95.8") if lang == "en" else ("96,8", "90,6", "95,8"):
+    assert "wilson-cc-kish" in text
+    for figure in ("98.0", "90.6", "96.4") if lang == "en" else ("98,0", "90,6", "96,4"):
         assert figure in text, figure
     log = soup.find(id="revisions-log").find_parent("section")
     rows = log.select("ol.revisions li")

@@ -128,9 +128,9 @@ def test_weighting_brings_the_province_estimate_nearer_the_truth(published):
     assert weighted_error < raw_error
 
 
-def _microdata(runner, tmp_path, period="2026-Q3", indicator="sat-agencies"):
+def _microdata(runner, tmp_path, period="2026-Q3", indicator="sat-agencies", *extra):
     path = tmp_path / f"{indicator}-{period}.csv"
-    result = runner.invoke(args=["export", "microdata", period, "--indicator", indicator, "-o", str(path)])
+    result = runner.invoke(args=["export", "microdata", period, "--indicator", indicator, "-o", str(path), *extra])
     assert result.exit_code == 0, result.output
     with path.open(encoding="utf-8") as handle:
         return path, list(csv.DictReader(handle))
@@ -138,7 +138,8 @@ def _microdata(runner, tmp_path, period="2026-Q3", indicator="sat-agencies"):
 
 def test_sql_path_equals_the_per_response_path(published, app, tmp_path):
     """The published estimates (SQL GROUP BY sums) equal estimate_proportion on the microdata to 1e-12."""
-    _, rows = _microdata(app.test_cli_runner(), tmp_path)
+    _, rows = _microdata(app.test_cli_runner(), tmp_path, "2026-Q3", "sat-agencies", "--tier", "restricted",
+                         "--purpose", "Test of the SQL path against the per-response path")
     y = np.array([float(r["satisfied"]) for r in rows])
     w = np.array([float(r["weight"]) for r in rows])
     strata = [r["cell"] for r in rows]
@@ -158,12 +159,11 @@ def test_sql_path_equals_the_per_response_path(published, app, tmp_path):
 
 def test_microdata_hides_what_is_not_published_and_has_no_personal_data(published, app, tmp_path):
     _, rows = _microdata(app.test_cli_runner(), tmp_path)
-    assert set(rows[0]) == {"response_id", "cell", "cell_total", "weight", "satisfied", "sector", "unit", "service",
-                            "channel", "respondent_type", "commune"}
-    published_units = {r.domain for r in estimates(published, "2026-Q3", "sat-agencies", "unit")}
-    shown = {r["unit"] for r in rows if r["unit"]}
-    assert shown <= published_units
-    assert any(not r["unit"] for r in rows) or shown == published_units
+    # Issue #13 (finding 2): one domain per row, labelled only where its rate is published.
+    assert set(rows[0]) == {"domain_type", "domain", "cell", "weight", "satisfied"}
+    published_units = {r.domain for r in estimates(published, "2026-Q3", "sat-agencies", "unit") if r.estimate is not None}
+    shown = {r["domain"] for r in rows if r["domain_type"] == "unit" and r["domain"]}
+    assert shown and shown <= published_units
 
 
 def test_r_survey_package_reproduces_the_published_numbers(published, app, tmp_path):

@@ -19,6 +19,7 @@ from webapp.admin import (  # noqa: E402, F401
     imports_views,
     instruments_views,
     integrity_views,
+    microdata_views,
     overview,
     plan_views,
     publishing_views,

@@ -130,9 +130,10 @@ class Overview:
 
 
 def rates_from_counts(
-    counts: dict[str, tuple[int, int]], *, target: float | None, min_n: int = MIN_N, min_n_show: int = MIN_N_SHOW
+    counts: dict[str, tuple[int, int]], *, target: float | None, min_n: int = MIN_N, min_n_show: int = MIN_N_SHOW,
+    comparison: str = "gt",
 ) -> tuple[list[Rate], int]:
-    """Unweighted rates with 95% Korn–Graubard intervals for ``{key: (n, satisfied)}``.
+    """Unweighted rates with the published default 95% interval for ``{key: (n, satisfied)}``.
 
     Returns the rates of the groups with at least ``min_n_show`` ratings (count only under
     ``min_n``) and how many groups were left out.
@@ -153,18 +154,22 @@ def rates_from_counts(
     for index, key in enumerate(keys):
         row = by_domain[index]
         count = int(shown[key][0])
-        enough = count >= min_n and row.n_eff is not None and row.n_eff >= min_n and row.estimate is not None
+        n_eff = row.n_eff_floored
+        enough = count >= min_n and n_eff is not None and n_eff >= min_n and row.estimate is not None
         if not enough:
             rates.append(Rate(key, count, None, None, None, target, "insufficient"))
             continue
-        status = analysis.target_status(row.ci_low, row.ci_high, goal, n=count, n_eff=row.n_eff, min_n=min_n)
+        status = analysis.target_status(row.ci_low, row.ci_high, goal, n=count, n_eff=n_eff, min_n=min_n,
+                                        comparison=comparison)
         rates.append(Rate(key, count, float(row.estimate), float(row.ci_low), float(row.ci_high), target, str(status)))
     return rates, hidden
 
 
-def target_in(indicator: Indicator, year: int) -> float | None:
-    """The indicator's milestone in force in ``year`` (the rule publishing uses)."""
-    return target_for(indicator, year)[0]
+def target_in(indicator: Indicator, year: int) -> dict:
+    """The indicator's milestone in force in ``year`` and how it is judged (the rule publishing uses),
+    as keyword arguments of :func:`rates_from_counts`."""
+    value, comparison = target_for(indicator, year)
+    return {"target": value, "comparison": comparison}
 
 
 # --- queries ---------------------------------------------------------------------------------
@@ -210,7 +215,7 @@ def breakdowns(unit: Unit, period: Period, indicators: dict[str, Indicator]) -> 
         for metric, counts in score_counts(unit, quarters, column, indicators).items():
             indicator = indicators[metric]
             rates, hidden = rates_from_counts(
-                counts, target=target_in(indicator, period.year), min_n=indicator.min_n, min_n_show=indicator.min_n_show
+                counts, **target_in(indicator, period.year), min_n=indicator.min_n, min_n_show=indicator.min_n_show
             )
             if rates or hidden:
                 found.append(Breakdown(kind, indicator, rates, hidden))
@@ -273,7 +278,7 @@ def live_rates(
     for metric, per_key in counts.items():
         indicator = indicators[metric]
         rates, _hidden = rates_from_counts(
-            per_key, target=target_in(indicator, quarter.year), min_n=indicator.min_n, min_n_show=indicator.min_n_show
+            per_key, **target_in(indicator, quarter.year), min_n=indicator.min_n, min_n_show=indicator.min_n_show
         )
         if rates:
             figures.append((indicator, rates[0]))

@@ -16,8 +16,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
 )
-from sqlalchemy import false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import CheckConstraint, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from analysis.status import MIN_N_PUBLISH, MIN_N_SHOW
 from webapp.extensions import db
 from webapp.models.registry import SECTORS
 from webapp.models.types import JSONDocument, one_of
@@ -35,9 +36,9 @@ class Indicator(db.Model):
     #: Section of Decision 210/QĐ-UBND the indicator measures, e.g. ``2.3``.
     plan_section: Mapped[str | None] = mapped_column(String(10))
     #: Below this many responses no rate is published, only the count.
-    min_n: Mapped[int] = mapped_column(Integer, default=30)
+    min_n: Mapped[int] = mapped_column(Integer, default=MIN_N_PUBLISH)
     #: Below this many responses a cell is not shown at all.
-    min_n_show: Mapped[int] = mapped_column(Integer, default=10)
+    min_n_show: Mapped[int] = mapped_column(Integer, default=MIN_N_SHOW)
     #: The definition as loaded (instruments, items, rules), for the methodology page.
     definition: Mapped[dict] = mapped_column(JSONDocument, default=dict)
 

@@ -94,6 +94,15 @@ def fetch_transaction_counts(quarters: Sequence[str]) -> list[tuple[str, int, in
     return [tuple(row) for row in db.session.execute(query)]
 
 
+def fetch_unit_counts(quarters: Sequence[str], unit_ids: Sequence[int]) -> list[tuple[str, int, int, str, int]]:
+    """Like :func:`fetch_transaction_counts`, for a few units only: the imputation of a unit's
+    missing quarter from its other quarters reads just those units' rows."""
+    query = select(TransactionCount.period, TransactionCount.unit_id, TransactionCount.service_id,
+                   TransactionCount.respondent_type, TransactionCount.count).where(
+        TransactionCount.period.in_(list(quarters)), TransactionCount.unit_id.in_(list(unit_ids)))
+    return [tuple(row) for row in db.session.execute(query)]
+
+
 def fetch_flagged_counts(quarters: Sequence[str]) -> dict[int, tuple[int, int]]:
     """Per unit: (all responses, flagged responses) in the quarters."""
     flagged = func.sum(case((Response.status == "flagged", 1), else_=0))

@@ -134,14 +134,37 @@ def _domain_functions(period: Period, units: dict[int, UnitInfo], services: dict
 
 
 class _Cells:
-    """Weighting cells of one metric's score groups: weight and stratum of each group (DESIGN.md §6)."""
+    """Weighting cells of one metric's score groups: weight and stratum of each group (DESIGN.md §6).
 
-    def __init__(self, groups: list[ScoreGroup], counts: list[tuple], sector_services: set[int]):
-        split = {(q, u, s) for q, u, s, r, _ in counts if r != "all"}
-        population: dict[tuple, float] = defaultdict(float)
+    Missing counts follow one rule (DESIGN.md §6, :mod:`analysis.cells`): a zero beside
+    responses is no count; a unit with responses but no usable count in a quarter takes its
+    counts from its nearest earlier quarter that has some (else its nearest later one), at most
+    :attr:`REACH` quarters away; a unit still without counts is weighted at the response rate
+    of the counted units of its service (:func:`analysis.cell_weights`, rule 3). Imputed counts
+    only weight; published transactions and response rates use the reported counts alone.
+    """
+
+    #: How many quarters away a unit's counts may be borrowed from.
+    REACH = 4
+
+    def __init__(self, groups: list[ScoreGroup], counts: list[tuple], sector_services: set[int],
+                 history: Callable[[list[str], list[int]], list[tuple]] | None = None):
+        reported: dict[tuple, float] = defaultdict(float)
         for q, u, s, r, count in counts:
             if s in sector_services:
-                population[(q, u, s, r)] += count
+                reported[(q, u, s, r)] += count
+        #: Every reported cell with transactions, responding or not (published transactions).
+        self.count_cells = [(key, count) for key, count in reported.items() if count > 0]
+        population = dict(reported)
+        usable = {(q, u) for (q, u, _, _), count in reported.items() if count > 0}
+        missing = sorted({(g.quarter, g.unit_id) for g in groups if g.n > 0} - usable)
+        imputed = self._borrow(missing, sector_services, history) if missing else {}
+        for (q, u), rows in imputed.items():
+            for key in [key for key in population if key[:2] == (q, u)]:
+                del population[key]
+            for s, r, count in rows:
+                population[(q, u, s, r)] = population.get((q, u, s, r), 0.0) + count
+        split = {(q, u, s) for q, u, s, r in population if r != "all"}
         index: dict[tuple, int] = {}
         group_cell = np.empty(len(groups), dtype=np.intp)
         for i, g in enumerate(groups):
@@ -155,12 +178,50 @@ class _Cells:
         self.n = np.array([g.n for g in groups], dtype=float)
         self.satisfied = np.array([g.satisfied for g in groups], dtype=float)
         cell_n = np.bincount(group_cell, weights=self.n, minlength=len(keys))
-        self.cell_population = np.array([population.get(k, math.nan) for k in keys])
-        result = analysis.cell_weights([(k[0], k[1]) for k in keys], self.cell_population, cell_n)
-        self.cell_rule = result.rule
+        #: Reported count of each cell (nan where none): never the imputed one.
+        self.cell_population = np.array([reported.get(k, math.nan) for k in keys])
+        weighting_population = np.array([population.get(k, math.nan) for k in keys])
+        # Adjustment classes for units still without counts: same service and quarter, same
+        # service, same quarter, then every counted response.
+        classes = [[(k[0], k[2]) for k in keys], [k[2] for k in keys], [k[0] for k in keys]]
+        result = analysis.cell_weights([(k[0], k[1]) for k in keys], weighting_population, cell_n, classes)
+        rule = result.rule.astype(object)
+        rule[[(k[0], k[1]) in imputed and cell_n[i] > 0 and rule[i] != "class" for i, k in enumerate(keys)]] = "other_quarter"
+        #: ``cell``, ``collapsed``, ``other_quarter`` (counts borrowed), ``class`` (service rate), ``unweighted``.
+        self.cell_rule = rule.astype(str)
         self.group_cell = group_cell
         self.weight = result.weight[group_cell]
         self.stratum = result.stratum[group_cell]
+
+    @classmethod
+    def _borrow(cls, missing: list[tuple[str, int]], sector_services: set[int],
+                history: Callable[[list[str], list[int]], list[tuple]] | None) -> dict[tuple, list[tuple]]:
+        """``(quarter, unit) → [(service, respondent type, count)]`` from the unit's nearest counted quarter.
+
+        Earlier quarters come first so that a published quarter's weights do not move when a
+        later quarter's counts arrive.
+        """
+        from webapp.publishing.aggregate import fetch_unit_counts
+
+        candidates: dict[str, list[str]] = {}
+        for quarter, _ in missing:
+            earlier, later, before, after = [], [], Period.parse(quarter), Period.parse(quarter)
+            for _ in range(cls.REACH):
+                before, after = before.previous(), after.next()
+                earlier.append(before.label)
+                later.append(after.label)
+            candidates[quarter] = earlier + later
+        wanted = sorted({q for labels in candidates.values() for q in labels})
+        rows: dict[tuple, list[tuple]] = defaultdict(list)
+        for q, u, s, r, count in (history or fetch_unit_counts)(wanted, sorted({u for _, u in missing})):
+            if s in sector_services and count > 0:
+                rows[(q, u)].append((s, r, float(count)))
+        borrowed = {}
+        for quarter, unit in missing:
+            source = next((q for q in candidates[quarter] if rows.get((q, unit))), None)
+            if source is not None:
+                borrowed[(quarter, unit)] = rows[(source, unit)]
+        return borrowed
 
 
 def _domain_codes(groups: list[ScoreGroup], domain_of: Callable[[ScoreGroup], str | None]) -> tuple[np.ndarray, list[str]]:
@@ -190,15 +251,34 @@ def _estimate_domains(cells: _Cells, codes: np.ndarray, labels: list[str], targe
 
 
 def _domain_extras(cells: _Cells, codes: np.ndarray, labels: list[str], groups: list[ScoreGroup], flagged,
-                   domain_type: str) -> dict[str, dict]:
-    """Per domain label: weighting status, response rate and flagged share."""
+                   domain_type: str, domain_of: Callable[[ScoreGroup], str | None] | None = None) -> dict[str, dict]:
+    """Per domain label: weighting status, transactions, response rate and flagged share.
+
+    ``transactions`` is every reported count of the domain — cells and units without a
+    response included (``domain_of`` places those) — and ``response_rate`` the responses in
+    counted cells over it. ``weighted`` is ``yes``, ``imputed`` (some responses' weights rest
+    on counts borrowed from another quarter or on their service's response rate; how many
+    cells each way in ``imputed_cells``) or ``no`` (no count anywhere: every weight 1).
+    """
     D = len(labels)
-    responses = np.bincount(codes, weights=cells.n, minlength=D)
-    pairs = np.unique(codes.astype(np.int64) * (cells.group_cell.max() + 1) + cells.group_cell)
-    pair_domain = pairs // (cells.group_cell.max() + 1)
-    pair_cell = pairs % (cells.group_cell.max() + 1)
-    population = np.bincount(pair_domain, weights=np.nan_to_num(cells.cell_population[pair_cell]), minlength=D)
-    unweighted = np.bincount(pair_domain, weights=(cells.cell_rule[pair_cell] == "unweighted").astype(float), minlength=D)
+    position = {label: i for i, label in enumerate(labels)}
+    size = int(cells.group_cell.max()) + 1 if cells.group_cell.size else 1
+    pairs = np.unique(codes.astype(np.int64) * size + cells.group_cell)
+    pair_domain, pair_cell = pairs // size, pairs % size
+    pair_rule = cells.cell_rule[pair_cell]
+    counted_group = np.nan_to_num(cells.cell_population[cells.group_cell]) > 0
+    responses = np.bincount(codes, weights=np.where(counted_group, cells.n, 0.0), minlength=D)
+    population = np.zeros(D)
+    if domain_of is not None:
+        for (q, u, s, r), count in cells.count_cells:
+            label = domain_of(ScoreGroup(q, u, s, r, "", "", 0, 0)) or ""
+            if label in position:
+                population[position[label]] += count
+    else:
+        population = np.bincount(pair_domain, weights=np.nan_to_num(cells.cell_population[pair_cell]), minlength=D)
+    unweighted = np.bincount(pair_domain, weights=(pair_rule == "unweighted").astype(float), minlength=D)
+    by_quarter = np.bincount(pair_domain, weights=(pair_rule == "other_quarter").astype(float), minlength=D)
+    by_rate = np.bincount(pair_domain, weights=(pair_rule == "class").astype(float), minlength=D)
     cell_count = np.bincount(pair_domain, minlength=D)
     units_of: dict[int, set[int]] = defaultdict(set)
     if domain_type in ("unit", "province", "district", "commune"):
@@ -208,10 +288,13 @@ def _domain_extras(cells: _Cells, codes: np.ndarray, labels: list[str], groups: 
     for code, label in enumerate(labels):
         if not label:
             continue
-        weighted = "no" if unweighted[code] == cell_count[code] else ("partly" if unweighted[code] else "yes")
-        extra: dict = {"weighted": weighted}
+        extra: dict = {"weighted": "no" if unweighted[code] == cell_count[code] else "yes"}
+        if by_quarter[code] or by_rate[code]:
+            extra["weighted"] = "imputed"
+            imputed = {"other_quarter": int(by_quarter[code]), "service_rate": int(by_rate[code])}
+            extra["imputed_cells"] = {how: cells_ for how, cells_ in imputed.items() if cells_}
         # A channel or a respondent type is not a part of the transaction counts: no response rate.
-        if population[code] > 0 and domain_type not in ("channel", "respondent_type"):
+        if population[code] > 0 and responses[code] > 0 and domain_type not in ("channel", "respondent_type"):
             extra["transactions"] = int(population[code])
             extra["response_rate"] = float(responses[code] / population[code])
         total = sum(flagged.get(u, (0, 0))[0] for u in units_of.get(code, ()))
@@ -221,10 +304,13 @@ def _domain_extras(cells: _Cells, codes: np.ndarray, labels: list[str], groups: 
     return extras
 
 
-def _record(metric: str, domain_type: str, domain: str, row: analysis.EstimateRow, target: float | None, min_n: int) -> EstimateRecord:
-    publishable = row.n >= min_n and row.n_eff is not None and row.n_eff >= min_n and row.estimate is not None
+def _record(metric: str, domain_type: str, domain: str, row: analysis.EstimateRow, target: float | None, min_n: int,
+            comparison: str = "gt") -> EstimateRecord:
+    """One row; the n_eff >= min_n rule, the stored n_eff and the funnel use the Kish-floored size."""
+    n_eff = row.n_eff_floored if row.n_eff is not None else None
+    publishable = row.n >= min_n and n_eff is not None and n_eff >= min_n and row.estimate is not None
     status = analysis.target_status(row.ci_low, row.ci_high, target if target is not None else analysis.DEFAULT_TARGET,
-                                    n=row.n, n_eff=row.n_eff, min_n=min_n) if publishable else "insufficient"
+                                    n=row.n, n_eff=n_eff, min_n=min_n, comparison=comparison) if publishable else "insufficient"
     return EstimateRecord(
         metric=metric,
         domain_type=domain_type,
@@ -235,50 +321,50 @@ def _record(metric: str, domain_type: str, domain: str, row: analysis.EstimateRo
         ci_low=float(row.ci_low) if publishable else None,
         ci_high=float(row.ci_high) if publishable else None,
         ci_method=row.ci_method,
-        n_eff=float(row.n_eff) if publishable else None,
+        n_eff=float(n_eff) if publishable else None,
         deff=float(row.deff) if publishable and row.deff is not None else None,
         target=target,
         status=status,
     )
 
 
-def _suppress(records: list[EstimateRecord], min_n_show: dict[str, int], units: dict[str, UnitInfo]) -> None:
-    """Hide cells under ``min_n_show``, and one more where a hidden count could be recovered by subtraction."""
-    for record in records:
-        if record.n < min_n_show[record.metric.split("/")[0]]:
-            record.hidden = True
-    partitions: dict[tuple, list[EstimateRecord]] = defaultdict(list)
-    for record in records:
-        if record.domain_type in SUPPRESSED_TYPES_FOR_PARTITIONS:
-            partitions[(record.metric, record.domain_type)].append(record)
-        elif record.domain_type == "unit" and record.domain in units:
-            info = units[record.domain]
-            parent = info.district or info.commune
-            if parent:
-                partitions[(record.metric, "unit-in", parent)].append(record)
-    for members in partitions.values():
-        hidden = [r for r in members if r.hidden]
-        visible = sorted((r for r in members if not r.hidden), key=lambda r: r.n)
-        if len(hidden) == 1 and visible:
-            visible[0].hidden = True
+def _suppress(records: list[EstimateRecord], min_n_show: dict[str, int], units: dict[str, UnitInfo], period: Period) -> dict:
+    """Disclosure control, its own stage (:mod:`webapp.publishing.disclosure`): primary and
+    complementary suppression across this period's tables and every frozen table of its year
+    (``units``: the unit trees are read again for every period of the year there)."""
+    from webapp.publishing.disclosure import control, disclosure_summary
+
+    report = control(period, records, min_n_show)
+    return disclosure_summary(records, report)
 
 
-def _add_comparisons(records: list[EstimateRecord], previous: dict[tuple, tuple[float, float]], period: Period) -> None:
+def _add_comparisons(records: list[EstimateRecord], previous: dict[tuple, tuple], period: Period) -> None:
+    """The change from the previous period, from the two published intervals (Newcombe's MOVER).
+
+    ``previous`` maps (metric, domain type, domain) to the previous period's published
+    (estimate, se, ci_low, ci_high). "Clear" (the interval excludes 0) keeps its 5 % error rate;
+    ``p_value`` is the approximate value consistent with that interval.
+    """
     for record in records:
         before = previous.get((record.metric, record.domain_type, record.domain))
-        if record.estimate is None or before is None:
+        if record.estimate is None or before is None or record.ci_low is None or record.ci_method == "census":
             continue
-        comparison = analysis.compare_independent(record.estimate, record.se, before[0], before[1])
+        estimate, _se, low, high = (tuple(before) + (None, None))[:4]
+        if estimate is None or low is None or high is None:
+            continue
+        comparison = analysis.compare_intervals(record.estimate, (record.ci_low, record.ci_high), estimate, (low, high))
         record.extra["change"] = {
             "from_period": period.previous().label,
             "difference": comparison.difference,
             "ci_low": comparison.ci_low,
             "ci_high": comparison.ci_high,
             "p_value": comparison.p_value,
+            "method": "mover",
         }
 
 
 def _add_funnel(records: list[EstimateRecord], metric: str) -> None:
+    """Funnel limits of each unit around the province rate, on the Kish-floored size stored in ``n_eff``."""
     province = next((r for r in records if r.metric == metric and r.domain_type == "province" and r.estimate is not None), None)
     units = [r for r in records if r.metric == metric and r.domain_type == "unit" and r.estimate is not None]
     if province is None or not units or not 0 < province.estimate < 1:
@@ -346,7 +432,7 @@ def compute_period(period: Period, previous: dict[tuple, tuple[float, float]] | 
 
     for indicator in satisfaction:
         min_n_show[indicator.code] = indicator.min_n_show
-        target, _ = target_for(indicator, period.year)
+        target, comparison = target_for(indicator, period.year)
         sector_services = {sid for sid, s in services.items() if indicator.sector in (None, s.sector)}
         metric_groups = [g for g in by_metric.get(indicator.code, ()) if g.service_id in sector_services]
         if not metric_groups:
@@ -355,11 +441,11 @@ def compute_period(period: Period, previous: dict[tuple, tuple[float, float]] | 
         for domain_type, domain_of in domain_functions.items():
             codes, labels = _domain_codes(metric_groups, domain_of)
             rows = _estimate_domains(cells, codes, labels, target)
-            extras = _domain_extras(cells, codes, labels, metric_groups, flagged, domain_type)
+            extras = _domain_extras(cells, codes, labels, metric_groups, flagged, domain_type, domain_of)
             for domain, row in rows.items():
                 if domain is None:
                     continue
-                record = _record(indicator.code, domain_type, domain, row, target, indicator.min_n)
+                record = _record(indicator.code, domain_type, domain, row, target, indicator.min_n, comparison)
                 record.extra.update(extras[domain])
                 records.append(record)
         _add_funnel(records, indicator.code)
@@ -371,7 +457,7 @@ def compute_period(period: Period, previous: dict[tuple, tuple[float, float]] | 
             min_n_show[indicator.code] = indicator.min_n_show
             records += _coverage_records(indicator, period, groups, services)
 
-    _suppress(records, min_n_show, units_by_code)
+    disclosure = _suppress(records, min_n_show, units_by_code, period)
     visible = [r for r in records if not r.hidden]
     _add_comparisons(visible, previous or {}, period)
     instrument_rows = {row.id: row for row in db.session.scalars(select(Instrument))}
@@ -390,7 +476,11 @@ def compute_period(period: Period, previous: dict[tuple, tuple[float, float]] | 
         "flagged_excluded": sum(f for _, f in flagged.values()),
         "estimates": len(visible),
         "hidden": len(records) - len(visible),
+        "disclosure": disclosure,
         "quarters": quarters,
+        # Cells whose weights rest on imputed counts (DESIGN.md §6), per indicator, as the province counts them.
+        "imputed_cells": {r.metric: r.extra["imputed_cells"] for r in records
+                          if r.domain_type == "province" and "imputed_cells" in r.extra},
     }
     return ComputedPeriod(period, visible, {k: sorted(set(v)) for k, v in versions.items()}, hashes, summary)
 
@@ -448,9 +538,10 @@ def _item_level_records(indicator, inputs: PeriodInputs, period, counts, sector_
             continue
         n = np.array([g.n for g in items], dtype=float)
         columns = [np.array([getattr(g, name) for g in items]) for name in ("sx", "sy", "sxx", "sxy", "syy")]
+        # The published default interval (Wilson, Kish-floored on the item answers, design df): finding 8.
         overall, rows = analysis.ratio_from_sums(
             cells.stratum, codes, n, w * columns[0], w * columns[1], w * w * columns[2], w * w * columns[3],
-            w * w * columns[4], w * n, w * w * n,
+            w * w * columns[4], w * n, w * w * n, w * w * columns[0],
         )
         chosen = [(("sl" if domain_type == "province" else None), overall)] if domain_type == "province" else [
             (labels[int(r.domain)], r) for r in rows if labels[int(r.domain)] != ""]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,6 +14,8 @@ from webapp.models import PublishedEstimate, PublishedSnapshot, Response, utcnow
 from webapp.periods import VIETNAM, Period
 from webapp.publishing.aggregate import PeriodInputs
 from webapp.publishing.compute import METHODOLOGY_VERSION, compute_period
+
+_log = logging.getLogger(__name__)
 
 
 class PublishError(ValueError):
@@ -38,15 +40,18 @@ def current_snapshot(period_label: str) -> PublishedSnapshot | None:
     )
 
 
-def _previous_values(period: Period) -> dict[tuple, tuple[float, float]]:
+def _previous_values(period: Period) -> dict[tuple, tuple]:
+    """The previous period's published (estimate, se, ci_low, ci_high) per row: changes are judged
+    from the two published intervals (Newcombe's MOVER), so the previous interval is what counts."""
     snapshot = current_snapshot(period.previous().label)
     if snapshot is None:
         return {}
     rows = db.session.execute(
         select(PublishedEstimate.metric, PublishedEstimate.domain_type, PublishedEstimate.domain, PublishedEstimate.estimate,
-               PublishedEstimate.se).where(PublishedEstimate.snapshot_id == snapshot.id, PublishedEstimate.estimate.is_not(None))
+               PublishedEstimate.se, PublishedEstimate.ci_low, PublishedEstimate.ci_high)
+        .where(PublishedEstimate.snapshot_id == snapshot.id, PublishedEstimate.estimate.is_not(None))
     )
-    return {(m, t, d): (e, s) for m, t, d, e, s in rows}
+    return {(m, t, d): (e, s, lo, hi) for m, t, d, e, s, lo, hi in rows}
 
 
 def late_ratings_added(period: Period, since: datetime | None) -> dict:
@@ -72,6 +77,20 @@ def late_ratings_added(period: Period, since: datetime | None) -> dict:
             "reinstated": db.session.scalar(reinstated) or 0}
 
 
+def _refuse_disclosive(period: Period, computed) -> None:
+    """The disclosure audit of the release beside the frozen tables of its year (the last round of
+    :func:`webapp.publishing.disclosure.control`): nothing hidden may be recoverable."""
+    findings = (computed.summary.get("disclosure") or {}).get("findings")
+    if findings is None:  # computed without the disclosure stage: audit it here
+        from webapp.publishing.disclosure import audit_release
+
+        findings = [str(f) for f in audit_release(period, computed.records)]
+    if findings:
+        shown = "; ".join(findings[:20])
+        more = f" (and {len(findings) - 20} more)" if len(findings) > 20 else ""
+        raise PublishError(f"{period} was not published: the disclosure audit recovers hidden values: {shown}{more}")
+
+
 def publish_period(label: str, reason: str | None = None, actor: str = "cli", now: datetime | None = None,
                    inputs: PeriodInputs | None = None) -> Published:
     """Compute and store a snapshot of ``label``; a second publication needs a ``reason``.
@@ -92,6 +111,7 @@ def publish_period(label: str, reason: str | None = None, actor: str = "cli", no
     computed = compute_period(period, _previous_values(period), inputs)
     if not computed.records:
         raise PublishError(f"{period} has no responses to publish")
+    _refuse_disclosive(period, computed)
     revision = (existing.revision + 1) if existing else 1
     summary = {**computed.summary, "added": late_ratings_added(period, existing.published_at if existing else None)}
     try:
@@ -139,16 +159,39 @@ def published_count() -> int:
     return db.session.scalar(select(func.count()).select_from(PublishedSnapshot))
 
 
-def publish_ended_periods(now: datetime | None = None, progress=None) -> list[Published]:
-    """Publish, oldest first, every ended period since 2012 that has data and no snapshot yet."""
+@dataclass
+class PublishRun:
+    """What ``publish --all-ended`` did: published, skipped (no responses) and failed periods."""
+
+    published: list[Published]
+    skipped: list[tuple[str, str]]
+    failed: list[tuple[str, str]]
+
+
+def publish_ended_periods(now: datetime | None = None, progress=None) -> PublishRun:
+    """Publish, oldest first, every ended period since 2012 that has data and no snapshot yet.
+
+    A period without valid responses is skipped with a note; a period that fails is rolled
+    back, logged and listed, and the run goes on: one bad quarter never holds back the rest.
+    """
     from webapp.publishing.compute import period_inputs
 
     inputs = period_inputs()
-    published = []
+    run = PublishRun([], [], [])
     periods = [p for p in ended_periods(Period(2012, "Y", 1), now) if current_snapshot(p.label) is None]
     for period in periods:
-        with contextlib.suppress(PublishError):  # a period without responses has nothing to publish
-            published.append(publish_period(period.label, now=now, inputs=inputs))
+        quarters = [q.label for q in period.quarters]
+        responses = db.session.scalar(select(func.count()).select_from(Response).where(
+            Response.period.in_(quarters), Response.status == "valid"))
+        if not responses:
+            run.skipped.append((period.label, "no valid responses"))
+        else:
+            try:
+                run.published.append(publish_period(period.label, now=now, inputs=inputs))
+            except Exception as error:  # noqa: BLE001 — listed and logged; the other periods still publish
+                db.session.rollback()
+                _log.exception("publishing %s failed", period.label)
+                run.failed.append((period.label, str(error) or type(error).__name__))
         if progress is not None:
             progress(period)
-    return published
+    return run

@@ -23,6 +23,7 @@ from docx.shared import Mm, Pt, RGBColor
 from docx.table import Table, _Cell
 from flask_babel import gettext as _
 
+import analysis
 from webapp.periods import VIETNAM
 from webapp.reports import labels
 from webapp.reports.chart import indicator_chart
@@ -655,13 +656,17 @@ def _method(document, data: ReportData, number: _Numbering) -> None:
         ),
         _(
             "Rates are weighted by the number of services each unit delivered (transaction counts), and the %(level)s "
-            "interval is computed for the survey design (Korn–Graubard). The change from the previous period is a "
-            "difference of percentage points with its own %(level)s interval.",
+            "interval is computed for the survey design with the published method (%(method)s, see the methodology "
+            "page). The change from the previous period is a difference of percentage points with its own %(level)s "
+            "interval, built from the two published intervals (Newcombe's method).",
             level="95%",
+            method=analysis.DEFAULT_CI_METHOD,
         ),
         _(
-            "Cells with fewer than 10 ratings are never shown; with fewer than 30 ratings (or an effective size under 30) "
-            "only the count is given."
+            "Cells with fewer than %(hidden)s ratings are never shown; with fewer than %(count_only)s ratings (or an "
+            "effective size under %(count_only)s) only the count is given.",
+            hidden=analysis.MIN_N_SHOW,
+            count_only=analysis.MIN_N_PUBLISH,
         ),
         _("Source: Sơn La Satisfaction Index, published results, %(url)s", url=public_url("/methodology")),
     ):

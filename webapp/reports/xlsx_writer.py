@@ -18,6 +18,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+import analysis
 from webapp.periods import VIETNAM
 from webapp.reports import labels
 from webapp.reports.data import Figure, Line, ReportData
@@ -289,8 +290,9 @@ def _about_sheet(book: Workbook, data: ReportData) -> None:
             _("Weighting"),
             _(
                 "Rates are weighted by the number of services each unit delivered (transaction counts); the "
-                "interval is the %(level)s Korn–Graubard interval for the survey design.",
+                "interval is the %(level)s interval for the survey design with the published method (%(method)s).",
                 level="95%",
+                method=analysis.DEFAULT_CI_METHOD,
             ),
         ],
         [
