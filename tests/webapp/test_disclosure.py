@@ -133,6 +133,43 @@ def test_cli_audit_rejects_a_bad_period(runner):
     assert result.exit_code == 2
 
 
+# --- a unit abolished mid-year (the 2025 demo failure) -------------------------------------------
+
+
+def test_year_of_a_unit_abolished_mid_year_is_protected_and_published(app, client, db, registry, monkeypatch):
+    """c03832 is merged into commune n03850 on 2025-07-01: its H2 is known empty (registry), so its
+    year = its H1, and the year's commune n03850 = Σ its units gives it away. The greedy must protect
+    a release cell of the relation that actually leaks (not the smallest unit of the province, whose
+    year = H1 + H2 is public anyway) and end with a clean audit, so the year is published (within
+    two rounds here)."""
+    from webapp.periods import Period
+    from webapp.publishing import disclosure
+    from webapp.publishing.disclosure import audit_tables
+    from webapp.publishing.publish import publish_period
+
+    feb, may = datetime(2025, 2, 10, 2, 0, tzinfo=UTC), datetime(2025, 5, 10, 2, 0, tzinfo=UTC)
+    aug, nov = datetime(2025, 8, 10, 2, 0, tzinfo=UTC), datetime(2025, 11, 10, 2, 0, tzinfo=UTC)
+    rate("c03832", "civil-status", feb, 3, 5)  # few, in H1 only: hidden everywhere
+    for unit in ("c03838", "c03850"):
+        rate(unit, "civil-status", feb, 30, 40)
+        rate(unit, "civil-status", may, 30, 40)
+    for when in (aug, nov):
+        rate("n03850", "civil-status", when, 30, 40)
+    for when in (feb, may, aug, nov):
+        rate("sl-ca", "residence", when, 30, 45)
+    for unit in ("c03646", "c03649", "c03652"):  # small but shown, and their year = H1 + 0 is public anyway
+        rate(unit, "civil-status", feb, 8, 12)
+    for label in ("2025-Q1", "2025-Q2", "2025-H1", "2025-Q3", "2025-Q4", "2025-H2"):
+        publish_period(label, now=NOW)
+    monkeypatch.setattr(disclosure, "MAX_ROUNDS", 2)
+    publish_period("2025", now=NOW)
+    year = public_rows(client, "2025")
+    assert ("unit", "c03832") not in year
+    assert not (("commune", "n03850") in year and all(("unit", u) in year for u in ("c03838", "c03850", "n03850")))
+    for label in ("2025-H1", "2025"):
+        assert audit_tables(Period.parse(label)) == [], label
+
+
 # --- the demo -----------------------------------------------------------------------------------
 
 #: Both unit trees (districts to 2025-06-30, communes after), in the order ``publish --all-ended`` uses.

@@ -30,9 +30,11 @@ Values themselves never matter, only what is known.
 Complementary suppression (greedy, to a fixed point). Every row whose rate is not published
 loses its ``transactions`` and ``response_rate`` (and ``funnel`` / ``change``). Then, while the
 audit recovers a protected value that the frozen tables alone do not reveal, each such value
-gets one more member of the release being built protected, in a relation containing it: the
-public member with the smallest ``n`` — for the ``total`` family only its rate is withheld
-(count-only), for ``n`` the cell is hidden, for ``transactions`` only its transactions are
+(all of them in one round) gets one more member of the release being built protected, in a
+relation that leaks it — one whose unknowns the audit all fixes, else one used by the combination
+that fixes it: the public member with the smallest ``n`` that no relation pins down by itself;
+a leak that survives ``ESCALATE_AFTER`` rounds gets every such member protected. For the
+``total`` family only its rate is withheld (count-only), for ``n`` the cell is hidden, for ``transactions`` only its transactions are
 dropped. Frozen snapshots never change. The loop ends when the audit finds nothing; whatever
 is still recoverable then makes :func:`webapp.publishing.publish.publish_period` refuse.
 
@@ -81,6 +83,9 @@ QUASI_IDENTIFIERS = ("unit", "service", "channel", "respondent_type")
 MIN_GROUP = 5
 #: Rounds of complementary suppression before giving up (each protects at least one cell).
 MAX_ROUNDS = 200
+#: Rounds a leak may survive its single complements before every release member of its leaking
+#: relations is protected (so the greedy cannot get stuck on useless picks).
+ESCALATE_AFTER = 2
 
 Key = tuple[str, str, str]  # metric, domain type, domain
 #: Solved components (their structure → determined columns): rounds and releases share most of them.
@@ -410,7 +415,14 @@ def _pivot_only_columns(rows: Iterable[Iterable[tuple[int, int]]]) -> frozenset[
 
 def recoverable(universe: _Universe, only: str | None = None) -> list[Finding]:
     """Every protected value of the universe that its relations determine."""
+    return _audit(universe, only)[0]
+
+
+def _audit(universe: _Universe, only: str | None = None) -> tuple[list[Finding], dict[str, set[Var]]]:
+    """:func:`recoverable`, and for each family the unknowns the relations fix (the greedy needs
+    them to find the relations a leak goes through)."""
     findings = []
+    fixed_by_family: dict[str, set[Var]] = {}
     for family in FAMILIES:
         rows: list[list[tuple[Var, int]]] = []
         descriptions: list[str] = []
@@ -432,6 +444,7 @@ def recoverable(universe: _Universe, only: str | None = None) -> list[Finding]:
             continue
         unknowns = sorted({v for members in rows for v, _ in members})
         fixed = _determined(rows, unknowns, {v for v in unknowns if unknown[v] == "protected"})
+        fixed_by_family[family] = fixed
         wanted = {v for v in fixed if unknown[v] == "protected" and (only is None or v[0] == only)}
         rows_of: dict[Var, list[int]] = defaultdict(list)
         for r, members in enumerate(rows):
@@ -442,7 +455,7 @@ def recoverable(universe: _Universe, only: str | None = None) -> list[Finding]:
             via = [descriptions[r] for r in rows_of[var] if all(v in fixed for v, _ in rows[r])]
             method = f"by differencing: {via[0]}" if via else "by combining several relations"
             findings.append(Finding(family, var, method))
-    return findings
+    return findings, fixed_by_family
 
 
 def _satisfaction_codes() -> set[str]:
@@ -497,19 +510,23 @@ def control(period: Period, records: list, min_n_show: dict[str, int]) -> Report
     by_key = {(r.metric, r.domain_type, r.domain): r for r in records}
     report = Report()
     universe = _Universe(period.year, {**frozen, period.label: release_table(period, records, report=report)}, satisfaction)
+    attempts: dict[tuple[str, Var], int] = defaultdict(int)
     for round_ in range(MAX_ROUNDS + 1):
         # Hiding moves a cell from shown to hidden: the cells, hence the relations, stay the same.
         universe.tables[period.label] = release_table(period, records, report=report)
-        leaks = [f for f in recoverable(universe) if (f.family, f.cell) not in baseline]
+        found, fixed = _audit(universe)
+        leaks = [f for f in found if (f.family, f.cell) not in baseline]
         # The last audit is the one publishing acts on.
         report.findings = leaks
         if not leaks or round_ == MAX_ROUNDS:
             break
+        # Every leak of the round gets its complement (not one leak per round): fewer audits.
         picks: dict[Key, set[str]] = defaultdict(set)
         for leak in leaks:
-            best = _nearest_release_member(universe, leak, period.label, by_key)
-            if best is not None:
-                picks[(best.metric, best.domain_type, best.domain)].add(leak.family)
+            attempts[(leak.family, leak.cell)] += 1
+            for key in _complements(universe, leak, fixed.get(leak.family, set()), period.label, by_key,
+                                    everything=attempts[(leak.family, leak.cell)] > ESCALATE_AFTER):
+                picks[key].add(leak.family)
         if not picks:
             break
         for key, families in picks.items():
@@ -526,6 +543,131 @@ def control(period: Period, records: list, min_n_show: dict[str, int]) -> Report
                 record.extra.pop("response_rate", None)
     _drop_orphan_funnels(records)
     return report
+
+
+def _complements(universe: _Universe, leak: Finding, fixed: set[Var], label: str, by_key: dict,
+                 everything: bool = False) -> list[Key]:
+    """The release cells to protect for ``leak``.
+
+    First the *leaking relations*: those holding the leaked value whose unknowns the audit all fixes
+    (``year = H1 + H2`` with H2 known, ``commune = Σ its units`` with one unit hidden…), followed
+    through their fixed unknowns to the nearest ones with a shown release member. Among those members
+    the one with the smallest ``n`` that no other relation pins down by itself (a year cell whose
+    half-years are both public is not protected by hiding it); with ``everything`` (the leak
+    survived earlier rounds), every shown release member of those relations. Without a leaking
+    relation (a leak through a combination of several), the nearest member of any relation."""
+    members = _leaking_members(universe, leak, fixed, label) or _certificate_members(universe, leak, label)
+    if not members:
+        best = _nearest_release_member(universe, leak, label, by_key)
+        return [] if best is None else [(best.metric, best.domain_type, best.domain)]
+    if everything:
+        return sorted(members)
+    ranked = sorted(members, key=lambda key: (_pinned(universe, (label, *key), leak.family), by_key[key].n, key))
+    return ranked[:1]
+
+
+def _leaking_members(universe: _Universe, leak: Finding, fixed: set[Var], label: str) -> set[Key]:
+    """Shown release members of the nearest leaking relations (see :func:`_complements`)."""
+    seen_vars = {leak.cell}
+    seen_relations: set[int] = set()
+    frontier = [leak.cell]
+    while frontier:
+        found: set[Key] = set()
+        following = []
+        for var in frontier:
+            for i in universe.containing.get(var, ()):
+                if i in seen_relations:
+                    continue
+                seen_relations.add(i)
+                _, relation = universe.relations[i]
+                if not all(universe.applies(v, leak.family) for v in relation):
+                    continue
+                states = [(member, universe.status(member, leak.family)) for member in relation]
+                unknowns = [member for member, state in states if state in ("protected", "free")]
+                if not all(member in fixed for member in unknowns):
+                    continue
+                found.update(member[1:] for member, state in states if member[0] == label and state == "known")
+                for member in unknowns:
+                    if member not in seen_vars:
+                        seen_vars.add(member)
+                        following.append(member)
+        if found:
+            return found
+        frontier = following
+    return set()
+
+
+def _certificate_members(universe: _Universe, leak: Finding, label: str) -> set[Key]:
+    """Shown release members of the relations a combination giving the leaked value away uses
+    (the relations with a non-zero weight in ``e_j = yᵀA``), found by elimination that keeps track
+    of which relations each row combines."""
+    family = leak.family
+    rows: list[tuple[int, list[tuple[Var, int]]]] = []
+    seen_vars, seen_relations, frontier = {leak.cell}, set(), [leak.cell]
+    while frontier:
+        var = frontier.pop()
+        for i in universe.containing.get(var, ()):
+            if i in seen_relations:
+                continue
+            seen_relations.add(i)
+            _, relation = universe.relations[i]
+            if not all(universe.applies(v, family) for v in relation):
+                continue
+            kept = [(member, 1 if k == 0 else -1) for k, member in enumerate(relation)
+                    if universe.status(member, family) in ("protected", "free")]
+            rows.append((i, kept))
+            for member, _ in kept:
+                if member not in seen_vars:
+                    seen_vars.add(member)
+                    frontier.append(member)
+    column = {v: j for j, v in enumerate(sorted(seen_vars))}
+    pivots: dict[int, tuple[dict[int, int], dict[int, int]]] = {}
+
+    def reduce(row: dict[int, int], combo: dict[int, int]) -> None:
+        while row:
+            lead = min(row)
+            if lead not in pivots:
+                return
+            pivot, pivot_combo = pivots[lead]
+            factor = row[lead]
+            for target, source in ((row, pivot), (combo, pivot_combo)):
+                for j, v in source.items():
+                    value = (target.get(j, 0) - factor * v) % _P
+                    if value:
+                        target[j] = value
+                    else:
+                        target.pop(j, None)
+
+    for i, kept in rows:
+        row: dict[int, int] = {}
+        for var, k in kept:
+            row[column[var]] = (row.get(column[var], 0) + k) % _P
+        row = {j: v for j, v in row.items() if v}
+        combo = {i: 1}
+        reduce(row, combo)
+        if row:
+            lead = min(row)
+            inverse = pow(row[lead], _P - 2, _P)
+            pivots[lead] = ({j: v * inverse % _P for j, v in row.items()},
+                            {j: v * inverse % _P for j, v in combo.items()})
+    target, combo = {column[leak.cell]: 1}, {}
+    reduce(target, combo)
+    if target:
+        return set()
+    # target − Σ factor·pivot = 0: the relations used are those left in the (negated) combination.
+    return {member[1:] for i in combo for member in universe.relations[i][1]
+            if member[0] == label and universe.status(member, family) == "known"}
+
+
+def _pinned(universe: _Universe, var: Var, family: str) -> bool:
+    """Whether a relation would give ``var`` away by itself if it were not shown (all else known)."""
+    for i in universe.containing.get(var, ()):
+        _, relation = universe.relations[i]
+        if not all(universe.applies(v, family) for v in relation):
+            continue
+        if all(member == var or universe.status(member, family) in ("known", "zero") for member in relation):
+            return True
+    return False
 
 
 def _nearest_release_member(universe: _Universe, leak: Finding, label: str, by_key: dict):
