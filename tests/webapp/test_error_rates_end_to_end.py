@@ -174,7 +174,7 @@ def _insert_quarter(db, rng, label, design, instrument_id, next_id) -> int:
             next_id += 1
     db.session.execute(insert(Response.__table__), rows)
     db.session.execute(insert(ResponseScore.__table__),
-                       [{"response_id": r, "metric": m, "satisfied": s} for r, m, s in scores])
+                       [{"response_id": r, "metric": m, "satisfied": int(s)} for r, m, s in scores])
     return next_id
 
 
