@@ -109,7 +109,9 @@ def publish_period(label: str, reason: str | None = None, actor: str = "cli", no
     if existing is not None and not reason:
         raise PublishError(f"{period} was already published (revision {existing.revision}); give the reason for a new revision")
     computed = compute_period(period, _previous_values(period), inputs)
-    if not computed.records:
+    # A period whose every figure disclosure control withholds is still published (it shows nothing);
+    # only a period without any valid response has nothing to publish.
+    if not computed.records and not computed.summary.get("responses"):
         raise PublishError(f"{period} has no responses to publish")
     _refuse_disclosive(period, computed)
     revision = (existing.revision + 1) if existing else 1
@@ -122,9 +124,7 @@ def publish_period(label: str, reason: str | None = None, actor: str = "cli", no
         )
         db.session.add(snapshot)
         db.session.flush()
-        db.session.execute(
-            PublishedEstimate.__table__.insert(),
-            [
+        rows = [
                 {
                     "snapshot_id": snapshot.id, "metric": r.metric, "domain_type": r.domain_type, "domain": r.domain,
                     "n": r.n, "estimate": r.estimate, "se": r.se, "ci_low": r.ci_low, "ci_high": r.ci_high,
@@ -132,8 +132,9 @@ def publish_period(label: str, reason: str | None = None, actor: str = "cli", no
                     "extra": r.extra,
                 }
                 for r in computed.records
-            ],
-        )
+        ]
+        if rows:
+            db.session.execute(PublishedEstimate.__table__.insert(), rows)
         record_event("period.publish", actor=actor, object_type="published_snapshot", object_id=snapshot.id,
                      after={"period": period.label, "revision": revision, "estimates": len(computed.records),
                             "added": summary["added"]}, detail=reason)
