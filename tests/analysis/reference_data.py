@@ -1,7 +1,8 @@
-"""Read the reference inputs in ``<repo>/../shared/reference`` and build each case's design.
+"""Read the reference inputs in ``tests/analysis/data`` and build each case's design.
 
-The input CSVs are read at test time (never copied into the repository);
-``results_r.py`` holds the expected numbers.
+``data/README.md`` says where the files come from (R's ``survey`` package and
+its ``api`` data sets) and under which licence; ``results_r.py`` holds the
+expected numbers.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ import numpy as np
 import analysis
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED_REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
+REFERENCE_DATA = Path(__file__).resolve().parent / "data"
 VARIABLES = ("y_sw", "y_aw", "y_hi")
 
 
 @functools.cache
 def read_table(name: str) -> dict:
     """Columns of a reference CSV as {name: list of strings}."""
-    with open(SHARED_REFERENCE / name, newline="", encoding="utf-8") as handle:
+    with open(REFERENCE_DATA / name, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     return {key: [row[key] for row in rows] for key in rows[0]}
 

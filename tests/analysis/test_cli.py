@@ -18,7 +18,7 @@ import pytest
 from analysis import cli
 
 from . import results_r
-from .reference_data import REPO_ROOT, SHARED_REFERENCE
+from .reference_data import REPO_ROOT, REFERENCE_DATA
 from .test_r_parity import by_variables, close
 
 CASES = tuple(results_r.CASES)
@@ -28,11 +28,11 @@ VARIABLES = ("y_sw", "y_aw", "y_hi")
 def case_arguments(case, variable):
     """CLI arguments of a case, with totals files given by absolute path."""
     spec = results_r.CASES[case]
-    arguments = [str(SHARED_REFERENCE / spec["data"]), "--y", variable]
+    arguments = [str(REFERENCE_DATA / spec["data"]), "--y", variable]
     for item in spec["cli"]:
         if "=" in item and item.endswith(".csv"):
             variables, name = item.split("=", 1)
-            item = f"{variables}={SHARED_REFERENCE / name}"
+            item = f"{variables}={REFERENCE_DATA / name}"
         arguments.append(item)
     return arguments
 

@@ -1,6 +1,6 @@
 """Every value in ``results_r.py`` (R's survey package) reproduced through the Python API.
 
-Tolerances (``../shared/reference/README.md``): 1e-9 relative.  Raked cases
+Tolerances (``tests/analysis/data/README.md``): 1e-9 relative.  Raked cases
 (``d1t_rake_tight``, ``d3_rake3_equalw``): R stops raking at its own epsilon
 and its residual variance iterates a fixed ten sweeps, so SEs and the
 quantities built from them match to 1e-7, and var, deff and n_eff (which
