@@ -49,6 +49,16 @@ settings.register_profile("explore", derandomize=False, deadline=None, max_examp
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
+def require_rscript() -> None:
+    """R's ``survey`` checks need Rscript: skipped locally without it, a failure in CI."""
+    import shutil
+
+    if shutil.which("Rscript") is None:
+        if IN_CI:
+            pytest.fail("CI=true but Rscript is missing: .ci/run installs r-base-core and r-cran-survey")
+        pytest.skip("R is not installed (apt-get install -y r-base-core r-cran-survey)")
+
+
 def backends() -> list[str]:
     names = ["sqlite"]
     if os.environ.get("TEST_DATABASE_URL"):

@@ -3,13 +3,13 @@ linearisation, and R's svyratio where R is installed."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import numpy as np
 import pytest
 
 import analysis
+from tests.conftest import require_rscript
 
 
 def sample(seed=3):
@@ -70,8 +70,7 @@ def test_sums_path_equals_the_per_response_linearisation():
 
 
 def test_r_svyratio_agrees(tmp_path):
-    if shutil.which("Rscript") is None:
-        pytest.skip("R is not installed")
+    require_rscript()
     strata, domain, x, y, w = sample()
     keep = strata != 98  # R's lonely-PSU "adjust" centres on a different mean; compare without it
     strata, domain, x, y, w = strata[keep], domain[keep], x[keep], y[keep], w[keep]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import shutil
 import subprocess
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
@@ -19,7 +18,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import IN_CI, csrf_from, empty_all_tables
+from tests.conftest import csrf_from, empty_all_tables, require_rscript
 
 NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 PERIODS = ["2026-Q3", "2026-H1"]
@@ -66,17 +65,10 @@ def _export(runner, tmp_path, period, indicator, *extra):
     return path
 
 
-def _rscript():
-    if shutil.which("Rscript") is None:
-        if IN_CI:
-            pytest.fail("CI=true but Rscript is missing: .ci/run installs r-base-core and r-cran-survey")
-        pytest.skip("R is not installed (apt-get install -y r-base-core r-cran-survey)")
-
-
 @pytest.mark.parametrize("period", PERIODS)
 @pytest.mark.parametrize("indicator", INDICATORS)
 def test_finding_10_r_reproduces_every_published_number_of_every_indicator(small_demo, app, tmp_path, period, indicator):
-    _rscript()
+    require_rscript()
     path = _export(app.test_cli_runner(), tmp_path, period, indicator)
     run = subprocess.run(["Rscript", str(path.with_suffix(".R")), str(path)], capture_output=True, text=True,
                          timeout=300, env={**os.environ, "LANG": "C.UTF-8"})
@@ -152,7 +144,7 @@ def test_restricted_file_needs_a_purpose_and_is_audited(small_demo, app, tmp_pat
         event = small_demo.session.scalars(select(AuditEvent).where(AuditEvent.action == "microdata.restricted_export")
                                            .order_by(AuditEvent.id.desc())).first()
         assert event.actor == "cli" and "agreement 12/2026" in event.detail
-    _rscript()
+    require_rscript()
     run = subprocess.run(["Rscript", str(path.with_suffix(".R")), str(path)], capture_output=True, text=True,
                          timeout=300, env={**os.environ, "LANG": "C.UTF-8"})
     assert run.returncode == 0, run.stderr

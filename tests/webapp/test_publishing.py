@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import os
-import shutil
 import subprocess
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -14,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 import analysis
-from tests.conftest import IN_CI, empty_all_tables
+from tests.conftest import empty_all_tables, require_rscript
 from webapp.models import DemoTruth, PublishedEstimate, PublishedSnapshot, Service, Unit
 
 NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
@@ -168,10 +167,7 @@ def test_microdata_hides_what_is_not_published_and_has_no_personal_data(publishe
 
 def test_r_survey_package_reproduces_the_published_numbers(published, app, tmp_path):
     """The exported script, run by R's survey package, gives the published estimates and SEs to 1e-9."""
-    if shutil.which("Rscript") is None:
-        if IN_CI:
-            pytest.fail("CI=true but Rscript is missing: .ci/run installs r-base-core and r-cran-survey")
-        pytest.skip("R is not installed (apt-get install -y r-base-core r-cran-survey)")
+    require_rscript()
     path, _ = _microdata(app.test_cli_runner(), tmp_path)
     output = subprocess.run(["Rscript", str(path.with_suffix(".R")), str(path)], capture_output=True, text=True,
                             check=True, timeout=120, env={**os.environ, "LANG": "C.UTF-8"}).stdout
