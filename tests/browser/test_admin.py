@@ -64,6 +64,7 @@ def admin_pages(live_app) -> tuple[str, list[str]]:
             "/admin/publishing",
             f"/admin/publishing/{latest.period}",
             f"/admin/publishing/{latest.period}/diff?old=1&new=2",
+            "/admin/microdata",
             "/admin/audit",
         ]
         db.session.remove()

@@ -16,6 +16,8 @@ from sqlalchemy import select
 
 from tests.conftest import csrf_from
 from tests.pages import check_page
+from webapp.integrity.review import REASON_MAX_LENGTH
+from webapp.integrity.signals import RATE_JUMP_MIN_RESPONSES, TOP_SHARE_MIN_RATINGS, TOP_SHARE_Z
 from webapp.periods import Period
 
 QUARTER = Period.parse("2025-Q3")
@@ -151,7 +153,7 @@ def test_rate_jump_needs_enough_responses(db, plant, unit_by_code):
         counts(db, UNIT, period, 100, unit_by_code)
         plant(UNIT, 1, when=moment, channel="online")
     counts(db, UNIT, QUARTER.label, 100, unit_by_code)
-    plant(UNIT, 19, channel="online")  # 19 times the history, but fewer than 20 responses
+    plant(UNIT, RATE_JUMP_MIN_RESPONSES - 1, channel="online")  # 19 times the history, but too few responses
     assert "response_rate_jump" not in codes(signals())
 
 
@@ -170,7 +172,7 @@ def test_tablet_share_of_top_ratings_far_from_peers(db, plant, make_device):
     found = [s for s in signals() if s.code == "top_share_outlier"]
     assert {s.device_id for s in found} == {stuffed.id, honest.id}  # each is far from the other
     mine = next(s for s in found if s.device_id == stuffed.id)
-    assert mine.numbers["share"] == 1.0 and mine.numbers["z"] >= 4 and mine.severity == "high"
+    assert mine.numbers["share"] == 1.0 and mine.numbers["z"] >= TOP_SHARE_Z and mine.severity == "high"
 
 
 def test_top_share_quiet_for_similar_tablets_or_few_ratings(db, plant, make_device):
@@ -179,7 +181,7 @@ def test_top_share_quiet_for_similar_tablets_or_few_ratings(db, plant, make_devi
     third, _ = make_device(UNIT, "Quầy 3")
     plant(UNIT, 60, device=first, rating=[3, 3, 2])
     plant(UNIT, 90, device=second, rating=[3, 2, 3, 1, 3, 3])
-    plant(UNIT, 29, device=third, rating=3)  # all top, but too few to judge
+    plant(UNIT, TOP_SHARE_MIN_RATINGS - 1, device=third, rating=3)  # all top, but too few to judge
     assert "top_share_outlier" not in codes(signals())
 
 
@@ -383,7 +385,7 @@ def test_exclude_through_the_web_from_a_tablet_drill_down(admin_client, db, plan
 
 
 def test_bad_input_answers_4xx_never_500(admin_client, db, plant):
-    plant(UNIT, 2, flags=("burst",))
+    flagged = plant(UNIT, 2, flags=("burst",))[0]
     for path, status in (
         ("/admin/integrity?period=2025-Q9", 400),
         ("/admin/integrity?period=2025", 400),
@@ -405,7 +407,9 @@ def test_bad_input_answers_4xx_never_500(admin_client, db, plant):
         ).status_code
         == 404
     )
-    long = admin_client.post("/admin/integrity/responses/1/reinstate", data={"csrf_token": token, "reason": "x" * 501})
+    long = admin_client.post(
+        f"/admin/integrity/responses/{flagged}/reinstate", data={"csrf_token": token, "reason": "x" * (REASON_MAX_LENGTH + 1)}
+    )
     assert long.status_code == 400
     # a quarter with no data is simply empty
     assert admin_client.get("/admin/integrity?period=2030-Q1").status_code == 200

@@ -7,28 +7,24 @@ change with its audit event.
 
 from __future__ import annotations
 
-from math import ceil
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from wtforms import HiddenField, StringField
 
 from webapp.admin import admin
+from webapp.admin.common import arg_text, paginate
 from webapp.errors import render_error
 from webapp.extensions import db
 from webapp.integrity.review import REASON_MAX_LENGTH, ReviewError, exclude_response, reinstate_response
-from webapp.integrity.signals import SEVERITIES, Window, channel_name, compute_signals, flag_name
+from webapp.integrity.signals import SIGNAL_NAMES, Window, channel_name, compute_signals, flag_name
 from webapp.integrity.summary import weekly_summary
 from webapp.models import Device, Response, Unit
-from webapp.paging import Page
 from webapp.periods import Period, current_quarter
 
-#: Responses listed per page.
-RESPONSES_PER_PAGE = 50
 BACK_PREFIX = "/admin/integrity"
 
 REVIEW_ERRORS = {
@@ -92,7 +88,7 @@ def integrity():
             str(_l("Choose a quarter like 2026-Q3 from the list, and a page number from 1.")),
         )
     device = db.session.get(Device, device_id) if device_id else None
-    unit_code = (request.args.get("unit") or "").strip()[:40]
+    unit_code = arg_text("unit", 40)
     unit = db.session.scalar(select(Unit).where(Unit.code == unit_code)) if unit_code else None
     if (device_id and device is None) or (unit_code and unit is None):
         abort(404)
@@ -104,17 +100,10 @@ def integrity():
         query = query.where(Response.unit_id == unit.id)
     if device is None and unit is None:
         query = query.where(Response.status == "flagged")
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    if number > max(1, ceil(total / RESPONSES_PER_PAGE)):
+    query = query.options(joinedload(Response.unit)).order_by(Response.received_at.desc(), Response.id.desc())
+    page = paginate(query, number)
+    if page.number != number:  # beyond the last page (paginate would show the last one)
         abort(404)
-    items = list(
-        db.session.scalars(
-            query.options(joinedload(Response.unit))
-            .order_by(Response.received_at.desc(), Response.id.desc())
-            .limit(RESPONSES_PER_PAGE)
-            .offset((number - 1) * RESPONSES_PER_PAGE)
-        )
-    )
     if period not in choices:
         choices = sorted([*choices, period], reverse=True)
     return render_template(
@@ -123,12 +112,12 @@ def integrity():
         choices=choices,
         report=compute_signals(Window.for_quarter(period)),
         summary=weekly_summary(),
-        page=Page(items, number, total, RESPONSES_PER_PAGE),
+        page=page,
         device=device,
         unit=unit,
         form=ReviewForm(formdata=None),
         back=request.full_path.rstrip("?"),
-        severities=SEVERITIES,
+        signal_names=SIGNAL_NAMES,
         flag_name=flag_name,
         channel_name=channel_name,
         reason_max=REASON_MAX_LENGTH,

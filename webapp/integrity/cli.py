@@ -9,7 +9,7 @@ integrity_cli = AppGroup("integrity", help="Signals of stuffed ratings and the r
 
 REVIEW_MESSAGES = {
     "reason_required": "give a reason with --reason",
-    "reason_too_long": "the reason is too long (500 characters at most)",
+    "reason_too_long": "the reason is too long ({limit} characters at most)",
     "not_found": "no response with this number",
     "not_flagged": "this response is not flagged",
     "not_valid": "this response is not valid (already flagged or excluded)",
@@ -29,13 +29,14 @@ def summary(days: int, output: str) -> None:
 
 def _review(action, response_id: int, reason: str) -> None:
     from webapp.extensions import db
-    from webapp.integrity.review import ReviewError
+    from webapp.integrity.review import REASON_MAX_LENGTH, ReviewError
 
     try:
         response = action(response_id, reason, actor="cli")
     except ReviewError as error:
         db.session.rollback()
-        raise click.ClickException(REVIEW_MESSAGES.get(error.code, error.code)) from None
+        message = REVIEW_MESSAGES.get(error.code, error.code).format(limit=REASON_MAX_LENGTH)
+        raise click.ClickException(message) from None
     db.session.commit()
     click.echo(f"Response {response.id}: {response.status} (flags: {', '.join(response.quality_flags) or '-'})")
 

@@ -69,45 +69,40 @@ def reinstate_response(
     """Count a flagged response again (status ``valid``, ``reinstated_at`` set, flags kept)."""
     text = _clean_reason(reason)
     response = _load(response_id)
-    if response.status != "flagged":
-        raise ReviewError("not_flagged")
-    before = _state(response)
-    moment = now or utcnow()
-    changed = db.session.execute(
-        update(Response)
-        .where(Response.id == response_id, Response.status == "flagged")
-        .values(status="valid", reinstated_at=moment)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if changed != 1:
-        raise ReviewError("not_flagged")
-    db.session.refresh(response)
-    _audit(REINSTATE_ACTION, response, before, text, actor)
-    return response
+    values = {"status": "valid", "reinstated_at": now or utcnow()}
+    return _change(response, "flagged", values, REINSTATE_ACTION, text, actor)
 
 
 def exclude_response(response_id: int, reason: str | None, *, actor: str | None = None) -> Response:
     """Take a valid response out of the estimates by hand (status ``flagged`` with ``admin_excluded``)."""
     text = _clean_reason(reason)
     response = _load(response_id)
-    if response.status != "valid":
-        raise ReviewError("not_valid")
+    flags = list(response.quality_flags or [])
+    if EXCLUDED_FLAG not in flags:
+        flags.append(EXCLUDED_FLAG)
+    values = {"status": "flagged", "quality_flags": flags, "reinstated_at": None}
+    return _change(response, "valid", values, EXCLUDE_ACTION, text, actor)
+
+
+def _change(
+    response: Response, status: str, values: dict[str, Any], action: str, reason: str, actor: str | None
+) -> Response:
+    """Set ``values`` on ``response`` only while its status is ``status`` (else ``ReviewError("not_<status>")``,
+    nothing changed), then write the audit event with the before and after values."""
+    error = f"not_{status}"
+    if response.status != status:
+        raise ReviewError(error)
     before = _state(response)
-    flags = (
-        [*(response.quality_flags or []), EXCLUDED_FLAG]
-        if EXCLUDED_FLAG not in (response.quality_flags or [])
-        else list(response.quality_flags)
-    )
     changed = db.session.execute(
         update(Response)
-        .where(Response.id == response_id, Response.status == "valid")
-        .values(status="flagged", quality_flags=flags, reinstated_at=None)
+        .where(Response.id == response.id, Response.status == status)
+        .values(**values)
         .execution_options(synchronize_session=False)
     ).rowcount
     if changed != 1:
-        raise ReviewError("not_valid")
+        raise ReviewError(error)
     db.session.refresh(response)
-    _audit(EXCLUDE_ACTION, response, before, text, actor)
+    _audit(action, response, before, reason, actor)
     return response
 
 

@@ -120,7 +120,6 @@ class UnitRef:
     code: str
     name_vi: str
     name_en: str
-    kind: str = ""
 
 
 #: Refused attempts whose audit event names no known unit.
@@ -228,7 +227,6 @@ class Report:
     window: Window
     signals: list[Signal]
     tallies: dict[int, UnitTally]
-    units: dict[int, UnitRef]
     refused: int = 0
 
     def by_unit(self) -> list[tuple[UnitRef, list[Signal]]]:
@@ -257,9 +255,11 @@ def compute_signals(window: Window) -> Report:
     tallies = _tallies(window)
     signals: list[Signal] = []
     unit_ids = set(tallies)
-    rate_rows = _rate_jumps(window.quarter)
+    labels = _history_labels(window.quarter)
+    responses, dossiers = _quarter_counts(labels)
+    rate_rows = _rate_jumps(labels, responses, dossiers)
     top_rows = _top_share_outliers(window)
-    receipt_rows = _receipt_ratios(window)
+    receipt_rows = _receipt_ratios(window, dossiers)
     refused_rows = _refused_attempts(window)
     unit_ids |= {row[0] for row in rate_rows} | {row[1] for row in top_rows} | {row[0] for row in receipt_rows}
     codes = {code for code, _, _ in refused_rows if code}
@@ -341,7 +341,7 @@ def compute_signals(window: Window) -> Report:
             Signal("refused_attempts", "medium", unit, {"count": sum(actions.values()), "by_action": dict(actions)})
         )
     signals.sort(key=lambda s: (s.rank, s.unit.code, SIGNAL_CODES.index(s.code), s.device_id or 0))
-    return Report(window, signals, tallies, units, refused=sum(count for _, _, count in refused_rows))
+    return Report(window, signals, tallies, refused=sum(count for _, _, count in refused_rows))
 
 
 # --- the queries ------------------------------------------------------------------------------
@@ -460,16 +460,24 @@ def _quarter_counts(labels: list[str]) -> tuple[dict[tuple[int, str], int], dict
     return responses, dossiers
 
 
-def _rate_jumps(quarter: Period) -> list[tuple[int, float, float, int, int]]:
-    """``(unit_id, ratio, history median, responses, dossiers)`` for units far above their history."""
+def _history_labels(quarter: Period) -> list[str]:
+    """``quarter`` then the :data:`RATE_HISTORY_QUARTERS` before it, newest first."""
     history = [quarter]
     for _step in range(RATE_HISTORY_QUARTERS):
         history.append(history[-1].previous())
-    labels = [period.label for period in history]
-    responses, dossiers = _quarter_counts(labels)
+    return [period.label for period in history]
+
+
+def _rate_jumps(
+    labels: list[str], responses: dict[tuple[int, str], int], dossiers: dict[tuple[int, str], int]
+) -> list[tuple[int, float, float, int, int]]:
+    """``(unit_id, ratio, history median, responses, dossiers)`` for units far above their history.
+
+    ``labels`` are the quarter then its history (:func:`_history_labels`), the counts those of
+    :func:`_quarter_counts` for them."""
     found = []
     for (unit_id, period), count in responses.items():
-        if period != quarter.label or count < RATE_JUMP_MIN_RESPONSES or not dossiers.get((unit_id, period)):
+        if period != labels[0] or count < RATE_JUMP_MIN_RESPONSES or not dossiers.get((unit_id, period)):
             continue
         past = [
             responses.get((unit_id, label), 0) / dossiers[(unit_id, label)]
@@ -519,10 +527,13 @@ def _top_share_outliers(window: Window) -> list[tuple[int, int, int, int, float,
     return found
 
 
-def _receipt_ratios(window: Window) -> list[tuple[int, int, int]]:
-    """``(unit, codes issued, dossiers)`` where codes exceed dossiers (or have no count once the quarter ended)."""
+def _receipt_ratios(window: Window, dossiers: dict[tuple[int, str], int]) -> list[tuple[int, int, int]]:
+    """``(unit, codes issued, dossiers)`` where codes exceed dossiers (or have no count once the quarter ended).
+
+    ``dossiers`` are the counts per (unit, quarter) of :func:`_quarter_counts`; codes are counted
+    from the quarter's start to the window's end (a whole-quarter window ends with the quarter)."""
     quarter = Window.for_quarter(window.quarter)
-    until = min(quarter.end, window.end) if window.period is None else quarter.end
+    until = min(quarter.end, window.end)
     issued = db.session.execute(
         select(ReceiptToken.unit_id, func.count())
         .where(
@@ -530,7 +541,6 @@ def _receipt_ratios(window: Window) -> list[tuple[int, int, int]]:
         )
         .group_by(ReceiptToken.unit_id)
     ).all()
-    dossiers = _quarter_counts([window.quarter.label])[1]
     found = []
     for unit_id, count in issued:
         counted = dossiers.get((unit_id, window.quarter.label), 0)
@@ -578,7 +588,7 @@ def _unit_refs(unit_ids: set[int], codes: set[str]) -> dict[int, UnitRef]:
     if not unit_ids and not codes:
         return {}
     rows = db.session.execute(
-        select(Unit.id, Unit.code, Unit.name_vi, Unit.name_en, Unit.kind).where(
+        select(Unit.id, Unit.code, Unit.name_vi, Unit.name_en).where(
             Unit.id.in_(unit_ids) | Unit.code.in_(codes)
         )
     )
