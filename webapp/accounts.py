@@ -13,6 +13,7 @@ from flask_login import UserMixin
 
 from webapp.extensions import db, login_manager
 from webapp.models import User
+from webapp.users import session_is_live
 
 #: The key of the random session id in the (signed) session cookie.
 SESSION_ID_KEY = "sid"
@@ -38,12 +39,12 @@ def load_user(identifier: str) -> SignedInUser | None:
     if not (user_id.isascii() and user_id.isdigit() and version.isascii() and version.isdigit()):
         return None
     user = db.session.get(User, int(user_id))
-    if user is None or not user.active or user.session_version != int(version):
-        session.clear()
-        return None
-    from webapp.users import session_is_live
-
-    if not session_is_live(user, session.get(SESSION_ID_KEY), current_app.permanent_session_lifetime):
+    if (
+        user is None
+        or not user.active
+        or user.session_version != int(version)
+        or not session_is_live(user, session.get(SESSION_ID_KEY), current_app.permanent_session_lifetime)
+    ):
         session.clear()
         return None
     return SignedInUser(user)

@@ -117,7 +117,6 @@ def _start_signed_in_session(user: User) -> None:
 
 
 def _finish_sign_in(user: User, next_url: str | None) -> Any:
-    users.clear_throttles(user.email, _client_address())
     _start_signed_in_session(user)
     users.record_sign_in(user)
     db.session.commit()
@@ -189,6 +188,7 @@ def second_step():
         if wait := users.throttle_wait(user.email, _client_address()):
             return _throttled(wait, "auth/code.html", form=form)
         if users.verify_totp(user, form.code.data):
+            users.clear_throttles(user.email, _client_address())  # the password's were cleared by check_password
             return _finish_sign_in(user, session.get("second_step_next"))
         users.record_event("user.second_factor_failed", object_type="user", object_id=user.id, actor=user.email)
         users.count_failure(user.email, _client_address())
@@ -298,8 +298,7 @@ def totp_setup():
         check = users.check_current_password(user, form.password.data, _client_address())
         db.session.commit()
         if check.throttled:
-            response = _throttled(check.retry_after, "auth/two_factor.html", **_two_factor_context(user, secret, form))
-            return response
+            return _throttled(check.retry_after, "auth/two_factor.html", **_two_factor_context(user, secret, form))
         if not check.ok:
             form.password.errors = [str(_l("Your password is not right"))]
             status = 400

@@ -255,20 +255,21 @@ def check_password(email: str, password: str, address: str | None) -> PasswordCh
     """
     at = now()
     user = find_user(email)
-    known = user is not None and user.active
+    if user is not None and not user.active:
+        user = None  # a disabled account answers as an unknown e-mail does
     actor = normalise_email(email)[:254]
     wait = throttle_wait(email, address, at)
     if wait:
         check_password_hash(_DUMMY_HASH, password)
         record_event(
             "user.login_refused",
-            object_type="user" if known else None,
-            object_id=user.id if known and user else None,
+            object_type="user" if user is not None else None,
+            object_id=user.id if user is not None else None,
             actor=actor,
             detail=f"throttled for {wait} s",
         )
         return PasswordCheck(None, False, wait, throttled=True)
-    if not known or user is None:
+    if user is None:
         check_password_hash(_DUMMY_HASH, password)
         record_event("user.login_failed", actor=actor, detail="unknown or disabled account")
         return PasswordCheck(None, False, count_failure(email, address, at))

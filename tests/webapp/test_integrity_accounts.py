@@ -16,7 +16,6 @@ from __future__ import annotations
 import http.cookiejar
 import os
 import re
-import socket
 import stat
 import subprocess
 import sys
@@ -34,6 +33,7 @@ from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import select
 
 from tests.conftest import IN_CI, REPO, STAFF_PASSWORD, csrf_from, make_app, migrate_database, next_totp_code
+from tests.webapp.test_ops_faults import free_port, gunicorn
 
 ATTACKER = {"REMOTE_ADDR": "203.0.113.66"}
 OFFICE = {"REMOTE_ADDR": "10.0.0.1"}
@@ -321,12 +321,6 @@ def redis_db14():
     connection.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def migrated_sqlite(tmp_path_factory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('gunicorn-db') / 'g.sqlite3'}"
@@ -339,65 +333,21 @@ def migrated_sqlite(tmp_path_factory) -> str:
     return url
 
 
-def _start_gunicorn(tmp_path: Path, **env: str) -> tuple[subprocess.Popen, Path]:
-    log = tmp_path / "gunicorn.log"
-    environment = {
-        **os.environ,
-        "GUNICORN_THREADS": "1",
-        "GUNICORN_ACCESS_LOG": str(tmp_path / "access.log"),
-        # The worker's pid in every access line, to see that requests reached several workers.
-        "GUNICORN_CMD_ARGS": "--access-logformat '%(p)s %(s)s %(r)s'",
-        **env,
-    }
-    with log.open("w") as output:
-        process = subprocess.Popen(  # noqa: S603 (the test's own server)
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-            cwd=REPO,
-            env=environment,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    return process, log
-
-
-def _status(url: str, data: bytes | None = None) -> int:
-    request = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")  # noqa: S310
-    try:
-        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 (a local test server)
-            return answer.status
-    except urllib.error.HTTPError as error:
-        return error.code
-
-
 def test_finding_06_three_gunicorn_workers_share_one_sign_in_limit(tmp_path, migrated_sqlite, redis_db14):
     url, prefix = redis_db14
-    port = _free_port()
-    process, log = _start_gunicorn(
+    with gunicorn(
+        migrated_sqlite,
         tmp_path,
-        APP_ENV="development",
-        WEB_CONCURRENCY="3",
-        GUNICORN_BIND=f"127.0.0.1:{port}",
+        workers=3,  # and every one of them up before the first request
+        GUNICORN_THREADS="1",
+        GUNICORN_ACCESS_LOG=str(tmp_path / "access.log"),
+        # The worker's pid in every access line, to see that requests reached several workers.
+        GUNICORN_CMD_ARGS="--access-logformat '%(p)s %(s)s %(r)s'",
         RATELIMIT_STORAGE_URI=url,
         RATELIMIT_KEY_PREFIX=prefix,
-        DATABASE_URL=migrated_sqlite,
         SECRET_KEY=uuid.uuid4().hex * 2,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(log.read_text())
-            try:
-                if _status(base + "/healthz") == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"gunicorn did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
-        time.sleep(1)  # every worker up
+    ) as server:
+        base = server.base
         statuses: list[int] = []
         lock = threading.Lock()
 
@@ -425,9 +375,6 @@ def test_finding_06_three_gunicorn_workers_share_one_sign_in_limit(tmp_path, mig
             thread.start()
         for thread in threads:
             thread.join()
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
     lines = [line.split() for line in (tmp_path / "access.log").read_text().splitlines() if "/auth/login" in line]
     workers = {line[0] for line in lines}
     assert len(workers) >= 2, f"the requests all reached one worker: {lines}"
@@ -438,22 +385,28 @@ def test_finding_06_three_gunicorn_workers_share_one_sign_in_limit(tmp_path, mig
 
 
 def test_finding_06_production_refuses_several_workers_with_memory_limits(tmp_path, migrated_sqlite):
-    process, log = _start_gunicorn(
-        tmp_path,
-        APP_ENV="production",
-        WEB_CONCURRENCY="2",
-        GUNICORN_BIND=f"127.0.0.1:{_free_port()}",
-        RATELIMIT_STORAGE_URI="memory://",
-        DATABASE_URL=migrated_sqlite,
-        SECRET_KEY=uuid.uuid4().hex * 2,
-    )
-    try:
-        code = process.wait(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert code != 0
+    log = tmp_path / "gunicorn.log"
+    environment = {
+        **os.environ,
+        "APP_ENV": "production",
+        "WEB_CONCURRENCY": "2",
+        "GUNICORN_BIND": f"127.0.0.1:{free_port()}",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "DATABASE_URL": migrated_sqlite,
+        "SECRET_KEY": uuid.uuid4().hex * 2,
+    }
+    with log.open("w") as output:
+        # Refused before any worker starts: gunicorn exits by itself (a TimeoutExpired fails the test).
+        started = subprocess.run(  # noqa: S603 (the test's own server)
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+            cwd=REPO,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            timeout=60,
+            check=False,
+        )
+    assert started.returncode != 0
     assert "RATELIMIT_STORAGE_URI" in log.read_text()
 
 

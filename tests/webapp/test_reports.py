@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 
 import pytest
 from docx import Document
@@ -13,39 +13,24 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 from flask_babel import force_locale, format_percent
 from openpyxl import load_workbook
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from tests.conftest import empty_all_tables
+from tests.webapp.published_demo import NOW, PERIOD, PREVIOUS, publish_demo_quarters
 from webapp.models import PublishedEstimate, PublishedSnapshot, Response, Unit
 
-NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
-PERIOD, PREVIOUS = "2026-Q3", "2026-Q2"
 MAIN = ("sat-procedures", "sat-agencies", "sat-health", "sat-education")
 
 
 @pytest.fixture(scope="module")
 def published(app):
     """A small demo data set with 2026-Q2 and 2026-Q3 published, and a few reviewed comments."""
-    from webapp.demo.seed import seed_demo
     from webapp.extensions import db
     from webapp.models.feedback import CommentReview
-    from webapp.periods import Period
-    from webapp.publishing.compute import period_inputs
-    from webapp.publishing.publish import publish_period
-    from webapp.registry.loader import DATA_DIR
-    from webapp.registry.service import load_everything
 
     with app.app_context():
-        load_everything(DATA_DIR)
-        seed_demo(responses=6000, seed=5, now=NOW, first_quarter=Period(2026, "Q", 2))
-        inputs = period_inputs()
-        for label in (PREVIOUS, PERIOD):
-            publish_period(label, now=NOW, inputs=inputs)
         # Start from no review at all (the demo seed moderates some comments), then review three.
-        db.session.execute(delete(CommentReview))
-        commented = db.session.scalars(
-            select(Response).where(Response.period == PERIOD, Response.comment.is_not(None)).order_by(Response.id)
-        ).all()
+        commented = publish_demo_quarters(responses=6000, seed=5)
         assert len(commented) >= 6, "the demo seed should give comments"
         db.session.add_all(
             [

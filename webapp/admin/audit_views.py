@@ -20,11 +20,9 @@ from webapp.admin.common import arg_date, arg_page, arg_text, paginate
 from webapp.extensions import db
 from webapp.models import AuditEvent
 from webapp.periods import VIETNAM
-from webapp.safe_text import spreadsheet_text
+from webapp.safe_text import csv_cell
 
 CSV_COLUMNS = ("at", "actor", "user_id", "action", "object_type", "object_id", "before", "after", "detail")
-#: A spreadsheet would run a cell starting with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -104,12 +102,8 @@ def as_json(value) -> str:
 
 
 def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dict | list):
-        value = as_json(value)
-    text = str(value)
-    return spreadsheet_text(text)  # the one rule of every spreadsheet writer (webapp/safe_text.py)
+    """A CSV cell by the one rule of every spreadsheet writer (no formula, no control character)."""
+    return csv_cell(as_json(value) if isinstance(value, dict | list) else value)
 
 
 def csv_lines(query: Select) -> Iterator[str]:

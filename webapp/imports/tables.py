@@ -68,11 +68,8 @@ class Problems:
             self.more += 1
 
     def __len__(self) -> int:
-        """Problems kept plus rows only counted: grows whenever a row adds a problem."""
+        """Problems kept plus rows only counted: grows whenever a row adds a problem (and gives truth)."""
         return len(self.shown) + self.more
-
-    def __bool__(self) -> bool:
-        return bool(self.shown) or self.more > 0
 
     def rejected(self, file: str) -> ImportRejected:
         return ImportRejected(file, self.shown, self.more)

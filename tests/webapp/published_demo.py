@@ -1,0 +1,40 @@
+"""Demo data with two published quarters: the start of the tests of files built from published results."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, select
+
+from webapp.models import Response
+
+NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
+PERIOD, PREVIOUS = "2026-Q3", "2026-Q2"
+
+
+def publish_demo_quarters(*, responses: int, seed: int) -> list[Response]:
+    """Seed ``responses`` demo responses from 2026-Q2 on, publish ``PREVIOUS`` and ``PERIOD``, then
+    remove every comment review (the demo seed moderates some); ``PERIOD``'s commented responses, by id.
+
+    Call it in an application context; the caller adds its reviews and commits.
+    """
+    from webapp.demo.seed import seed_demo
+    from webapp.extensions import db
+    from webapp.models.feedback import CommentReview
+    from webapp.periods import Period
+    from webapp.publishing.compute import period_inputs
+    from webapp.publishing.publish import publish_period
+    from webapp.registry.loader import DATA_DIR
+    from webapp.registry.service import load_everything
+
+    load_everything(DATA_DIR)
+    seed_demo(responses=responses, seed=seed, now=NOW, first_quarter=Period(2026, "Q", 2))
+    inputs = period_inputs()
+    for label in (PREVIOUS, PERIOD):
+        publish_period(label, now=NOW, inputs=inputs)
+    db.session.execute(delete(CommentReview))
+    return list(
+        db.session.scalars(
+            select(Response).where(Response.period == PERIOD, Response.comment.is_not(None)).order_by(Response.id)
+        )
+    )
