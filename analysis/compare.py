@@ -27,7 +27,8 @@ class Comparison(NamedTuple):
     difference : float
         ``estimate - reference_estimate``.
     se : float
-        :math:`\\sqrt{se^2 + se_{ref}^2}`.
+        :math:`\\sqrt{se^2 + se_{ref}^2}` (Wald); for MOVER, the SE its
+        interval implies (see ``_mover_test``).
     ci_low, ci_high : float
     statistic : float
         difference / se (0 when both are 0).
@@ -124,11 +125,11 @@ def compare_independent(
     if not df > 0:
         raise ValueError(f"df must be > 0, got {df!r}")
     difference = p1 - p0
-    se_d = math.hypot(se1, se0)
-    statistic = difference / se_d if se_d > 0 else 0.0 if difference == 0 else math.copysign(math.inf, difference)
-    tail = special.ndtr(-abs(statistic)) if math.isinf(df) else special.stdtr(df, -abs(statistic))
-    p_value = min(1.0, float(2 * tail))
     if method == "wald":
+        se_d = math.hypot(se1, se0)
+        statistic = difference / se_d if se_d > 0 else 0.0 if difference == 0 else math.copysign(math.inf, difference)
+        tail = special.ndtr(-abs(statistic)) if math.isinf(df) else special.stdtr(df, -abs(statistic))
+        p_value = min(1.0, float(2 * tail))
         t = float(t_quantile(1 - alpha / 2, df))
         low, high = difference - t * se_d, difference + t * se_d
     else:

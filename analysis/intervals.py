@@ -236,11 +236,7 @@ def interval_arrays(method, estimate, variance, df, n, n_kish, alpha):
         lo, hi = _wilson_cc_kish(pk, kish_floored_size(pk, vk, n_kish[ok]), t_upper)
     else:  # wilson, wilson-kish
         n_eff = kish_floored_size(pk, vk, n_kish[ok]) if method == "wilson-kish" else pk * (1.0 - pk) / vk
-        z2 = t_upper**2
-        centre = (pk + z2 / (2.0 * n_eff)) / (1.0 + z2 / n_eff)
-        half = t_upper / (1.0 + z2 / n_eff) * np.sqrt(pk * (1.0 - pk) / n_eff + z2 / (4.0 * n_eff**2))
-        lo = centre - half
-        hi = centre + half
+        lo, hi = _wilson_bounds(pk, n_eff, t_upper)
     low[ok] = lo
     high[ok] = hi
     return low, high, note

@@ -111,8 +111,8 @@ def _ratios(d_index, D, s_index, n_h, n, a, alpha, ci_method, df, labels) -> lis
     total = lambda values: np.bincount(d_index, weights=values, minlength=D)  # noqa: E731
     X, Y, count = total(a["swx"]), total(a["swy"]), total(n)
     with np.errstate(divide="ignore", invalid="ignore"):
-        R = np.where(X > 0, Y / np.where(X > 0, X, 1.0), np.nan)
         Xs = np.where(X > 0, X, 1.0)
+        R = np.where(X > 0, Y / Xs, np.nan)
         r, x = R[d_index], Xs[d_index]
         z1 = (a["swy"] - r * a["swx"]) / x
         z2 = (a["sw2y2"] - 2 * r * a["sw2xy"] + r * r * a["sw2x2"]) / x**2
@@ -128,7 +128,7 @@ def _ratios(d_index, D, s_index, n_h, n, a, alpha, ci_method, df, labels) -> lis
     # R's "adjust": a lonely PSU is centred at the mean over all PSUs (out-of-domain ones count z = 0).
     grand = np.bincount(key_domain, weights=s1, minlength=D) / n_h.sum()
     g = grand[key_domain]
-    lonely_total = int(single.size and np.count_nonzero(n_h == 1))
+    lonely_total = int(np.count_nonzero(n_h == 1))
     contribution = np.where(single, (s1 - g) ** 2 - g**2, contribution)
     variance = np.bincount(key_domain, weights=contribution, minlength=D) + lonely_total * grand**2
     variance = np.maximum(variance, 0.0)

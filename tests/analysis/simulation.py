@@ -78,6 +78,15 @@ def coverage(seed=1, replicates=2000, cells=30, level=0.85, spread=0.5, methods=
 # --- error rates of the comparisons (issue #13) --------------------------------------------
 
 
+def one_domain_row(x_by_cell, n_by_cell, w_by_cell):
+    """The site's estimate row (``estimate_from_sums``) of one domain made of the given cells:
+    satisfied ``x``, responses ``n`` and weight ``w`` per cell, each cell its own stratum."""
+    n = np.asarray(n_by_cell, dtype=float)
+    x = np.asarray(x_by_cell, dtype=float)
+    w = np.asarray(w_by_cell, dtype=float)
+    return analysis.estimate_from_sums(np.arange(n.size), np.zeros(n.size), n, w * n, w * x, w * w * n, w * w * x).domains[0]
+
+
 def make_units(rng, units=200, weight_range=(1.0, 2000.0), n_range=(30, 200), cells_range=(2, 6)):
     """Units of 2–6 weighting cells, 30–200 responses each, weights N/n log-uniform in 1–2,000.
 

@@ -13,6 +13,7 @@ import pytest
 
 import analysis
 from tests.analysis.simulation import comparison_error_rates
+from tests.analysis.simulation import one_domain_row as _row
 
 LEVELS = (0.8, 0.9, 0.95, 0.97)
 
@@ -20,13 +21,6 @@ LEVELS = (0.8, 0.9, 0.95, 0.97)
 @pytest.fixture(scope="module")
 def rates():
     return {level: comparison_error_rates(seed=13, level=level, replicates=15) for level in LEVELS}
-
-
-def _row(x_by_cell, n_by_cell, w_by_cell):
-    n = np.asarray(n_by_cell, dtype=float)
-    x = np.asarray(x_by_cell, dtype=float)
-    w = np.asarray(w_by_cell, dtype=float)
-    return analysis.estimate_from_sums(np.arange(n.size), np.zeros(n.size), n, w * n, w * x, w * w * n, w * w * x).domains[0]
 
 
 def test_finding_03_funnel_uses_the_kish_floored_size():

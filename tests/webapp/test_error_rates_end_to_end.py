@@ -24,16 +24,10 @@ import pytest
 from sqlalchemy import select
 
 import analysis
+from tests.analysis.simulation import one_domain_row as _row
 from webapp.models import Service, Unit
 from webapp.periods import Period
 from webapp.publishing.compute import _add_comparisons, _add_funnel, _record
-
-
-def _row(x_by_cell, n_by_cell, w_by_cell):
-    n = np.asarray(n_by_cell, dtype=float)
-    x = np.asarray(x_by_cell, dtype=float)
-    w = np.asarray(w_by_cell, dtype=float)
-    return analysis.estimate_from_sums(np.arange(n.size), np.zeros(n.size), n, w * n, w * x, w * w * n, w * w * x).domains[0]
 
 
 def test_finding_04_40_of_40_after_36_of_40_is_not_published_as_a_clear_rise():

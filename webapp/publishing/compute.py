@@ -5,9 +5,10 @@ quarter) get post-stratification weights from the transaction counts
 (:func:`analysis.cell_weights`); per-(cell, domain) sums go to
 :func:`analysis.estimate_from_sums`, once per kind of domain (province, sector, district or
 commune, unit, service, channel, respondent type), so every domain is estimated as a domain
-of the whole design. Then suppression: fewer than ``min_n_show`` responses → not published
-at all (and a second cell hidden where the first could be recovered by subtraction); fewer
-than ``min_n`` responses or effective size → the count only.
+of the whole design. Then disclosure control (:mod:`webapp.publishing.disclosure`): fewer than
+``min_n_show`` responses → not published at all; fewer than ``min_n`` responses or effective
+size → the count only; and complementary suppression wherever a withheld value could be
+recovered from the tables of the period's year.
 """
 
 from __future__ import annotations
@@ -28,13 +29,13 @@ from webapp.extensions import db
 from webapp.models import Indicator, Instrument, Service, Unit, UnitSuccession
 from webapp.periods import Period
 from webapp.publishing.aggregate import PeriodInputs, ScoreGroup
+from webapp.publishing.disclosure import control, disclosure_summary
 
 METHODOLOGY_VERSION = "2026.1"
 #: The date the district level was abolished; periods ending after it are reported by commune.
 LAST_DAY_OF_DISTRICTS = date(2025, 6, 30)
 #: Indicator that carries the aspect rates of each sector's long questionnaire.
 ASPECT_HOST = {"admin": "sat-agencies", "health": "sat-health", "education": "sat-education"}
-SUPPRESSED_TYPES_FOR_PARTITIONS = ("sector", "district", "commune", "service", "channel", "respondent_type")
 
 
 @dataclass(frozen=True)
@@ -328,16 +329,6 @@ def _record(metric: str, domain_type: str, domain: str, row: analysis.EstimateRo
     )
 
 
-def _suppress(records: list[EstimateRecord], min_n_show: dict[str, int], units: dict[str, UnitInfo], period: Period) -> dict:
-    """Disclosure control, its own stage (:mod:`webapp.publishing.disclosure`): primary and
-    complementary suppression across this period's tables and every frozen table of its year
-    (``units``: the unit trees are read again for every period of the year there)."""
-    from webapp.publishing.disclosure import control, disclosure_summary
-
-    report = control(period, records, min_n_show)
-    return disclosure_summary(records, report)
-
-
 def _add_comparisons(records: list[EstimateRecord], previous: dict[tuple, tuple], period: Period) -> None:
     """The change from the previous period, from the two published intervals (Newcombe's MOVER).
 
@@ -409,16 +400,15 @@ def period_inputs() -> PeriodInputs:
     return PeriodInputs(sorted(codes) + sorted(_aspect_metric_names()))
 
 
-def compute_period(period: Period, previous: dict[tuple, tuple[float, float]] | None = None,
+def compute_period(period: Period, previous: dict[tuple, tuple] | None = None,
                    inputs: PeriodInputs | None = None) -> ComputedPeriod:
     """Every estimate of ``period``; ``previous`` maps (metric, domain type, domain) to the
-    previous period's (estimate, se) for the change figures."""
+    previous period's published (estimate, se, ci_low, ci_high) for the change figures."""
     inputs = inputs or period_inputs()
     quarters = [q.label for q in period.quarters]
     indicators = db.session.scalars(select(Indicator).order_by(Indicator.code)).all()
     services = {s.id: s for s in db.session.scalars(select(Service))}
     units = _unit_infos(period)
-    units_by_code = {u.code: u for u in units.values()}
     satisfaction = [i for i in indicators if i.kind == "satisfaction"]
     groups = inputs.score_groups(quarters)
     counts = inputs.transaction_counts(quarters)
@@ -457,7 +447,7 @@ def compute_period(period: Period, previous: dict[tuple, tuple[float, float]] | 
             min_n_show[indicator.code] = indicator.min_n_show
             records += _coverage_records(indicator, period, groups, services)
 
-    disclosure = _suppress(records, min_n_show, units_by_code, period)
+    disclosure = disclosure_summary(records, control(period, records, min_n_show))
     visible = [r for r in records if not r.hidden]
     _add_comparisons(visible, previous or {}, period)
     instrument_rows = {row.id: row for row in db.session.scalars(select(Instrument))}

@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import csv
 import tempfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,9 +78,6 @@ NO_TRANSACTIONS = ("channel", "respondent_type")
 RATE_FIELDS = ("estimate", "se", "ci_low", "ci_high", "n_eff", "deff")
 #: Extras dropped with the rate: transactions and response rate give the weight total.
 RATE_EXTRAS = ("transactions", "response_rate", "funnel", "change")
-#: Quasi-identifiers of the public microdata, and the smallest group allowed on them.
-QUASI_IDENTIFIERS = ("unit", "service", "channel", "respondent_type")
-MIN_GROUP = 5
 #: Rounds of complementary suppression before giving up (each protects at least one cell).
 MAX_ROUNDS = 200
 #: Rounds a leak may survive its single complements before every release member of its leaking
@@ -188,10 +185,10 @@ def frozen_table(snapshot: PublishedSnapshot) -> Table:
                  rate_withheld={tuple(k) for k in (info or {}).get("rate_withheld_cells", ())})
 
 
-def release_table(period: Period, records, hidden_keys: Iterable = (), report: Report | None = None) -> Table:
-    """The public view of a release: its shown records (``hidden_keys``: those it hides)."""
+def release_table(period: Period, records, report: Report) -> Table:
+    """The public view of a release: its shown records."""
     cells = {}
-    hidden = {tuple(k) for k in hidden_keys}
+    hidden = set()
     for r in records:
         key = (r.metric, r.domain_type, r.domain)
         if r.hidden:
@@ -199,8 +196,7 @@ def release_table(period: Period, records, hidden_keys: Iterable = (), report: R
         else:
             cells[key] = CellState(r.n, r.estimate is not None, r.extra.get("transactions") is not None)
     return Table(period, cells, hidden, complete=True, release=True,
-                 complementary=set(report.complementary_cells) if report else set(),
-                 rate_withheld=set(report.rate_withheld_cells) if report else set())
+                 complementary=set(report.complementary_cells), rate_withheld=set(report.rate_withheld_cells))
 
 
 class _Universe:
@@ -473,19 +469,17 @@ def _frozen_tables(year: int, exclude: str | None = None) -> dict[str, Table]:
     return tables
 
 
-def _baseline(period: Period, frozen: dict[str, Table], satisfaction: set[str], records: list,
-              hidden_keys: Iterable = ()) -> set[tuple[str, Var]]:
-    """What the frozen tables reveal by themselves, even if the release showed nothing of its own
-    (every cell of it unknown; those it hides for their own sake protected). A release can neither
-    cause nor mend that: it is reported by the audit of the frozen periods, not held against it."""
-    keys = {(r.metric, r.domain_type, r.domain) for r in records} | {tuple(k) for k in hidden_keys}
-    primary = {(r.metric, r.domain_type, r.domain) for r in records if r.hidden} | {tuple(k) for k in hidden_keys}
+def _masked_table(period: Period, records: list) -> Table:
+    """The release as if it showed nothing of its own: every cell of it unknown, those it hides for
+    their own sake protected. What the frozen tables reveal beside it, a release can neither cause nor
+    mend: it is reported by the audit of the frozen periods, not held against the release."""
+    keys = {(r.metric, r.domain_type, r.domain) for r in records}
+    primary = {(r.metric, r.domain_type, r.domain) for r in records if r.hidden}
     # Count-only cells: their rates stay protected (their counts count as unknown here).
     count_only = {(r.metric, r.domain_type, r.domain): CellState(r.n, False, False)
                   for r in records if not r.hidden and r.estimate is None}
-    masked = Table(period, count_only, keys - set(count_only), complete=True, release=True,
-                   complementary=keys - primary - set(count_only), masked=True)
-    return {(f.family, f.cell) for f in recoverable(_Universe(period.year, {**frozen, period.label: masked}, satisfaction))}
+    return Table(period, count_only, keys - set(count_only), complete=True, release=True,
+                 complementary=keys - primary - set(count_only), masked=True)
 
 
 def withhold_rate(record) -> None:
@@ -504,16 +498,17 @@ def control(period: Period, records: list, min_n_show: dict[str, int]) -> Report
             record.hidden = True
         if record.estimate is None:
             withhold_rate(record)
-    satisfaction = _satisfaction_codes()
     frozen = _frozen_tables(period.year, exclude=period.label)
-    baseline = _baseline(period, frozen, satisfaction, records)
+    # The masked release has the same cells as the release, hence the same relations: one universe
+    # serves the baseline and every round, only the release's table changes.
+    universe = _Universe(period.year, {**frozen, period.label: _masked_table(period, records)}, _satisfaction_codes())
+    baseline = {(f.family, f.cell) for f in recoverable(universe)}
     by_key = {(r.metric, r.domain_type, r.domain): r for r in records}
     report = Report()
-    universe = _Universe(period.year, {**frozen, period.label: release_table(period, records, report=report)}, satisfaction)
     attempts: dict[tuple[str, Var], int] = defaultdict(int)
     for round_ in range(MAX_ROUNDS + 1):
         # Hiding moves a cell from shown to hidden: the cells, hence the relations, stay the same.
-        universe.tables[period.label] = release_table(period, records, report=report)
+        universe.tables[period.label] = release_table(period, records, report)
         found, fixed = _audit(universe)
         leaks = [f for f in found if (f.family, f.cell) not in baseline]
         # The last audit is the one publishing acts on.
@@ -551,19 +546,31 @@ def _complements(universe: _Universe, leak: Finding, fixed: set[Var], label: str
 
     First the *leaking relations*: those holding the leaked value whose unknowns the audit all fixes
     (``year = H1 + H2`` with H2 known, ``commune = Σ its units`` with one unit hidden…), followed
-    through their fixed unknowns to the nearest ones with a shown release member. Among those members
-    the one with the smallest ``n`` that no other relation pins down by itself (a year cell whose
-    half-years are both public is not protected by hiding it); with ``everything`` (the leak
-    survived earlier rounds), every shown release member of those relations. Without a leaking
-    relation (a leak through a combination of several), the nearest member of any relation."""
+    through their fixed unknowns to the nearest ones with a shown release member; without one (a
+    leak through a combination of several relations), the relations that combination uses. Among
+    their shown release members the one with the smallest ``n`` that no other relation pins down
+    by itself (a year cell whose half-years are both public is not protected by hiding it); with
+    ``everything`` (the leak survived earlier rounds), every one of them. A combination always
+    uses a shown release member: one that uses none would give the value away beside the masked
+    release too, and such values (the baseline) are never leaks (were it otherwise, the leak would
+    stay and publishing refuse)."""
     members = _leaking_members(universe, leak, fixed, label) or _certificate_members(universe, leak, label)
-    if not members:
-        best = _nearest_release_member(universe, leak, label, by_key)
-        return [] if best is None else [(best.metric, best.domain_type, best.domain)]
     if everything:
         return sorted(members)
     ranked = sorted(members, key=lambda key: (_pinned(universe, (label, *key), leak.family), by_key[key].n, key))
     return ranked[:1]
+
+
+def _unseen_relations(universe: _Universe, var: Var, family: str, seen: set[int]):
+    """The relations holding ``var`` that ``family`` has and that are not in ``seen`` (added to it),
+    each as ``(index, members, unknown members)``: the step of the walks from a leak."""
+    for i in universe.containing.get(var, ()):
+        if i in seen:
+            continue
+        seen.add(i)
+        _, relation = universe.relations[i]
+        if all(universe.applies(v, family) for v in relation):
+            yield i, relation, [m for m in relation if universe.status(m, family) in ("protected", "free")]
 
 
 def _leaking_members(universe: _Universe, leak: Finding, fixed: set[Var], label: str) -> set[Key]:
@@ -575,18 +582,11 @@ def _leaking_members(universe: _Universe, leak: Finding, fixed: set[Var], label:
         found: set[Key] = set()
         following = []
         for var in frontier:
-            for i in universe.containing.get(var, ()):
-                if i in seen_relations:
-                    continue
-                seen_relations.add(i)
-                _, relation = universe.relations[i]
-                if not all(universe.applies(v, leak.family) for v in relation):
-                    continue
-                states = [(member, universe.status(member, leak.family)) for member in relation]
-                unknowns = [member for member, state in states if state in ("protected", "free")]
+            for _, relation, unknowns in _unseen_relations(universe, var, leak.family, seen_relations):
                 if not all(member in fixed for member in unknowns):
                     continue
-                found.update(member[1:] for member, state in states if member[0] == label and state == "known")
+                found.update(member[1:] for member in relation
+                             if member[0] == label and universe.status(member, leak.family) == "known")
                 for member in unknowns:
                     if member not in seen_vars:
                         seen_vars.add(member)
@@ -606,17 +606,10 @@ def _certificate_members(universe: _Universe, leak: Finding, label: str) -> set[
     seen_vars, seen_relations, frontier = {leak.cell}, set(), [leak.cell]
     while frontier:
         var = frontier.pop()
-        for i in universe.containing.get(var, ()):
-            if i in seen_relations:
-                continue
-            seen_relations.add(i)
-            _, relation = universe.relations[i]
-            if not all(universe.applies(v, family) for v in relation):
-                continue
-            kept = [(member, 1 if k == 0 else -1) for k, member in enumerate(relation)
-                    if universe.status(member, family) in ("protected", "free")]
-            rows.append((i, kept))
-            for member, _ in kept:
+        for i, relation, unknowns in _unseen_relations(universe, var, family, seen_relations):
+            # The parent (first member) = Σ the children.
+            rows.append((i, [(member, 1 if member == relation[0] else -1) for member in unknowns]))
+            for member in unknowns:
                 if member not in seen_vars:
                     seen_vars.add(member)
                     frontier.append(member)
@@ -670,39 +663,6 @@ def _pinned(universe: _Universe, var: Var, family: str) -> bool:
     return False
 
 
-def _nearest_release_member(universe: _Universe, leak: Finding, label: str, by_key: dict):
-    """The shown release cell with the smallest ``n`` among the relations nearest to the leak:
-    those holding it, else those reached from it through other unknowns (a chain such as
-    year − half-year = the other half-year = its two quarters)."""
-    seen_vars = {leak.cell}
-    seen_relations: set[int] = set()
-    frontier = [leak.cell]
-    while frontier:
-        best = None
-        following = []
-        for var in frontier:
-            for i in universe.containing.get(var, ()):
-                if i in seen_relations:
-                    continue
-                seen_relations.add(i)
-                _, members = universe.relations[i]
-                if not all(universe.applies(v, leak.family) for v in members):
-                    continue
-                for member in members:
-                    state = universe.status(member, leak.family)
-                    if member[0] == label and state == "known":
-                        record = by_key[member[1:]]
-                        if best is None or (record.n, member[1:]) < (best.n, (best.metric, best.domain_type, best.domain)):
-                            best = record
-                    elif state in ("protected", "free") and member not in seen_vars:
-                        seen_vars.add(member)
-                        following.append(member)
-        if best is not None:
-            return best
-        frontier = following
-    return None
-
-
 def _drop_orphan_funnels(records: list) -> None:
     """A funnel's reference is the province rate: no funnel where that rate is withheld."""
     withheld = {r.metric for r in records if r.domain_type == "province" and (r.hidden or r.estimate is None)}
@@ -719,15 +679,6 @@ def disclosure_summary(records: Iterable, report: Report) -> dict:
             "rate_withheld_cells": sorted(list(k) for k in report.rate_withheld_cells),
             "complementary": report.complementary, "rate_withheld": report.rate_withheld,
             "findings": [str(f) for f in report.findings]}
-
-
-def audit_release(period: Period, records: list, hidden_keys: Iterable = ()) -> list[Finding]:
-    """What the release of ``period`` would newly reveal, beside the frozen tables of its year."""
-    satisfaction = _satisfaction_codes()
-    frozen = _frozen_tables(period.year, exclude=period.label)
-    baseline = _baseline(period, frozen, satisfaction, records, hidden_keys)
-    universe = _Universe(period.year, {**frozen, period.label: release_table(period, records, hidden_keys)}, satisfaction)
-    return [f for f in recoverable(universe) if (f.family, f.cell) not in baseline]
 
 
 def audit_tables(period: Period) -> list[Finding]:
@@ -759,30 +710,20 @@ def audit_microdata(period: Period, workdir: Path | None = None) -> list[Finding
 
 
 def _microdata_findings(period: Period, metric: str, rows: list[dict], rates: set[Key]) -> list[Finding]:
-    """Labels of domains without a published rate, and groups of fewer than ``MIN_GROUP`` rows on a
-    quasi-identifier. Reads both layouts: one row per response and domain type (``domain_type``,
-    ``domain``), or one row per response with a column per domain type."""
-    if not rows:
-        return []
-    if "domain_type" in rows[0]:
-        labels = [(row["domain_type"], row["domain"]) for row in rows if row["domain"]]
-        keys = [[pair] for pair in labels]
-    else:
-        columns = [c for c in rows[0] if c not in ("response_id", "quarter", "cell", "cell_total", "weight", "satisfied")]
-        keys = [[(c, row[c]) for c in columns if row[c]] for row in rows]
-        labels = [pair for pairs in keys for pair in pairs]
+    """Labels of domains without a published rate, and groups of fewer than
+    :data:`~webapp.publishing.microdata.MIN_COMBINATION` rows on a quasi-identifier, in the public
+    file (one row per response and domain type: ``domain_type``, ``domain``)."""
+    from webapp.publishing.microdata import MIN_COMBINATION, QUASI_IDENTIFIERS
+
+    labels = [(row["domain_type"], row["domain"]) for row in rows if row["domain"]]
     findings = [Finding("label", (period.label, metric, domain_type, domain), "microdata labels a domain whose rate is not published")
                 for domain_type, domain in sorted(set(labels))
                 if domain_type != "province" and (metric, domain_type, domain) not in rates]
-    groups: dict[tuple, int] = defaultdict(int)
-    for pairs in keys:
-        combination = tuple(pair for pair in pairs if pair[0] in (*QUASI_IDENTIFIERS, "district", "commune"))
-        if combination:
-            groups[combination] += 1
-    rare = sum(count for count in groups.values() if count < MIN_GROUP)
+    groups = Counter(pair for pair in labels if pair[0] in QUASI_IDENTIFIERS)
+    rare = sum(count for count in groups.values() if count < MIN_COMBINATION)
     if rare:
         findings.append(Finding("uniqueness", (period.label, metric, "quasi-identifiers", str(rare)),
-                                f"{rare} microdata rows in groups of fewer than {MIN_GROUP} on the quasi-identifiers"))
+                                f"{rare} microdata rows in groups of fewer than {MIN_COMBINATION} on the quasi-identifiers"))
     return findings
 
 

@@ -78,13 +78,10 @@ def late_ratings_added(period: Period, since: datetime | None) -> dict:
 
 
 def _refuse_disclosive(period: Period, computed) -> None:
-    """The disclosure audit of the release beside the frozen tables of its year (the last round of
-    :func:`webapp.publishing.disclosure.control`): nothing hidden may be recoverable."""
-    findings = (computed.summary.get("disclosure") or {}).get("findings")
-    if findings is None:  # computed without the disclosure stage: audit it here
-        from webapp.publishing.disclosure import audit_release
-
-        findings = [str(f) for f in audit_release(period, computed.records)]
+    """Nothing hidden may be recoverable: the last audit of disclosure control
+    (:func:`webapp.publishing.disclosure.control`, the release beside the frozen tables of its year)
+    must have found nothing."""
+    findings = computed.summary["disclosure"]["findings"]
     if findings:
         shown = "; ".join(findings[:20])
         more = f" (and {len(findings) - 20} more)" if len(findings) > 20 else ""
@@ -125,13 +122,13 @@ def publish_period(label: str, reason: str | None = None, actor: str = "cli", no
         db.session.add(snapshot)
         db.session.flush()
         rows = [
-                {
-                    "snapshot_id": snapshot.id, "metric": r.metric, "domain_type": r.domain_type, "domain": r.domain,
-                    "n": r.n, "estimate": r.estimate, "se": r.se, "ci_low": r.ci_low, "ci_high": r.ci_high,
-                    "ci_method": r.ci_method, "n_eff": r.n_eff, "deff": r.deff, "target": r.target, "status": r.status,
-                    "extra": r.extra,
-                }
-                for r in computed.records
+            {
+                "snapshot_id": snapshot.id, "metric": r.metric, "domain_type": r.domain_type, "domain": r.domain,
+                "n": r.n, "estimate": r.estimate, "se": r.se, "ci_low": r.ci_low, "ci_high": r.ci_high,
+                "ci_method": r.ci_method, "n_eff": r.n_eff, "deff": r.deff, "target": r.target, "status": r.status,
+                "extra": r.extra,
+            }
+            for r in computed.records
         ]
         if rows:
             db.session.execute(PublishedEstimate.__table__.insert(), rows)
