@@ -88,6 +88,14 @@ def _refuse_disclosive(period: Period, computed) -> None:
         raise PublishError(f"{period} was not published: the disclosure audit recovers hidden values: {shown}{more}")
 
 
+def has_valid_responses(period: Period) -> bool:
+    """Whether any counted (valid) response falls in ``period`` — the one rule for "nothing to publish"."""
+    quarters = [q.label for q in period.quarters]
+    return db.session.scalar(
+        select(Response.id).where(Response.period.in_(quarters), Response.status == "valid").limit(1)
+    ) is not None
+
+
 def publish_period(label: str, reason: str | None = None, actor: str = "cli", now: datetime | None = None,
                    inputs: PeriodInputs | None = None) -> Published:
     """Compute and store a snapshot of ``label``; a second publication needs a ``reason``.
@@ -105,11 +113,11 @@ def publish_period(label: str, reason: str | None = None, actor: str = "cli", no
     reason = (reason or "").strip() or None
     if existing is not None and not reason:
         raise PublishError(f"{period} was already published (revision {existing.revision}); give the reason for a new revision")
-    computed = compute_period(period, _previous_values(period), inputs)
-    # A period whose every figure disclosure control withholds is still published (it shows nothing);
-    # only a period without any valid response has nothing to publish.
-    if not computed.records and not computed.summary.get("responses"):
+    # Only a period without any valid response has nothing to publish; one whose every figure
+    # disclosure control withholds is still published (it shows nothing).
+    if not has_valid_responses(period):
         raise PublishError(f"{period} has no responses to publish")
+    computed = compute_period(period, _previous_values(period), inputs)
     _refuse_disclosive(period, computed)
     revision = (existing.revision + 1) if existing else 1
     summary = {**computed.summary, "added": late_ratings_added(period, existing.published_at if existing else None)}
@@ -178,10 +186,7 @@ def publish_ended_periods(now: datetime | None = None, progress=None) -> Publish
     run = PublishRun([], [], [])
     periods = [p for p in ended_periods(Period(2012, "Y", 1), now) if current_snapshot(p.label) is None]
     for period in periods:
-        quarters = [q.label for q in period.quarters]
-        responses = db.session.scalar(select(func.count()).select_from(Response).where(
-            Response.period.in_(quarters), Response.status == "valid"))
-        if not responses:
+        if not has_valid_responses(period):
             run.skipped.append((period.label, "no valid responses"))
         else:
             try:
