@@ -41,7 +41,6 @@ FIELDS = {
 }
 #: Refused submissions without a device key are written to the audit log at most this often per address.
 REFUSAL_RECORD_LIMIT = parse("1/10minute")
-REQUIRED = ("client_id", "instrument", "unit", "service", "answers")
 
 
 def _error_response(status: int, errors: list[FieldError]):

@@ -65,23 +65,24 @@ def create_device(
     return NewDevice(device, key)
 
 
-def find_active_device(key: str | None) -> Device | None:
-    """The device with this key, unless the key is unknown, the device revoked or not yet approved."""
+def _device_with_key(key: str | None) -> Device | None:
+    """The device with this key, whatever its state (``None`` for an unknown or malformed key)."""
     if not key or len(key) > 100:
         return None
-    device = db.session.scalar(
+    return db.session.scalar(
         select(Device).where(Device.key_hash == hash_key(key)).options(joinedload(Device.counter).joinedload(Counter.unit))
     )
-    if device is None or not device.active:
-        return None
-    return device
+
+
+def find_active_device(key: str | None) -> Device | None:
+    """The device with this key, unless the key is unknown, the device revoked or not yet approved."""
+    device = _device_with_key(key)
+    return device if device is not None and device.active else None
 
 
 def awaiting_approval(key: str | None) -> bool:
     """Whether ``key`` belongs to a tablet not yet approved nor rejected (the kiosk says so)."""
-    if not key or len(key) > 100:
-        return False
-    device = db.session.scalar(select(Device).where(Device.key_hash == hash_key(key)))
+    device = _device_with_key(key)
     return device is not None and device.revoked_at is None and device.approved_at is None
 
 

@@ -165,11 +165,6 @@ def sync_state(device: Device, now: datetime) -> tuple[datetime, datetime]:
     return floor, started
 
 
-def contact_floor(device: Device, now: datetime) -> datetime:
-    """The earliest answer time ``device`` may claim at ``now`` (see :func:`sync_state`)."""
-    return sync_state(device, now)[0]
-
-
 def touch_device(device: Device, now: datetime | None = None) -> None:
     """Record a contact from ``device`` (a rating or its page), moving its floor as :func:`sync_state` says."""
     now = now or utcnow()
@@ -303,7 +298,7 @@ def validate_submission(submission: Submission, now: datetime | None = None) -> 
     answered_at = _check_time(submission, now, errors)
     backdated = False
     if submission.device is not None:
-        floor = contact_floor(submission.device, now)
+        floor, _started = sync_state(submission.device, now)
         if answered_at < floor - CLOCK_SKEW:
             # Older than the kiosk's last contact: kept, dated at the floor, flagged and not counted.
             backdated, answered_at = True, floor

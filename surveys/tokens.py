@@ -73,6 +73,12 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def find_token(unit: Unit, case_number: str) -> tuple[str, ReceiptToken | None]:
+    """The dossier's token and its stored row (``None`` if never issued)."""
+    token = token_for(unit, case_number)
+    return token, db.session.scalar(select(ReceiptToken).where(ReceiptToken.token_hash == token_hash(token)))
+
+
 def issue_token(
     unit: Unit,
     service: Service,
@@ -93,8 +99,7 @@ def issue_token(
     if service not in unit.services:
         raise ValueError(f"unit {unit.code} does not offer service {service.code}")
     now = now or utcnow()
-    token = token_for(unit, case_number)
-    row = db.session.scalar(select(ReceiptToken).where(ReceiptToken.token_hash == token_hash(token)))
+    token, row = find_token(unit, case_number)
     if row is None:
         row = ReceiptToken(token_hash=token_hash(token), unit=unit, service=service,
                            case_digest=case_digest(unit, case_number), issued_at=now, expires_at=now + VALIDITY)
@@ -104,12 +109,6 @@ def issue_token(
             record_event("token.issue", actor=actor, object_type="receipt_token", object_id=row.id,
                          after={"unit": unit.code, "service": service.code})
     return token, row
-
-
-def find_token(unit: Unit, case_number: str) -> tuple[str, ReceiptToken | None]:
-    """The dossier's token and its stored row (``None`` if never issued)."""
-    token = token_for(unit, case_number)
-    return token, db.session.scalar(select(ReceiptToken).where(ReceiptToken.token_hash == token_hash(token)))
 
 
 def is_spent(row: ReceiptToken, now: datetime | None = None) -> bool:

@@ -11,7 +11,11 @@ from pathlib import Path
 import click
 from flask import Flask
 from flask.cli import AppGroup
+from flask_babel import force_locale
+from sqlalchemy import select
 
+from webapp.extensions import db
+from webapp.services import ServiceError, describe
 from webapp.urls import public_url
 
 registry_cli = AppGroup("registry", help="The registry of units and services.")
@@ -23,9 +27,6 @@ counters_cli = AppGroup("counters", help="The one-stop counters of the units.")
 
 
 def _unit(code: str):
-    from sqlalchemy import select
-
-    from webapp.extensions import db
     from webapp.models import Unit
 
     unit = db.session.scalar(select(Unit).where(Unit.code == code))
@@ -36,11 +37,6 @@ def _unit(code: str):
 
 def _refused(error) -> click.ClickException:
     """A service's refusal as a CLI error (English, exit status 1); the caller wrote nothing."""
-    from flask_babel import force_locale
-
-    from webapp.extensions import db
-    from webapp.services import describe
-
     db.session.rollback()
     with force_locale("en"):
         return click.ClickException(describe(error))
@@ -52,8 +48,6 @@ def _refused(error) -> click.ClickException:
 @click.option("--label", default=None, help="A note to recognise the tablet.")
 def devices_create(unit_code: str, counter_name: str, label: str | None) -> None:
     """Register a tablet, approved (the operator acts as an administrator), and print its kiosk URL once."""
-    from webapp.extensions import db
-    from webapp.services import ServiceError
     from webapp.services.devices import create_device
 
     try:
@@ -67,7 +61,6 @@ def devices_create(unit_code: str, counter_name: str, label: str | None) -> None
 
 
 def _device(device_id: int):
-    from webapp.extensions import db
     from webapp.models import Device
 
     device = db.session.get(Device, device_id)
@@ -80,8 +73,6 @@ def _device(device_id: int):
 @click.argument("device_id", type=int)
 def devices_approve(device_id: int) -> None:
     """Let a tablet waiting for approval take ratings."""
-    from webapp.extensions import db
-    from webapp.services import ServiceError
     from webapp.services.devices import approve_device
 
     try:
@@ -96,7 +87,6 @@ def devices_approve(device_id: int) -> None:
 @click.argument("device_id", type=int)
 def devices_revoke(device_id: int) -> None:
     """Refuse a tablet's key from now on, or reject one waiting for approval (its earlier ratings stay)."""
-    from webapp.extensions import db
     from webapp.services.devices import revoke_device
 
     revoke_device(_device(device_id), actor=None)
@@ -108,9 +98,6 @@ def devices_revoke(device_id: int) -> None:
 @click.option("--unit", "unit_code", default=None, help="Only this unit's devices.")
 def devices_list(unit_code: str | None) -> None:
     """List devices with their counter, state and last contact."""
-    from sqlalchemy import select
-
-    from webapp.extensions import db
     from webapp.models import Counter, Device
 
     query = select(Device).join(Counter).order_by(Device.id)
@@ -127,9 +114,6 @@ def devices_list(unit_code: str | None) -> None:
 @click.option("--counter", "counter_name", required=True, help="Name of the counter.")
 def counters_close(unit_code: str, counter_name: str) -> None:
     """Close a counter: it takes no more tablets and its tablets' keys are revoked."""
-    from sqlalchemy import select
-
-    from webapp.extensions import db
     from webapp.models import Counter
     from webapp.services.devices import close_counter
 
@@ -160,13 +144,9 @@ def tokens_issue(unit_code: str, service_code: str, case_number: str, output: Pa
     The same rules as the agency page: only up to the unit's imported dossier counts, and a
     used, revoked or expired code is not printed again.
     """
-    from sqlalchemy import select
-
     from surveys.qr import qr_png, qr_svg
     from surveys.tokens import display_token
-    from webapp.extensions import db
     from webapp.models import Service
-    from webapp.services import ServiceError
     from webapp.services.receipts import issue_receipts, record_refusal
 
     if output is not None and output.suffix.lower() not in (".png", ".svg"):
@@ -263,7 +243,6 @@ def import_transactions_command(file: Path) -> None:
 @click.option("--source", default=None, help="Where the figures come from (publication, table, date).")
 def import_margins_command(file: Path, dataset: str, source: str | None) -> None:
     """Population margins for raking: columns variable, category, total."""
-    from webapp.extensions import db
     from webapp.imports.margins import load_margins
     from webapp.imports.tables import ImportRejected
 

@@ -75,11 +75,11 @@ def test_devices_create_prints_a_kiosk_url_and_stores_only_a_hash(runner, db, re
 def _import_land_counts(db, count: int = 10) -> None:
     """Codes are issued only up to the imported dossier counts (webapp.services.receipts)."""
     from webapp.models import Service, TransactionCount, Unit, utcnow
-    from webapp.services.receipts import quarter_of
+    from webapp.periods import Period
 
     db.session.add(
         TransactionCount(
-            period=quarter_of(utcnow()),
+            period=Period.quarter_of(utcnow()).label,
             unit=db.session.scalar(select(Unit).where(Unit.code == "sl-ttpvhcc")),
             service=db.session.scalar(select(Service).where(Service.code == "land")),
             count=count,

@@ -16,11 +16,11 @@ def _devices_page(http, code=OURS):
 def _import_counts(db, code=OURS, service="land", count=20):
     """Receipt codes are issued only up to the unit's imported dossier counts of the quarter."""
     from webapp.models import Service, TransactionCount, Unit, utcnow
-    from webapp.services.receipts import quarter_of
+    from webapp.periods import Period
 
     db.session.add(
         TransactionCount(
-            period=quarter_of(utcnow()),
+            period=Period.quarter_of(utcnow()).label,
             unit=db.session.scalar(select(Unit).where(Unit.code == code)),
             service=db.session.scalar(select(Service).where(Service.code == service)),
             count=count,
@@ -118,13 +118,15 @@ def test_issue_a_sheet_of_receipt_codes_and_revoke_one(db, make_user, sign_in, c
 
 
 def test_receipt_sheet_refuses_bad_input(db, make_user, sign_in):
+    from webapp.services.receipts import MAX_CASE_LENGTH, MAX_CASES_PER_SHEET
+
     http = sign_in(make_user("agency_manager", OURS))
     page = _devices_page(http)
     for data in (
         {"service": "land", "cases": "  \n "},
         {"service": "no-such", "cases": "A1"},
-        {"service": "land", "cases": "x" * 61},
-        {"service": "land", "cases": "\n".join(f"C{i}" for i in range(101))},
+        {"service": "land", "cases": "x" * (MAX_CASE_LENGTH + 1)},
+        {"service": "land", "cases": "\n".join(f"C{i}" for i in range(MAX_CASES_PER_SHEET + 1))},
     ):
         answer = http.post(f"/agency/units/{OURS}/receipts", data={"csrf_token": csrf_from(page), **data})
         check_page(answer, status=400)

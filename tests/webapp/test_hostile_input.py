@@ -311,10 +311,10 @@ def test_a_receipt_token_cannot_be_spent_or_replayed_through_the_api(client, db,
     )
     assert documents["en"]["error"] == {**documents["en"]["error"], "field": "token", "code": "unknown_field"}
     assert stored(db) == 0
-    # The receipt itself still opens its survey, unspent.
+    # The receipt itself still opens its survey, unspent (a used one would answer 409).
     for lang in LANGUAGES:
         response = client.get(f"/r/{receipt_token}", headers={"Accept-Language": lang})
-        assert response.status_code < 500
+        assert response.status_code == 302 and "/survey/" in response.location
     assert stored(db) == 0
 
 

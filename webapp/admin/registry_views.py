@@ -330,14 +330,19 @@ def _back():
     return redirect(back if back and back.startswith("/admin/") else url_for("admin.devices"))
 
 
-@admin.post("/devices/<int:device_id>/revoke")
-@editor_required
-def device_revoke(device_id: int):
+def _revoke(device_id: int, done: str):
+    """Revoke (or, for a tablet still waiting, reject) the device; flash ``done`` unless it was already."""
     device = _device_for_post(device_id)
     if device_service.revoke_device(device, actor=current_user):
         db.session.commit()
-        flash(_l("Tablet %(id)s is revoked: its key no longer works.", id=device.id))
+        flash(done % {"id": device.id})
     return _back()
+
+
+@admin.post("/devices/<int:device_id>/revoke")
+@editor_required
+def device_revoke(device_id: int):
+    return _revoke(device_id, _l("Tablet %(id)s is revoked: its key no longer works."))
 
 
 @admin.post("/devices/<int:device_id>/approve")
@@ -361,8 +366,4 @@ def device_approve(device_id: int):
 @editor_required
 def device_reject(device_id: int):
     """Refuse a tablet waiting for approval: its key never works."""
-    device = _device_for_post(device_id)
-    if device_service.revoke_device(device, actor=current_user):
-        db.session.commit()
-        flash(_l("Tablet %(id)s is rejected: its key does not work.", id=device.id))
-    return _back()
+    return _revoke(device_id, _l("Tablet %(id)s is rejected: its key does not work."))

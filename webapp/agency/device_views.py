@@ -21,7 +21,7 @@ from surveys import tokens as token_service
 from surveys.qr import qr_svg
 from webapp.access import editor_required, require_in_scope, unit_or_404
 from webapp.agency.blueprint import agency
-from webapp.agency.forms import MAX_CASES, ConfirmForm, DeviceForm, ReceiptBatchForm
+from webapp.agency.forms import ConfirmForm, DeviceForm, ReceiptBatchForm
 from webapp.extensions import db
 from webapp.models import Counter, Device, ReceiptToken, Unit, utcnow
 from webapp.services import ServiceError, describe
@@ -87,7 +87,7 @@ def _render_devices(unit: Unit, *, device_form=None, batch_form=None, status: in
                 {"value": value, "text": text, "selected": value == batch_form.service.data}
                 for value, text in batch_form.service.choices
             ],
-            max_cases=MAX_CASES,
+            max_cases=receipt_service.MAX_CASES_PER_SHEET,
             max_counter_devices=device_service.MAX_DEVICES_PER_COUNTER,
             max_unit_devices=device_service.MAX_DEVICES_PER_UNIT,
             now=utcnow(),
@@ -194,17 +194,15 @@ def issue_receipts(code: str):
         if service is None:
             form.service.errors = [*form.service.errors, _("Choose the service the dossiers are for.")]
         return _render_devices(unit, batch_form=form, status=400)
+    lines = (form.cases.data or "").splitlines()
     try:
-        issued = receipt_service.issue_receipts(unit, service, (form.cases.data or "").splitlines(), actor=current_user)
+        issued = receipt_service.issue_receipts(unit, service, lines, actor=current_user)
     except ServiceError as error:
         db.session.rollback()
-        receipt_service.record_refusal(unit, service, error, actor=current_user,
-                                       asked=len((form.cases.data or "").splitlines()))
+        receipt_service.record_refusal(unit, service, error, actor=current_user, asked=len(lines))
         db.session.commit()
-        if error.code == "service_not_offered":
-            form.service.errors = [describe(error)]
-        else:
-            form.cases.errors = [describe(error)]
+        # The service is one the unit offers (checked above): every refusal is about the case numbers.
+        form.cases.errors = [describe(error)]
         return _render_devices(unit, batch_form=form, status=error.status)
     db.session.commit()
     receipts = []

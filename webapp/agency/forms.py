@@ -9,11 +9,6 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from webapp.agency.moderation import MAX_COMMENT, MAX_REASON, MAX_REPLY
 from webapp.forms import ConfirmForm  # noqa: F401  (shared; imported from here by the views)
-from webapp.services.receipts import MAX_CASE_LENGTH, MAX_CASES_PER_SHEET
-
-#: Case numbers per printed sheet (the rule lives in ``webapp.services.receipts``).
-MAX_CASES = MAX_CASES_PER_SHEET
-__all__ = ["MAX_CASES", "MAX_CASE_LENGTH"]
 
 
 class HideForm(FlaskForm):

@@ -8,9 +8,17 @@ with ``error.status``, the CLI prints it in English and exits non-zero).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask_babel import gettext as _
+
+if TYPE_CHECKING:
+    from webapp.models import User
+
+
+def actor_name(actor: User | None) -> str:
+    """How the audit log names who acted: the user's e-mail, or ``cli`` for the server's operator."""
+    return actor.email if actor is not None else "cli"
 
 
 class ServiceError(Exception):

@@ -16,7 +16,6 @@ Rules (shared by the agency and admin pages and by ``flask devices`` / ``flask c
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -25,22 +24,18 @@ from surveys.devices import NewDevice
 from webapp.audit import record_event
 from webapp.extensions import db
 from webapp.models import Counter, Device, Unit, User, utcnow
-from webapp.services import ServiceError
+from webapp.periods import VIETNAM
+from webapp.services import ServiceError, actor_name
 
 MAX_DEVICES_PER_COUNTER = 2
 MAX_DEVICES_PER_UNIT = 10
 MAX_NAME = 100
 #: The instrument the counter tablet asks; a unit must offer a service of its sector.
 KIOSK_INSTRUMENT = "counter-quick"
-TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def today() -> date:
-    return datetime.now(TIMEZONE).date()
-
-
-def _actor_name(actor: User | None) -> str:
-    return actor.email if actor is not None else "cli"
+    return datetime.now(VIETNAM).date()
 
 
 def _approves(actor: User | None) -> bool:
@@ -88,7 +83,7 @@ def create_device(unit: Unit, counter_name: str, label: str | None = None, *, ac
     if _live_devices(Counter.unit_id == unit.id) >= MAX_DEVICES_PER_UNIT:
         raise ServiceError("unit_device_cap", limit=MAX_DEVICES_PER_UNIT)
     return device_store.create_device(
-        unit, name, label, actor=_actor_name(actor), approved=_approves(actor),
+        unit, name, label, actor=actor_name(actor), approved=_approves(actor),
         approved_by_id=actor.id if actor is not None and _approves(actor) else None,
     )
 
@@ -106,7 +101,7 @@ def approve_device(device: Device, *, actor: User | None) -> bool:
     device.approved_at = now
     device.approved_by_id = actor.id if actor is not None else None
     device.contact_floor_at = now
-    record_event("device.approve", actor=_actor_name(actor), object_type="device", object_id=device.id,
+    record_event("device.approve", actor=actor_name(actor), object_type="device", object_id=device.id,
                  before={"approved_at": None}, after={"approved_at": now.isoformat()})
     return True
 
@@ -120,10 +115,10 @@ def revoke_device(device: Device, *, actor: User | None) -> bool:
         return False
     if device.approved_at is None:
         device.revoked_at = utcnow()
-        record_event("device.reject", actor=_actor_name(actor), object_type="device", object_id=device.id,
+        record_event("device.reject", actor=actor_name(actor), object_type="device", object_id=device.id,
                      before={"revoked_at": None}, after={"revoked_at": device.revoked_at.isoformat()})
     else:
-        device_store.revoke_device(device, actor=_actor_name(actor))
+        device_store.revoke_device(device, actor=actor_name(actor))
     return True
 
 
@@ -136,6 +131,6 @@ def close_counter(counter: Counter, *, actor: User | None) -> list[int]:
         if revoke_device(device, actor=actor):
             revoked.append(device.id)
     counter.active = False
-    record_event("counter.close", actor=_actor_name(actor), object_type="counter", object_id=counter.id,
+    record_event("counter.close", actor=actor_name(actor), object_type="counter", object_id=counter.id,
                  before={"active": True}, after={"active": False, "revoked_devices": revoked})
     return revoked

@@ -19,7 +19,7 @@ again. Every batch writes one audit event (counts, unit, service, quarter), neve
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, time
 
 from sqlalchemy import func, or_, select
 
@@ -27,8 +27,8 @@ from surveys import tokens as token_store
 from webapp.audit import record_event
 from webapp.extensions import db
 from webapp.models import ReceiptToken, Service, TransactionCount, Unit, User, utcnow
-from webapp.services import ServiceError
-from webapp.services.devices import TIMEZONE
+from webapp.periods import VIETNAM, Period
+from webapp.services import ServiceError, actor_name
 
 #: Case numbers per printed sheet: a busy counter's morning.
 MAX_CASES_PER_SHEET = 100
@@ -58,22 +58,10 @@ class IssuedReceipt:
     row: ReceiptToken
 
 
-def quarter_of(moment: datetime) -> str:
-    local = moment.astimezone(TIMEZONE)
-    return f"{local.year}-Q{(local.month - 1) // 3 + 1}"
-
-
-def quarter_bounds(label: str) -> tuple[datetime, datetime]:
-    """The quarter's first instant and the next quarter's, in UTC."""
-    year, number = int(label[:4]), int(label[-1])
-    start = datetime(year, 3 * number - 2, 1, tzinfo=TIMEZONE)
-    end = datetime(year + (number == 4), 1 if number == 4 else 3 * number + 1, 1, tzinfo=TIMEZONE)
-    return start.astimezone(UTC), end.astimezone(UTC)
-
-
 def allowance(unit: Unit, service: Service, now: datetime | None = None) -> Allowance:
     """The rule of the module docstring for the quarter of ``now``."""
-    quarter = quarter_of(now or utcnow())
+    current = Period.quarter_of(now or utcnow())
+    quarter = current.label
     counts = db.session.execute(
         select(TransactionCount.period, func.sum(TransactionCount.count))
         .where(
@@ -91,7 +79,8 @@ def allowance(unit: Unit, service: Service, now: datetime | None = None) -> Allo
     elif counts:
         period, total = max(counts[:FALLBACK_QUARTERS], key=lambda row: (row[1], row[0]))
         limit, source = int(total), period
-    start, end = quarter_bounds(quarter)
+    # The quarter's first instant and the next quarter's, in Việt Nam's calendar.
+    start, end = (datetime.combine(p.start, time.min, tzinfo=VIETNAM) for p in (current, current.next()))
     used = db.session.scalar(
         select(func.count())
         .select_from(ReceiptToken)
@@ -155,7 +144,7 @@ def issue_receipts(
         issued.append(IssuedReceipt(token, row))
     record_event(
         "token.issue_batch",
-        actor=actor.email if actor is not None else "cli",
+        actor=actor_name(actor),
         object_type="unit",
         object_id=unit.code,
         after={"unit": unit.code, "service": service.code, "quarter": quota.quarter, "count": len(new),
@@ -174,7 +163,7 @@ def record_refusal(unit: Unit, service: Service, error: ServiceError, *, actor: 
         return
     record_event(
         "integrity.receipts_refused",
-        actor=actor.email if actor is not None else "cli",
+        actor=actor_name(actor),
         object_type="unit",
         object_id=unit.code,
         after={"service": service.code, "asked": asked, "reason": error.code},
@@ -193,6 +182,6 @@ def revoke_receipt(row: ReceiptToken, *, actor: User | None) -> bool:
     if row.used_at is not None:
         raise ServiceError("receipt_already_used")
     row.revoked_at = utcnow()
-    record_event("token.revoke", actor=actor.email if actor is not None else "cli", object_type="receipt_token",
+    record_event("token.revoke", actor=actor_name(actor), object_type="receipt_token",
                  object_id=row.id, before={"revoked_at": None}, after={"revoked_at": row.revoked_at.isoformat()})
     return True
