@@ -49,6 +49,42 @@ settings.register_profile("explore", derandomize=False, deadline=None, max_examp
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
+def add_dossier_counts(unit_code: str, service_code: str, counts: dict[str, int] | int) -> None:
+    """Import dossier (transaction) counts: ``{quarter label: count}``, or one count for the current quarter."""
+    from webapp.extensions import db
+    from webapp.models import Service, TransactionCount, Unit, utcnow
+    from webapp.periods import Period
+
+    if isinstance(counts, int):
+        counts = {Period.quarter_of(utcnow()).label: counts}
+    unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
+    service = db.session.scalar(select(Service).where(Service.code == service_code))
+    for period, count in counts.items():
+        db.session.add(TransactionCount(period=period, unit=unit, service=service, count=count, source="test"))
+    db.session.commit()
+
+
+def complete_online_answers(service_code: str = "land", rating: int = 4) -> tuple[str, dict]:
+    """``(instrument code, answers)``: every required item of the service's questionnaire answered.
+
+    Ratings alternate between ``rating`` and ``rating + 1``: a straight line of equal answers
+    would be flagged for its own reason.
+    """
+    from surveys import definitions
+    from webapp.extensions import db
+    from webapp.models import Service
+
+    service = db.session.scalar(select(Service).where(Service.code == service_code))
+    definition = definitions.latest_instruments()[service.instrument_code]
+    answers = {}
+    for index, item in enumerate(definition.items):
+        if item.required:
+            values = list(item.option_values)
+            wanted = rating + index % 2
+            answers[item.code] = wanted if wanted in values else values[0]
+    return service.instrument_code, answers
+
+
 def require_rscript() -> None:
     """R's ``survey`` checks need Rscript: skipped locally without it, a failure in CI."""
     import shutil

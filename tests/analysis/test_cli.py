@@ -18,7 +18,7 @@ import pytest
 from analysis import cli
 
 from . import results_r
-from .reference_data import REPO_ROOT, REFERENCE_DATA
+from .reference_data import REFERENCE_DATA, REPO_ROOT
 from .test_r_parity import by_variables, close
 
 CASES = tuple(results_r.CASES)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from surveys.submission import IMPLAUSIBLE_LIMIT, SOURCE_LIMIT, Submission, submit_response
-from tests.conftest import csrf_from
+from tests.conftest import complete_online_answers, csrf_from
 from webapp.models import AuditEvent, PublishedSnapshot, Response
 from webapp.periods import Period
 
@@ -67,19 +67,8 @@ def test_finding_01_the_server_decides_the_channel(client, db, make_device, kios
 
 def _online_submission(db, answered_at=None, source_address=None, rating=4) -> Submission:
     """A complete online answer to the land service's questionnaire (every required item)."""
-    from surveys import definitions
-    from webapp.models import Service
-
-    service = db.session.scalar(select(Service).where(Service.code == "land"))
-    definition = definitions.latest_instruments()[service.instrument_code]
-    answers = {}
-    for index, item in enumerate(definition.items):
-        if item.required:
-            values = list(item.option_values)
-            # Varied ratings: a straight line of equal answers would be flagged for its own reason.
-            wanted = rating + index % 2
-            answers[item.code] = wanted if wanted in values else values[0]
-    return Submission(client_id=uuid.uuid4(), instrument_code=service.instrument_code, unit_code="sl-ttpvhcc",
+    instrument, answers = complete_online_answers("land", rating)
+    return Submission(client_id=uuid.uuid4(), instrument_code=instrument, unit_code="sl-ttpvhcc",
                       service_code="land", channel="online", answers=answers, answered_at=answered_at,
                       source_address=source_address)
 

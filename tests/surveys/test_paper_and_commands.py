@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from surveys import definitions
+from tests.conftest import add_dossier_counts
 from webapp.models import Device, ReceiptToken, Response
 
 ADMIN = definitions.latest_instruments()["admin-procedure"]
@@ -74,18 +75,7 @@ def test_devices_create_prints_a_kiosk_url_and_stores_only_a_hash(runner, db, re
 
 def _import_land_counts(db, count: int = 10) -> None:
     """Codes are issued only up to the imported dossier counts (webapp.services.receipts)."""
-    from webapp.models import Service, TransactionCount, Unit, utcnow
-    from webapp.periods import Period
-
-    db.session.add(
-        TransactionCount(
-            period=Period.quarter_of(utcnow()).label,
-            unit=db.session.scalar(select(Unit).where(Unit.code == "sl-ttpvhcc")),
-            service=db.session.scalar(select(Service).where(Service.code == "land")),
-            count=count,
-        )
-    )
-    db.session.commit()
+    add_dossier_counts("sl-ttpvhcc", "land", count)
 
 
 def test_tokens_issue_is_stable_per_case_and_never_stores_the_case(runner, db, registry, tmp_path):

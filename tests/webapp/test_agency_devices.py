@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from tests.conftest import csrf_from
+from tests.conftest import add_dossier_counts, csrf_from
 from tests.pages import check_page
 from tests.webapp.agency_fixtures import OURS, THEIRS
 
@@ -15,18 +15,7 @@ def _devices_page(http, code=OURS):
 
 def _import_counts(db, code=OURS, service="land", count=20):
     """Receipt codes are issued only up to the unit's imported dossier counts of the quarter."""
-    from webapp.models import Service, TransactionCount, Unit, utcnow
-    from webapp.periods import Period
-
-    db.session.add(
-        TransactionCount(
-            period=Period.quarter_of(utcnow()).label,
-            unit=db.session.scalar(select(Unit).where(Unit.code == code)),
-            service=db.session.scalar(select(Service).where(Service.code == service)),
-            count=count,
-        )
-    )
-    db.session.commit()
+    add_dossier_counts(code, service, count)
 
 
 def test_add_a_device_shows_its_kiosk_address_once_and_it_works(db, make_user, sign_in, client):

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import csrf_from
+from tests.conftest import add_dossier_counts, complete_online_answers, csrf_from
 from tests.pages import check_page
 from tests.webapp.agency_fixtures import OURS
 
@@ -23,16 +23,6 @@ def quarter(offset: int = 0) -> str:
     today = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh"))
     index = today.year * 4 + (today.month - 1) // 3 + offset
     return f"{index // 4}-Q{index % 4 + 1}"
-
-
-def add_counts(db, unit_by_code, unit_code: str, service_code: str, counts: dict[str, int]) -> None:
-    from webapp.models import Service, TransactionCount
-
-    unit = unit_by_code(unit_code)
-    service = db.session.scalar(select(Service).where(Service.code == service_code))
-    for period, count in counts.items():
-        db.session.add(TransactionCount(period=period, unit=unit, service=service, count=count, source="test"))
-    db.session.commit()
 
 
 def tokens_count(db) -> int:
@@ -61,7 +51,7 @@ def issue_sheet(http, cases: list[str], service: str = "land"):
 def test_finding_03_a_manager_cannot_mint_200_codes_in_one_post(db, make_user, sign_in, unit_by_code):
     from webapp.services.receipts import MAX_CASES_PER_SHEET
 
-    add_counts(db, unit_by_code, OURS, "land", {quarter(): 1000})
+    add_dossier_counts(OURS, "land", {quarter(): 1000})
     http = sign_in(make_user("agency_manager", OURS))
     answer = issue_sheet(http, [f"HS-{n:04d}" for n in range(200)])
     assert answer.status_code == 400
@@ -70,7 +60,7 @@ def test_finding_03_a_manager_cannot_mint_200_codes_in_one_post(db, make_user, s
 
 
 def test_finding_03_codes_stop_at_the_dossiers_the_unit_handled(db, make_user, sign_in, unit_by_code):
-    add_counts(db, unit_by_code, OURS, "land", {quarter(): 5})
+    add_dossier_counts(OURS, "land", {quarter(): 5})
     http = sign_in(make_user("agency_manager", OURS))
     assert issue_sheet(http, [f"HS-{n}" for n in range(6)]).status_code == 409
     assert tokens_count(db) == 0
@@ -96,21 +86,20 @@ def test_finding_03_allowance_falls_back_to_the_busiest_of_the_last_four_quarter
     from webapp.models import Service
     from webapp.services.receipts import allowance
 
-    add_counts(
-        db, unit_by_code, OURS, "land",
+    add_dossier_counts(OURS, "land",
         {quarter(-6): 900, quarter(-5): 40, quarter(-4): 70, quarter(-3): 10, quarter(-2): 30, quarter(-1): 20},
     )
     land = db.session.scalar(select(Service).where(Service.code == "land"))
     found = allowance(unit_by_code(OURS), land)
     assert found.limit == 70 and found.used == 0 and found.source_period == quarter(-4)
-    add_counts(db, unit_by_code, OURS, "land", {quarter(): 12})
+    add_dossier_counts(OURS, "land", {quarter(): 12})
     assert allowance(unit_by_code(OURS), land).limit == 12
 
 
 def test_finding_03_issuance_is_audited_once_per_batch_without_case_numbers(db, make_user, sign_in, unit_by_code):
     from webapp.models import AuditEvent
 
-    add_counts(db, unit_by_code, OURS, "land", {quarter(): 50})
+    add_dossier_counts(OURS, "land", {quarter(): 50})
     http = sign_in(make_user("agency_manager", OURS))
     assert issue_sheet(http, [f"HS-SECRET-{n}" for n in range(7)]).status_code == 200
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.action.like("token.%"))).all()
@@ -237,7 +226,7 @@ def test_finding_13_cli_devices_are_approved_and_capped(runner, db, registry, cl
 def test_finding_13_cli_refuses_to_reprint_a_used_code(runner, db, unit_by_code):
     from webapp.models import ReceiptToken, Response, utcnow
 
-    add_counts(db, unit_by_code, OURS, "land", {quarter(): 10})
+    add_dossier_counts(OURS, "land", {quarter(): 10})
     args = ["tokens", "issue", "--unit", OURS, "--service", "land", "--case", "HS-USED-1"]
     assert runner.invoke(args=args).exit_code == 0
     row = db.session.scalars(select(ReceiptToken)).one()
@@ -271,23 +260,15 @@ def test_finding_13_closing_a_counter_is_one_service_for_web_and_cli(runner, db,
 
 def test_finding_03_revoking_used_codes_does_not_refill_the_allowance(app, db, registry):
     """Issue codes, rate with them, revoke them, issue again: a used code counts for good (review attack)."""
-    from surveys import definitions
     from surveys.submission import Submission, submit_response
-    from webapp.models import Response, Service, TransactionCount, Unit
+    from webapp.models import Response, Service, Unit
     from webapp.services import ServiceError
     from webapp.services.receipts import allowance, issue_receipts, revoke_receipt
 
     unit = db.session.scalar(select(Unit).where(Unit.code == "sl-ttpvhcc"))
     service = db.session.scalar(select(Service).where(Service.code == "land"))
-    db.session.add(TransactionCount(period=quarter(), unit=unit, service=service,
-                                    respondent_type="all", count=10, source="test"))
-    db.session.commit()
-    definition = definitions.latest_instruments()[service.instrument_code]
-    answers = {}
-    for index, item in enumerate(definition.items):
-        if item.required:
-            values = list(item.option_values)
-            answers[item.code] = 4 + index % 2 if 4 + index % 2 in values else values[0]
+    add_dossier_counts(unit.code, service.code, {quarter(): 10})
+    _instrument, answers = complete_online_answers(service.code)
     with app.test_request_context():
         issued = issue_receipts(unit, service, [f"FAKE-{i}" for i in range(10)], actor=None)
         db.session.commit()
