@@ -81,3 +81,16 @@ def assert_no_axe_violations(page, context_label: str, *, context: Any = None) -
         count = sum(len(v.get("nodes", ())) for v in failing)
         heading = f"axe found {len(failing)} WCAG rule(s) violated on {count} element(s) on {where}:"
         pytest.fail(format_violations(failing, heading=heading), pytrace=False)
+
+
+def assert_pages_accessible(page, paths: list[str], languages=("vi", "en")) -> None:
+    """Open every path in every language: 200, the right ``lang``, one ``h1`` and no axe violation."""
+    assert paths, "no page to check"
+    for lang in languages:
+        for path in paths:
+            separator = "&" if "?" in path else "?"
+            response = page.goto(f"{path}{separator}lang={lang}")
+            assert response is not None and response.status == 200, path
+            assert page.locator("html").get_attribute("lang") == lang
+            assert page.locator("h1").count() == 1
+            assert_no_axe_violations(page, f"{path}, {lang}")

@@ -14,37 +14,23 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from collections import defaultdict
-from datetime import UTC, datetime
 
 import pytest
 
 from tests.conftest import empty_all_tables
+from tests.webapp.published_demo import seed_and_publish
 
-NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 #: Both unit trees, in the order ``publish --all-ended`` uses (quarters before their half-year and year).
 PERIODS = ["2025-Q1", "2025-Q2", "2025-H1", "2025-Q3", "2025-Q4", "2025-H2", "2025"]
 
 
 @pytest.fixture(scope="module")
 def published(app):
-    from webapp.demo.seed import seed_demo
     from webapp.extensions import db
-    from webapp.periods import Period
-    from webapp.publishing.compute import period_inputs
-    from webapp.publishing.publish import publish_period
-    from webapp.registry.loader import DATA_DIR
-    from webapp.registry.service import load_everything
 
     with app.app_context():
-        load_everything(DATA_DIR)
-        seed_demo(responses=8_000, seed=11, now=NOW, first_quarter=Period(2025, "Q", 1))
-        inputs = period_inputs()
-        started = time.perf_counter()
-        for label in PERIODS:
-            publish_period(label, now=NOW, inputs=inputs)
-        print(f"published {len(PERIODS)} periods in {time.perf_counter() - started:.1f} s")
+        seed_and_publish(responses=8_000, seed=11, first_quarter="2025-Q1", periods=PERIODS)
         db.session.remove()
         yield db
         db.session.remove()

@@ -13,14 +13,13 @@ import io
 import os
 import subprocess
 from collections import Counter, defaultdict
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 
 from tests.conftest import csrf_from, empty_all_tables, require_rscript
+from tests.webapp.published_demo import seed_and_publish
 
-NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 PERIODS = ["2026-Q3", "2026-H1"]
 INDICATORS = ["sat-procedures", "sat-agencies", "sat-health", "sat-education"]
 QUASI = ("unit", "service", "channel", "respondent_type", "district", "commune")
@@ -28,20 +27,10 @@ QUASI = ("unit", "service", "channel", "respondent_type", "district", "commune")
 
 @pytest.fixture(scope="module")
 def small_demo(app):
-    from webapp.demo.seed import seed_demo
     from webapp.extensions import db
-    from webapp.periods import Period
-    from webapp.publishing.compute import period_inputs
-    from webapp.publishing.publish import publish_period
-    from webapp.registry.loader import DATA_DIR
-    from webapp.registry.service import load_everything
 
     with app.app_context():
-        load_everything(DATA_DIR)
-        seed_demo(responses=4_000, seed=13, now=NOW, first_quarter=Period(2026, "Q", 1))
-        inputs = period_inputs()
-        for label in PERIODS:
-            publish_period(label, now=NOW, inputs=inputs)
+        seed_and_publish(responses=4_000, seed=13, first_quarter="2026-Q1", periods=PERIODS)
         db.session.remove()
         yield db
         db.session.remove()

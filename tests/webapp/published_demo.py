@@ -12,15 +12,13 @@ NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 PERIOD, PREVIOUS = "2026-Q3", "2026-Q2"
 
 
-def publish_demo_quarters(*, responses: int, seed: int) -> list[Response]:
-    """Seed ``responses`` demo responses from 2026-Q2 on, publish ``PREVIOUS`` and ``PERIOD``, then
-    remove every comment review (the demo seed moderates some); ``PERIOD``'s commented responses, by id.
+def seed_and_publish(*, responses: int, seed: int, first_quarter: str, periods: list[str]) -> None:
+    """Load the registry, seed ``responses`` demo responses from ``first_quarter`` to ``NOW`` and
+    publish ``periods`` in order (quarters before their half-year and year, as ``publish --all-ended``).
 
-    Call it in an application context; the caller adds its reviews and commits.
+    Call it in an application context.
     """
     from webapp.demo.seed import seed_demo
-    from webapp.extensions import db
-    from webapp.models.feedback import CommentReview
     from webapp.periods import Period
     from webapp.publishing.compute import period_inputs
     from webapp.publishing.publish import publish_period
@@ -28,10 +26,22 @@ def publish_demo_quarters(*, responses: int, seed: int) -> list[Response]:
     from webapp.registry.service import load_everything
 
     load_everything(DATA_DIR)
-    seed_demo(responses=responses, seed=seed, now=NOW, first_quarter=Period(2026, "Q", 2))
+    seed_demo(responses=responses, seed=seed, now=NOW, first_quarter=Period.parse(first_quarter))
     inputs = period_inputs()
-    for label in (PREVIOUS, PERIOD):
+    for label in periods:
         publish_period(label, now=NOW, inputs=inputs)
+
+
+def publish_demo_quarters(*, responses: int, seed: int) -> list[Response]:
+    """Seed ``responses`` demo responses from 2026-Q2 on, publish ``PREVIOUS`` and ``PERIOD``, then
+    remove every comment review (the demo seed moderates some); ``PERIOD``'s commented responses, by id.
+
+    Call it in an application context; the caller adds its reviews and commits.
+    """
+    from webapp.extensions import db
+    from webapp.models.feedback import CommentReview
+
+    seed_and_publish(responses=responses, seed=seed, first_quarter=PREVIOUS, periods=[PREVIOUS, PERIOD])
     db.session.execute(delete(CommentReview))
     return list(
         db.session.scalars(

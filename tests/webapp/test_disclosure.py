@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from surveys.submission import Submission, submit_response
 from tests.conftest import empty_all_tables
+from tests.webapp.published_demo import NOW, seed_and_publish
 from webapp.models import PublishedEstimate, PublishedSnapshot
 
-NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 FEBRUARY = datetime(2026, 2, 10, 2, 0, tzinfo=UTC)
 MAY = datetime(2026, 5, 10, 2, 0, tzinfo=UTC)
 
@@ -178,20 +178,10 @@ DEMO_PERIODS = ["2025-Q1", "2025-Q2", "2025-H1", "2025-Q3", "2025-Q4", "2025-H2"
 @pytest.fixture(scope="module")
 def demo(app):
     """The demo with quarters, half-years and a year (both unit trees) published."""
-    from webapp.demo.seed import seed_demo
     from webapp.extensions import db
-    from webapp.periods import Period
-    from webapp.publishing.compute import period_inputs
-    from webapp.publishing.publish import publish_period
-    from webapp.registry.loader import DATA_DIR
-    from webapp.registry.service import load_everything
 
     with app.app_context():
-        load_everything(DATA_DIR)
-        seed_demo(responses=6_000, seed=7, now=NOW, first_quarter=Period(2025, "Q", 1))
-        inputs = period_inputs()
-        for label in DEMO_PERIODS:
-            publish_period(label, now=NOW, inputs=inputs)
+        seed_and_publish(responses=6_000, seed=7, first_quarter="2025-Q1", periods=DEMO_PERIODS)
         yield db
         db.session.remove()
         empty_all_tables(db)
