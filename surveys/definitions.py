@@ -41,6 +41,16 @@ CHANNELS = ("kiosk", "online", "qr", "paper")
 RESPONDENT_TYPES = ("citizen", "business")
 ITEM_TYPES = ("scale5", "scale3", "choice", "multi_choice", "yes_no", "text")
 RATING_TYPES = ("scale5", "scale3")
+#: satisfaction: share of respondents satisfied on one item; share: share of respondents giving
+#: some answers to a factual item (yes/no, choice); index: ratio over many answers of each
+#: respondent (SIPAS-style index, Ministry of Health item-level rate and mean score);
+#: coverage: share of units surveyed.
+INDICATOR_KINDS = ("satisfaction", "share", "index", "coverage")
+#: The official method an indicator follows: SIPAS (Ministry of Home Affairs), Ministry of
+#: Health, Ministry of Education and Training, or the province's own plan (Decision 210, Resolution 76).
+METHODS = ("sipas", "moh", "moe", "province")
+#: What an ``index`` indicator is a ratio over.
+INDEX_OVER = ("aspect_overall_items", "aspect_items")
 
 #: Answer 0 on the five-point scale: "not used / no opinion", excluded from every rate.
 NO_OPINION = 0
@@ -78,6 +88,8 @@ __all__ = [
     "load_instrument",
     "load_instruments",
     "rated_items",
+    "scored_indicator",
+    "share_answers",
     "snapshot",
     "targets_for",
     "validate_answers",
@@ -263,6 +275,22 @@ class Coverage:
 
 
 @dataclass(frozen=True)
+class Subset:
+    """A sub-indicator: the answers of ``indicator`` about ``services`` only."""
+
+    indicator: str
+    services: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ShareSource:
+    """A ``share`` indicator's answers: ``item`` of any instrument of the sector; ``values`` count as 1."""
+
+    item: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class InstrumentLink:
     """One instrument version, item and rule that feed an indicator (derived)."""
 
@@ -277,15 +305,29 @@ class Indicator:
     code: str
     name: LocalizedText
     description: LocalizedText
-    kind: str  # "satisfaction" or "coverage"
+    kind: str  # one of INDICATOR_KINDS
     sector: str | None
-    plan_section: str
+    plan_section: str | None
     targets: tuple[Target, ...]
     min_n: int
     min_n_show: int
     coverage: Coverage | None = None
     #: Derived from the instruments' ``indicators:`` declarations.
     instruments: tuple[InstrumentLink, ...] = ()
+    #: The official method it follows (``METHODS``).
+    method: str = "province"
+    #: Scale of the answers it counts (satisfaction): answers on another scale never pool with them.
+    scale: str = "scale5"
+    #: For the series of an older scale: the indicator whose links on that scale it takes over.
+    series_of: str | None = None
+    #: A sub-indicator: another indicator's answers, limited to these services.
+    subset_of: Subset | None = None
+    #: ``index``: which answers the ratio is over (``aspect_overall_items`` or ``aspect_items``).
+    over: str | None = None
+    #: ``index``: ``share`` (satisfied answers / rated answers) or ``mean`` (mean answer 1–5).
+    statistic: str | None = None
+    #: ``share``: the item and the answers that count as 1 (every instrument of the sector with that item).
+    share: ShareSource | None = None
 
 
 # --------------------------------------------------------------------------------------
@@ -676,9 +718,12 @@ def _check_item(source: _Source, path: list[str | int], item: Item, has_options:
         standard = {option.value for option in _STANDARD_OPTIONS[item.type]}
         if item.source:
             raise fail("source", f"a {item.type} item takes no source")
-        if has_options and set(values) != standard:
+        # A five-point item may leave out 0 "no opinion" (the counter kiosk's five faces): then 0 is refused.
+        allowed = [standard] + ([standard - {NO_OPINION}] if item.type == "scale5" else [])
+        if has_options and set(values) not in allowed:
             wanted = ", ".join(map(str, sorted(standard, key=str)))
-            raise fail("options", f"a {item.type} item's option values must be exactly {wanted}")
+            without = " (0 may be left out)" if item.type == "scale5" else ""
+            raise fail("options", f"a {item.type} item's option values must be exactly {wanted}{without}")
     elif item.type in ("choice", "multi_choice"):
         if has_options == bool(item.source):
             raise fail(None, f"a {item.type} item needs either options or source (not both)")
@@ -920,6 +965,13 @@ def load_indicators(
         if entry["min_n_show"] > entry["min_n"]:
             raise source.error(["indicators", index, "min_n_show"], "min_n_show cannot be larger than min_n")
 
+    series = _series_table(entries)
+    for index, entry in enumerate(entries):
+        for key, wanted in (("series_of", None), ("subset_of", "indicator")):
+            other = entry.get(key) and (entry[key] if wanted is None else entry[key][wanted])
+            if other and (other not in positions or entries[positions[other]]["kind"] != "satisfaction"):
+                raise source.error(["indicators", index, key], f"{other!r} is not a satisfaction indicator")
+
     links: dict[str, list[InstrumentLink]] = {code: [] for code in positions}
     for instrument in sorted(instrument_list, key=lambda i: (i.code, i.version)):
         for l_index, link in enumerate(instrument.indicators):
@@ -927,24 +979,48 @@ def load_indicators(
             if link.indicator not in positions:
                 raise _instrument_error(instrument, where, f"unknown indicator {link.indicator!r} (not in {path.name})")
             entry = entries[positions[link.indicator]]
-            if entry["kind"] != "satisfaction":
-                raise _instrument_error(instrument, where, f"{link.indicator!r} is not a satisfaction indicator")
+            if entry["kind"] != "satisfaction" or entry.get("series_of") or entry.get("subset_of"):
+                raise _instrument_error(
+                    instrument, where, f"{link.indicator!r} is not a satisfaction indicator fed by instruments"
+                )
             if entry["sector"] is not None and entry["sector"] != instrument.sector:
                 raise _instrument_error(
                     instrument,
                     where,
                     f"{link.indicator!r} is for sector {entry['sector']}, the instrument is {instrument.sector}",
                 )
-            links[link.indicator].append(InstrumentLink(instrument.code, instrument.version, link.item, link.rule))
+            scale = RULES[link.rule].item_type
+            code = series.get((link.indicator, scale))
+            if code is None:
+                raise _instrument_error(
+                    instrument,
+                    ["indicators", l_index, "rule"],
+                    f"{link.indicator!r} counts {entry.get('scale', 'scale5')} answers and no indicator "
+                    f"declares itself its {scale} series: answers on different scales are never pooled",
+                )
+            links[code].append(InstrumentLink(instrument.code, instrument.version, link.item, link.rule))
 
     indicators: dict[str, Indicator] = {}
     for code, index in positions.items():
         entry = entries[index]
-        if entry["kind"] == "satisfaction" and not links[code]:
+        fed = entry["kind"] != "satisfaction" or entry.get("subset_of")
+        if not fed and not links[code]:
             raise source.error(
                 ["indicators", index, "code"], f"no instrument feeds the satisfaction indicator {code!r}"
             )
         coverage = entry.get("coverage")
+        subset = entry.get("subset_of")
+        share = entry.get("share")
+        if share and not any(
+            instrument.has_item(share["item"])
+            and set(share["values"]) <= set(instrument.item(share["item"]).option_values)
+            and entry["sector"] in (None, instrument.sector)
+            for instrument in instrument_list
+        ):
+            raise source.error(
+                ["indicators", index, "share"],
+                f"no instrument of the sector asks {share['item']!r} with the options {', '.join(share['values'])}",
+            )
         indicators[code] = Indicator(
             code=code,
             name=_localized(entry["name"]),
@@ -961,8 +1037,67 @@ def load_indicators(
             if coverage
             else None,
             instruments=tuple(links[code]),
+            method=entry["method"],
+            scale=entry.get("scale", "scale5"),
+            series_of=entry.get("series_of"),
+            subset_of=Subset(subset["indicator"], tuple(subset["services"])) if subset else None,
+            over=entry.get("over"),
+            statistic=entry.get("statistic"),
+            share=ShareSource(share["item"], tuple(share["values"])) if share else None,
         )
     return indicators
+
+
+def _series_table(entries: list[Mapping[str, Any]]) -> dict[tuple[str, str], str]:
+    """``(indicator an instrument names, scale of the rule's item) → indicator that counts the answer``.
+
+    An indicator counts the answers on its own scale (five points by default); an indicator
+    with ``series_of: X`` and ``scale: S`` takes X's links whose answers are on scale S — the
+    old three-face counter ratings keep their own series instead of pooling with five-point answers.
+    """
+    table: dict[tuple[str, str], str] = {}
+    for entry in entries:
+        scale = entry.get("scale", "scale5")
+        table[(entry.get("series_of") or entry["code"], scale)] = entry["code"]
+    return table
+
+
+@functools.lru_cache(maxsize=8)
+def _series_of_file(path: Path) -> dict[tuple[str, str], str]:
+    return _series_table(_read_yaml(path).data["indicators"])
+
+
+@functools.lru_cache(maxsize=8)
+def _shares_of_file(path: Path) -> tuple[tuple[str, str | None, ShareSource], ...]:
+    return tuple(
+        (entry["code"], entry["sector"], ShareSource(entry["share"]["item"], tuple(entry["share"]["values"])))
+        for entry in _read_yaml(path).data["indicators"]
+        if entry["kind"] == "share"
+    )
+
+
+def share_answers(instrument: Instrument, answers: Mapping[str, Any], path: str | Path | None = None) -> list[tuple[str, int]]:
+    """``(share indicator, 1 or 0)`` for each share indicator the answers count in.
+
+    A share indicator counts every instrument of its sector that asks its item; a respondent who
+    left the item unanswered is not counted.
+    """
+    out = []
+    for code, sector, share in _shares_of_file(Path(path) if path is not None else INDICATORS_PATH):
+        if sector not in (None, instrument.sector) or not instrument.has_item(share.item):
+            continue
+        value = answers.get(share.item)
+        if value is not None and value != "":
+            out.append((code, int(value in share.values)))
+    return out
+
+
+def scored_indicator(link: IndicatorLink, path: str | Path | None = None) -> str:
+    """The indicator an instrument's link really feeds: the series of the link's answer scale.
+
+    ``KeyError`` when none counts answers on that scale (``load_indicators`` refuses such files).
+    """
+    return _series_of_file(Path(path) if path is not None else INDICATORS_PATH)[(link.indicator, RULES[link.rule].item_type)]
 
 
 def _instrument_error(instrument: Instrument, path: list[str | int], reason: str) -> DefinitionError:

@@ -16,7 +16,7 @@ from surveys import definitions
 
 @dataclass(frozen=True)
 class Scores:
-    """``metrics``: ``(metric, 0 or 1)`` for each indicator and aspect the answers count for."""
+    """``metrics``: ``(metric, 0 or 1)`` for each satisfaction and share indicator and aspect the answers count for."""
 
     metrics: tuple[tuple[str, int], ...]
     items_satisfied: int
@@ -29,7 +29,9 @@ def score_answers(instrument: definitions.Instrument, answers: Mapping[str, Any]
     for link in instrument.indicators:
         verdict = definitions.apply_rule(link.rule, answers.get(link.item))
         if verdict is not None:
-            metrics.append((link.indicator, int(verdict)))
+            # The series of the answer's scale: three-face answers never count with five-point ones.
+            metrics.append((definitions.scored_indicator(link), int(verdict)))
+    metrics += definitions.share_answers(instrument, answers)
     for aspect, verdict in definitions.aspect_satisfied(instrument, answers).items():
         if verdict is not None:
             metrics.append((f"aspect:{aspect}", int(verdict)))

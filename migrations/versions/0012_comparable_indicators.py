@@ -16,9 +16,18 @@ branch_labels = None
 depends_on = None
 
 
+KINDS_BEFORE = "kind IN ('satisfaction', 'coverage')"
+KINDS_AFTER = "kind IN ('satisfaction', 'share', 'index', 'coverage')"
+
+
 def upgrade():
-    pass
+    # Indicators of kind share (yes/no and choice facts) and index (SIPAS-style index, item-level rates).
+    with op.batch_alter_table('indicators', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('ck_indicators_kind'), type_='check')
+        batch_op.create_check_constraint('kind', KINDS_AFTER)
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('indicators', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('ck_indicators_kind'), type_='check')
+        batch_op.create_check_constraint('kind', KINDS_BEFORE)

@@ -183,12 +183,18 @@ def test_health_instruments_follow_moh_sections(instruments):
 
 def test_shipped_indicators_load_and_join_the_instruments():
     indicators = load_indicators()
-    assert set(indicators) == {"sat-procedures", "sat-agencies", "sat-health", "sat-education", "coverage-psu"}
+    assert {"sat-procedures", "sat-agencies", "sat-health", "sat-education", "coverage-psu", "sat-agencies-3face",
+            "sat-land-construction-investment", "sipas-index", "health-item-level", "health-mean-score",
+            "health-come-back"} <= set(indicators)
     agencies = indicators["sat-agencies"]
-    assert {(link.instrument, link.item, link.rule) for link in agencies.instruments} == {
-        ("admin-procedure", "overall", "top_two_box"),
-        ("counter-quick", "overall", "counter_quick"),
-    }
+    # Five-point answers only: the three-face counter ratings keep their own series.
+    assert ("counter-quick", "overall", "counter_quick") not in {
+        (link.instrument, link.item, link.rule) for link in agencies.instruments}
+    assert ("admin-procedure", "overall", "top_two_box") in {
+        (link.instrument, link.item, link.rule) for link in agencies.instruments}
+    assert {(link.instrument, link.version, link.rule) for link in indicators["sat-agencies-3face"].instruments} == {
+        ("counter-quick", 1, "counter_quick")}
+    assert all(indicator.method in ("sipas", "moh", "moe", "province") for indicator in indicators.values())
     assert {link.instrument for link in indicators["sat-health"].instruments} == {
         "health-outpatient",
         "health-inpatient",
@@ -786,3 +792,92 @@ def test_target_comparison():
     assert target(2020, 0.80, "gt").reached_by(0.8001)
     assert target(2025, 0.90, "ge").reached_by(0.90)
     assert not target(2025, 0.90, "ge").reached_by(0.8999)
+
+
+# --- #14: scales never pool, shares of factual answers, five faces without "no opinion" ---------------------
+
+
+def _indicators_file(tmp_path, extra: str = "") -> Path:
+    text = (Path(__file__).resolve().parents[2] / "surveys" / "indicators.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "indicators.yaml"
+    path.write_text(text + extra, encoding="utf-8")
+    return path
+
+
+def test_a_three_face_link_without_a_three_face_series_is_refused(tmp_path):
+    text = _indicators_file(tmp_path).read_text(encoding="utf-8")
+    start = text.index("  - code: sat-agencies-3face")
+    end = text.index("  - code: sat-land-construction-investment")
+    path = tmp_path / "indicators.yaml"
+    path.write_text(text[:start] + text[end:], encoding="utf-8")
+    with pytest.raises(DefinitionError, match="never pooled"):
+        load_indicators(path)
+
+
+def test_three_face_answers_score_in_their_own_series_and_five_point_answers_in_the_indicator():
+    from surveys.scoring import score_answers
+
+    quick = load_instruments()[("counter-quick", 1)]
+    assert score_answers(quick, {"overall": 2}).metrics == (("sat-agencies-3face", 1),)
+    admin = load_instruments()[("admin-procedure", 1)]
+    metrics = dict(score_answers(admin, {"respondent_type": "citizen", "overall": 4, "procedure_overall": 3}).metrics)
+    assert metrics["sat-agencies"] == 1 and metrics["sat-procedures"] == 0 and "sat-agencies-3face" not in metrics
+
+
+def test_share_indicators_count_the_listed_answers_and_skip_unanswered():
+    from surveys.scoring import score_answers
+
+    outpatient = load_instruments()[("health-outpatient", 1)]
+    assert ("health-come-back", 1) in score_answers(outpatient, {"overall": 4, "come_back": "definitely_yes"}).metrics
+    assert ("health-come-back", 0) in score_answers(outpatient, {"overall": 4, "come_back": "not_sure"}).metrics
+    assert all(m != "health-come-back" for m, _ in score_answers(outpatient, {"overall": 4}).metrics)
+
+
+def test_a_share_indicator_whose_item_no_instrument_asks_is_refused(tmp_path):
+    path = _indicators_file(tmp_path, """
+  - code: asked-nothing
+    method: province
+    name: {vi: Không có, en: Nothing}
+    description: {vi: Không có, en: Nothing}
+    kind: share
+    share: {item: no_such_item, values: ["yes"]}
+    sector: admin
+    plan_section: null
+    min_n: 30
+    min_n_show: 10
+    targets: []
+""")
+    with pytest.raises(DefinitionError, match="no instrument of the sector asks"):
+        load_indicators(path)
+
+
+def test_a_five_point_item_may_leave_out_no_opinion_and_then_refuses_zero(tmp_path):
+    path = tmp_path / "faces.v1.yaml"
+    path.write_text("""
+code: faces
+version: 1
+title: {vi: Mặt, en: Faces}
+intro: {vi: Chọn, en: Choose}
+sector: admin
+channels: [kiosk]
+respondent_types: [citizen]
+sections:
+  - code: rating
+    title: {vi: Đánh giá, en: Rating}
+    items:
+      - code: overall
+        type: scale5
+        text: {vi: Hài lòng không?, en: Satisfied?}
+        options:
+          - {value: 1, label: {vi: Rất không hài lòng, en: Very dissatisfied}}
+          - {value: 2, label: {vi: Không hài lòng, en: Dissatisfied}}
+          - {value: 3, label: {vi: Bình thường, en: Neutral}}
+          - {value: 4, label: {vi: Hài lòng, en: Satisfied}}
+          - {value: 5, label: {vi: Rất hài lòng, en: Very satisfied}}
+indicators:
+  - {indicator: sat-agencies, item: overall, rule: top_two_box}
+""", encoding="utf-8")
+    instrument = load_instrument(path)
+    assert [e.code for e in validate_answers(instrument, {"overall": 0})] == ["invalid_choice"]
+    assert [e.code for e in validate_answers(instrument, {"overall": 6})] == ["invalid_choice"]
+    assert validate_answers(instrument, {"overall": 5}) == []

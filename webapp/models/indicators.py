@@ -10,7 +10,7 @@ from webapp.extensions import db
 from webapp.models.registry import SECTORS
 from webapp.models.types import JSONDocument, one_of
 
-INDICATOR_KINDS = ("satisfaction", "coverage")
+INDICATOR_KINDS = ("satisfaction", "share", "index", "coverage")
 COMPARISONS = ("gt", "ge")
 
 

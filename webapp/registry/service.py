@@ -76,6 +76,19 @@ def _sync_indicators(report: LoadReport) -> None:
                     if indicator.coverage
                     else None
                 ),
+                "method": indicator.method,
+                "scale": indicator.scale,
+                "series_of": indicator.series_of,
+                "subset_of": (
+                    {"indicator": indicator.subset_of.indicator, "services": list(indicator.subset_of.services)}
+                    if indicator.subset_of
+                    else None
+                ),
+                "over": indicator.over,
+                "statistic": indicator.statistic,
+                "share": (
+                    {"item": indicator.share.item, "values": list(indicator.share.values)} if indicator.share else None
+                ),
             },
         }
         targets = [
