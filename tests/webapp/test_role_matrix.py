@@ -9,6 +9,7 @@ test builds a URL for every registered route, so a new route is checked the day 
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from webapp.access import SIGN_IN, STAFF
 
@@ -138,3 +139,57 @@ def test_account_pages_need_a_signed_in_user(client, db, path):
 
 def test_sign_in_page_is_open_to_everyone(client, db):
     assert client.get("/auth/login").status_code == 200
+
+
+#: Scopes follow the unit tree: ``(manager's unit, units they must reach, units they must not)``.
+TREE_SCOPES = {
+    "health department": (
+        "sl-syt",
+        ("bv-dk-tinh-sonla", "bv-phoi-sonla", "bv-dk-moc-chau", "ttyt-phu-yen", "ttyt-van-ho"),
+        ("thpt-chuyen-sonla", "tyt-n03646", "sl-sgddt", "n03646"),
+    ),
+    "education department": (
+        "sl-sgddt",
+        ("thpt-chuyen-sonla", "thpt-moc-ha", "gdtx-bac-yen"),
+        ("th-quyet-thang", "bv-dk-tinh-sonla"),
+    ),
+    "ward of Tô Hiệu": (
+        "n03646",
+        ("tyt-n03646", "th-quyet-thang", "thcs-chieng-le", "ttpv-n03646"),
+        ("tyt-n03688", "ttpv-n03688", "bv-dk-tinh-sonla", "thpt-to-hieu"),
+    ),
+}
+
+
+@pytest.mark.parametrize("scope", TREE_SCOPES)
+@pytest.mark.parametrize("role", ("agency_manager", "viewer"))
+def test_scopes_follow_the_unit_tree(make_user, sign_in, scope, role):
+    from tests.pages import check_page
+    from webapp.access import unit_in_scope
+    from webapp.extensions import db
+    from webapp.models import Unit
+
+    root, reached, hidden = TREE_SCOPES[scope]
+    user = make_user(role, root)
+    http = sign_in(user)
+    for code in reached:
+        assert unit_in_scope(db.session.scalar(select(Unit).where(Unit.code == code)), user), code
+        assert http.get(f"/agency/units/{code}").status_code == 200, code
+    for code in hidden:
+        assert http.get(f"/agency/units/{code}").status_code == 404, code
+    # The home page's picker lists the units directly under the manager's unit.
+    links = {a["href"] for a in check_page(http.get("/agency/")).select("main a")}
+    children = db.session.scalars(select(Unit).where(Unit.parent.has(Unit.code == root))).all()
+    assert {f"/agency/units/{child.code}" for child in children} <= links
+
+
+def test_health_department_manager_sees_every_hospital_and_health_centre(make_user, sign_in):
+    from tests.pages import check_page
+    from webapp.extensions import db
+    from webapp.models import Unit
+
+    http = sign_in(make_user("agency_manager", "sl-syt"))
+    links = {a["href"] for a in check_page(http.get("/agency/")).select("main a")}
+    health = db.session.scalars(select(Unit.code).where(Unit.kind.in_(("hospital", "health_centre")))).all()
+    assert len(health) >= 19
+    assert {f"/agency/units/{code}" for code in health} <= links

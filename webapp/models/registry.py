@@ -20,7 +20,9 @@ UNIT_KINDS = (
     "township",
     "hospital",
     "health_centre",
+    "health_station",
     "school",
+    "service_centre",
 )
 SECTORS = ("admin", "health", "education")
 SERVICE_KINDS = ("procedure_group", "health_service", "education_level")
@@ -60,7 +62,8 @@ class Unit(db.Model):
     valid_from: Mapped[date] = mapped_column(Date)
     #: Last day the unit existed; ``None`` while it still exists.
     valid_to: Mapped[date | None] = mapped_column(Date)
-    #: Official code of the General Statistics Office, where the unit has one.
+    #: Administrative unit code (mã đơn vị hành chính, Decision 19/2025/QĐ-TTg list for the units of
+    #: 2025), where the unit has one. The column keeps the name it had when the list was the GSO's.
     gso_code: Mapped[str | None] = mapped_column(String(10))
     #: True when the row is made up for the demo rather than taken from a source.
     illustrative: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -97,12 +100,18 @@ class UnitSuccession(db.Model):
 
 
 class Service(db.Model):
-    """A group of administrative procedures or a public service (outpatient care, a school level)."""
+    """A group of administrative procedures or a public service (outpatient care, a school level).
+
+    A group ends (``valid_to``) when its field moves to another department; ``successor`` is the
+    group that takes it over. A unit offers a service only while both exist.
+    """
 
     __tablename__ = "services"
     __table_args__ = (
         CheckConstraint(one_of("sector", SECTORS), name="sector"),
         CheckConstraint(one_of("kind", SERVICE_KINDS), name="kind"),
+        CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="validity"),
+        CheckConstraint("successor_id IS NULL OR successor_id <> id", name="not_own_successor"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -113,11 +122,23 @@ class Service(db.Model):
     kind: Mapped[str] = mapped_column(String(20))
     #: The questionnaire citizens answer about this service.
     instrument_code: Mapped[str] = mapped_column(String(40))
+    valid_from: Mapped[date] = mapped_column(Date, default=date(2008, 1, 1), server_default="2008-01-01")
+    #: Last day the group existed; ``None`` while it still exists.
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    #: The group that took over this one's procedures when it ended.
+    successor_id: Mapped[int | None] = mapped_column(ForeignKey("services.id", ondelete="SET NULL"))
+    #: Code of the field (lĩnh vực) in the national database of administrative procedures, where known.
+    national_field_code: Mapped[str | None] = mapped_column(String(20))
 
     units: Mapped[list[Unit]] = relationship(secondary=unit_services, back_populates="services")
+    successor: Mapped[Service | None] = relationship(remote_side=[id])
 
     def name(self, locale: str) -> str:
         return self.name_en if locale == "en" else self.name_vi
+
+    def valid_on(self, day: date) -> bool:
+        """Whether the service existed on ``day``."""
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
 
 
 class Counter(db.Model):

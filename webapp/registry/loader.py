@@ -11,7 +11,7 @@ import csv
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import yaml
@@ -23,7 +23,11 @@ from webapp.models.registry import CODE_PATTERN, SERVICE_KINDS
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 UNIT_COLUMNS = ("code", "name_vi", "name_en", "kind", "sector", "parent_code", "valid_from", "valid_to", "gso_code", "illustrative")
-SERVICE_COLUMNS = ("code", "name_vi", "name_en", "sector", "kind", "instrument")
+SERVICE_COLUMNS = (
+    "code", "name_vi", "name_en", "sector", "kind", "instrument", "valid_from", "valid_to", "successor", "national_field_code",
+)
+#: Columns every service row must fill.
+SERVICE_REQUIRED = ("code", "name_vi", "name_en", "sector", "kind", "instrument")
 OFFERING_COLUMNS = ("applies_to", "service_code")
 MAPPING_COLUMNS = ("old_code", "new_code", "share_note")
 #: Date used for units that existed before the period the product covers.
@@ -63,6 +67,22 @@ class ServiceRow:
     sector: str
     kind: str
     instrument: str
+    valid_from: date = EARLIEST
+    valid_to: date | None = None
+    #: Code of the group that takes over this one's procedures when it ends.
+    successor: str | None = None
+    #: Field (lĩnh vực) code of the national database of administrative procedures, where known.
+    national_field_code: str | None = None
+
+
+def _span(valid_from: date, valid_to: date | None) -> str:
+    """``2008-01-01 to 2025-02-28``, or ``from 2025-07-01`` while it lasts."""
+    return f"{valid_from} to {valid_to}" if valid_to else f"from {valid_from}"
+
+
+def _overlap(first: UnitRow | ServiceRow, second: UnitRow | ServiceRow) -> bool:
+    """Whether the two rows exist together on at least one day."""
+    return first.valid_from <= (second.valid_to or date.max) and second.valid_from <= (first.valid_to or date.max)
 
 
 @dataclass
@@ -124,8 +144,11 @@ def _require(path: Path, line: int, row: dict[str, str], *columns: str) -> None:
             raise RegistryError(path, line, f"{column} is empty")
 
 
-def _read_units(path: Path) -> list[UnitRow]:
+def _read_units(path: Path) -> tuple[list[UnitRow], dict[str, int]]:
+    """The units, and the line of each unit that begins before its parent (checked against the
+    parent's predecessors once the 2025 mapping is read: see :func:`_check_early_starts`)."""
     units: dict[str, UnitRow] = {}
+    early: dict[str, int] = {}
     for line, row in _rows(path, UNIT_COLUMNS):
         _require(path, line, row, "code", "name_vi", "name_en", "kind", "sector")
         code = row["code"]
@@ -149,8 +172,10 @@ def _read_units(path: Path) -> list[UnitRow]:
         if parent_code is not None:
             parent = units[parent_code]
             ends_after_parent = parent.valid_to is not None and (valid_to is None or valid_to > parent.valid_to)
-            if valid_from < parent.valid_from or ends_after_parent:
+            if ends_after_parent:
                 raise RegistryError(path, line, f"validity lies outside that of its parent {parent_code!r}")
+            if valid_from < parent.valid_from:
+                early[code] = line
         if row["illustrative"] not in {"0", "1", ""}:
             raise RegistryError(path, line, "illustrative must be 0 or 1")
         units[code] = UnitRow(
@@ -165,13 +190,39 @@ def _read_units(path: Path) -> list[UnitRow]:
             gso_code=row["gso_code"] or None,
             illustrative=row["illustrative"] == "1",
         )
-    return list(units.values())
+    return list(units.values()), early
+
+
+def _check_early_starts(
+    path: Path, units: list[UnitRow], early: dict[str, int], successions: list[tuple[str, str, str | None]]
+) -> None:
+    """A unit may begin before its parent only when the parent's predecessors existed then.
+
+    A school that existed long before the commune of 2025 it now belongs to keeps its start
+    date: its earlier years lie in the area of that commune's predecessors.
+    """
+    by_code = {u.code: u for u in units}
+    predecessors: dict[str, list[str]] = {}
+    for old, new, _ in successions:
+        predecessors.setdefault(new, []).append(old)
+
+    def earliest(code: str, seen: frozenset[str] = frozenset()) -> date:
+        older = [earliest(old, seen | {code}) for old in predecessors.get(code, ()) if old not in seen]
+        return min([by_code[code].valid_from, *older])
+
+    for code, line in early.items():
+        unit = by_code[code]
+        if unit.valid_from < earliest(unit.parent_code):
+            raise RegistryError(
+                path, line, f"validity lies outside that of its parent {unit.parent_code!r} and its predecessors"
+            )
 
 
 def _read_services(path: Path) -> list[ServiceRow]:
     services: dict[str, ServiceRow] = {}
+    lines: dict[str, int] = {}
     for line, row in _rows(path, SERVICE_COLUMNS):
-        _require(path, line, row, *SERVICE_COLUMNS)
+        _require(path, line, row, *SERVICE_REQUIRED)
         if not _code.match(row["code"]):
             raise RegistryError(path, line, f"code {row['code']!r} must be lowercase letters, digits and hyphens")
         if row["code"] in services:
@@ -180,27 +231,66 @@ def _read_services(path: Path) -> list[ServiceRow]:
             raise RegistryError(path, line, f"sector {row['sector']!r} is not one of {', '.join(SECTORS)}")
         if row["kind"] not in SERVICE_KINDS:
             raise RegistryError(path, line, f"kind {row['kind']!r} is not one of {', '.join(SERVICE_KINDS)}")
-        services[row["code"]] = ServiceRow(**{c: row[c] for c in SERVICE_COLUMNS})
+        valid_from = _date(path, line, "valid_from", row["valid_from"], EARLIEST)
+        valid_to = _date(path, line, "valid_to", row["valid_to"], None)
+        if valid_to is not None and valid_to < valid_from:
+            raise RegistryError(path, line, "valid_to is before valid_from")
+        if row["successor"] and valid_to is None:
+            raise RegistryError(path, line, "a service with a successor needs a valid_to")
+        services[row["code"]] = ServiceRow(
+            **{c: row[c] for c in SERVICE_REQUIRED},
+            valid_from=valid_from,
+            valid_to=valid_to,
+            successor=row["successor"] or None,
+            national_field_code=row["national_field_code"] or None,
+        )
+        lines[row["code"]] = line
+    for service in services.values():
+        if service.successor is None:
+            continue
+        line = lines[service.code]
+        successor = services.get(service.successor)
+        if successor is None:
+            raise RegistryError(path, line, f"successor {service.successor!r} is not in services.csv")
+        day_after = service.valid_to + timedelta(days=1)
+        if not (successor.valid_from <= day_after and (successor.valid_to is None or day_after <= successor.valid_to)):
+            raise RegistryError(
+                path, line, f"successor {successor.code!r} must exist on {day_after}, the day after {service.code!r} ends"
+            )
+        if successor.sector != service.sector:
+            raise RegistryError(path, line, f"successor {successor.code!r} is of another sector")
     return list(services.values())
 
 
 def _read_offerings(path: Path, units: list[UnitRow], services: list[ServiceRow]) -> set[tuple[str, str]]:
-    service_codes = {s.code for s in services}
-    unit_codes = {u.code for u in units}
+    """The ``(unit, service)`` pairs. A unit offers a service only while both exist: a ``kind:``
+    rule reaches the units of that kind that exist while the service does, and a ``unit:`` row
+    whose unit and service never exist together is refused."""
+    services_by_code = {s.code: s for s in services}
+    units_by_code = {u.code: u for u in units}
     offerings: set[tuple[str, str]] = set()
     for line, row in _rows(path, OFFERING_COLUMNS):
         _require(path, line, row, *OFFERING_COLUMNS)
-        if row["service_code"] not in service_codes:
+        service = services_by_code.get(row["service_code"])
+        if service is None:
             raise RegistryError(path, line, f"service_code {row['service_code']!r} is not in services.csv")
         scope, _, value = row["applies_to"].partition(":")
         if scope == "kind":
             if value not in UNIT_KINDS:
                 raise RegistryError(path, line, f"kind {value!r} is not one of {', '.join(UNIT_KINDS)}")
-            offerings.update((u.code, row["service_code"]) for u in units if u.kind == value)
+            offerings.update((u.code, service.code) for u in units if u.kind == value and _overlap(u, service))
         elif scope == "unit":
-            if value not in unit_codes:
+            unit = units_by_code.get(value)
+            if unit is None:
                 raise RegistryError(path, line, f"unit {value!r} is not in units.csv")
-            offerings.add((value, row["service_code"]))
+            if not _overlap(unit, service):
+                raise RegistryError(
+                    path,
+                    line,
+                    f"unit {unit.code!r} ({_span(unit.valid_from, unit.valid_to)}) cannot offer {service.code!r} "
+                    f"({_span(service.valid_from, service.valid_to)}): a unit offers a service only while both exist",
+                )
+            offerings.add((unit.code, service.code))
         else:
             raise RegistryError(path, line, "applies_to must be 'kind:<kind>' or 'unit:<code>'")
     return offerings
@@ -243,10 +333,11 @@ def read_registry(directory: Path = DATA_DIR) -> RegistryData:
         if not files[required].get("source"):
             raise RegistryError(manifest_path, None, f"{required} has no source")
     data = RegistryData()
-    data.units = _read_units(directory / "units.csv")
+    data.units, early = _read_units(directory / "units.csv")
     data.services = _read_services(directory / "services.csv")
     data.offerings = _read_offerings(directory / "offerings.csv", data.units, data.services)
     data.successions = _read_successions(directory / "mapping_2025.csv", data.units)
+    _check_early_starts(directory / "units.csv", data.units, early, data.successions)
     return data
 
 
@@ -290,16 +381,35 @@ def load_registry(session: Session, data: RegistryData) -> LoadReport:
             _apply(unit, values, report, "units")
 
     existing_services = {s.code: s for s in session.scalars(select(Service))}
+    new_services: set[str] = set()
     for row in data.services:
-        values = {"name_vi": row.name_vi, "name_en": row.name_en, "sector": row.sector, "kind": row.kind, "instrument_code": row.instrument}
+        values = {
+            "name_vi": row.name_vi,
+            "name_en": row.name_en,
+            "sector": row.sector,
+            "kind": row.kind,
+            "instrument_code": row.instrument,
+            "valid_from": row.valid_from,
+            "valid_to": row.valid_to,
+            "national_field_code": row.national_field_code,
+        }
         service = existing_services.get(row.code)
         if service is None:
             service = Service(code=row.code, **values)
             session.add(service)
             existing_services[row.code] = service
+            new_services.add(row.code)
             report.count(report.created, "services")
         else:
             _apply(service, values, report, "services")
+    # Successors once every service exists (a successor may be listed after the group it replaces).
+    for row in data.services:
+        successor = existing_services[row.successor] if row.successor else None
+        service = existing_services[row.code]
+        if service.successor is not successor:
+            service.successor = successor
+            if row.code not in new_services:
+                report.count(report.updated, "services")
 
     wanted: dict[str, set[str]] = {}
     for unit_code, service_code in data.offerings:
