@@ -42,6 +42,11 @@ class ServiceEntry:
     code: str
     sector: str
     instrument_code: str
+    valid_from: date
+    valid_to: date | None
+
+    def valid_on(self, day: date) -> bool:
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
 
 
 @dataclass(frozen=True)
@@ -81,7 +86,7 @@ def registry_view() -> RegistryView:
     if view is not None and time.monotonic() - view.loaded_at < TTL:
         return view
     units = {u.code: UnitEntry(u.id, u.code, u.kind, u.valid_from, u.valid_to) for u in db.session.scalars(select(Unit))}
-    services = {s.code: ServiceEntry(s.id, s.code, s.sector, s.instrument_code) for s in db.session.scalars(select(Service))}
+    services = {s.code: ServiceEntry(s.id, s.code, s.sector, s.instrument_code, s.valid_from, s.valid_to) for s in db.session.scalars(select(Service))}
     offered = frozenset(tuple(row) for row in db.session.execute(select(unit_services.c.unit_id, unit_services.c.service_id)))
     instruments = {(i.code, i.version): InstrumentEntry(i.id, i.code, i.version, i.content_hash, i.snapshot, i.active)
                    for i in db.session.scalars(select(Instrument))}

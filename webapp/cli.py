@@ -15,6 +15,7 @@ from flask_babel import force_locale
 from sqlalchemy import select
 
 from webapp.extensions import db
+from webapp.periods import vietnam_today
 from webapp.services import ServiceError, describe
 from webapp.urls import public_url
 
@@ -155,8 +156,8 @@ def tokens_issue(unit_code: str, service_code: str, case_number: str, output: Pa
     service = db.session.scalar(select(Service).where(Service.code == service_code))
     if service is None:
         raise click.ClickException(f"unknown service code {service_code!r}")
-    if service not in unit.services:
-        raise click.ClickException(f"unit {unit_code} does not offer service {service_code}")
+    if service not in unit.services_on(vietnam_today()):
+        raise click.ClickException(f"unit {unit_code} does not offer service {service_code} today")
     try:
         [receipt] = issue_receipts(unit, service, [case_number], actor=None)
     except ServiceError as error:

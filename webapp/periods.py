@@ -12,6 +12,11 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def vietnam_today() -> date:
+    """Today's date in Vietnam (the registry's validity dates are Vietnamese calendar days)."""
+    return datetime.now(VIETNAM).date()
 _PATTERN = re.compile(r"^(?P<year>\d{4})(?:-(?P<kind>[QH])(?P<number>\d))?$")
 
 

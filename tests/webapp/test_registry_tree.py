@@ -209,3 +209,27 @@ def test_admin_unit_page_says_administrative_unit_code(client, db, make_user, si
     http = sign_in(make_user("admin"))
     english = check_page(http.get("/admin/units/n03646?lang=en")).get_text(" ")
     assert "Administrative unit code" in english and "Statistics Office" not in english
+
+
+# --- an ended group is no longer offered -----------------------------------------------------
+
+def test_an_ended_group_gets_no_receipt_codes_today_from_the_web_or_the_cli(app, db, registry, make_user, sign_in):
+    from webapp.models import Unit
+    from webapp.services import ServiceError
+    from webapp.services.receipts import issue_receipts
+
+    centre = db.session.scalar(select(Unit).where(Unit.code == "sl-ttpvhcc"))
+    transport = db.session.scalar(select(Service).where(Service.code == "transport"))
+    assert transport in centre.services  # offered until 2025-02-28 …
+    assert transport not in centre.services_on(date.today())  # … but not today
+    with pytest.raises(ServiceError) as refused:
+        issue_receipts(centre, transport, ["HS-1"], actor=None)
+    assert refused.value.code == "service_not_offered"
+
+    result = app.test_cli_runner().invoke(args=["tokens", "issue", "--unit", "sl-ttpvhcc", "--service", "transport", "--case", "HS-2"])
+    assert result.exit_code != 0 and "does not offer service transport today" in result.output
+
+    http = sign_in(make_user("admin"))
+    page = check_page(http.get("/agency/units/sl-ttpvhcc/devices?lang=en"))
+    offered = {option["value"] for option in page.select("select[name=service] option")}
+    assert "construction" in offered and not offered & set(ENDED_GROUPS)

@@ -24,6 +24,7 @@ from webapp.agency.blueprint import agency
 from webapp.agency.forms import ConfirmForm, DeviceForm, ReceiptBatchForm
 from webapp.extensions import db
 from webapp.models import Counter, Device, ReceiptToken, Unit, utcnow
+from webapp.periods import vietnam_today
 from webapp.services import ServiceError, describe
 from webapp.services import devices as device_service
 from webapp.services import receipts as receipt_service
@@ -68,7 +69,7 @@ def _counter_names(unit: Unit) -> list[str]:
 def _service_choices(unit: Unit) -> list[tuple[str, str]]:
     from webapp.i18n import localized
 
-    return [(s.code, localized(s)) for s in unit.services]
+    return [(s.code, localized(s)) for s in unit.services_on(vietnam_today())]
 
 
 def _render_devices(unit: Unit, *, device_form=None, batch_form=None, status: int = 200):
@@ -189,7 +190,7 @@ def issue_receipts(code: str):
     unit = unit_or_404(code)
     form = ReceiptBatchForm()
     form.service.choices = _service_choices(unit)
-    service = next((s for s in unit.services if s.code == form.service.data), None)
+    service = next((s for s in unit.services_on(vietnam_today()) if s.code == form.service.data), None)
     if not form.validate_on_submit() or service is None:
         if service is None:
             form.service.errors = [*form.service.errors, _("Choose the service the dossiers are for.")]

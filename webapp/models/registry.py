@@ -80,6 +80,10 @@ class Unit(db.Model):
         """Whether the unit existed on ``day``."""
         return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
 
+    def services_on(self, day: date) -> list[Service]:
+        """The services the unit offers on ``day``: a group that has ended is no longer rated or receipted."""
+        return [service for service in self.services if service.valid_on(day)]
+
     def __repr__(self) -> str:
         return f"<Unit {self.code}>"
 

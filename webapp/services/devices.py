@@ -15,7 +15,7 @@ Rules (shared by the agency and admin pages and by ``flask devices`` / ``flask c
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import func, select
 
@@ -24,7 +24,7 @@ from surveys.devices import NewDevice
 from webapp.audit import record_event
 from webapp.extensions import db
 from webapp.models import Counter, Device, Unit, User, utcnow
-from webapp.periods import VIETNAM
+from webapp.periods import vietnam_today
 from webapp.services import ServiceError, actor_name
 
 MAX_DEVICES_PER_COUNTER = 2
@@ -35,7 +35,7 @@ KIOSK_INSTRUMENT = "counter-quick"
 
 
 def today() -> date:
-    return datetime.now(VIETNAM).date()
+    return vietnam_today()
 
 
 def _approves(actor: User | None) -> bool:

@@ -120,7 +120,7 @@ def issue_receipts(
     unit: Unit, service: Service, case_numbers: list[str], *, actor: User | None, now: datetime | None = None
 ) -> list[IssuedReceipt]:
     """A code per case number, under the allowance; all or nothing (a refusal writes nothing)."""
-    if service not in unit.services:
+    if service not in unit.services_on((now or utcnow()).astimezone(VIETNAM).date()):
         raise ServiceError("service_not_offered", unit=unit.code, service=service.code)
     cases = clean_case_numbers(case_numbers)
     now = now or utcnow()
