@@ -51,3 +51,30 @@ def test_translations_keep_every_placeholder():
     catalog = _catalog("vi")
     problems = [(m.id, str(error)) for m in catalog if m.id for error in m.check(catalog)]
     assert not problems, problems[:5]
+
+
+#: docs/glossary.md: words a Sở Nội vụ officer would not use, and what to say instead.
+AVOIDED_TERMS = {
+    "gia trọng": "trọng số / tính trọng số",
+    "nhật ký công bố lại": "Lịch sử điều chỉnh số liệu",
+    "phiếu hẹn": "Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
+    "ki-ốt": "Thiết bị đánh giá",
+    "máy đánh giá": "Thiết bị đánh giá",
+    "chưa có số liệu công bố": "Chưa có số liệu",
+    "tổng cục thống kê": "Mã ĐVHC / Cục Thống kê",
+}
+
+
+def test_vietnamese_follows_the_glossary():
+    """The terms of docs/glossary.md: the words a Sở Nội vụ officer uses, not near-synonyms."""
+    catalog = _catalog("vi")
+    texts = {m.id: (m.string if isinstance(m.string, str) else " ".join(m.string)) for m in catalog if m.id}
+    wrong = [(msgid, term) for msgid, text in texts.items() for term in AVOIDED_TERMS if term in text.lower()]
+    assert not wrong, "use the glossary terms: " + "; ".join(
+        f"{term!r} in {msgid[:60]!r} → {AVOIDED_TERMS[term]}" for msgid, term in wrong[:10])
+    # The one-stop section is a named body: capital B and M.
+    lower_case = [msgid for msgid, text in texts.items() if "bộ phận một cửa" in text]
+    assert not lower_case, f"write 'Bộ phận Một cửa': {lower_case[:5]}"
+    # The respondent types as the forms of the Ministry of Home Affairs name them.
+    assert texts["Citizens"] == "Cá nhân"
+    assert texts["Businesses and organisations"] == "Tổ chức, doanh nghiệp"
