@@ -1,15 +1,18 @@
 """The counter kiosk: ``/kiosk/<device_key>``, a small offline-first web app.
 
-One page per device. Citizens tap one of three faces (the ``counter-quick`` instrument's
-``overall`` item), may tick "what went well / what did not" chips, and see a thank-you
-screen that resets itself for the next person.
+One page per device. Citizens tap one of five labelled faces (the ``overall`` item of the
+active ``counter-quick`` version: 1 Rất không hài lòng … 5 Rất hài lòng, in the order of its
+options), may tick "what went well / what did not" chips, and see a thank-you screen that
+resets itself for the next person. The faces are buttons with their words: Tab and the arrow
+keys move between them, Enter or Space chooses, a tap chooses.
 
 * **With JavaScript** (``static/kiosk/kiosk.js``) the rating goes into an IndexedDB queue
   and is sent to ``POST /api/v1/responses`` with the ``X-Device-Key`` header whenever the
   network allows; a service worker (``/kiosk/sw.js``, scope ``/kiosk/``) keeps the page
   and its assets so the kiosk reloads while offline.
 * **Without JavaScript** the faces are submit buttons of a real form that posts here
-  (CSRF-protected, rate limited per device) and stores the rating server-side.
+  (CSRF-protected, rate limited per device) and stores the rating server-side. Only the
+  values of the instrument's options are accepted.
 
 Service choice: the staff of the counter sets the service once in the compact picker at
 the top of the page (remembered in the tablet's ``localStorage``; ``?service=CODE`` in the
@@ -36,10 +39,13 @@ from markupsafe import escape
 
 from surveys import definitions
 from surveys.devices import awaiting_approval, find_active_device
-from surveys.submission import Submission, SubmissionRejected, submit_response, touch_device
+from surveys.registry_cache import registry_view
+from surveys.stored import definition_of
+from surveys.submission import Submission, SubmissionRejected, overall_satisfied, submit_response, touch_device
 from webapp.access import DEVICE, declare_access
 from webapp.extensions import db, limiter
 from webapp.i18n import DEFAULT_TIMEZONE, current_language
+from webapp.periods import vietnam_today
 
 kiosk = declare_access(
     Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="templates", static_folder="static", static_url_path="/static"),
@@ -51,7 +57,8 @@ STATIC_DIR = Path(__file__).resolve().parent / "static" / "kiosk"
 #: Assets the service worker stores when it installs (relative to ``static/``).
 ASSETS = (
     "kiosk/kiosk.css", "kiosk/kiosk.js", "kiosk/icon.svg",
-    "kiosk/face-very-happy.svg", "kiosk/face-happy.svg", "kiosk/face-unhappy.svg",
+    "kiosk/face-very-unhappy.svg", "kiosk/face-unhappy.svg", "kiosk/face-neutral.svg", "kiosk/face-happy.svg",
+    "kiosk/face-very-happy.svg",
     "kiosk/clock.svg", "kiosk/guidance.svg", "kiosk/staff.svg", "kiosk/one-trip.svg", "kiosk/fees.svg",
     "kiosk/no-bribe.svg",
 )
@@ -82,9 +89,9 @@ def _template_helpers() -> dict:
     return {"asset_url": asset_url}
 
 
-@lru_cache(maxsize=1)
 def _instrument() -> definitions.Instrument:
-    return definitions.latest_instruments()[INSTRUMENT]
+    """The active ``counter-quick`` version (the one submissions without a version are stored against)."""
+    return definition_of(registry_view().active[INSTRUMENT])
 
 
 def _device_or_refuse(device_key: str):
@@ -113,7 +120,7 @@ def _private(response: Response) -> Response:
 def _services(device) -> list:
     """The services the device's unit offers that the quick rating can be about."""
     sector = _instrument().sector
-    return [service for service in device.counter.unit.services if service.sector == sector]
+    return [service for service in device.counter.unit.services_on(vietnam_today()) if service.sector == sector]
 
 
 def _page(device, device_key: str, *, status: int = 200, error: str | None = None, chosen: str | None = None) -> Response:
@@ -129,7 +136,14 @@ def _page(device, device_key: str, *, status: int = 200, error: str | None = Non
     lang = current_language()
     overall = instrument.item("overall")
     faces = [
-        {"value": option.value, "label": option.label.get(lang), "image": asset_url(f"kiosk/{option.pictogram}.svg")}
+        {
+            "value": option.value,
+            "label": option.label.get(lang),
+            "pictogram": option.pictogram,
+            "image": asset_url(f"kiosk/{option.pictogram}.svg"),
+            # The chips that follow: what went well after a satisfied face, what did not otherwise.
+            "chips": "went_well" if overall_satisfied(instrument, option.value) else "went_badly",
+        }
         for option in overall.options
     ]
     chips = {
@@ -193,10 +207,11 @@ def _form_rate_key() -> str:
 def rate(device_key: str):
     """The no-JavaScript path: store one rating (CSRF-checked by Flask-WTF) and say thank you."""
     device = _device_or_refuse(device_key)
+    instrument = _instrument()
     codes = {service.code for service in _services(device)}
     service = request.form.get("service", "")
-    raw_overall = request.form.get("overall", "")
-    overall = int(raw_overall) if raw_overall in {"1", "2", "3"} else None
+    faces = {str(value): value for value in instrument.item("overall").option_values}
+    overall = faces.get(request.form.get("overall", ""))
     if service not in codes:
         return _page(device, device_key, status=422, error=_("Choose the service you used, then choose a face."))
     if overall is None:
@@ -208,6 +223,7 @@ def rate(device_key: str):
     submission = Submission(
         client_id=client_id,
         instrument_code=INSTRUMENT,
+        instrument_version=instrument.version,
         unit_code=device.counter.unit.code,
         service_code=service,
         channel="kiosk",

@@ -291,7 +291,7 @@ def kiosk_body():
             "unit": "sl-ttpvhcc",
             "service": "land",
             "channel": "kiosk",
-            "answers": {"overall": 3},
+            "answers": {"overall": 5},
             "reasons": ["on_time", "staff_attitude"],
             "answered_at": datetime.now(UTC).isoformat(),
             "duration_seconds": 6,

@@ -110,7 +110,7 @@ def test_twenty_ratings_made_offline_survive_a_reload_and_arrive_exactly_once(ki
 
     context.set_offline(True)
     for number in range(20):
-        rate(page, (3, 2, 1)[number % 3], reason=number % 2 == 0)
+        rate(page, (5, 4, 3, 2, 1)[number % 5], reason=number % 2 == 0)
     expect(page.locator("body")).to_have_attribute("data-queued", "20")
     assert status.inner_text().strip(), "the staff status line should say how many ratings wait"
     assert responses_of(live_app, device_id) == [], "nothing may reach the server while offline"
@@ -118,7 +118,7 @@ def test_twenty_ratings_made_offline_survive_a_reload_and_arrive_exactly_once(ki
     # The page comes back from the service worker's cache, the queue from IndexedDB.
     reloaded = page.reload()
     assert reloaded is not None and reloaded.from_service_worker
-    expect(faces(page)).to_have_count(3)
+    expect(faces(page)).to_have_count(5)
     expect(page.locator("body")).to_have_attribute("data-queued", "20")
 
     context.set_offline(False)
@@ -129,7 +129,7 @@ def test_twenty_ratings_made_offline_survive_a_reload_and_arrive_exactly_once(ki
     assert len(rows) == 20
     assert len({row.client_id for row in rows}) == 20
     assert {row.channel for row in rows} == {"kiosk"}
-    assert sorted(row.kiosk_rating for row in rows) == sorted((3, 2, 1)[n % 3] for n in range(20))
+    assert sorted(row.kiosk_rating for row in rows) == sorted((5, 4, 3, 2, 1)[n % 5] for n in range(20))
     assert sum(1 for row in rows if set(row.answers) - {"overall"}) == 10  # the ones sent with a chip
 
 
@@ -204,6 +204,76 @@ def test_the_kiosk_has_no_axe_violations(kiosk_page, live_app, lang):
     expect(page.locator("#stage-thanks")).to_be_visible()
     expect(page.locator("#q-thanks")).to_be_focused()
     assert_no_axe_violations(page, f"kiosk thank-you, {lang}")
+
+
+def test_a_face_is_reached_and_chosen_with_the_keyboard_only(kiosk_page, live_app):
+    """Tab reaches the faces, the arrow keys and End move between them, Enter and Space choose."""
+    device_id, key = make_device(live_app, "Quầy bàn phím")
+    page = kiosk_page()
+    page.goto(f"/kiosk/{key}?service={SERVICE}&lang=en")
+    expect(page.locator("body")).to_have_attribute("data-queued", "0")
+    focused_face = "document.activeElement.name === 'overall' ? Number(document.activeElement.value) : null"
+    for _ in range(15):
+        page.keyboard.press("Tab")
+        if page.evaluate(focused_face) is not None:
+            break
+    assert page.evaluate(focused_face) == 1, "Tab reaches the first face"
+    for key_name in ("ArrowRight", "ArrowRight", "ArrowDown", "ArrowLeft", "ArrowRight"):
+        page.keyboard.press(key_name)
+    assert page.evaluate(focused_face) == 4
+    page.keyboard.press("Enter")
+    expect(page.locator("#stage-reasons")).to_be_visible()
+    expect(page.locator("#q-went_well")).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")  # the first "what went well" chip
+    while page.evaluate("document.activeElement.id") != "kiosk-send":
+        page.keyboard.press("Tab")
+    page.keyboard.press("Space")
+    expect(page.locator("#q-thanks")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.locator("#kiosk-next")).to_be_focused()
+    page.keyboard.press("Enter")  # "Next person"
+    expect(page.locator("#stage-rate")).to_be_visible()
+
+    page.keyboard.press("Tab")
+    while page.evaluate(focused_face) is None:
+        page.keyboard.press("Tab")
+    page.keyboard.press("End")
+    assert page.evaluate(focused_face) == 5
+    page.keyboard.press("Home")
+    page.keyboard.press("ArrowLeft")  # stays on the first face
+    assert page.evaluate(focused_face) == 1
+    page.keyboard.press("Space")
+    expect(page.locator("#q-went_badly")).to_be_focused()
+    while page.evaluate("document.activeElement.id") != "kiosk-skip":
+        page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    rows = wait_for_responses(live_app, device_id, 2)
+    assert sorted((row.kiosk_rating, row.answers.get("went_well")) for row in rows) == [(1, None), (4, ["on_time"])]
+
+
+def test_five_large_labelled_faces_are_chosen_by_touch(kiosk_page, live_app):
+    device_id, key = make_device(live_app, "Quầy chạm")
+    page = kiosk_page(viewport={"width": 1024, "height": 768}, has_touch=True)
+    page.goto(f"/kiosk/{key}?service={SERVICE}&lang=vi")
+    expect(page.locator("body")).to_have_attribute("data-queued", "0")
+    expect(faces(page)).to_have_count(5)
+    for index in range(5):
+        face = faces(page).nth(index)
+        expect(face.locator(".kiosk-face-label")).to_be_visible()
+        assert face.inner_text().strip(), "every face shows its words"
+        box = face.bounding_box()
+        assert box["width"] >= 96 and box["height"] >= 96, box  # well above the 44 px minimum target
+    sizes = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert sizes[0] <= sizes[1], sizes
+    page.tap("#rate-form button[name='overall'][value='3']")
+    expect(page.locator("fieldset[data-chips='went_badly']")).to_be_visible()
+    expect(page.locator("fieldset[data-chips='went_well']")).to_be_hidden()
+    page.tap("#stage-reasons fieldset:not([hidden]) label.kiosk-chip >> nth=1")
+    page.tap("#kiosk-send")
+    expect(page.locator("#stage-thanks")).to_be_visible()
+    rows = wait_for_responses(live_app, device_id, 1)
+    assert [(row.kiosk_rating, row.answers) for row in rows] == [(3, {"overall": 3, "went_badly": ["clear_guidance"]})]
 
 
 def test_the_service_chosen_by_staff_is_remembered(kiosk_page, live_app):

@@ -95,7 +95,7 @@ def test_estimates_come_in_pages_and_carry_the_publication_date(app, client, db,
     from webapp.publishing.publish import publish_period
 
     device, _ = make_device("sl-ttpvhcc")
-    rate("sl-ttpvhcc", "land", "kiosk", 3, 40, device)
+    rate("sl-ttpvhcc", "land", "kiosk", 5, 40, device)
     publish_period("2026-Q3", now=NOW)
     db.session.commit()
     whole = client.get("/api/v1/estimates?period=2026-Q3&aspects=1").json

@@ -32,9 +32,9 @@ def test_home_page_draws_the_trend_of_each_published_indicator(client, db, make_
     from webapp.publishing.publish import publish_period
 
     device, _ = make_device("sl-ttpvhcc")
-    rate_in(datetime(2026, 5, 5, 2, tzinfo=UTC), 3, 40, device)
+    rate_in(datetime(2026, 5, 5, 2, tzinfo=UTC), 5, 40, device)
     rate_in(datetime(2026, 5, 6, 2, tzinfo=UTC), 1, 10, device)
-    rate_in(datetime(2026, 8, 5, 2, tzinfo=UTC), 3, 60, device)
+    rate_in(datetime(2026, 8, 5, 2, tzinfo=UTC), 5, 60, device)
     publish_period("2026-Q2", now=NOW)
     publish_period("2026-Q3", now=NOW)
     db.session.commit()

@@ -26,7 +26,7 @@ def post(client, body, key=None, **headers):
 
 def test_new_response_is_created_once_and_a_retry_gets_the_same_id(client, db, make_device, kiosk_body):
     device, key = make_device()
-    body = kiosk_body()
+    body = kiosk_body(instrument_version=2, answers={"overall": 5})
     first = post(client, body, key)
     assert first.status_code == 201, first.json
     again = post(client, body, key)
@@ -34,7 +34,8 @@ def test_new_response_is_created_once_and_a_retry_gets_the_same_id(client, db, m
     assert again.json["id"] == first.json["id"]
     assert count(db) == 1
     stored = db.session.get(Response, first.json["id"])
-    assert stored.channel == "kiosk" and stored.device_id == device.id and stored.kiosk_rating == 3
+    assert stored.channel == "kiosk" and stored.device_id == device.id and stored.kiosk_rating == 5
+    assert (stored.instrument.code, stored.instrument.version) == ("counter-quick", 2)
     assert stored.answers["went_well"] == ["on_time", "staff_attitude"]
     assert stored.status == "valid"
     assert db.session.scalar(select(ResponseScore.satisfied).where(ResponseScore.response_id == stored.id,
@@ -66,6 +67,47 @@ def test_fifty_parallel_submissions_with_one_client_id_store_one_row(app, client
     assert len({response_id for _, response_id in results}) == 1
     assert count(db) == 1
     assert count(db, ResponseScore) == 1
+
+
+@pytest.mark.parametrize(("overall", "satisfied"), [(1, 0), (2, 0), (3, 0), (4, 1), (5, 1)])
+def test_the_five_faces_are_accepted_and_scored_top_two_box(client, db, make_device, kiosk_body, overall, satisfied):
+    """Without a version the kiosk answers the active (five-face) counter-quick: 4 and 5 are satisfied."""
+    _, key = make_device()
+    response = post(client, kiosk_body(answers={"overall": overall}, reasons=[]), key)
+    assert response.status_code == 201, response.json
+    stored = db.session.get(Response, response.json["id"])
+    assert stored.kiosk_rating == overall and stored.instrument.version == 2
+    scores = db.session.execute(select(ResponseScore.metric, ResponseScore.satisfied).where(ResponseScore.response_id == stored.id)).all()
+    assert [tuple(row) for row in scores] == [("sat-agencies", satisfied)]
+
+
+@pytest.mark.parametrize("overall", [0, 6, -1, 55])
+def test_ratings_outside_one_to_five_are_refused(client, db, make_device, kiosk_body, overall):
+    _, key = make_device()
+    response = post(client, kiosk_body(answers={"overall": overall}, reasons=[]), key, **{"Accept-Language": "en"})
+    assert response.status_code == 422
+    assert response.json["error"]["field"] == "answers.overall" and response.json["error"]["code"] == "invalid_choice"
+    assert response.json["error"]["message"] == "Choose one of the answers offered."
+    assert count(db) == 0
+
+
+def test_a_three_face_rating_keeps_its_own_series(client, db, make_device, kiosk_body):
+    """A rating sent for version 1 (three faces) still counts, in sat-agencies-3face only."""
+    _, key = make_device()
+    response = post(client, kiosk_body(instrument_version=1, answers={"overall": 2}), key)
+    assert response.status_code == 201, response.json
+    stored = db.session.get(Response, response.json["id"])
+    assert stored.kiosk_rating == 2 and stored.answers["went_well"] == ["on_time", "staff_attitude"]
+    scores = db.session.execute(select(ResponseScore.metric, ResponseScore.satisfied).where(ResponseScore.response_id == stored.id)).all()
+    assert [tuple(row) for row in scores] == [("sat-agencies-3face", 1)]
+
+
+def test_a_neutral_face_files_reasons_under_what_went_badly(client, db, make_device, kiosk_body):
+    _, key = make_device()
+    response = post(client, kiosk_body(answers={"overall": 3}, reasons=["clear_guidance"]), key)
+    assert response.status_code == 201
+    stored = db.session.get(Response, response.json["id"])
+    assert stored.answers["went_badly"] == ["clear_guidance"] and "went_well" not in stored.answers
 
 
 def test_negative_rating_files_reasons_under_what_went_badly(client, db, make_device, kiosk_body):
@@ -100,7 +142,9 @@ def test_answer_time_sets_the_quarter_in_vietnam_time(client, db, make_device, k
         ({"unit": "d116"}, "unit", "unit_not_valid_then"),
         ({"service": "outpatient"}, "service", "not_offered"),
         ({"service": "nope"}, "service", "unknown_service"),
-        ({"answers": {"overall": 4}}, "answers.overall", "invalid_choice"),
+        ({"answers": {"overall": 0}}, "answers.overall", "invalid_choice"),
+        ({"answers": {"overall": 6}}, "answers.overall", "invalid_choice"),
+        ({"instrument_version": 1, "answers": {"overall": 4}}, "answers.overall", "invalid_choice"),
         ({"answers": {"overall": True}}, "answers.overall", "invalid_type"),
         ({"answers": {}}, "answers.overall", "required"),
         ({"answers": {"overall": 2, "name": "Nguyễn Văn A"}}, "answers.name", "unknown_item"),

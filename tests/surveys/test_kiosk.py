@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 
 import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import func, select
 
+from surveys import definitions
 from tests.pages import check_page
-from webapp.models import Response
+from webapp.models import Response, ResponseScore
 
 
 def stored(db, **where) -> list[Response]:
@@ -32,7 +34,7 @@ def form_fields(soup: BeautifulSoup) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
-def test_a_valid_key_shows_three_labelled_faces_and_the_services_of_its_unit(client, make_device, unit_by_code, lang):
+def test_a_valid_key_shows_five_labelled_faces_and_the_services_of_its_unit(client, make_device, unit_by_code, lang):
     device, key = make_device()
     response = client.get(f"/kiosk/{key}?lang={lang}")
     soup = check_page(response, lang=lang)
@@ -54,16 +56,22 @@ def test_a_valid_key_shows_three_labelled_faces_and_the_services_of_its_unit(cli
     assert form["method"] == "post" and form["action"] == f"/kiosk/{key}"
     assert form_fields(soup)["csrf_token"]
     faces = form.find_all("button", attrs={"name": "overall"})
-    assert [face["value"] for face in faces] == ["3", "2", "1"]
-    for face in faces:
+    # The five faces of the latest counter-quick version, in its order, each with its own words.
+    overall = definitions.latest_instruments()["counter-quick"].item("overall")
+    assert [face["value"] for face in faces] == ["1", "2", "3", "4", "5"]
+    assert [face.get_text(strip=True) for face in faces] == [option.label.get(lang) for option in overall.options]
+    for face, option in zip(faces, overall.options, strict=True):
         assert face["type"] == "submit"
-        assert face.get_text(strip=True), "each face needs a visible text label"
         image = face.find("img")
-        assert image["alt"] == "" and image["src"].startswith("/kiosk/static/kiosk/face-")
+        assert image["alt"] == "" and image["src"].startswith(f"/kiosk/static/kiosk/{option.pictogram}.svg")
+    # Satisfied faces open "what went well", the others "what did not".
+    assert [face["data-chips"] for face in faces] == ["went_badly"] * 3 + ["went_well"] * 2
     # Only the unit's services that the quick rating can be about, in a labelled picker.
     picker = soup.find("select", id="kiosk-service")
     assert picker["form"] == "rate-form" and picker.has_attr("required")
-    offered = {service.code for service in unit_by_code("sl-ttpvhcc").services if service.sector == "admin"}
+    # … offered today: the groups that ended with the 2025 department mergers are not in it.
+    offered = {service.code for service in unit_by_code("sl-ttpvhcc").services_on(date.today()) if service.sector == "admin"}
+    assert "transport" not in offered and "construction" in offered
     assert {option["value"] for option in picker.find_all("option") if option["value"]} == offered
     # The chips of both lists are there for the script, hidden until a face is chosen.
     for code in ("went_well", "went_badly"):
@@ -118,6 +126,7 @@ def test_the_form_without_javascript_stores_exactly_one_kiosk_response(client, d
     assert row.unit_id == device.counter.unit_id and row.service.code == "land"
     assert row.kiosk_rating == 1 and row.answers == {"overall": 1}
     assert str(row.client_id) == fields["client_id"]
+    assert row.instrument.code == "counter-quick" and row.instrument.version == 2
 
     # Pressing the button twice (the same form sent again) stores nothing more.
     again = client.post(f"/kiosk/{key}", data=answer)
@@ -125,7 +134,34 @@ def test_the_form_without_javascript_stores_exactly_one_kiosk_response(client, d
     assert count(db) == 1
 
 
-@pytest.mark.parametrize("change", [{"overall": "4"}, {"overall": ""}, {"service": "outpatient"}, {"service": ""}])
+@pytest.mark.parametrize(("face", "satisfied"), [(1, 0), (2, 0), (3, 0), (4, 1), (5, 1)])
+def test_each_of_the_five_faces_is_stored_and_scored_on_the_five_point_scale(client, db, make_device, face, satisfied):
+    _, key = make_device()
+    fields = form_fields(check_page(client.get(f"/kiosk/{key}")))
+    check_page(client.post(f"/kiosk/{key}", data={**fields, "service": "land", "overall": str(face)}))
+    [row] = stored(db)
+    assert row.kiosk_rating == face and row.answers == {"overall": face}
+    scores = {score.metric: score.satisfied for score in db.session.scalars(select(ResponseScore).filter_by(response_id=row.id))}
+    # Counted in sat-agencies (4 and 5 satisfied), never in the three-face series.
+    assert scores == {"sat-agencies": satisfied}
+
+
+@pytest.mark.parametrize("face", ["0", "6"])
+def test_a_face_outside_one_to_five_is_refused_with_a_localized_message(client, db, make_device, face):
+    _, key = make_device()
+    fields = form_fields(check_page(client.get(f"/kiosk/{key}?lang=en")))
+    response = client.post(f"/kiosk/{key}?lang=en", data={**fields, "service": "land", "overall": face})
+    soup = check_page(response, status=422, lang="en")
+    assert soup.find(attrs={"role": "alert"}).get_text(strip=True) == "Choose one of the faces."
+    vietnamese = client.post(f"/kiosk/{key}?lang=vi", data={**fields, "service": "land", "overall": face})
+    alert = check_page(vietnamese, status=422, lang="vi").find(attrs={"role": "alert"}).get_text(strip=True)
+    assert alert and alert != "Choose one of the faces."
+    assert count(db) == 0
+
+
+@pytest.mark.parametrize(
+    "change", [{"overall": "0"}, {"overall": "6"}, {"overall": "4.5"}, {"overall": ""}, {"service": "outpatient"}, {"service": ""}]
+)
 def test_the_form_refuses_a_bad_face_or_service(client, db, make_device, change):
     _, key = make_device()
     fields = form_fields(check_page(client.get(f"/kiosk/{key}")))

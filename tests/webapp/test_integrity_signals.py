@@ -31,7 +31,7 @@ def plant(db, registry, unit_by_code):
     """``plant(unit_code, count, **fields)`` inserts ``count`` responses; returns their ids."""
     from webapp.models import Instrument, Response, Service
 
-    instrument = db.session.scalar(select(Instrument).where(Instrument.code == "counter-quick"))
+    instruments = {row.version: row for row in db.session.scalars(select(Instrument).where(Instrument.code == "counter-quick"))}
     service = db.session.scalar(select(Service).where(Service.code == "land"))
 
     def add(
@@ -46,8 +46,10 @@ def plant(db, registry, unit_by_code):
         late: bool = False,
         digest: str | None = None,
         received: datetime | None = None,
+        version: int = 1,
     ) -> list[int]:
         unit = unit_by_code(unit_code)
+        instrument = instruments[version]
         rows = []
         for index in range(count):
             value = rating[index % len(rating)] if isinstance(rating, list) else rating
@@ -182,6 +184,26 @@ def test_top_share_quiet_for_similar_tablets_or_few_ratings(db, plant, make_devi
     plant(UNIT, 60, device=first, rating=[3, 3, 2])
     plant(UNIT, 90, device=second, rating=[3, 2, 3, 1, 3, 3])
     plant(UNIT, TOP_SHARE_MIN_RATINGS - 1, device=third, rating=3)  # all top, but too few to judge
+    assert "top_share_outlier" not in codes(signals())
+
+
+def test_top_face_is_the_highest_face_of_the_version_rated(db, plant, make_device):
+    """On the five-face version the top face is 5 (a 3 there is "neutral")."""
+    stuffed, _ = make_device(UNIT, "Quầy 1")
+    honest, _ = make_device(UNIT, "Quầy 2")
+    plant(UNIT, 60, device=stuffed, rating=5, version=2)
+    plant(UNIT, 120, device=honest, rating=[1, 2, 3, 4, 5, 4, 3, 3], version=2)
+    found = {s.device_id: s for s in signals() if s.code == "top_share_outlier"}
+    assert found[stuffed.id].numbers["share"] == 1.0 and found[stuffed.id].numbers["top_face"] == 5
+    assert found[honest.id].numbers["share"] == round(1 / 8, 3)
+
+
+def test_three_face_and_five_face_tablets_are_never_compared(db, plant, make_device):
+    """Each tablet's top share is compared only with tablets rated on the same version (scale)."""
+    old, _ = make_device(UNIT, "Quầy 1")
+    new, _ = make_device(UNIT, "Quầy 2")
+    plant(UNIT, 90, device=old, rating=[3, 3, 2], version=1)  # two thirds "very satisfied" of three faces
+    plant(UNIT, 120, device=new, rating=[5, 4, 3, 2], version=2)  # a quarter "very satisfied" of five
     assert "top_share_outlier" not in codes(signals())
 
 

@@ -50,7 +50,7 @@ def test_a_client_id_is_stored_once(db, basics):
         {"channel": "fax"},
         {"respondent_type": "robot"},
         {"period": "2026-07"},
-        {"kiosk_rating": 4},
+        {"kiosk_rating": 6},
         {"gender": "female"},  # demographics without consent
         {"consent_demographics": True, "ethnicity_group": "martian"},
         {"items_rated": 2, "items_satisfied": 3},

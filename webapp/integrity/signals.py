@@ -13,9 +13,11 @@ The thresholds, and why:
   (those with a count). It fires at :data:`RATE_JUMP_FACTOR` times the median with at least
   :data:`RATE_JUMP_MIN_RESPONSES` responses, so that a small unit's ordinary noise is quiet.
 * **Share of top ratings far from the tablet's peers** (``top_share_outlier``): the share of
-  kiosk ratings equal to :data:`TOP_RATING` on one tablet against the pooled share of every
-  other tablet of units of the same kind, by a two-proportion z statistic with the pooled
-  variance. Both sides need :data:`TOP_SHARE_MIN_RATINGS` ratings; it fires at
+  kiosk ratings equal to the top face (the highest value of the ``overall`` item of the
+  instrument version rated: 3 on the three-face version, 5 on the five-face one) on one tablet
+  against the pooled share of every other tablet of units of the same kind rated on the same
+  version — a three-face tablet is never compared with a five-face one — by a two-proportion z
+  statistic with the pooled variance. Both sides need :data:`TOP_SHARE_MIN_RATINGS` ratings; it fires at
   ``|z| >=`` :data:`TOP_SHARE_Z` (about 1 in 15 000 under no difference, so with hundreds of
   tablets a quarter a false alarm stays rare).
 * **Receipt codes beyond dossiers** (``receipts_beyond_dossiers``): codes issued in the
@@ -43,10 +45,11 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Text, case, cast, func, select
+from sqlalchemy import ColumnElement, Text, cast, func, select
 
+from surveys.stored import definition_of
 from webapp.extensions import db
-from webapp.models import AuditEvent, ReceiptToken, Response, TransactionCount, Unit, utcnow
+from webapp.models import AuditEvent, Instrument, ReceiptToken, Response, TransactionCount, Unit, utcnow
 from webapp.periods import VIETNAM, Period
 
 #: Most serious first; the page and the summary sort by this order.
@@ -58,8 +61,6 @@ RATE_JUMP_MIN_RESPONSES = 20
 #: How many earlier quarters make the unit's history (at least two with a count are needed).
 RATE_HISTORY_QUARTERS = 4
 RATE_HISTORY_MIN_QUARTERS = 2
-#: The kiosk's top face (3 on the current three-face kiosk).
-TOP_RATING = 3
 #: Ratings a tablet (and its peers together) need before their shares are compared.
 TOP_SHARE_MIN_RATINGS = 30
 #: |z| of the two-proportion test at which a tablet's share of top ratings is a signal.
@@ -293,7 +294,7 @@ def compute_signals(window: Window) -> Report:
                 },
             )
         )
-    for device_id, unit_id, n, top, share, peer_share, z in top_rows:
+    for device_id, unit_id, top_face, n, top, share, peer_share, z in top_rows:
         signals.append(
             Signal(
                 "top_share_outlier",
@@ -301,6 +302,7 @@ def compute_signals(window: Window) -> Report:
                 units[unit_id],
                 {
                     "ratings": n,
+                    "top_face": top_face,
                     "top": top,
                     "share": round(share, 3),
                     "peer_share": round(peer_share, 3),
@@ -502,28 +504,43 @@ def two_proportion_z(top: int, n: int, other_top: int, other_n: int) -> float | 
     return (top / n - other_top / other_n) / math.sqrt(variance)
 
 
-def _top_share_outliers(window: Window) -> list[tuple[int, int, int, int, float, float, float]]:
-    """``(device, unit, n, top, share, peer share, z)`` for tablets far from their peers."""
-    top = func.sum(case((Response.kiosk_rating == TOP_RATING, 1), else_=0))
+def top_faces(instrument_ids) -> dict[int, int]:
+    """The top face of each instrument version: the highest value of its ``overall`` item."""
+    rows = db.session.scalars(select(Instrument).where(Instrument.id.in_(sorted(set(instrument_ids)))))
+    return {row.id: max(definition_of(row).item("overall").option_values) for row in rows}
+
+
+def _top_share_outliers(window: Window) -> list[tuple[int, int, int, int, int, float, float, float]]:
+    """``(device, unit, top face, n, top, share, peer share, z)`` for tablets far from their peers.
+
+    Peers are the other tablets of units of the same kind rated on the same instrument version:
+    shares of top faces on different scales are never compared.
+    """
     rows = db.session.execute(
-        select(Response.device_id, Response.unit_id, Unit.kind, func.count(), top)
+        select(Response.device_id, Response.unit_id, Unit.kind, Response.instrument_id, Response.kiosk_rating, func.count())
         .join(Unit, Unit.id == Response.unit_id)
         .where(window.responses(), Response.device_id.is_not(None), Response.kiosk_rating.is_not(None))
-        .group_by(Response.device_id, Response.unit_id, Unit.kind)
+        .group_by(Response.device_id, Response.unit_id, Unit.kind, Response.instrument_id, Response.kiosk_rating)
     ).all()
-    by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for _device, _unit, kind, n, tops in rows:
-        by_kind[kind][0] += n
-        by_kind[kind][1] += int(tops or 0)
+    top_of = top_faces(row.instrument_id for row in rows)
+    tablets: dict[tuple[int, int, str, int], list[int]] = defaultdict(lambda: [0, 0])
+    for device_id, unit_id, kind, instrument_id, rating, count in rows:
+        tally = tablets[(device_id, unit_id, kind, instrument_id)]
+        tally[0] += count
+        tally[1] += count if rating == top_of[instrument_id] else 0
+    peers: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
+    for (_device, _unit, kind, instrument_id), (n, tops) in tablets.items():
+        peers[(kind, instrument_id)][0] += n
+        peers[(kind, instrument_id)][1] += tops
     found = []
-    for device_id, unit_id, kind, n, tops in rows:
-        tops = int(tops or 0)
-        other_n, other_top = by_kind[kind][0] - n, by_kind[kind][1] - tops
+    for (device_id, unit_id, kind, instrument_id), (n, tops) in sorted(tablets.items()):
+        all_n, all_top = peers[(kind, instrument_id)]
+        other_n, other_top = all_n - n, all_top - tops
         if n < TOP_SHARE_MIN_RATINGS or other_n < TOP_SHARE_MIN_RATINGS:
             continue
         z = two_proportion_z(tops, n, other_top, other_n)
         if z is not None and abs(z) >= TOP_SHARE_Z:
-            found.append((device_id, unit_id, n, tops, tops / n, other_top / other_n, z))
+            found.append((device_id, unit_id, top_of[instrument_id], n, tops, tops / n, other_top / other_n, z))
     return found
 
 

@@ -32,7 +32,7 @@
   var dialog = $("kiosk-idle");
   var stages = { rate: $("stage-rate"), reasons: $("stage-reasons"), thanks: $("stage-thanks") };
 
-  var stage = "rate", overall = null, startedAt = null, lastFocus = null;
+  var stage = "rate", overall = null, chips = null, startedAt = null, lastFocus = null;
   var idleTimer = 0, graceTimer = 0, thanksTimer = 0, retryTimer = 0;
   var db = null, dbFailed = false, flushing = false, again = false, failures = 0, retryAt = 0;
   var inactive = false, offlineReady = false;
@@ -207,7 +207,8 @@
     data.stage = name;
     if (focusTarget) focusTarget.focus();
   }
-  function reasonsHeading() { return $(overall >= 2 ? "q-went_well" : "q-went_badly"); }
+  // Each face names the chips that follow it (data-chips): what went well after a satisfied face.
+  function reasonsHeading() { return $("q-" + (chips || "went_badly")); }
 
   form.addEventListener("submit", function (event) {
     if (dbFailed || inactive) return; // the server stores it
@@ -215,10 +216,10 @@
     var button = event.submitter;
     if (!button || !button.value) return;
     overall = Number(button.value);
+    chips = button.getAttribute("data-chips");
     startedAt = startedAt || Date.now();
-    var wanted = overall >= 2 ? "went_well" : "went_badly";
-    document.querySelectorAll("[data-chips]").forEach(function (set) {
-      set.hidden = set.getAttribute("data-chips") !== wanted;
+    document.querySelectorAll("fieldset[data-chips]").forEach(function (set) {
+      set.hidden = set.getAttribute("data-chips") !== chips;
       set.querySelectorAll("input").forEach(function (box) { box.checked = false; });
     });
     show("reasons", reasonsHeading());
@@ -229,14 +230,14 @@
     if (overall === null) return;
     var now = new Date();
     var reasons = withReasons
-      ? Array.prototype.map.call(document.querySelectorAll("[data-chips]:not([hidden]) input:checked"), function (box) { return box.value; })
+      ? Array.prototype.map.call(document.querySelectorAll("fieldset[data-chips]:not([hidden]) input:checked"), function (box) { return box.value; })
       : [];
     var id = uuid();
     var item = {
       client_id: id, key: data.deviceKey, url: data.api, created: now.getTime(),
       body: {
-        client_id: id, instrument: data.instrument, unit: data.unit, service: currentService(), channel: "kiosk",
-        answers: { overall: overall }, reasons: reasons, answered_at: isoWithOffset(now),
+        client_id: id, instrument: data.instrument, instrument_version: Number(data.instrumentVersion), unit: data.unit,
+        service: currentService(), channel: "kiosk", answers: { overall: overall }, reasons: reasons, answered_at: isoWithOffset(now),
         duration_seconds: Math.min(86400, Math.max(0, Math.round((now.getTime() - (startedAt || now.getTime())) / 1000))),
       },
     };
@@ -254,10 +255,22 @@
     clearTimers();
     if (dialog.open) dialog.close();
     overall = null;
+    chips = null;
     startedAt = null;
     freshClientId();
     if (!inactive) show("rate", $("q-overall"));
   }
+  // Arrow keys move between the faces (Tab reaches them too; Enter or Space chooses).
+  var faces = Array.prototype.slice.call(form.querySelectorAll("button[name=overall]"));
+  var STEPS = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1, Home: -faces.length, End: faces.length };
+  faces.forEach(function (face, index) {
+    face.addEventListener("keydown", function (event) {
+      var step = STEPS[event.key];
+      if (!step || event.altKey || event.ctrlKey || event.metaKey) return;
+      event.preventDefault();
+      faces[Math.max(0, Math.min(faces.length - 1, index + step))].focus();
+    });
+  });
   $("kiosk-send").addEventListener("click", function () { finish(true, true); });
   $("kiosk-skip").addEventListener("click", function () { finish(false, true); });
   $("kiosk-next").addEventListener("click", reset);
