@@ -80,6 +80,7 @@ __all__ = [
     "aspect_satisfied",
     "coerce_answers",
     "content_hash",
+    "draw_asked_items",
     "instrument_from_snapshot",
     "is_satisfied",
     "item_level_counts",
@@ -88,8 +89,10 @@ __all__ = [
     "load_instrument",
     "load_instruments",
     "rated_items",
+    "sampled_items",
     "scored_indicator",
     "share_answers",
+    "share_items",
     "snapshot",
     "targets_for",
     "validate_answers",
@@ -119,7 +122,8 @@ class AnswerError:
 
     ``code`` is a short English key (``required``, ``unknown_item``, ``invalid_type``,
     ``invalid_choice``, ``duplicate_choice``, ``too_many_choices``, ``too_long``,
-    ``control_characters``, ``consent_required``) that the web layer translates; ``params`` fills the message.
+    ``control_characters``, ``consent_required``, ``not_asked``) that the web layer translates; ``params``
+    fills the message.
     """
 
     item: str
@@ -189,6 +193,9 @@ class Section:
     items: tuple[Item, ...]
     help: LocalizedText | None = None
     aspect: bool = False
+    #: Matrix sampling: each respondent is asked this many of the aspect's detail items
+    #: (:func:`sampled_items`), drawn when the survey starts; None: all of them.
+    sample: int | None = None
 
     @property
     def overall_item(self) -> Item | None:
@@ -662,6 +669,7 @@ def _build_section(source: _Source, index: int, data: Mapping[str, Any]) -> Sect
         title=_localized(data["title"]),
         help=_localized(data.get("help")),
         aspect=data.get("aspect", False),
+        sample=data.get("sample"),
         items=items,
     )
 
@@ -783,6 +791,8 @@ def _check_instrument(source: _Source, instrument: Instrument) -> None:
             raise source.error(
                 ["sections", s_index, "items"], "an aspect needs at least one scale5 item besides its overall item"
             )
+        if section.sample is not None:
+            _check_sample(source, s_index, section)
         for i_index, item in enumerate(section.items):
             where = (s_index, i_index)
             if item.code in seen_items:
@@ -856,6 +866,25 @@ def _check_instrument(source: _Source, instrument: Instrument) -> None:
             raise source.error(
                 ["indicators", index, "item"], f"{link.item!r} feeds an indicator, so it must be required"
             )
+        if any(item in sampled_items(section) for section in instrument.sections):
+            raise source.error(
+                ["indicators", index, "item"],
+                f"{link.item!r} is sampled (not asked of everyone), so it cannot feed an indicator",
+            )
+
+
+def _check_sample(source: _Source, s_index: int, section: Section) -> None:
+    """A sampled section is an aspect with a core overall item and more detail items than it asks."""
+    where = ["sections", s_index, "sample"]
+    if not section.aspect:
+        raise source.error(where, "only aspect sections (aspect: true) may be sampled")
+    if section.overall_item is None or not section.overall_item.required:
+        raise source.error(where, "a sampled aspect needs a required aspect_overall item, asked of everyone")
+    detail = sampled_items(section)
+    if section.sample >= len(detail):
+        raise source.error(
+            where, f"sample must be fewer than the aspect's {len(detail)} detail items (scale5, not the overall item)"
+        )
 
 
 # --------------------------------------------------------------------------------------
@@ -893,6 +922,9 @@ def _section_snapshot(section: Section) -> dict[str, Any]:
     if section.help is not None:
         out["help"] = section.help.as_dict()
     out["aspect"] = section.aspect
+    if section.sample is not None:
+        # Only when set: the snapshots, hence the hashes, of unsampled versions stay as they were.
+        out["sample"] = section.sample
     out["items"] = [_item_snapshot(item) for item in section.items]
     return out
 
@@ -1076,6 +1108,15 @@ def _shares_of_file(path: Path) -> tuple[tuple[str, str | None, ShareSource], ..
     )
 
 
+def share_items(instrument: Instrument, path: str | Path | None = None) -> dict[str, tuple[str, ...]]:
+    """``item code → answers counted as 1`` for the instrument's items that feed a share indicator."""
+    return {
+        share.item: share.values
+        for _code, sector, share in _shares_of_file(Path(path) if path is not None else INDICATORS_PATH)
+        if sector in (None, instrument.sector) and instrument.has_item(share.item)
+    }
+
+
 def share_answers(instrument: Instrument, answers: Mapping[str, Any], path: str | Path | None = None) -> list[tuple[str, int]]:
     """``(share indicator, 1 or 0)`` for each share indicator the answers count in.
 
@@ -1119,6 +1160,41 @@ def targets_for(indicator: Indicator, year: int) -> Target | None:
         return None
     in_force = [target for target in indicator.targets if target.year <= year]
     return in_force[-1] if in_force else indicator.targets[0]
+
+
+# --------------------------------------------------------------------------------------
+# Matrix sampling
+# --------------------------------------------------------------------------------------
+
+
+def sampled_items(section: Section) -> tuple[Item, ...]:
+    """The detail items of a sampled section, each respondent being asked ``section.sample`` of them.
+
+    Those are its ``scale5`` items other than the aspect's overall item; empty for a section
+    without ``sample``. The overall item and any other item (facts, choices) are asked of everyone.
+    """
+    if section.sample is None:
+        return ()
+    return tuple(item for item in section.items if item.type == "scale5" and not item.aspect_overall)
+
+
+def draw_asked_items(instrument: Instrument, rng: Any) -> frozenset[str] | None:
+    """The item codes one respondent is asked: every item but the detail items not drawn.
+
+    For each sampled section, ``section.sample`` of its :func:`sampled_items` are drawn
+    uniformly without replacement with ``rng`` (a :class:`random.Random`; the online survey
+    uses :class:`random.SystemRandom`), so every detail item is asked of the same share of
+    respondents. None when the instrument samples nothing: everything is asked.
+    """
+    if not any(section.sample for section in instrument.sections):
+        return None
+    left_out: set[str] = set()
+    for section in instrument.sections:
+        detail = [item.code for item in sampled_items(section)]
+        if detail:
+            drawn = set(rng.sample(detail, section.sample))
+            left_out.update(code for code in detail if code not in drawn)
+    return frozenset(item.code for item in instrument.items if item.code not in left_out)
 
 
 # --------------------------------------------------------------------------------------
@@ -1171,17 +1247,21 @@ def validate_answers(
     instrument: Instrument,
     answers: Mapping[str, Any],
     sources: Mapping[str, Iterable[str]] | None = None,
+    asked: Iterable[str] | None = None,
 ) -> list[AnswerError]:
     """Problems with an answer set (empty when it is acceptable).
 
     Answers are canonical values (see :func:`coerce_answers`). ``sources`` maps a source
     name (``residence_units``) to the values allowed at run time; without it such values
     are only checked for shape. Demographic answers are accepted only when
-    ``consent_demographics`` is ``"yes"``.
+    ``consent_demographics`` is ``"yes"``. ``asked`` is the set of item codes the respondent
+    was asked (:func:`draw_asked_items`): items outside it are not required and an answer to
+    one is refused (``not_asked``); None means everything was asked.
     """
     errors: list[AnswerError] = []
     for code in sorted(str(c) for c in answers if not instrument.has_item(str(c))):
         errors.append(AnswerError(code, "unknown_item"))
+    asked_set = None if asked is None else frozenset(asked)
 
     consent = answers.get(CONSENT_ITEM)
     consent_given = consent == "yes"
@@ -1189,6 +1269,10 @@ def validate_answers(
 
     for item in instrument.items:
         value = answers.get(item.code)
+        if asked_set is not None and item.code not in asked_set:
+            if not _is_empty(value):
+                errors.append(AnswerError(item.code, "not_asked"))
+            continue
         if _is_empty(value):
             if item.required:
                 errors.append(AnswerError(item.code, "required"))

@@ -74,10 +74,18 @@ class Step:
     items: tuple[definitions.Item, ...]
     #: The page of demographic questions, shown only after consent.
     demographic: bool = False
+    #: The section's detail items this respondent was not asked (matrix sampling): not shown,
+    #: and an answer posted to one is refused.
+    left_out: tuple[definitions.Item, ...] = ()
 
     @property
     def item_codes(self) -> frozenset[str]:
         return frozenset(item.code for item in self.items)
+
+    @property
+    def checked_codes(self) -> frozenset[str]:
+        """The items whose posted answers this page reads and checks: those asked and those left out."""
+        return self.item_codes | {item.code for item in self.left_out}
 
     @property
     def asks_consent(self) -> bool:
@@ -88,19 +96,26 @@ class Step:
         return any(item.source for item in self.items)
 
 
-def survey_steps(instrument: definitions.Instrument, consent_given: bool) -> list[Step]:
+def survey_steps(
+    instrument: definitions.Instrument, consent_given: bool, asked: Iterable[str] | None = None
+) -> list[Step]:
     """The pages of ``instrument``, in order.
 
     A section with demographic items is split: its other questions (the consent question)
     on one page, the demographic questions on the next, which exists only when the
-    respondent agreed. So consent gating needs no JavaScript.
+    respondent agreed. So consent gating needs no JavaScript. ``asked`` is the set of item
+    codes drawn for this respondent (:func:`surveys.definitions.draw_asked_items`); the other
+    items are left out of their page. None: everything is asked.
     """
+    drawn = None if asked is None else frozenset(asked)
     steps: list[Step] = []
     for section in instrument.sections:
-        asked = tuple(item for item in section.items if not item.demographic)
-        personal = tuple(item for item in section.items if item.demographic)
-        if asked:
-            steps.append(Step(len(steps) + 1, section, asked))
+        shown = tuple(item for item in section.items if drawn is None or item.code in drawn)
+        left_out = tuple(item for item in section.items if drawn is not None and item.code not in drawn)
+        asked_here = tuple(item for item in shown if not item.demographic)
+        personal = tuple(item for item in shown if item.demographic)
+        if asked_here:
+            steps.append(Step(len(steps) + 1, section, asked_here, left_out=left_out))
         if personal and consent_given:
             steps.append(Step(len(steps) + 1, section, personal, demographic=True))
     return steps
@@ -109,11 +124,14 @@ def survey_steps(instrument: definitions.Instrument, consent_given: bool) -> lis
 def read_page_answers(step: Step, formdata: MultiDict) -> dict[str, Any]:
     """The raw answers to ``step``'s questions in ``formdata`` (other fields are ignored).
 
+    Answers to the section's questions left out by sampling are read too, for validation
+    to refuse them (``not_asked``) rather than to drop them silently.
+
     Several values for a single-answer question are passed on as a list, which validation
     then refuses, rather than silently keeping one of them.
     """
     raw: dict[str, Any] = {}
-    for item in step.items:
+    for item in step.items + step.left_out:
         values = formdata.getlist(item.code)
         if item.type == "multi_choice" or len(values) > 1:
             raw[item.code] = values
@@ -149,6 +167,8 @@ def answer_error_message(item: definitions.Item, error: definitions.AnswerError)
         )
     if code == "too_many_choices":
         return _("Choose at most %(max_choices)s answers.", max_choices=params.get("max_choices", item.max_choices))
+    if code == "not_asked":
+        return _("This question was not among those chosen for you: leave it out.")
     return describe(FieldError(item.code, code, dict(params)))
 
 

@@ -24,11 +24,13 @@ def describe(error: FieldError) -> str:
             "This text holds invisible control characters. Type it again, or paste it as plain text."
         ),
         "consent_required": _("These questions are only asked if you agree to answer them."),
+        "not_asked": _("This question was not among those chosen for you: leave it out."),
         "unknown_instrument": _("This survey does not exist or is no longer used."),
         "unknown_unit": _("This office is not in the list of units."),
         "unit_not_valid_then": _("This office did not exist on the date of the answer."),
         "unknown_service": _("This service is not in the list of services."),
         "not_offered": _("This office does not offer this service."),
+        "service_not_valid_then": _("This service group did not exist on the date of the answer: its procedures belong to another group now."),
         "not_this_device": _("This kiosk belongs to another office."),
         "not_this_service": _("This receipt code is for another office or service."),
         "not_for_instrument": _("This survey cannot be answered through this channel."),

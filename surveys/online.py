@@ -21,18 +21,29 @@ see the field (it is off-screen, ``aria-hidden`` and out of the tab order).
 Duplicates: the session holds a ``client_id`` (UUID) made on the first page and handed to
 :func:`surveys.submission.submit_response`, so a final page sent twice stores one response
 and both requests end on the same thank-you page.
+
+Matrix sampling: when the survey starts, the detail questions of each sampled aspect are
+drawn on the server (:func:`surveys.definitions.draw_asked_items` with
+:class:`random.SystemRandom`), kept in the session and stored with the response
+(``asked_items``); only those are shown, and an answer to another one is refused.
+
+Drop-off: each page a session reaches, and the sending of its answers, adds one to an
+anonymous per-day counter (:class:`webapp.models.collection.DropoffCount`); nothing about the
+session is stored. ``/admin/dropoff`` shows the shares.
 """
 
 from __future__ import annotations
 
+import random
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from surveys import definitions
 from surveys.demographics import RESIDENCE_KINDS
@@ -55,7 +66,8 @@ from webapp.access import RESPONDENT, declare_access
 from webapp.extensions import db, limiter
 from webapp.i18n import current_language
 from webapp.models import Instrument, ReceiptToken, Service, Unit, utcnow
-from webapp.periods import VIETNAM
+from webapp.models.collection import SUBMITTED_PAGE, DropoffCount
+from webapp.periods import vietnam_today
 
 survey = declare_access(Blueprint("survey", __name__, template_folder="templates"), RESPONDENT)
 
@@ -70,6 +82,9 @@ SESSION_KEY = "survey_progress"
 MAX_SURVEYS_IN_PROGRESS = 2
 #: ``duration_seconds`` beyond this is not a plausible single sitting: not recorded.
 MAX_DURATION_SECONDS = 86_400
+#: Draws the detail questions each respondent is asked: the operating system's randomness, so
+#: no one can predict or steer which questions a session gets.
+_SAMPLER = random.SystemRandom()
 
 
 # --------------------------------------------------------------------------------------
@@ -104,7 +119,7 @@ def instrument_definition(row: Instrument) -> definitions.Instrument:
 
 def local_today() -> date:
     """Today in Sơn La."""
-    return datetime.now(VIETNAM).date()
+    return vietnam_today()
 
 
 def fetch_open_unit(unit_code: str) -> Unit | None:
@@ -123,7 +138,7 @@ def fetch_services_to_rate(unit: Unit) -> list[Service]:
     active = fetch_active_instruments()
     services = [
         service
-        for service in unit.services
+        for service in unit.services_on(local_today())
         if service.instrument_code in active
         and "online" in instrument_definition(active[service.instrument_code]).channels
     ]
@@ -142,7 +157,7 @@ def find_survey_target(
     unit = fetch_open_unit(unit_code)
     if unit is None:
         return None
-    service = next((s for s in unit.services if s.code == service_code), None)
+    service = next((s for s in unit.services_on(local_today()) if s.code == service_code), None)
     if service is None or instrument_code not in (service.instrument_code, QUICK_INSTRUMENT):
         return None
     row = fetch_active_instruments().get(instrument_code)
@@ -195,7 +210,8 @@ def save_progress(target: SurveyTarget, progress: dict[str, Any]) -> None:
 
 
 def start_progress(target: SurveyTarget, token: ReceiptToken | None = None) -> dict[str, Any]:
-    """A fresh start: a new client id, the clock started, no answers yet."""
+    """A fresh start: a new client id, the clock started, no answers yet, the questions drawn."""
+    asked = definitions.draw_asked_items(target.instrument, _SAMPLER)
     progress = {
         "client_id": str(uuid.uuid4()),
         "version": target.row.version,
@@ -204,14 +220,58 @@ def start_progress(target: SurveyTarget, token: ReceiptToken | None = None) -> d
         "reached": 1,
         "token": token.id if token is not None else None,
         "done": False,
+        # The items not drawn (shorter than those drawn: the session is a cookie); None: all asked.
+        "skipped": None if asked is None else sorted(item.code for item in target.instrument.items
+                                                      if item.code not in asked),
+        # The highest page this session was counted as reaching (drop-off counters).
+        "counted": 0,
     }
     save_progress(target, progress)
     return progress
 
 
+def asked_items(target: SurveyTarget, progress: dict[str, Any]) -> frozenset[str] | None:
+    """The item codes this session is asked; None when everything is asked."""
+    skipped = progress.get("skipped")
+    if skipped is None:
+        return None
+    return frozenset(item.code for item in target.instrument.items if item.code not in skipped)
+
+
 def steps_for(target: SurveyTarget, progress: dict[str, Any]) -> list[Step]:
     consent = progress["answers"].get(definitions.CONSENT_ITEM) == "yes"
-    return survey_steps(target.instrument, consent_given=consent)
+    return survey_steps(target.instrument, consent_given=consent, asked=asked_items(target, progress))
+
+
+# --------------------------------------------------------------------------------------
+# Drop-off counters
+# --------------------------------------------------------------------------------------
+
+
+def add_to_dropoff(instrument_id: int, page: int, section: str | None) -> None:
+    """One more session reached ``page`` (``SUBMITTED_PAGE``: sent its answers) today; committed.
+
+    An upsert, so concurrent sessions never lose a count nor collide on the first of the day.
+    """
+    values = {"instrument_id": instrument_id, "day": local_today(), "page": page, "section": section, "sessions": 1}
+    table = DropoffCount.__table__
+    dialect = db.engine.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table).values(values)
+    statement = statement.on_conflict_do_update(
+        index_elements=["instrument_id", "day", "page"], set_={"sessions": table.c.sessions + 1}
+    )
+    db.session.execute(statement)
+    db.session.commit()
+
+
+def count_page_reached(target: SurveyTarget, progress: dict[str, Any], step: Step) -> None:
+    """Count this session on ``step``'s page the first time it gets there."""
+    if step.number <= progress.get("counted", 0):
+        return
+    add_to_dropoff(target.row.id, step.number, step.section.code)
+    progress["counted"] = step.number
+    save_progress(target, progress)
 
 
 # --------------------------------------------------------------------------------------
@@ -233,8 +293,9 @@ def save_page_answers(
     merged.update(answers)
     sources = {"residence_units": [unit.code for unit in fetch_residence_units()]} if step.needs_sources else None
     errors: dict[str, str] = {}
-    for problem in definitions.validate_answers(target.instrument, merged, sources=sources):
-        if problem.item in step.item_codes and problem.item not in errors:
+    problems = definitions.validate_answers(target.instrument, merged, sources=sources, asked=asked_items(target, progress))
+    for problem in problems:
+        if problem.item in step.checked_codes and problem.item not in errors:
             errors[problem.item] = answer_error_message(target.instrument.item(problem.item), problem)
     if errors:
         return errors, raw
@@ -276,8 +337,11 @@ def finish_survey(target: SurveyTarget, progress: dict[str, Any]) -> Stored:
         duration_seconds=duration if 0 <= duration <= MAX_DURATION_SECONDS else None,
         receipt_token=token,
         source_address=request.remote_addr,
+        asked_items=asked_items(target, progress),
     )
     stored = submit_response(submission)
+    if stored.created:
+        add_to_dropoff(target.row.id, SUBMITTED_PAGE, None)
     save_progress(
         target,
         {
@@ -368,6 +432,7 @@ def question_page(unit_code: str, instrument_code: str, page: int):
         return redirect(_page_url(target, min(progress["reached"], len(steps))))
     form = SurveyPageForm()
     if request.method == "GET":
+        count_page_reached(target, progress, steps[page - 1])
         return _render_page(target, steps, page, form, progress["answers"])
 
     if form.honeypot_filled:
@@ -405,7 +470,9 @@ def _render_page(
     step = steps[page - 1]
     errors = errors or {}
     summary = [
-        {"href": f"#{field_id(code)}", "text": _summary_text(target.instrument.item(code), message)}
+        # A question left out by sampling has no field on the page to link to.
+        {"href": f"#{field_id(code)}" if code in step.item_codes else "",
+         "text": _summary_text(target.instrument.item(code), message)}
         for code, message in errors.items()
     ] + (summary or [])
     residences = residence_groups(fetch_residence_units(), language) if step.needs_sources else ()

@@ -105,6 +105,8 @@ class Submission:
     receipt_token: ReceiptToken | None = None
     #: The sender's network address (online and QR forms); only a keyed hash of it is stored.
     source_address: str | None = None
+    #: Matrix sampling: the item codes the respondent was asked (None: everything was asked).
+    asked_items: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,16 @@ def _residence_units(on_day) -> dict[str, tuple[int, str]]:
     return {code: (unit_id, kind) for code, unit_id, kind in rows}
 
 
+def overall_satisfied(instrument: definitions.Instrument, value: Any) -> bool | None:
+    """Whether an ``overall`` answer counts as satisfied under the rule the instrument declares for it.
+
+    Three faces (version 1 of ``counter-quick``): 2 and 3; five faces: 4 and 5. The rule comes
+    from the instrument version answered, never from a constant.
+    """
+    rule = next(link.rule for link in instrument.indicators if link.item == "overall")
+    return definitions.apply_rule(rule, value)
+
+
 def _merge_reasons(instrument: definitions.Instrument, answers: dict, reasons: Sequence[str], errors: list[FieldError]) -> None:
     """Kiosk chips arrive as a flat ``reasons`` list: file them under what went well or badly."""
     if not reasons:
@@ -230,7 +242,7 @@ def _merge_reasons(instrument: definitions.Instrument, answers: dict, reasons: S
     if not instrument.has_item("went_well") or overall not in instrument.item("overall").option_values:
         errors.append(FieldError("reasons", "unknown_item" if not instrument.has_item("went_well") else "invalid_choice"))
         return
-    target = "went_well" if definitions.apply_rule("counter_quick", overall) else "went_badly"
+    target = "went_well" if overall_satisfied(instrument, overall) else "went_badly"
     if not instrument.has_item(target):
         errors.append(FieldError("reasons", "unknown_item"))
         return
@@ -314,6 +326,9 @@ def validate_submission(submission: Submission, now: datetime | None = None) -> 
         errors.append(FieldError("service", "unknown_service"))
     elif unit is not None and (unit.id, service.id) not in view.offered:
         errors.append(FieldError("service", "not_offered"))
+    elif not service.valid_on(answered_at.astimezone(VIETNAM).date()):
+        # A group that had ended (its procedures moved to a successor) or did not exist yet.
+        errors.append(FieldError("service", "service_not_valid_then"))
     if submission.device is not None and unit is not None and submission.device.counter.unit_id != unit.id:
         errors.append(FieldError("unit", "not_this_device"))
     token = submission.receipt_token
@@ -334,7 +349,8 @@ def validate_submission(submission: Submission, now: datetime | None = None) -> 
     # Only questionnaires that ask where the respondent lives need the list of communes.
     asks_residence = any(item.source == "residence_units" for item in definition.items)
     residence = _residence_units(answered_at.date()) if asks_residence else {}
-    for problem in definitions.validate_answers(definition, answers, sources={"residence_units": residence}):
+    for problem in definitions.validate_answers(definition, answers, sources={"residence_units": residence},
+                                                asked=submission.asked_items):
         errors.append(FieldError(f"answers.{problem.item}", problem.code, dict(problem.params)))
     respondent_type = answers.get(definitions.RESPONDENT_TYPE_ITEM) or submission.respondent_type or "citizen"
     if respondent_type not in definition.respondent_types:
@@ -374,11 +390,13 @@ def validate_submission(submission: Submission, now: datetime | None = None) -> 
             "kiosk_rating": answers.get("overall") if instrument.code == "counter-quick" else None,
             "items_rated": scores.items_rated,
             "items_satisfied": scores.items_satisfied,
+            "items_score_sum": scores.items_score_sum,
             "comment": comment or None,
             "status": "flagged" if flags else "valid",
             "quality_flags": flags,
             "late": is_late(quarter),
             "source_digest": digest,
+            "asked_items": sorted(submission.asked_items) if submission.asked_items is not None else None,
             **demographic_columns(answers, residence.get(answers.get("residence"))),
         },
         "scores": scores.metrics,

@@ -136,10 +136,11 @@ def _register_blueprints(app: Flask) -> None:
     from surveys.api import collection_api
     from surveys.kiosk import kiosk
     from surveys.online import survey
+    from surveys.privacy import privacy
     from webapp.auth import auth
     from webapp.pages import pages
 
-    for blueprint in (pages, api, public_pages, public_info, collection_api, survey, kiosk, auth):
+    for blueprint in (pages, api, public_pages, public_info, collection_api, survey, privacy, kiosk, auth):
         app.register_blueprint(blueprint)
     from webapp.admin import admin
 

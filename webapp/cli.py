@@ -351,6 +351,9 @@ def init_app(app: Flask) -> None:
     from webapp.users_cli import users_cli
 
     app.cli.add_command(users_cli)
+    from webapp.privacy_cli import privacy_cli
+
+    app.cli.add_command(privacy_cli)
     from webapp.reports.cli import report_command
 
     app.cli.add_command(report_command)

@@ -62,3 +62,16 @@ def test_info_pages_reflow_at_320_pixels(narrow_page, with_publication, path):
         ".map(e => e.tagName + ': ' + e.textContent.slice(0, 60))"
     )
     assert width <= 320, f"{path} scrolls sideways at 320 px ({width} px wide): {wide[:8]}"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_privacy_withdraw_page_and_its_error_have_no_axe_violations(page, lang):
+    response = page.goto(f"/privacy/withdraw?lang={lang}")
+    assert response is not None and response.status == 200
+    assert page.locator("html").get_attribute("lang") == lang
+    assert_no_axe_violations(page, f"/privacy/withdraw, {lang}")
+    page.fill("#code", "ABCD")
+    page.locator("main form button[type=submit]").click()
+    expect(page.locator(".error-summary")).to_be_visible()
+    expect(page.locator("#code")).to_have_attribute("aria-describedby", "code-hint code-error")
+    assert_no_axe_violations(page, f"/privacy/withdraw with a mistyped code, {lang}")

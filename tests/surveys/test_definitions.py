@@ -64,8 +64,9 @@ def admin(instruments):
 
 
 @pytest.fixture(scope="module")
-def quick(instruments):
-    return instruments["counter-quick"]
+def quick():
+    """The three-face counter rating (version 1): the ``counter_quick`` rule's own instrument."""
+    return load_instruments()[("counter-quick", 1)]
 
 
 @pytest.fixture(scope="module")
@@ -160,11 +161,24 @@ def test_counter_quick_structure(quick):
 def test_admin_procedure_follows_sipas(admin):
     assert admin.items[0].code == "respondent_type"
     assert [s.code for s in admin.aspects] == ["access", "procedure", "civil_servant", "result", "feedback"]
+    assert [s.title.vi for s in admin.aspects] == [
+        "1. Tiếp cận dịch vụ hành chính công",
+        "2. Thủ tục hành chính",
+        "3. Công chức trực tiếp giải quyết công việc",
+        "4. Kết quả cung ứng dịch vụ hành chính công",
+        "5. Tiếp nhận, giải quyết góp ý, phản ánh, kiến nghị",
+    ]
     for aspect in admin.aspects:
         assert aspect.overall_item is not None
         assert aspect.overall_item.code == f"{aspect.code}_overall"
         rated = [i for i in aspect.items if i.type == "scale5" and not i.aspect_overall]
-        assert 3 <= len(rated) <= 5
+        assert 3 <= len(rated) <= 6
+    # The SIPAS criteria missing from version 1, and one idea per item.
+    assert {"procedure_posted_accurately", "procedure_processing_time", "servant_guidance_clear",
+            "servant_by_the_rules", "servant_no_trouble"} <= {item.code for item in admin.items}
+    assert not admin.has_item("servant_integrity") and not admin.has_item("result_late_apology")
+    assert all("niêm yết" not in item.text.vi or "(niêm yết)" in item.text.vi for item in admin.items)
+    assert "Kết quả đúng quy định" not in " ".join(item.text.vi for item in admin.items)
     assert {link.indicator: link.item for link in admin.indicators} == {
         "sat-agencies": "overall",
         "sat-procedures": "procedure_overall",
@@ -175,6 +189,9 @@ def test_health_instruments_follow_moh_sections(instruments):
     for code in ("health-outpatient", "health-inpatient"):
         instrument = instruments[code]
         assert [s.code for s in instrument.aspects] == ["access", "transparency", "facilities", "staff", "results"]
+        assert instrument.aspects[1].title.vi == "B. Sự minh bạch thông tin và thủ tục khám bệnh, điều trị"
+        # Money or gifts asked for is a fact (yes/no), not a satisfaction rating.
+        assert instrument.item("d_gift_request").type == "yes_no"
         for aspect in instrument.aspects:
             letter = aspect.items[0].code[0]
             assert all(item.code[0] == letter for item in aspect.items)
@@ -217,12 +234,12 @@ def test_shipped_indicators_load_and_join_the_instruments():
 def test_latest_instruments_picks_the_highest_version(tmp_path, admin):
     shutil.copy(admin.source_path, tmp_path)
     newer = admin_data(admin)
-    newer["version"] = 2
-    newer["title"]["en"] = "Second version"
+    newer["version"] = admin.version + 1
+    newer["title"]["en"] = "Next version"
     write_yaml(tmp_path, newer)
-    assert set(load_instruments(tmp_path)) == {("admin-procedure", 1), ("admin-procedure", 2)}
+    assert set(load_instruments(tmp_path)) == {("admin-procedure", admin.version), ("admin-procedure", admin.version + 1)}
     latest = latest_instruments(tmp_path)["admin-procedure"]
-    assert latest.version == 2 and latest.title.en == "Second version"
+    assert latest.version == admin.version + 1 and latest.title.en == "Next version"
 
 
 # --------------------------------------------------------------------------------------
@@ -388,12 +405,12 @@ def test_unknown_field_is_rejected(tmp_path, admin):
 
 @pytest.mark.parametrize(
     ("name", "wrong"),
-    [("admin-procedure.v2.yaml", "version"), ("admin.v1.yaml", "code"), ("admin-procedure.yaml", "code")],
+    [("admin-procedure.v9.yaml", "version"), ("admin.v2.yaml", "code"), ("admin-procedure.yaml", "code")],
 )
 def test_file_name_mismatch_is_rejected(tmp_path, admin, name, wrong):
     error = rejected(write_yaml(tmp_path, admin_data(admin), name=name))
     assert error.path == wrong
-    assert "admin-procedure.v1.yaml" in error.reason
+    assert f"admin-procedure.v{admin.version}.yaml" in error.reason
 
 
 def test_duplicate_yaml_key_is_rejected(tmp_path):
@@ -709,7 +726,7 @@ def test_is_satisfied_for_an_indicator_the_instrument_does_not_feed(quick):
 def test_rated_items_exclude_overall_items(admin, outpatient):
     admin_rated = {item.code for item in rated_items(admin)}
     assert "overall" not in admin_rated and "access_overall" not in admin_rated
-    assert "procedure_published" in admin_rated and len(admin_rated) == 23
+    assert "procedure_posted_accurately" in admin_rated and len(admin_rated) == 23
     assert [item.code for item in rated_items(outpatient)][:3] == ["a1", "a2", "a3"]
     assert all(item.type == "scale5" for item in rated_items(outpatient))
 
@@ -881,3 +898,60 @@ indicators:
     assert [e.code for e in validate_answers(instrument, {"overall": 0})] == ["invalid_choice"]
     assert [e.code for e in validate_answers(instrument, {"overall": 6})] == ["invalid_choice"]
     assert validate_answers(instrument, {"overall": 5}) == []
+
+
+# --------------------------------------------------------------------------------------
+# Revised instruments (issue #14): facts as yes/no shares, ethnic groups, privacy notice
+# --------------------------------------------------------------------------------------
+
+SON_LA_ETHNIC_GROUPS = [
+    ("thai", "Thái"), ("hmong", "Mông (H'Mông)"), ("kinh", "Kinh"), ("muong", "Mường"), ("dao", "Dao"),
+    ("xinh_mun", "Xinh Mun"), ("kho_mu", "Khơ Mú"), ("khang", "Kháng"), ("la_ha", "La Ha"), ("lao", "Lào"),
+    ("other", "Dân tộc khác"), ("prefer_not_to_say", "Không muốn trả lời"),
+]
+
+
+def test_the_latest_long_instruments_list_the_ethnic_groups_of_son_la(instruments):
+    from webapp.models.collection import ETHNICITY_GROUPS
+
+    for code in SHIPPED_CODES - {"counter-quick"}:
+        ethnicity = instruments[code].item("ethnicity")
+        assert [(o.value, o.label.vi) for o in ethnicity.options] == SON_LA_ETHNIC_GROUPS, code
+        # The raking groups keep their values: every group but "other" is an option.
+        assert set(ETHNICITY_GROUPS) - {"other"} <= set(ethnicity.option_values)
+
+
+def test_the_privacy_notice_names_the_controller_the_decree_and_withdrawal(instruments):
+    for code in SHIPPED_CODES - {"counter-quick"}:
+        notice = instruments[code].privacy_notice
+        assert "Sở Nội vụ tỉnh Sơn La" in notice.vi and "Sở Nội vụ tỉnh Sơn La" in notice.en
+        assert "13/2023/NĐ-CP" in notice.vi and "13/2023/NĐ-CP" in notice.en
+        assert "dân tộc" in notice.vi and "sensitive" in notice.en
+        assert "rút lại" in notice.vi and "withdraw" in notice.en and "deletion" in notice.en
+        assert ("sức khỏe" in notice.vi) == code.startswith("health-"), code
+
+
+def test_money_asked_beyond_the_fees_is_a_yes_no_fact_and_feeds_a_share(instruments):
+    from surveys.scoring import score_answers
+
+    indicators = load_indicators()
+    for code, item, indicator in [
+        ("admin-procedure", "improper_fees", "improper-fees"),
+        ("health-outpatient", "d_gift_request", "health-gift-requests"),
+        ("health-inpatient", "d_gift_request", "health-gift-requests"),
+        ("education-parent", "env_extra_charges", "education-extra-charges"),
+    ]:
+        instrument = instruments[code]
+        assert instrument.item(item).type == "yes_no" and not instrument.item(item).required
+        assert indicators[indicator].kind == "share" and indicators[indicator].targets == ()
+        assert indicators[indicator].share.item == item and indicators[indicator].share.values == ("yes",)
+        assert (indicator, 1) in score_answers(instrument, {"overall": 4, item: "yes"}).metrics
+        assert (indicator, 0) in score_answers(instrument, {"overall": 4, item: "no"}).metrics
+        assert all(metric != indicator for metric, _ in score_answers(instrument, {"overall": 4}).metrics)
+    assert not instruments["education-parent"].has_item("env_no_improper_fees")
+    assert instruments["education-parent"].aspects[-1].title.vi == "5. Sự phát triển và tiến bộ của người học"
+
+
+def test_the_late_result_question_applies_to_everyone(admin):
+    late = admin.item("result_late_notice")
+    assert late.type == "choice" and "not_late" in late.option_values and "no_result_yet" in late.option_values

@@ -115,7 +115,7 @@ def test_starting_from_the_receipt_again_before_sending_keeps_the_answers(client
     answer_pages(client, PAGES[:2], start=path_of(client.get(f"/r/{token}")))
     client.get(f"/r/{token}")
     soup = check_page(client.get(survey_url(2)))
-    assert soup.find("input", {"name": "access_find", "value": "4"}).has_attr("checked")
+    assert soup.find("input", {"name": "access_overall", "value": "5"}).has_attr("checked")
 
 
 # --- codes that cannot be used -----------------------------------------------------------

@@ -16,6 +16,7 @@ admin = declare_staff_area(Blueprint("admin", __name__, url_prefix="/admin"), ["
 # The views attach their routes to ``admin`` when imported.
 from webapp.admin import (  # noqa: E402, F401
     audit_views,
+    dropoff_views,
     imports_views,
     instruments_views,
     integrity_views,
