@@ -49,22 +49,33 @@ def latest_progress_values() -> dict:
     return latest
 
 
+def plan_groups(plan: dict) -> list[tuple[str, str | dict, list[dict]]]:
+    """The plan's targets grouped in file order: ``(anchor, section or area {vi, en}, targets)``.
+
+    The 2011–2020 plan groups by section (``II.1.3``), the 2021–2030 one by area of reform.
+    """
+    groups: dict[str, tuple[str | dict, list[dict]]] = {}
+    for target in plan["targets"]:
+        label = target.get("section") or target["area"]
+        groups.setdefault(label if isinstance(label, str) else label["en"], (label, []))[1].append(target)
+    return [
+        ("section-" + label.replace(".", "-") if isinstance(label, str) else f"area-{plan['id']}-{n}", label, targets)
+        for n, (label, targets) in enumerate(groups.values(), start=1)
+    ]
+
+
 @public_info.get("/plan")
 def plan():
-    """Every target of Decision 210/QĐ-UBND with its deadline; survey-based ones with the latest figure."""
+    """Both reform plans (2011–2020 and 2021–2030) with every target; survey-based ones with the latest figure."""
     from public.summaries import fetch_headlines
     from webapp.models import Indicator
 
     headlines = {h.indicator.code: h for h in fetch_headlines()}
     indicators = {i.code: i for i in db.session.scalars(select(Indicator).options(selectinload(Indicator.targets)))}
-    document = downloads.plan_targets()
-    sections: dict[str, list[dict]] = {}
-    for target in document["targets"]:
-        sections.setdefault(target["section"], []).append(target)
+    plans = [{**plan, "groups": plan_groups(plan)} for plan in downloads.plan_targets()["plans"]]
     return render_template(
         "info/plan.html",
-        source=document["source"],
-        sections=sorted(sections.items()),
+        plans=plans,
         headlines=headlines,
         indicators=indicators,
         progress=latest_progress_values(),

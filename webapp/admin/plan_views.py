@@ -1,8 +1,10 @@
-"""Progress on the plan's targets that the survey does not measure, entered by hand with a source."""
+"""Progress on the plans' targets that the survey does not measure, entered by hand with a source.
+
+The rule (a value, a date and a source, or nothing is stored) lives in
+:mod:`webapp.services.plan_progress`; these views parse the form and show the history.
+"""
 
 from __future__ import annotations
-
-from datetime import datetime, time
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
@@ -12,20 +14,9 @@ from sqlalchemy import select
 from webapp.access import editor_required
 from webapp.admin import admin
 from webapp.admin.forms import PlanValueForm
-from webapp.audit import record_event
 from webapp.extensions import db
 from webapp.models import PlanProgressValue
-from webapp.periods import VIETNAM
-
-#: A value describes a day; noon in Vietnam keeps that day in any time zone the page is read in.
-NOON = time(12, 0)
-
-
-def manual_targets() -> list[dict]:
-    """The targets of ``public/plan_targets.yaml`` without an ``indicator`` (not measured by the survey)."""
-    from public.downloads import plan_targets
-
-    return [target for target in plan_targets()["targets"] if not target.get("indicator")]
+from webapp.services.plan_progress import PlanValueError, manual_target, manual_targets, record_plan_value
 
 
 def latest_values() -> dict[str, PlanProgressValue]:
@@ -43,39 +34,30 @@ def plan():
 @admin.route("/plan/<target_id>", methods=["GET", "POST"])
 @editor_required
 def plan_target(target_id: str):
-    target = next((t for t in manual_targets() if t["id"] == target_id), None)
+    target = manual_target(target_id)
     if target is None:
         abort(404)
     form = PlanValueForm()
     status = 200
     if form.validate_on_submit():
-        row = PlanProgressValue(
-            target_id=target_id,
-            value=form.value.share,
-            as_of=datetime.combine(form.as_of.parsed, NOON, tzinfo=VIETNAM),
-            source=form.source.data.strip(),
-            note=(form.note.data or "").strip() or None,
-            entered_by_id=current_user.id,
-        )
-        db.session.add(row)
-        db.session.flush()
-        record_event(
-            "plan_progress.create",
-            object_type="plan_progress_value",
-            object_id=row.id,
-            before=None,
-            after={
-                "target": target_id,
-                "value": row.value,
-                "as_of": form.as_of.parsed.isoformat(),
-                "source": row.source,
-                "note": row.note,
-            },
-        )
-        db.session.commit()
-        flash(_l("The value is saved. The public plan page shows the latest value of each target."))
-        return redirect(url_for("admin.plan_target", target_id=target_id))
-    if request.method == "POST":
+        try:
+            record_plan_value(
+                target_id,
+                form.value.share,
+                form.as_of.parsed,
+                form.source.data,
+                actor=current_user,
+                note=form.note.data,
+            )
+        except PlanValueError as error:
+            field = {"value_not_share": form.value, "note_too_long": form.note}.get(error.code, form.source)
+            field.errors = [*field.errors, error.message()]
+            status = error.status
+        else:
+            db.session.commit()
+            flash(_l("The value is saved. The public plan page shows the latest value of each target."))
+            return redirect(url_for("admin.plan_target", target_id=target_id))
+    elif request.method == "POST":
         status = 400
     history = db.session.scalars(
         select(PlanProgressValue)

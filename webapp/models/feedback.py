@@ -19,6 +19,8 @@ from webapp.models.collection import Response
 from webapp.models.types import BigIdentifier, UTCDateTime, one_of, utcnow
 
 COMMENT_STATUSES = ("published", "hidden")
+#: A plan value's source is more than spaces (the service strips every kind of blank first).
+SOURCE_GIVEN = "length(trim(source)) > 0"
 
 
 class CommentReview(db.Model):
@@ -56,12 +58,14 @@ class PlanProgressValue(db.Model):
     """A value of a plan target the survey does not measure, entered by the administrator.
 
     ``target_id`` is an ``id`` of ``public/plan_targets.yaml``. Values are kept as history:
-    the public plan page shows the latest ``as_of`` of each target with its source.
+    the public plan page shows the latest ``as_of`` of each target with its source. A value
+    without a source is refused (:mod:`webapp.services.plan_progress`, and the database).
     """
 
     __tablename__ = "plan_progress_values"
     __table_args__ = (
         CheckConstraint("value >= 0 AND value <= 1", name="value_is_share"),
+        CheckConstraint(SOURCE_GIVEN, name="source_given"),
         Index("ix_plan_progress_values_target", "target_id", "as_of"),
     )
 
