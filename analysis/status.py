@@ -28,7 +28,9 @@ STATUS_MET = "met"
 STATUS_BELOW = "below"
 STATUS_INCONCLUSIVE = "inconclusive"
 STATUS_INSUFFICIENT = "insufficient"
-STATUSES = (STATUS_MET, STATUS_BELOW, STATUS_INCONCLUSIVE, STATUS_INSUFFICIENT)
+#: Published, but there is nothing to compare it with (an index, a mean score, a share of facts).
+STATUS_NO_TARGET = "no_target"
+STATUSES = (STATUS_MET, STATUS_BELOW, STATUS_INCONCLUSIVE, STATUS_INSUFFICIENT, STATUS_NO_TARGET)
 #: How a target is worded: "more than t" (``gt``) or "at least t" (``ge``).
 COMPARISONS = ("gt", "ge")
 

@@ -125,7 +125,7 @@ def unit_summary(unit: Unit) -> dict:
         "parent": unit.parent.code if unit.parent else None,
         "valid_from": unit.valid_from.isoformat(),
         "valid_to": unit.valid_to.isoformat() if unit.valid_to else None,
-        "gso_code": unit.gso_code,
+        "gso_code": unit.gso_code,  # the administrative unit code (Mã ĐVHC); the name is part of the contract
         "illustrative": unit.illustrative,
     }
 
@@ -190,40 +190,46 @@ def openapi():
     return jsonify(openapi_document())
 
 
+def indicator_target(target) -> dict:
+    """A milestone: ``source`` is ``{vi, en}``; ``source_vi``/``source_en`` repeat it (earlier contract)."""
+    return {
+        "year": target.year,
+        "value": target.value,
+        "comparison": target.comparison,
+        "source": {"vi": target.source_vi, "en": target.source_en},
+        "source_vi": target.source_vi,
+        "source_en": target.source_en,
+    }
+
+
+def indicator_summary(indicator) -> dict:
+    """An indicator as ``/indicators`` lists it: what it measures, the method it follows, its milestones."""
+    definition = indicator.definition or {}
+    return {
+        "code": indicator.code,
+        "name_vi": indicator.name_vi,
+        "name_en": indicator.name_en,
+        "description_vi": indicator.description_vi,
+        "description_en": indicator.description_en,
+        "kind": indicator.kind,
+        "method": definition.get("method", "province"),
+        "sector": indicator.sector,
+        "plan_section": indicator.plan_section,
+        "subset_of": definition.get("subset_of"),
+        "min_n": indicator.min_n,
+        "min_n_show": indicator.min_n_show,
+        "targets": [indicator_target(t) for t in indicator.targets],
+    }
+
+
 @api.get("/indicators")
 def indicators():
-    """The indicators with their targets (milestones by year)."""
+    """The indicators with the method each follows and their targets (milestones by year, with sources)."""
     from webapp.models import Indicator
 
     rows = db.session.scalars(select(Indicator).order_by(Indicator.code).options(selectinload(Indicator.targets))).all()
     g.last_modified = registry_changed_at()
-    return jsonify(
-        indicators=[
-            {
-                "code": i.code,
-                "name_vi": i.name_vi,
-                "name_en": i.name_en,
-                "description_vi": i.description_vi,
-                "description_en": i.description_en,
-                "kind": i.kind,
-                "sector": i.sector,
-                "plan_section": i.plan_section,
-                "min_n": i.min_n,
-                "min_n_show": i.min_n_show,
-                "targets": [
-                    {
-                        "year": t.year,
-                        "value": t.value,
-                        "comparison": t.comparison,
-                        "source_vi": t.source_vi,
-                        "source_en": t.source_en,
-                    }
-                    for t in i.targets
-                ],
-            }
-            for i in rows
-        ]
-    )
+    return jsonify(indicators=[indicator_summary(i) for i in rows])
 
 
 @api.get("/estimates")
@@ -296,6 +302,8 @@ def estimates():
                 "target": r.target,
                 "status": r.status,
                 "revision": snapshot.revision,
+                # A mean score (1–5) or a share (0–1): estimate, se and interval are on that scale.
+                "scale": r.extra.get("scale", "share") if r.extra else "share",
                 **{
                     key: r.extra[key]
                     for key in ("weighted", "response_rate", "transactions", "change", "funnel")

@@ -38,6 +38,9 @@ PLAN_TARGETS = Path(__file__).resolve().parent / "plan_targets.yaml"
 HIDDEN_WHEN_INSUFFICIENT = ("estimate", "se", "ci_low", "ci_high", "n_eff", "deff", "change", "funnel")
 
 #: The fields of a download, in order: (name, Frictionless type, unit, description in English, in Vietnamese).
+#: Estimate, SE and interval: proportions, except the Ministry of Health's mean score (``scale`` score).
+VALUE_UNIT = "proportion (0–1), or points (1–5) where scale is score"
+
 FIELDS: tuple[tuple[str, str, str | None, str, str], ...] = (
     ("indicator", "string", None, "Indicator code (see /api/v1/indicators).", "Mã chỉ số (xem /api/v1/indicators)."),
     (
@@ -74,19 +77,28 @@ FIELDS: tuple[tuple[str, str, str | None, str, str], ...] = (
     (
         "estimate",
         "number",
-        "proportion (0–1)",
-        "Weighted share satisfied or very satisfied; empty when insufficient.",
-        "Tỉ lệ hài lòng hoặc rất hài lòng (có trọng số); để trống khi không đủ dữ liệu.",
+        VALUE_UNIT,
+        "Weighted share satisfied or very satisfied (a share of answers for an index, a mean 1–5 where scale is score); "
+        "empty when insufficient.",
+        "Tỉ lệ hài lòng hoặc rất hài lòng (có trọng số; tỉ lệ câu trả lời với chỉ số tổng hợp, điểm trung bình 1–5 khi "
+        "scale là score); để trống khi không đủ dữ liệu.",
     ),
     (
         "se",
         "number",
-        "proportion (0–1)",
+        VALUE_UNIT,
         "Standard error (Taylor linearisation).",
         "Sai số chuẩn (tuyến tính hoá Taylor).",
     ),
-    ("ci_low", "number", "proportion (0–1)", "Lower bound of the 95% interval.", "Cận dưới khoảng tin cậy 95%."),
-    ("ci_high", "number", "proportion (0–1)", "Upper bound of the 95% interval.", "Cận trên khoảng tin cậy 95%."),
+    ("ci_low", "number", VALUE_UNIT, "Lower bound of the 95% interval.", "Cận dưới khoảng tin cậy 95%."),
+    ("ci_high", "number", VALUE_UNIT, "Upper bound of the 95% interval.", "Cận trên khoảng tin cậy 95%."),
+    (
+        "scale",
+        "string",
+        None,
+        "share (estimate, se and interval are proportions 0–1) or score (a mean score on 1–5).",
+        "share (ước lượng, sai số và khoảng là tỉ lệ 0–1) hoặc score (điểm trung bình thang 1–5).",
+    ),
     (
         "ci_method",
         "string",
@@ -113,8 +125,9 @@ FIELDS: tuple[tuple[str, str, str | None, str, str], ...] = (
         "status",
         "string",
         None,
-        "met, below, inconclusive or insufficient.",
-        "met (đạt), below (chưa đạt), inconclusive (chưa rõ) hoặc insufficient (không đủ dữ liệu).",
+        "met, below, inconclusive, insufficient, or no_target (published, no target to judge it by).",
+        "met (đạt), below (chưa đạt), inconclusive (chưa rõ), insufficient (không đủ dữ liệu) hoặc no_target "
+        "(có số liệu, không có mục tiêu để so).",
     ),
     (
         "revision",
@@ -263,6 +276,7 @@ def estimate_rows(snapshot: PublishedSnapshot) -> list[dict]:
             "ci_low": r.ci_low,
             "ci_high": r.ci_high,
             "ci_method": r.ci_method,
+            "scale": extra.get("scale", "share"),
             "n_eff": r.n_eff,
             "deff": r.deff,
             "target": r.target,
@@ -327,12 +341,16 @@ def table_schema() -> dict:
             field["unit"] = unit
         if kind == "number" and unit == "proportion (0–1)":
             field["constraints"] = {"minimum": 0, "maximum": 1}
+        if kind == "number" and unit == VALUE_UNIT:
+            field["constraints"] = {"minimum": 0, "maximum": 5}
         if name in ("n", "metric", "domain_type", "domain", "status", "period", "revision"):
             field.setdefault("constraints", {})["required"] = True
         if name == "status":
-            field["constraints"]["enum"] = ["met", "below", "inconclusive", "insufficient"]
+            field["constraints"]["enum"] = ["met", "below", "inconclusive", "insufficient", "no_target"]
         if name == "weighted":
             field["constraints"] = {"enum": ["yes", "imputed", "partly", "no"]}
+        if name == "scale":
+            field["constraints"] = {"required": True, "enum": ["share", "score"]}
         if name == "domain_type":
             field["constraints"]["enum"] = list(DOMAIN_TYPES)
         fields.append(field)
@@ -413,6 +431,7 @@ def package_validators() -> Validators | None:
 
 @lru_cache(maxsize=1)
 def plan_targets() -> dict:
-    """``public/plan_targets.yaml``: ``{"source": {vi, en}, "targets": [...]}``."""
+    """``public/plan_targets.yaml``: ``{"plans": [...]}``, each plan with ``id``, ``years``, ``title``,
+    ``document``, ``source`` and ``targets`` (and optionally ``reporting``, ``local_plan``, ``wording``)."""
     with PLAN_TARGETS.open(encoding="utf-8") as handle:
         return yaml.safe_load(handle)

@@ -61,6 +61,7 @@ def status_words(status: str) -> str:
         "met": _("Target met"),
         "below": _("Below target"),
         "inconclusive": _("Not yet clear"),
+        "no_target": _("No target set"),
     }.get(status, _("Not enough data"))
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import Indicator, PublishedSnapshot
+from webapp.publishing.microdata import MICRODATA_KINDS
 
 #: Part of the cache key: files of an older layout are never served again.
 FORMAT_VERSION = "public-v2"
@@ -36,7 +37,7 @@ class MicrodataFiles:
 
 def satisfaction_indicators() -> list[Indicator]:
     """The indicators microdata exist for (coverage is a count of units, not a survey)."""
-    return list(db.session.scalars(select(Indicator).where(Indicator.kind == "satisfaction").order_by(Indicator.id)))
+    return list(db.session.scalars(select(Indicator).where(Indicator.kind.in_(MICRODATA_KINDS)).order_by(Indicator.id)))
 
 
 def file_stem(snapshot: PublishedSnapshot, indicator_code: str) -> str:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from surveys.definitions import METHODS
 from webapp.models import RESPONDENT_TYPES, UNIT_KINDS
+from webapp.models.indicators import COMPARISONS, INDICATOR_KINDS
 from webapp.models.publishing import DOMAIN_TYPES
 
 ERROR = {
@@ -42,7 +44,7 @@ UNIT = {
             "format": "date",
             "description": "Last day; null while the unit exists.",
         },
-        "gso_code": {"type": ["string", "null"], "description": "Code of the General Statistics Office."},
+        "gso_code": {"type": ["string", "null"], "description": "Administrative unit code (mã đơn vị hành chính, Mã ĐVHC), where the unit has one."},
         "illustrative": {"type": "boolean", "description": "True for rows made up for the demonstration."},
     },
 }
@@ -70,7 +72,8 @@ ESTIMATE = {
         "indicator": {"type": "string"},
         "metric": {
             "type": "string",
-            "description": "The indicator, or `<indicator>/aspect:<code>`, `/item-level`, `/all-items`.",
+            "description": "The indicator, or `<indicator>/aspect:<code>`, `/item-level`, `/all-items` "
+            "(the health sector's item-level rate is the indicator `health-item-level`).",
         },
         "period": {"type": "string"},
         "domain_type": {"type": "string", "enum": list(DOMAIN_TYPES)},
@@ -88,8 +91,15 @@ ESTIMATE = {
         },
         "deff": {"type": ["number", "null"]},
         "target": {"type": ["number", "null"]},
-        "status": {"type": "string", "enum": ["met", "below", "inconclusive", "insufficient"]},
+        "status": {"type": "string", "enum": ["met", "below", "inconclusive", "insufficient", "no_target"],
+                   "description": "Against the target in force; `no_target` for a figure that has none (an index, a mean score, a share of facts)."},
         "revision": {"type": "integer"},
+        "scale": {
+            "type": "string",
+            "enum": ["share", "score"],
+            "description": "`share`: a proportion 0–1; `score`: a mean score 1–5 (e.g. `health-mean-score`), "
+            "its estimate, se and interval on that scale.",
+        },
     },
 }
 
@@ -106,7 +116,20 @@ RESPONSE_BODY = {
         "channel": {"type": "string", "enum": ["kiosk"], "description": "Only kiosks use this endpoint; the server records `kiosk`."},
         "answers": {
             "type": "object",
-            "description": "Item code → value. `counter-quick`: `overall` 1 not satisfied, 2 satisfied, 3 very satisfied.",
+            "description": "Item code → value. `counter-quick` (version 2, five faces): `overall` 1 Rất không hài "
+            "lòng (very dissatisfied), 2 Không hài lòng (dissatisfied), 3 Bình thường (neutral), 4 Hài lòng "
+            "(satisfied), 5 Rất hài lòng (very satisfied); 4 and 5 count as satisfied. Any other value is refused "
+            "(422). Version 1 (three faces: 1 not satisfied, 2 satisfied, 3 very satisfied) is accepted only with "
+            "`instrument_version: 1`, and its ratings form their own series.",
+            "properties": {
+                "overall": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 5,
+                    "description": "The counter quick rating: 1 Rất không hài lòng, 2 Không hài lòng, 3 Bình thường, "
+                    "4 Hài lòng, 5 Rất hài lòng.",
+                },
+            },
             "additionalProperties": {"type": ["integer", "string", "array"]},
         },
         "reasons": {
@@ -143,6 +166,70 @@ PAGING_PARAMETERS = [
     },
 ]
 #: The paging keys every list answer carries beside its list.
+TEXT = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["vi", "en"],
+    "properties": {"vi": {"type": "string"}, "en": {"type": "string"}},
+}
+
+INDICATOR_TARGET = {
+    "type": "object",
+    "description": "A milestone: the indicator should be above (`gt`) or at least (`ge`) `value` in `year`.",
+    "additionalProperties": False,
+    "required": ["year", "value", "comparison", "source", "source_vi", "source_en"],
+    "properties": {
+        "year": {"type": "integer", "minimum": 2000, "maximum": 2100},
+        "value": {"type": "number", "minimum": 0, "maximum": 1, "description": "A share (0.9 is 90%)."},
+        "comparison": {"type": "string", "enum": list(COMPARISONS)},
+        "source": {
+            **TEXT,
+            "description": "The document and section the milestone comes from (Decision 210/QĐ-UBND, Resolution "
+            "76/NQ-CP), in Vietnamese and English.",
+        },
+        "source_vi": {"type": ["string", "null"], "description": "Same as `source.vi` (kept for existing clients)."},
+        "source_en": {"type": ["string", "null"], "description": "Same as `source.en` (kept for existing clients)."},
+    },
+}
+
+INDICATOR = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": [
+        "code", "name_vi", "name_en", "description_vi", "description_en", "kind", "method", "sector",
+        "plan_section", "subset_of", "min_n", "min_n_show", "targets",
+    ],
+    "properties": {
+        "code": {"type": "string"},
+        "name_vi": {"type": "string"},
+        "name_en": {"type": "string"},
+        "description_vi": {"type": ["string", "null"]},
+        "description_en": {"type": ["string", "null"]},
+        "kind": {"type": "string", "enum": list(INDICATOR_KINDS)},
+        "method": {
+            "type": "string",
+            "enum": list(METHODS),
+            "description": "The official method it follows: `sipas` (Ministry of Home Affairs), `moh` (Ministry of "
+            "Health), `moe` (Ministry of Education and Training), `province` (the province's own plan).",
+        },
+        "sector": {"type": ["string", "null"], "enum": ["admin", "health", "education", None]},
+        "plan_section": {
+            "type": ["string", "null"],
+            "description": "Section of the plan of Decision 210/QĐ-UBND it measures, e.g. `II.2.3`.",
+        },
+        "subset_of": {
+            "type": ["object", "null"],
+            "description": "For a sub-indicator: the indicator whose answers it counts, limited to these services.",
+            "additionalProperties": False,
+            "required": ["indicator", "services"],
+            "properties": {"indicator": {"type": "string"}, "services": {"type": "array", "items": {"type": "string"}}},
+        },
+        "min_n": {"type": "integer", "minimum": 1},
+        "min_n_show": {"type": "integer", "minimum": 1},
+        "targets": {"type": "array", "items": {"$ref": "#/components/schemas/IndicatorTarget"}},
+    },
+}
+
 PAGING_PROPERTIES = {
     "count": {"type": "integer", "minimum": 0, "description": "Rows that match, on every page."},
     "page": {"type": "integer", "minimum": 1},
@@ -253,7 +340,7 @@ def openapi_document() -> dict[str, Any]:
             },
             "/indicators": {
                 "get": {
-                    "summary": "The indicators and their targets by year",
+                    "summary": "The indicators, the official method each follows, and their targets by year with sources",
                     "responses": {
                         **NOT_MODIFIED,
                         "200": {
@@ -264,10 +351,11 @@ def openapi_document() -> dict[str, Any]:
                                     "schema": {
                                         "type": "object",
                                         "required": ["indicators"],
+                                        "additionalProperties": False,
                                         "properties": {
                                             "indicators": {
                                                 "type": "array",
-                                                "items": {"type": "object", "required": ["code", "targets"]},
+                                                "items": {"$ref": "#/components/schemas/Indicator"},
                                             }
                                         },
                                     }
@@ -393,5 +481,14 @@ def openapi_document() -> dict[str, Any]:
                 }
             },
         },
-        "components": {"schemas": {"Error": ERROR, "Unit": UNIT, "ResponseBody": RESPONSE_BODY, "Estimate": ESTIMATE}},
+        "components": {
+            "schemas": {
+                "Error": ERROR,
+                "Unit": UNIT,
+                "ResponseBody": RESPONSE_BODY,
+                "Estimate": ESTIMATE,
+                "Indicator": INDICATOR,
+                "IndicatorTarget": INDICATOR_TARGET,
+            }
+        },
     }

@@ -57,9 +57,13 @@ def trend_chart(
     y_label: str,
     target_label: str = "",
     empty: str = "",
+    score: bool = False,
 ):
+    """The trend of rates; ``score``: of a mean score 1–5, drawn as (score − 1)/4 and labelled in points."""
+    to_chart = (lambda v: None if v is None else (v - 1) / 4) if score else (lambda v: v)
     points = [
-        charts.TrendPoint(r.period, r.estimate.estimate, r.estimate.ci_low, r.estimate.ci_high, r.estimate.target)
+        charts.TrendPoint(r.period, to_chart(r.estimate.estimate), to_chart(r.estimate.ci_low),
+                          to_chart(r.estimate.ci_high), r.estimate.target)
         if r.estimate
         else charts.TrendPoint(r.period, None)
         for r in rows
@@ -67,7 +71,8 @@ def trend_chart(
     text = charts.ChartText(
         title=title, desc=desc, x_label=x_label, y_label=y_label, target_label=target_label, empty=empty
     )
-    return charts.trend_svg(points, text, ident=ident, target=target, fmt=lambda v: percent(v, 0))
+    fmt = (lambda v: _("%(score)s / 5", score=number(round(1 + 4 * v, 1)))) if score else (lambda v: percent(v, 0))
+    return charts.trend_svg(points, text, ident=ident, target=target, fmt=fmt)
 
 
 def funnel_chart(

@@ -21,6 +21,8 @@ class Scores:
     metrics: tuple[tuple[str, int], ...]
     items_satisfied: int
     items_rated: int
+    #: Sum of the rated items' answers (1–5): with ``items_rated``, the Ministry of Health mean score.
+    items_score_sum: int = 0
 
 
 def score_answers(instrument: definitions.Instrument, answers: Mapping[str, Any]) -> Scores:
@@ -36,4 +38,13 @@ def score_answers(instrument: definitions.Instrument, answers: Mapping[str, Any]
         if verdict is not None:
             metrics.append((f"aspect:{aspect}", int(verdict)))
     items_satisfied, items_rated = definitions.item_level_counts(instrument, answers)
-    return Scores(tuple(metrics), items_satisfied, items_rated)
+    return Scores(tuple(metrics), items_satisfied, items_rated, _rated_sum(instrument, answers))
+
+
+def _rated_sum(instrument: definitions.Instrument, answers: Mapping[str, Any]) -> int:
+    """Σ of the answers 1–5 to the items :func:`definitions.item_level_counts` counts as rated."""
+    return sum(
+        int(answers[item.code])
+        for item in definitions.rated_items(instrument)
+        if definitions.apply_rule("top_two_box", answers.get(item.code)) is not None
+    )

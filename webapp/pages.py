@@ -38,9 +38,15 @@ def home():
     from public.summaries import fetch_headlines
 
     unit_count = db.session.scalar(select(db.func.count(Unit.id)))
-    headlines = fetch_headlines()
+    everything = fetch_headlines()
+    # The figures the province is judged by come first; the figures comparable with the official
+    # surveys (SIPAS-style index, Ministry of Health rates, shares of facts) have no target of their own.
+    headlines = [h for h in everything if h.indicator.targets]
+    # An earlier scale's series (the three-face counter ratings) has its own page, not a home card.
+    comparable = [h for h in everything if not h.indicator.targets and not (h.indicator.definition or {}).get("series_of")]
     return render_template(
-        "home.html", headlines=headlines, unit_count=unit_count, trends=home_trends(headlines), sparkline=sparkline
+        "home.html", headlines=headlines, comparable=comparable, unit_count=unit_count,
+        trends=home_trends(headlines), sparkline=sparkline,
     )
 
 

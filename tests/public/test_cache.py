@@ -48,13 +48,15 @@ def _publish(db, label: str, reason: str | None = None) -> None:
 
 
 def _unit_code(db) -> str:
-    """A unit with figures in 2026-Q1 (kiosk centre of the province, if published)."""
-    from webapp.models import PublishedEstimate
+    """The unit with the most rated figures in 2026-Q1 whose page shows no 2026-Q2 comment yet."""
+    from webapp.models import PublishedEstimate, Response, Unit
 
+    commented = select(Unit.code).join(Response, Response.unit_id == Unit.id).where(
+        Response.period == "2026-Q2", Response.comment.is_not(None))
     return db.session.scalar(
         select(PublishedEstimate.domain)
-        .where(PublishedEstimate.domain_type == "unit")
-        .order_by(PublishedEstimate.domain)
+        .where(PublishedEstimate.domain_type == "unit", PublishedEstimate.domain.not_in(commented))
+        .order_by(PublishedEstimate.n.desc(), PublishedEstimate.domain)
     )
 
 

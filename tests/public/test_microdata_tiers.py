@@ -30,7 +30,7 @@ def small_demo(app):
     from webapp.extensions import db
 
     with app.app_context():
-        seed_and_publish(responses=4_000, seed=13, first_quarter="2026-Q1", periods=PERIODS)
+        seed_and_publish(responses=6_000, seed=13, first_quarter="2026-Q1", periods=PERIODS)
         db.session.remove()
         yield db
         db.session.remove()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, select
@@ -30,6 +32,27 @@ def seed_and_publish(*, responses: int, seed: int, first_quarter: str, periods: 
     inputs = period_inputs()
     for label in periods:
         publish_period(label, now=NOW, inputs=inputs)
+
+
+@contextmanager
+def published_app(app, **seeding) -> Iterator:
+    """``app`` with :func:`seed_and_publish` (``seeding``) done and committed; its tables emptied afterwards.
+
+    For module fixtures: ``with published_app(app, responses=…, …) as published: yield published``.
+    """
+    from tests.conftest import empty_all_tables
+    from webapp.extensions import db
+
+    with app.app_context():
+        seed_and_publish(**seeding)
+        db.session.commit()
+        db.session.remove()
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.session.remove()
+            empty_all_tables(db)
 
 
 def publish_demo_quarters(*, responses: int, seed: int) -> list[Response]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -13,6 +13,7 @@ from tests.conftest import empty_all_tables
 from webapp.models import DemoTruth, Instrument, Response, ResponseScore, TransactionCount, Unit
 
 NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
+RESPONSES = 20_000
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +26,9 @@ def seeded(app):
 
     with app.app_context():
         load_everything(DATA_DIR)
-        summary = seed_demo(responses=6000, seed=7, now=NOW)
+        # Enough responses that the selection bias shows above the noise now that three-face kiosk
+        # ratings (before the version switch) no longer count in sat-agencies.
+        summary = seed_demo(responses=RESPONSES, seed=7, now=NOW)
         yield db, summary
         db.session.remove()
         empty_all_tables(db)
@@ -33,7 +36,7 @@ def seeded(app):
 
 def test_summary_reports_what_was_made(seeded):
     _, summary = seeded
-    assert "6000 responses" in summary and "2012-Q1 to 2026-Q4" in summary
+    assert f"{RESPONSES} responses" in summary and "2012-Q1 to 2026-Q4" in summary
 
 
 def test_counts_for_every_quarter_since_2012(seeded):
@@ -63,6 +66,54 @@ def test_answers_are_valid_for_their_instrument_version(seeded):
     for response in db.session.scalars(select(Response).where(Response.status == "valid").limit(400)):
         errors = definitions.validate_answers(instruments[response.instrument_id], response.answers, sources={"residence_units": residence})
         assert errors == [], (response.answers, errors)
+
+
+def test_responses_answer_version_1_before_the_switch_and_the_active_version_from_it(seeded):
+    from webapp.demo.seed import DEMO_VERSION_SWITCH
+    from webapp.periods import Period
+
+    db, _ = seeded
+    switch = Period.quarter_of(datetime.combine(DEMO_VERSION_SWITCH, datetime.min.time(), tzinfo=UTC) + timedelta(days=1)).label
+    rows = db.session.execute(
+        select(Instrument.code, Instrument.version, Instrument.active, Response.period >= switch, func.count())
+        .join(Response, Response.instrument_id == Instrument.id)
+        .group_by(Instrument.code, Instrument.version, Instrument.active, Response.period >= switch)
+    ).all()
+    before = {(code, version) for code, version, _active, after, _n in rows if not after}
+    after = {(code, version, active) for code, version, active, later, _n in rows if later}
+    assert before and {version for _, version in before} == {1}
+    assert after and all(active for _, _, active in after)
+    assert ("counter-quick", 2, True) in after
+
+
+def test_kiosk_ratings_keep_the_scale_of_their_era(seeded):
+    """Three faces (1–3, series sat-agencies-3face) before the switch, five (1–5, sat-agencies) from it."""
+    db, _ = seeded
+    rows = db.session.execute(
+        select(Instrument.version, Response.kiosk_rating, ResponseScore.metric, func.count())
+        .join(Response, Response.instrument_id == Instrument.id)
+        .join(ResponseScore, ResponseScore.response_id == Response.id)
+        .where(Instrument.code == "counter-quick")
+        .group_by(Instrument.version, Response.kiosk_rating, ResponseScore.metric)
+    ).all()
+    assert {(version, metric) for version, _rating, metric, _n in rows} == {(1, "sat-agencies-3face"), (2, "sat-agencies")}
+    assert {rating for version, rating, _, _ in rows if version == 1} == {1, 2, 3}
+    assert {rating for version, rating, _, _ in rows if version == 2} == {1, 2, 3, 4, 5}
+    # No "no opinion" where the instrument has none: every five-face rating is 1–5.
+    assert db.session.scalar(
+        select(func.count()).select_from(Response).join(Instrument, Response.instrument_id == Instrument.id)
+        .where(Instrument.code == "counter-quick", Instrument.version == 2, Response.kiosk_rating.is_(None))
+    ) == 0
+
+
+def test_the_three_face_series_has_its_own_truth_and_reads_higher(seeded):
+    db, _ = seeded
+    three = db.session.scalar(select(func.avg(DemoTruth.rate)).where(DemoTruth.indicator_code == "sat-agencies-3face"))
+    agencies = db.session.scalar(select(func.avg(DemoTruth.rate)).where(
+        DemoTruth.indicator_code == "sat-agencies", DemoTruth.period < "2026-Q3"))
+    assert three > agencies + 0.05
+    assert db.session.scalar(select(func.count()).select_from(DemoTruth).where(
+        DemoTruth.indicator_code == "sat-agencies-3face", DemoTruth.period >= "2026-Q3")) == 0
 
 
 def test_no_personal_data_and_demographics_only_with_consent(seeded):

@@ -244,7 +244,9 @@ def test_units_carry_funnel_limits_from_their_effective_size(published):
 
 
 def test_ministry_of_health_item_level_and_all_items_rates_are_published(published):
-    item_level = estimates(published, "2026-Q3", "sat-health/item-level", "province")
+    # The item-level rate is the indicator health-item-level (issue #14), no longer sat-health/item-level.
+    assert not estimates(published, "2026-Q3", "sat-health/item-level", "province")
+    item_level = estimates(published, "2026-Q3", "health-item-level", "province")
     all_items = estimates(published, "2026-Q3", "sat-health/all-items", "province")
     assert item_level and all_items
     assert item_level[0].ci_low < item_level[0].estimate < item_level[0].ci_high

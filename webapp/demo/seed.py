@@ -13,7 +13,12 @@ The model, in short (all effects on the logit scale):
   ∝ exp(η_h − mean η)), so the unweighted mean overstates satisfaction; weighting by the
   cell's transaction count over its number of responses (DESIGN.md §6) corrects it;
 * a few responses are deliberately bad (bursts from one kiosk, too-fast forms) and carry
-  quality flags, as the real checks would flag them.
+  quality flags, as the real checks would flag them;
+* **two eras of questionnaires**: before :data:`DEMO_VERSION_SWITCH` every response answers
+  version 1 of its instrument (the counter kiosk then had three faces and no neutral level, which
+  reads higher still: δ + :data:`THREE_FACE_SHIFT`), from it the active (latest) version. Three-face
+  ratings feed only their own series ``sat-agencies-3face``, so before the switch the truth of
+  ``sat-agencies`` is that of the channels other than the kiosk.
 """
 
 from __future__ import annotations
@@ -54,6 +59,12 @@ FIRST_QUARTER = Period(2012, "Q", 1)
 CHUNK = 5_000
 
 CHANNEL_SHIFT = {"kiosk": 0.45, "paper": 0.15, "qr": 0.0, "online": -0.30}
+#: The day (Vietnam time) the demo's questionnaires change: responses before it answer version 1 of
+#: every instrument, from it the active version (the five-face kiosk). The first day of a quarter,
+#: so that each quarter's true rates belong to one era.
+DEMO_VERSION_SWITCH = date(2026, 7, 1)
+#: Three faces without "Bình thường": people who would say neutral press "Hài lòng" (logit shift).
+THREE_FACE_SHIFT = 0.6
 #: Administrative procedures are rated a little lower than the agency's service as a whole.
 PROCEDURE_SHIFT = -0.25
 #: Satisfaction at the start of 2012 and at the end of the current quarter, by sector.
@@ -155,6 +166,11 @@ class _AnswerMaker:
         self.rand = rand
         self.item_of_indicator = {link.indicator: link.item for link in instrument.indicators}
         self.plan = [(item.code, item.type, item.option_values, item.required, item.demographic) for item in instrument.items]
+        # A five-point item without a "no opinion" option (the five-face kiosk) never gets 0.
+        self.no_opinion = {item.code for item in instrument.items if definitions.NO_OPINION in item.option_values}
+        # Yes/no facts counted by a share indicator ("asked for money beyond the published fee"): rare.
+        self.facts = {code for code, values in definitions.share_items(instrument).items()
+                      if values == ("yes",) and instrument.item(code).type == "yes_no"}
 
     def scale5(self, satisfied: bool) -> int:
         draw = self.rand.random()
@@ -179,12 +195,17 @@ class _AnswerMaker:
                 answers[code] = "yes" if consent else "no"
             elif demographic:
                 if consent and demographics.get(code) is not None:
-                    answers[code] = demographics[code]
+                    # An older version lists fewer ethnic groups: the others answer "other" there.
+                    value = demographics[code]
+                    answers[code] = value if not values or value in values or "other" not in values else "other"
             elif kind == "scale5":
-                if rand.random() < 0.04:
+                if rand.random() < 0.04 and code in self.no_opinion:
                     answers[code] = definitions.NO_OPINION
                 else:
                     answers[code] = self.scale5(rand.random() < (0.88 if main else 0.3))
+            elif code in self.facts:
+                if rand.random() < 0.8:
+                    answers[code] = "yes" if rand.random() < (0.02 if main else 0.12) else "no"
             elif kind in ("choice", "yes_no") and values:
                 if required or rand.random() < 0.7:
                     # Happier respondents lean to the later (more positive) options.
@@ -242,10 +263,10 @@ def seed_demo(responses: int = DEFAULT_RESPONSES, seed: int = 2012, progress: bo
         raise DemoError("The registry is empty: run 'flask --app webapp registry load' first.")
     if database_has_responses() or db.session.scalar(select(func.count()).select_from(TransactionCount)):
         raise DemoError("The database already holds responses or transaction counts; demo data is only added to an empty database.")
-    instruments = {row.code: row for row in db.session.scalars(select(Instrument).where(Instrument.active).order_by(Instrument.code))}
-    if "counter-quick" not in instruments:
+    eras = _instrument_eras()
+    if "counter-quick" not in eras[True]:
         raise DemoError("No active instruments: run 'flask --app webapp registry load' first.")
-    definitions_by_code = {code: definition_of(row) for code, row in instruments.items()}
+    definitions_by_id = {row.id: definition_of(row) for era in eras.values() for row in era.values()}
 
     # Plain records: the loops below touch these attributes millions of times.
     services = {s.id: _ServiceInfo(s.id, s.code, s.sector, s.instrument_code) for s in db.session.scalars(select(Service).order_by(Service.code))}
@@ -266,7 +287,7 @@ def seed_demo(responses: int = DEFAULT_RESPONSES, seed: int = 2012, progress: bo
     residence_units = [u for u in all_units if u.kind in ("commune", "ward", "township")]
     #: code -> (id, urban or rural); wards and townships are urban.
     residence_by_code = {u.code: (u.id, "urban" if u.kind in ("ward", "township") else "rural") for u in residence_units}
-    makers = {code: _AnswerMaker(d, rand) for code, d in definitions_by_code.items()}
+    makers = {instrument_id: _AnswerMaker(d, rand) for instrument_id, d in sorted(definitions_by_id.items())}
 
     per_quarter = rng.multinomial(responses, _quarter_weights(len(quarters)))
     next_id = (db.session.scalar(select(func.max(Response.id))) or 0) + 1
@@ -277,12 +298,12 @@ def seed_demo(responses: int = DEFAULT_RESPONSES, seed: int = 2012, progress: bo
             bar.__enter__()  # noqa: SIM115 (entered here, left in the finally below)
         for index, quarter in enumerate(quarters):
             cells = _cells_for_quarter(quarter, index, len(quarters), units, offered, unit_effect, service_effect, counters, rng)
-            _write_counts_and_truths(quarter, cells, now)
+            _write_counts_and_truths(quarter, cells, now, five_faces=quarter.start >= DEMO_VERSION_SWITCH)
             residence_codes = sorted(u.code for u in residence_units if _valid_whole_quarter(u, quarter))
             buffer_responses: list[dict] = []
             buffer_scores: list[dict] = []
             for row, scores in _responses_for_quarter(
-                quarter, cells, int(per_quarter[index]), instruments, definitions_by_code, makers, counters,
+                quarter, cells, int(per_quarter[index]), eras, definitions_by_id, makers, counters,
                 residence_codes, residence_by_code, rng, rand, now,
             ):
                 row["id"] = next_id
@@ -321,6 +342,15 @@ def seed_demo(responses: int = DEFAULT_RESPONSES, seed: int = 2012, progress: bo
         f"over {len(quarters)} quarters from {quarters[0]} to {quarters[-1]}, "
         f"{len(counters)} counters with kiosks, seed {seed}."
     )
+
+
+def _instrument_eras() -> dict[bool, dict[str, Instrument]]:
+    """``{after the switch: {code: instrument row}}``: before :data:`DEMO_VERSION_SWITCH` the highest
+    stored version up to 1 of each instrument, from it the active version."""
+    rows = db.session.scalars(select(Instrument).order_by(Instrument.code, Instrument.version)).all()
+    before = {row.code: row for row in rows if row.version <= 1}
+    after = {row.code: row for row in rows if row.active}
+    return {False: {code: before.get(code, row) for code, row in after.items()}, True: after}
 
 
 #: Demo kiosks exist (approved) since the first demo year, so their history is plausible.
@@ -376,19 +406,27 @@ def _cells_for_quarter(quarter, index, total, units, offered, unit_effect, servi
     return cells
 
 
-def _cell_truth(cell: _Cell, indicator: str) -> float:
-    mix = cell.mix
-    if indicator == "sat-procedures":
-        mix = {c: m for c, m in mix.items() if c != "kiosk"}
-        shift = PROCEDURE_SHIFT
-    else:
-        shift = 0.0
+def _truth(cell: _Cell, mix: dict[str, float], shift: float) -> float:
+    """The share satisfied of the cell's users answering through ``mix`` (logit ``shift`` added)."""
     total = sum(mix.values())
     return sum(m * expit(cell.eta + shift + CHANNEL_SHIFT[c]) for c, m in mix.items()) / total
 
 
-def _indicators_of(sector: str) -> tuple[str, ...]:
-    return {"admin": ("sat-agencies", "sat-procedures"), "health": ("sat-health",), "education": ("sat-education",)}[sector]
+def _cell_truths(cell: _Cell, five_faces: bool) -> list[tuple[str, float]]:
+    """``(indicator, true rate)`` of a cell. Procedures are never rated at the kiosk; before the
+    switch the kiosk's three faces feed only their own series, so ``sat-agencies`` is then the
+    truth of the other channels."""
+    sector = cell.service.sector
+    if sector != "admin":
+        return [(f"sat-{sector}", _truth(cell, cell.mix, 0.0))]
+    others = {c: m for c, m in cell.mix.items() if c != "kiosk"}
+    truths = [
+        ("sat-agencies", _truth(cell, cell.mix if five_faces else others, 0.0)),
+        ("sat-procedures", _truth(cell, others, PROCEDURE_SHIFT)),
+    ]
+    if not five_faces and "kiosk" in cell.mix:
+        truths.append(("sat-agencies-3face", _truth(cell, {"kiosk": 1.0}, THREE_FACE_SHIFT)))
+    return truths
 
 
 def _bulk_insert(table, columns: tuple[str, ...], rows: list[tuple]) -> None:
@@ -411,7 +449,7 @@ def _bulk_insert(table, columns: tuple[str, ...], rows: list[tuple]) -> None:
     connection.exec_driver_sql(statement, rows)
 
 
-def _write_counts_and_truths(quarter: Period, cells: list[_Cell], imported_at: datetime) -> None:
+def _write_counts_and_truths(quarter: Period, cells: list[_Cell], imported_at: datetime, five_faces: bool) -> None:
     label = quarter.label
     counts, truths = [], []
     for cell in cells:
@@ -422,8 +460,8 @@ def _write_counts_and_truths(quarter: Period, cells: list[_Cell], imported_at: d
             business = int(round(cell.transactions * cell.business_share))
             counts.append((label, unit_id, service_id, "business", business))
             counts.append((label, unit_id, service_id, "citizen", cell.transactions - business))
-        for indicator in _indicators_of(cell.service.sector):
-            truths.append((label, unit_id, service_id, indicator, cell.transactions, _cell_truth(cell, indicator)))
+        for indicator, rate in _cell_truths(cell, five_faces):
+            truths.append((label, unit_id, service_id, indicator, cell.transactions, rate))
     if counts:
         # Through SQLAlchemy once per quarter for the timestamp type, then plain rows.
         db.session.execute(
@@ -435,14 +473,16 @@ def _write_counts_and_truths(quarter: Period, cells: list[_Cell], imported_at: d
 
 
 ETHNICITY_GROUP = {"thai": "thai", "kinh": "kinh", "hmong": "hmong"}
-ETHNICITIES = ("thai", "kinh", "hmong", "muong", "dao", "other")
+#: The options of the questionnaires' ethnicity item (v2 lists Sơn La's groups; v1 had the first five and other).
+ETHNICITIES = ("thai", "kinh", "hmong", "muong", "dao", "xinh_mun", "kho_mu", "khang", "la_ha", "lao", "other")
 AGE_BANDS = ("under_25", "25_34", "35_44", "45_54", "55_64", "65_plus")
 
 
 def _demographics(rand: random.Random, channel: str, residence_codes: list[str]) -> dict:
     """Who answered: online respondents are younger and more often Kinh than the population."""
     online = channel in ("online", "qr")
-    ethnicity_weights = (0.40, 0.34, 0.12, 0.06, 0.03, 0.05) if online else (0.52, 0.18, 0.17, 0.07, 0.03, 0.03)
+    ethnicity_weights = ((0.40, 0.34, 0.12, 0.06, 0.02, 0.01, 0.01, 0.01, 0.005, 0.005, 0.02) if online
+                         else (0.52, 0.17, 0.16, 0.07, 0.02, 0.02, 0.01, 0.01, 0.005, 0.005, 0.01))
     age_weights = (0.12, 0.27, 0.26, 0.18, 0.11, 0.06) if online else (0.08, 0.2, 0.25, 0.22, 0.15, 0.1)
     return {
         "gender": "female" if rand.random() < 0.47 else "male",
@@ -452,9 +492,20 @@ def _demographics(rand: random.Random, channel: str, residence_codes: list[str])
     }
 
 
-def _responses_for_quarter(quarter, cells, count, instruments, definitions_by_code, makers, counters,
+def _satisfied_probability(cell: _Cell, channel: str, link: definitions.IndicatorLink) -> float:
+    """How likely a respondent of ``cell`` through ``channel`` is satisfied on ``link``'s item."""
+    shift = CHANNEL_SHIFT[channel] + (PROCEDURE_SHIFT if link.indicator == "sat-procedures" else 0.0)
+    if definitions.RULES[link.rule].item_type == "scale3":
+        shift += THREE_FACE_SHIFT
+    return expit(cell.eta + shift)
+
+
+def _responses_for_quarter(quarter, cells, count, eras, definitions_by_id, makers, counters,
                            residence_codes, residence_by_code, rng, rand, now):
-    """Yield ``(response row, [(metric, satisfied), …])`` for one quarter."""
+    """Yield ``(response row, [(metric, satisfied), …])`` for one quarter.
+
+    ``eras`` are :func:`_instrument_eras`: each response answers the instrument version of its day.
+    """
     if not cells or count == 0:
         return
     eta = np.array([c.eta for c in cells])
@@ -468,25 +519,24 @@ def _responses_for_quarter(quarter, cells, count, instruments, definitions_by_co
         drawn_channels = rand.choices(channels, [cell.mix[c] for c in channels], k=n)
         moments = _random_moments(rng, quarter, n, now)
         unit_counters = counters.get(unit_id, [])
-        probability = {
-            (channel, link.indicator): expit(cell.eta + CHANNEL_SHIFT[channel] + (PROCEDURE_SHIFT if link.indicator == "sat-procedures" else 0.0))
-            for channel in channels
-            for code in {"counter-quick" if channel == "kiosk" else cell.service.instrument_code}
-            for link in definitions_by_code[code].indicators
-        }
         burst_left, burst_start = 0, None
         for channel, answered_at in zip(drawn_channels, moments, strict=True):
             flags: list[str] = []
             instrument_code = "counter-quick" if channel == "kiosk" else cell.service.instrument_code
-            instrument = definitions_by_code[instrument_code]
+            instrument_row = eras[answered_at.astimezone(VIETNAM).date() >= DEMO_VERSION_SWITCH][instrument_code]
+            instrument = definitions_by_id[instrument_row.id]
             if cell.business_share is not None:
                 respondent_type = "business" if rand.random() < cell.business_share else "citizen"
             else:
                 respondent_type = "citizen" if rand.random() < 0.95 else "business"
-            satisfied = {link.indicator: rand.random() < probability[channel, link.indicator] for link in instrument.indicators}
+            satisfied = {link.indicator: rand.random() < _satisfied_probability(cell, channel, link) for link in instrument.indicators}
             consent = channel != "kiosk" and rand.random() < 0.55
             demographics = _demographics(rand, channel, residence_codes) if consent else {}
-            answers = makers[instrument_code].make(satisfied, respondent_type, consent, demographics)
+            answers = makers[instrument_row.id].make(satisfied, respondent_type, consent, demographics)
+            # Matrix sampling (online and QR only): the detail questions not drawn are not asked.
+            asked = definitions.draw_asked_items(instrument, rand) if channel in ("online", "qr") else None
+            if asked is not None:
+                answers = {code: value for code, value in answers.items() if code in asked}
             if channel == "kiosk":
                 duration = rand.randint(4, 24)
             elif rand.random() < 0.01:
@@ -511,7 +561,7 @@ def _responses_for_quarter(quarter, cells, count, instruments, definitions_by_co
             age_band = answers.get("age_band")
             yield {
                 "client_id": uuid.UUID(int=rand.getrandbits(128), version=4),
-                "instrument_id": instruments[instrument_code].id,
+                "instrument_id": instrument_row.id,
                 "unit_id": unit_id,
                 "service_id": service_id,
                 "counter_id": counter_id,
@@ -527,6 +577,8 @@ def _responses_for_quarter(quarter, cells, count, instruments, definitions_by_co
                 "kiosk_rating": answers.get("overall") if channel == "kiosk" else None,
                 "items_rated": scores.items_rated,
                 "items_satisfied": scores.items_satisfied,
+                "items_score_sum": scores.items_score_sum,
+                "asked_items": sorted(asked) if asked is not None else None,
                 "comment": answers.get("comment"),
                 "consent_demographics": consent,
                 "gender": answers.get("gender") if answers.get("gender") in ("female", "male", "other") else None,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -81,7 +82,7 @@ class Response(db.Model):
         CheckConstraint(f"residence_area IS NULL OR {one_of('residence_area', AREAS)}", name="residence_area"),
         CheckConstraint("duration_seconds IS NULL OR duration_seconds >= 0", name="duration"),
         CheckConstraint("items_satisfied >= 0 AND items_satisfied <= items_rated", name="item_counts"),
-        CheckConstraint("kiosk_rating IS NULL OR kiosk_rating BETWEEN 1 AND 3", name="kiosk_rating"),
+        CheckConstraint("kiosk_rating IS NULL OR kiosk_rating BETWEEN 1 AND 5", name="kiosk_rating"),
         Index("ix_responses_period_unit", "period", "unit_id"),
         # The burst check counts a device's recent ratings on every kiosk submission.
         Index("ix_responses_device_answered", "device_id", "answered_at"),
@@ -108,11 +109,14 @@ class Response(db.Model):
     answers: Mapped[dict] = mapped_column(JSONDocument)
     #: Counter quick rating chips (``on_time``, ``staff_attitude``…), if any.
     reasons: Mapped[list] = mapped_column(JSONDocument, default=list)
-    #: The kiosk's three-point overall rating, kept as a column for fast counter reports.
+    #: The counter quick rating's ``overall`` answer (1–3 on the three-face version 1, 1–5 on the
+    #: five-face version 2: its instrument tells which), kept as a column for fast counter reports.
     kiosk_rating: Mapped[int | None] = mapped_column(SmallInteger)
     #: Number of rated items (answers 1–5) and of those answered 4 or 5, for the item-level rates.
     items_rated: Mapped[int] = mapped_column(SmallInteger, default=0)
     items_satisfied: Mapped[int] = mapped_column(SmallInteger, default=0)
+    #: Sum of the rated items' answers (1–5), for the Ministry of Health mean score (0 when none rated).
+    items_score_sum: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     #: Free-text comment, already masked of personal data; published only after moderation.
     comment: Mapped[str | None] = mapped_column(Text)
     consent_demographics: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -134,6 +138,9 @@ class Response(db.Model):
     #: Keyed hash (server secret) of the sender's network address, for the "many ratings from one
     #: address" signal; never the address itself.
     source_digest: Mapped[str | None] = mapped_column(String(32))
+    #: Matrix sampling: the item codes this respondent was asked (sorted); None when everything was
+    #: asked (paper, kiosk, instruments that sample nothing). Per-item rates use those asked.
+    asked_items: Mapped[list | None] = mapped_column(JSONDocument)
 
     instrument: Mapped[Instrument] = relationship()
     unit: Mapped[Unit] = relationship(foreign_keys=[unit_id])
@@ -162,6 +169,38 @@ class ResponseScore(db.Model):
     satisfied: Mapped[int] = mapped_column(SmallInteger)
 
     response: Mapped[Response] = relationship(back_populates="scores")
+
+
+class DropoffCount(db.Model):
+    """How many online survey sessions reached one page of one instrument version on one day.
+
+    Anonymous: a counter, never a session id, address or answer. Page ``SUBMITTED_PAGE`` (0)
+    counts the sessions that sent their answers. A session counts once per page however often
+    it comes back to it.
+    """
+
+    __tablename__ = "dropoff_counts"
+    __table_args__ = (
+        UniqueConstraint("instrument_id", "day", "page"),
+        CheckConstraint("page >= 0", name="page_not_negative"),
+        CheckConstraint("sessions >= 0", name="sessions_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instrument_id: Mapped[int] = mapped_column(ForeignKey("instruments.id", ondelete="RESTRICT"))
+    #: The day in Vietnam time.
+    day: Mapped[date] = mapped_column(Date)
+    #: The page number (1 = first page); 0 = answers sent.
+    page: Mapped[int] = mapped_column(SmallInteger)
+    #: The code of the page's section (None for the sent count).
+    section: Mapped[str | None] = mapped_column(String(40))
+    sessions: Mapped[int] = mapped_column(Integer, default=0)
+
+    instrument: Mapped[Instrument] = relationship()
+
+
+#: The ``DropoffCount.page`` of the sessions that sent their answers.
+SUBMITTED_PAGE = 0
 
 
 class ReceiptToken(db.Model):

@@ -11,7 +11,7 @@ from webapp.extensions import db
 from webapp.models.types import BigIdentifier, JSONDocument, UTCDateTime, one_of, utcnow
 
 DOMAIN_TYPES = ("province", "sector", "district", "commune", "unit", "service", "channel", "respondent_type")
-STATUSES = ("met", "below", "inconclusive", "insufficient")
+STATUSES = ("met", "below", "inconclusive", "insufficient", "no_target")
 
 
 class PublishedSnapshot(db.Model):

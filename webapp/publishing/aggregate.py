@@ -74,14 +74,57 @@ class ItemGroup(NamedTuple):
     syy: float
 
 
-def fetch_item_groups(quarters: Sequence[str], instrument_ids: Sequence[int]) -> list[ItemGroup]:
-    """Per key: responses, Σ rated, Σ satisfied and their squares and product (ratio variance)."""
-    x, y = Response.items_rated, Response.items_satisfied
+#: What a ratio of answers is over: ``share`` counts satisfied answers, ``mean`` the answers' points above 1
+#: out of 4 (so the mean score is 1 + 4 × the ratio).
+RATIO_STATISTICS = ("share", "mean")
+
+
+def fetch_item_groups(quarters: Sequence[str], instrument_ids: Sequence[int], statistic: str = "share") -> list[ItemGroup]:
+    """Per key: responses, Σx, Σy and their squares and product (ratio variance) over the rated items.
+
+    ``share``: x = rated items, y = satisfied ones (the MoH "tỷ lệ hài lòng chung"). ``mean``:
+    x = 4 × rated items, y = Σ(answer − 1), so y/x = (mean score − 1)/4 lies in [0, 1]; a response
+    whose sum of answers was never stored (below its rated count) is left out.
+    """
+    rated = Response.items_rated
+    if statistic == "share":
+        x, y, stored = rated, Response.items_satisfied, True
+    elif statistic == "mean":
+        x, y, stored = 4 * rated, Response.items_score_sum - rated, Response.items_score_sum >= rated
+    else:
+        raise ValueError(f"statistic must be one of {', '.join(RATIO_STATISTICS)}")
     query = (
         select(Response.period, Response.unit_id, Response.service_id, Response.respondent_type, Response.channel,
                func.count(), func.sum(x), func.sum(y), func.sum(x * x), func.sum(x * y), func.sum(y * y))
-        .where(Response.period.in_(list(quarters)), Response.status == "valid", Response.items_rated > 0,
+        .where(Response.period.in_(list(quarters)), Response.status == "valid", rated > 0, stored,
                Response.instrument_id.in_(list(instrument_ids)))
+        .group_by(Response.period, Response.unit_id, Response.service_id, Response.respondent_type, Response.channel)
+    )
+    return [ItemGroup(*row[:6], *(float(v) for v in row[6:])) for row in db.session.execute(query)]
+
+
+def per_response_aspects(quarters: Sequence[str], instrument_ids: Sequence[int], metrics: Sequence[str]):
+    """A subquery: per valid response, x = its rated answers to the aspects' overall questions (the
+    ``aspect:<code>`` score rows of ``metrics``) and y = the satisfied ones."""
+    return (
+        select(ResponseScore.response_id.label("response_id"), func.count().label("x"),
+               func.sum(ResponseScore.satisfied).label("y"))
+        .join(Response, Response.id == ResponseScore.response_id)
+        .where(Response.period.in_(list(quarters)), Response.status == "valid",
+               Response.instrument_id.in_(list(instrument_ids)), ResponseScore.metric.in_(list(metrics)))
+        .group_by(ResponseScore.response_id)
+        .subquery()
+    )
+
+
+def fetch_aspect_groups(quarters: Sequence[str], instrument_ids: Sequence[int], metrics: Sequence[str]) -> list[ItemGroup]:
+    """Like :func:`fetch_item_groups` over the answers to the aspects' overall questions (SIPAS-style index)."""
+    per = per_response_aspects(quarters, instrument_ids, metrics)
+    x, y = per.c.x, per.c.y
+    query = (
+        select(Response.period, Response.unit_id, Response.service_id, Response.respondent_type, Response.channel,
+               func.count(), func.sum(x), func.sum(y), func.sum(x * x), func.sum(x * y), func.sum(y * y))
+        .join(per, per.c.response_id == Response.id)
         .group_by(Response.period, Response.unit_id, Response.service_id, Response.respondent_type, Response.channel)
     )
     return [ItemGroup(*row[:6], *(float(v) for v in row[6:])) for row in db.session.execute(query)]
@@ -142,9 +185,15 @@ class PeriodInputs:
         return [g for q in quarters
                 for g in self._per_quarter(f"all-items{ids}", q, lambda q=q: fetch_all_items_groups([q], ids))]
 
-    def item_groups(self, quarters: Sequence[str], instrument_ids: Sequence[int]) -> list[ItemGroup]:
+    def item_groups(self, quarters: Sequence[str], instrument_ids: Sequence[int], statistic: str = "share") -> list[ItemGroup]:
         ids = tuple(sorted(instrument_ids))
-        return [g for q in quarters for g in self._per_quarter(f"items{ids}", q, lambda q=q: fetch_item_groups([q], ids))]
+        return [g for q in quarters
+                for g in self._per_quarter(f"items{ids}{statistic}", q, lambda q=q: fetch_item_groups([q], ids, statistic))]
+
+    def aspect_groups(self, quarters: Sequence[str], instrument_ids: Sequence[int], metrics: Sequence[str]) -> list[ItemGroup]:
+        ids, names = tuple(sorted(instrument_ids)), tuple(sorted(metrics))
+        return [g for q in quarters
+                for g in self._per_quarter(f"aspects{ids}{names}", q, lambda q=q: fetch_aspect_groups([q], ids, names))]
 
     def transaction_counts(self, quarters: Sequence[str]) -> list[tuple]:
         return [c for q in quarters for c in self._per_quarter("counts", q, lambda q=q: fetch_transaction_counts([q]))]

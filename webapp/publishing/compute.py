@@ -36,6 +36,10 @@ METHODOLOGY_VERSION = "2026.1"
 LAST_DAY_OF_DISTRICTS = date(2025, 6, 30)
 #: Indicator that carries the aspect rates of each sector's long questionnaire.
 ASPECT_HOST = {"admin": "sat-agencies", "health": "sat-health", "education": "sat-education"}
+#: Indicators estimated from one 0/1 score row per response (``response_scores``).
+RESPONDENT_KINDS = ("satisfaction", "share")
+#: Indicators published with their domains and intervals (coverage is a census of units).
+ESTIMATED_KINDS = (*RESPONDENT_KINDS, "index")
 
 
 @dataclass(frozen=True)
@@ -305,13 +309,19 @@ def _domain_extras(cells: _Cells, codes: np.ndarray, labels: list[str], groups: 
     return extras
 
 
+def _status(low: float, high: float, target: float | None, n: int, n_eff: float, min_n: int, comparison: str) -> str:
+    """A publishable figure's status: against its target, or ``no_target`` when it has none (never a made-up bar)."""
+    if target is None:
+        return analysis.status.STATUS_NO_TARGET
+    return analysis.target_status(low, high, target, n=n, n_eff=n_eff, min_n=min_n, comparison=comparison)
+
+
 def _record(metric: str, domain_type: str, domain: str, row: analysis.EstimateRow, target: float | None, min_n: int,
             comparison: str = "gt") -> EstimateRecord:
     """One row; the n_eff >= min_n rule, the stored n_eff and the funnel use the Kish-floored size."""
     n_eff = row.n_eff_floored if row.n_eff is not None else None
     publishable = row.n >= min_n and n_eff is not None and n_eff >= min_n and row.estimate is not None
-    status = analysis.target_status(row.ci_low, row.ci_high, target if target is not None else analysis.DEFAULT_TARGET,
-                                    n=row.n, n_eff=n_eff, min_n=min_n, comparison=comparison) if publishable else "insufficient"
+    status = _status(row.ci_low, row.ci_high, target, row.n, n_eff, min_n, comparison) if publishable else "insufficient"
     return EstimateRecord(
         metric=metric,
         domain_type=domain_type,
@@ -339,6 +349,8 @@ def _add_comparisons(records: list[EstimateRecord], previous: dict[tuple, tuple]
     for record in records:
         before = previous.get((record.metric, record.domain_type, record.domain))
         if record.estimate is None or before is None or record.ci_low is None or record.ci_method == "census":
+            continue
+        if record.extra.get("scale") == "score":  # a change in points of a mean score is not a difference of rates
             continue
         estimate, _se, low, high = (tuple(before) + (None, None))[:4]
         if estimate is None or low is None or high is None:
@@ -394,9 +406,36 @@ def _coverage_records(indicator: Indicator, period: Period, groups: list[ScoreGr
                            target, status, extra={"units_surveyed": surveyed, "units_active": len(active), "min_responses": needed})]
 
 
+def _score_source(indicator: Indicator, services: dict[int, Service]) -> tuple[str, set[int]]:
+    """The score rows an indicator counts and the services it covers.
+
+    A sub-indicator (``subset_of``) counts its parent's rows about the listed services only; every
+    other satisfaction or share indicator counts its own rows, over the services of its sector.
+    """
+    subset = indicator.definition.get("subset_of")
+    sector_services = {sid for sid, s in services.items() if indicator.sector in (None, s.sector)}
+    if subset:
+        wanted = set(subset["services"])
+        return subset["indicator"], {sid for sid in sector_services if services[sid].code in wanted}
+    return indicator.code, sector_services
+
+
+#: The domains of a sub-indicator. Its service cells would repeat its parent's; its
+#: cross-classifications by area, channel and respondent type are mostly too small to show, and
+#: complementary suppression would then withhold the parent's service cells to protect them.
+SUBSET_DOMAINS = ("province", "sector", "unit")
+
+
+def _domains_of(indicator: Indicator, domain_functions: dict[str, Callable]) -> dict[str, Callable]:
+    """The domain types an indicator is published by (a sub-indicator: :data:`SUBSET_DOMAINS`)."""
+    if indicator.definition.get("subset_of"):
+        return {t: f for t, f in domain_functions.items() if t in SUBSET_DOMAINS}
+    return domain_functions
+
+
 def period_inputs() -> PeriodInputs:
-    """A reader of SQL sums for every satisfaction indicator and aspect (reusable across periods)."""
-    codes = db.session.scalars(select(Indicator.code).where(Indicator.kind == "satisfaction")).all()
+    """A reader of SQL sums for every satisfaction and share indicator and aspect (reusable across periods)."""
+    codes = db.session.scalars(select(Indicator.code).where(Indicator.kind.in_(RESPONDENT_KINDS))).all()
     return PeriodInputs(sorted(codes) + sorted(_aspect_metric_names()))
 
 
@@ -409,7 +448,7 @@ def compute_period(period: Period, previous: dict[tuple, tuple] | None = None,
     indicators = db.session.scalars(select(Indicator).order_by(Indicator.code)).all()
     services = {s.id: s for s in db.session.scalars(select(Service))}
     units = _unit_infos(period)
-    satisfaction = [i for i in indicators if i.kind == "satisfaction"]
+    satisfaction = [i for i in indicators if i.kind in RESPONDENT_KINDS]
     groups = inputs.score_groups(quarters)
     counts = inputs.transaction_counts(quarters)
     domain_functions = _domain_functions(period, units, services)
@@ -423,14 +462,15 @@ def compute_period(period: Period, previous: dict[tuple, tuple] | None = None,
     for indicator in satisfaction:
         min_n_show[indicator.code] = indicator.min_n_show
         target, comparison = target_for(indicator, period.year)
-        sector_services = {sid for sid, s in services.items() if indicator.sector in (None, s.sector)}
-        metric_groups = [g for g in by_metric.get(indicator.code, ()) if g.service_id in sector_services]
+        source, sector_services = _score_source(indicator, services)
+        metric_groups = [g for g in by_metric.get(source, ()) if g.service_id in sector_services]
         if not metric_groups:
             continue
         cells = _Cells(metric_groups, counts, sector_services)
-        for domain_type, domain_of in domain_functions.items():
+        for domain_type, domain_of in _domains_of(indicator, domain_functions).items():
             codes, labels = _domain_codes(metric_groups, domain_of)
-            rows = _estimate_domains(cells, codes, labels, target)
+            # No target: the status is taken against the default, as for every untargeted row.
+            rows = _estimate_domains(cells, codes, labels, target if target is not None else analysis.DEFAULT_TARGET)
             extras = _domain_extras(cells, codes, labels, metric_groups, flagged, domain_type, domain_of)
             for domain, row in rows.items():
                 if domain is None:
@@ -443,6 +483,9 @@ def compute_period(period: Period, previous: dict[tuple, tuple] | None = None,
             records += _secondary_records(indicator, by_metric, counts, sector_services, domain_functions, target, period, inputs)
 
     for indicator in indicators:
+        if indicator.kind == "index":
+            min_n_show[indicator.code] = indicator.min_n_show
+            records += _index_records(indicator, inputs, period, counts, services, domain_functions)
         if indicator.kind == "coverage" and period.kind == "Y":
             min_n_show[indicator.code] = indicator.min_n_show
             records += _coverage_records(indicator, period, groups, services)
@@ -498,7 +541,12 @@ def _secondary_records(indicator, by_metric, counts, sector_services, domain_fun
     all_items = [g for g in inputs.all_items_groups([q.label for q in period.quarters], instrument_ids) if g.service_id in sector_services]
     if all_items:
         aspect_groups["all-items"] = all_items
-    records += _item_level_records(indicator, inputs, period, counts, sector_services, domain_functions, instrument_ids, target)
+    if not _has_item_level_index(indicator.sector):
+        items = [g for g in inputs.item_groups([q.label for q in period.quarters], instrument_ids)
+                 if g.service_id in sector_services]
+        records += _ratio_records(f"{indicator.code}/item-level", items, counts, sector_services,
+                                  {t: domain_functions[t] for t in ("province", "unit")}, target, "gt", indicator.min_n,
+                                  kind="ratio of item answers")
     for metric, metric_groups in sorted(aspect_groups.items()):
         cells = _Cells(metric_groups, counts, sector_services)
         for domain_type in ("province", "unit"):
@@ -510,40 +558,105 @@ def _secondary_records(indicator, by_metric, counts, sector_services, domain_fun
     return records
 
 
-def _item_level_records(indicator, inputs: PeriodInputs, period, counts, sector_services, domain_functions,
-                        instrument_ids, target) -> list[EstimateRecord]:
-    """The Ministry of Health "tỷ lệ hài lòng chung": satisfied item answers over rated ones (province and unit)."""
-    items = [g for g in inputs.item_groups([q.label for q in period.quarters], instrument_ids) if g.service_id in sector_services]
+def _has_item_level_index(sector: str | None) -> bool:
+    """Whether an ``index`` indicator publishes the sector's item-level rate under its own code
+    (``health-item-level`` replaces the secondary metric ``sat-health/item-level``)."""
+    return any(i.definition.get("over") == "aspect_items" and (i.definition.get("statistic") or "share") == "share"
+               for i in db.session.scalars(select(Indicator).where(Indicator.kind == "index", Indicator.sector == sector)))
+
+
+def _index_instruments(indicator: Indicator) -> tuple[list[int], list[str]]:
+    """The instrument versions an index indicator reads, and (``aspect_overall_items``) the aspect metrics.
+
+    ``aspect_items``: every version of the sector (those without rated items add nothing).
+    ``aspect_overall_items``: the versions whose every aspect has an overall question, and the
+    ``aspect:<code>`` rows of those aspects, which are the top-two-box verdicts of those questions.
+    """
+    from surveys.stored import definition_of
+
+    query = select(Instrument)
+    if indicator.sector is not None:
+        query = query.where(Instrument.sector == indicator.sector)
+    rows = db.session.scalars(query.order_by(Instrument.id)).all()
+    if indicator.definition.get("over") != "aspect_overall_items":
+        return [row.id for row in rows], []
+    ids, metrics = [], set()
+    for row in rows:
+        aspects = definition_of(row).aspects
+        if aspects and all(section.overall_item is not None for section in aspects):
+            ids.append(row.id)
+            metrics.update(f"aspect:{section.code}" for section in aspects)
+    return ids, sorted(metrics)
+
+
+def _index_records(indicator: Indicator, inputs: PeriodInputs, period: Period, counts, services: dict[int, Service],
+                   domain_functions: dict[str, Callable]) -> list[EstimateRecord]:
+    """An ``index`` indicator: a ratio of weighted sums of every response's answers, in every domain.
+
+    ``over: aspect_overall_items`` (the SIPAS-style index): per response, x = its rated answers to the
+    aspects' overall questions and y = the satisfied ones. ``over: aspect_items``: x = its rated items
+    and y = the satisfied ones (``statistic: share``, the MoH item-level rate) or the points above 1
+    out of 4 (``statistic: mean``: the MoH mean score 1 + 4·Σwy/Σwx on the 1–5 scale).
+    """
+    statistic = indicator.definition.get("statistic") or "share"
+    _, sector_services = _score_source(indicator, services)
+    quarters = [q.label for q in period.quarters]
+    instrument_ids, aspect_metrics = _index_instruments(indicator)
+    if not instrument_ids:
+        return []
+    if indicator.definition.get("over") == "aspect_overall_items":
+        items, kind = inputs.aspect_groups(quarters, instrument_ids, aspect_metrics), "ratio of aspect answers"
+    else:
+        items, kind = inputs.item_groups(quarters, instrument_ids, statistic), "ratio of item answers"
+    items = [g for g in items if g.service_id in sector_services]
+    target, comparison = target_for(indicator, period.year)
+    return _ratio_records(indicator.code, items, counts, sector_services, domain_functions, target, comparison,
+                          indicator.min_n, kind=kind, statistic=statistic)
+
+
+#: The mean score's scale: 1 + SCORE_SPAN × the ratio of points above 1 to the most there could be.
+SCORE_SPAN = 4.0
+
+
+def _ratio_records(metric: str, items, counts, sector_services, domain_functions: dict[str, Callable],
+                   target: float | None, comparison: str, min_n: int, *, kind: str,
+                   statistic: str = "share") -> list[EstimateRecord]:
+    """A ratio of weighted totals Σwy/Σwx (:func:`analysis.ratio_from_sums`) in each domain type.
+
+    Same weighting cells and weights as the respondent-level rates (one group per key). A share
+    gets the published default interval (Wilson, Kish-floored on the answers, design df); a mean
+    score the t interval (``mean``) on the ratio, reported on the 1–5 scale (``extra.scale``).
+    """
     if not items:
         return []
-    # The same cells and weights as the respondent-level rates: one group per key.
     as_scores = [ScoreGroup(g.quarter, g.unit_id, g.service_id, g.respondent_type, g.channel, "items", g.n, 0) for g in items]
     cells = _Cells(as_scores, counts, sector_services)
     w = cells.weight
+    n = np.array([g.n for g in items], dtype=float)
+    columns = [np.array([getattr(g, name) for g in items]) for name in ("sx", "sy", "sxx", "sxy", "syy")]
+    mean = statistic == "mean"
+    scale = (lambda v: None if v is None else 1.0 + SCORE_SPAN * v) if mean else (lambda v: v)
     records = []
-    for domain_type in ("province", "unit"):
-        codes, labels = _domain_codes(as_scores, domain_functions[domain_type])
-        keep = np.array([labels[c] != "" for c in codes])
-        if not keep.any():
+    for domain_type, domain_of in domain_functions.items():
+        codes, labels = _domain_codes(as_scores, domain_of)
+        if not any(labels):
             continue
-        n = np.array([g.n for g in items], dtype=float)
-        columns = [np.array([getattr(g, name) for g in items]) for name in ("sx", "sy", "sxx", "sxy", "syy")]
-        # The published default interval (Wilson, Kish-floored on the item answers, design df): finding 8.
         overall, rows = analysis.ratio_from_sums(
             cells.stratum, codes, n, w * columns[0], w * columns[1], w * w * columns[2], w * w * columns[3],
-            w * w * columns[4], w * n, w * w * n, w * w * columns[0],
+            w * w * columns[4], w * n, w * w * n, w * w * columns[0], ci_method="mean" if mean else analysis.DEFAULT_CI_METHOD,
         )
-        chosen = [(("sl" if domain_type == "province" else None), overall)] if domain_type == "province" else [
+        chosen = [("sl", overall)] if domain_type == "province" else [
             (labels[int(r.domain)], r) for r in rows if labels[int(r.domain)] != ""]
         for domain, row in chosen:
-            publishable = row.estimate is not None and row.n >= indicator.min_n and row.n_kish >= indicator.min_n
-            records.append(EstimateRecord(
-                f"{indicator.code}/item-level", domain_type, domain, row.n,
-                row.estimate if publishable else None, row.se if publishable else None,
-                row.ci_low if publishable else None, row.ci_high if publishable else None,
-                row.ci_method, row.n_kish if publishable else None, None, target,
-                analysis.target_status(row.ci_low, row.ci_high, target, n=row.n, n_eff=row.n_kish, min_n=indicator.min_n)
-                if publishable else "insufficient",
-                extra={"kind": "ratio of item answers"},
-            ))
+            publishable = row.estimate is not None and row.n >= min_n and row.n_kish >= min_n
+            status = _status(row.ci_low, row.ci_high, target, row.n, row.n_kish, min_n, comparison) if publishable else "insufficient"
+            record = EstimateRecord(
+                metric, domain_type, domain, row.n,
+                scale(row.estimate) if publishable else None,
+                row.se * (SCORE_SPAN if mean else 1.0) if publishable else None,
+                scale(row.ci_low) if publishable else None, scale(row.ci_high) if publishable else None,
+                row.ci_method, row.n_kish if publishable else None, None, target, status,
+                extra={"kind": kind, **({"scale": "score"} if mean else {})},
+            )
+            records.append(record)
     return records

@@ -214,6 +214,7 @@ class _Universe:
         units = list(db.session.scalars(select(Unit)))
         self.unit_sector = {u.code: u.sector for u in units}
         self.unit_validity = {u.code: (u.valid_from, u.valid_to) for u in units}
+        self.subsets = {code: found for code, found in _subsets().items() if code in satisfaction}
         self.bounds = {p.label: (p.start, p.end) for p in year_periods(year)}
         self._unit_infos: dict[str, dict] = {}
         self.relations = self._relations()
@@ -267,6 +268,18 @@ class _Universe:
                 for (parent_type, parent), members in sorted(parents.items()):
                     relations.append((f"{label}: {parent_type} {parent} = Σ its units",
                                       [(label, metric, parent_type, parent)] + [(label, metric, "unit", u) for u in members]))
+            relations += self._subset_relations(label)
+        return relations
+
+    def _subset_relations(self, label: str) -> list[tuple[str, list[Var]]]:
+        """A sub-indicator is a sub-table of its parent: its province cell is the sum of the parent's
+        cells of its services (same responses), so what it shows is checked against the parent's
+        service cells — and the parent's other services, the complement, against it."""
+        relations = []
+        for code, (parent, services) in sorted(self.subsets.items()):
+            if (code, "province", "sl") in self.keys:
+                relations.append((f"{label}: {code} = Σ {parent} services {', '.join(services)}",
+                                  [(label, code, "province", "sl")] + [(label, parent, "service", s) for s in services]))
         return relations
 
     def status(self, var: Var, family: str) -> str:
@@ -454,8 +467,23 @@ def _audit(universe: _Universe, only: str | None = None) -> tuple[list[Finding],
     return findings, fixed_by_family
 
 
+#: Indicators published from responses, with domains (coverage is a census of units).
+ESTIMATED_KINDS = ("satisfaction", "share", "index")
+
+
 def _satisfaction_codes() -> set[str]:
-    return set(db.session.scalars(select(Indicator.code).where(Indicator.kind == "satisfaction")))
+    """Codes of the indicators whose cells the audit covers (satisfaction, share and index)."""
+    return set(db.session.scalars(select(Indicator.code).where(Indicator.kind.in_(ESTIMATED_KINDS))))
+
+
+def _subsets() -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Sub-indicator → (its parent, the services it keeps): ``subset_of`` in the definitions."""
+    out = {}
+    for code, definition in db.session.execute(select(Indicator.code, Indicator.definition)):
+        subset = (definition or {}).get("subset_of")
+        if subset:
+            out[code] = (subset["indicator"], tuple(subset["services"]))
+    return out
 
 
 def _frozen_tables(year: int, exclude: str | None = None) -> dict[str, Table]:

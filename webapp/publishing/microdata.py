@@ -24,6 +24,11 @@ and is given to approved researchers only.
 
 **Restricted file** (administrators, audited; ``--tier restricted``): one row per response with
 response id, quarter, cell, cell total, weight, answer and every domain labelled.
+
+**Index indicators** (the SIPAS-style index, the Ministry of Health item-level rate and mean
+score) are ratios Σwy/Σwx over each response's answers: their files carry ``x`` and ``y`` instead
+of ``satisfied`` — the rated answers and the satisfied ones, or for a mean score the rated answers
+and the sum of those answers (1–5) — and the R script uses ``svyratio``.
 """
 
 from __future__ import annotations
@@ -42,12 +47,23 @@ from webapp.extensions import db
 from webapp.models import Indicator, PublishedEstimate, Response, ResponseScore, Service
 from webapp.periods import Period
 from webapp.publishing.aggregate import ScoreGroup, fetch_transaction_counts
-from webapp.publishing.compute import _Cells, _domain_functions, _unit_infos
+from webapp.publishing.compute import (
+    _Cells,
+    _domain_functions,
+    _domains_of,
+    _index_instruments,
+    _score_source,
+    _unit_infos,
+)
 from webapp.publishing.publish import PublishError, current_snapshot
 from webapp.safe_text import csv_cell
 
 PUBLIC_COLUMNS = ("domain_type", "domain", "cell", "weight", "satisfied")
 RESTRICTED_COLUMNS = ("response_id", "quarter", "cell", "cell_total", "weight", "satisfied")
+#: The answer columns of an index indicator's files (in place of ``satisfied``).
+RATIO_COLUMNS = ("x", "y")
+#: Indicators with microdata: one 0/1 answer per response, or a ratio of answers per response.
+MICRODATA_KINDS = ("satisfaction", "share", "index")
 #: Columns that could single out a respondent in combination (the public file labels one per row).
 QUASI_IDENTIFIERS = ("unit", "service", "channel", "respondent_type", "district", "commune")
 #: Smallest number of rows any labelled combination of quasi-identifiers may hold in the public file.
@@ -78,6 +94,16 @@ class _Data:
     labels: dict[str, list[str | None]]
     #: (domain type, domain) whose rate (estimate) is published in the current snapshot.
     published: set[tuple[str, str]]
+    #: Each response's answer columns: ``(satisfied,)``, or ``(x, y)`` for an index indicator.
+    values: list[tuple] = None  # type: ignore[assignment]
+
+    @property
+    def ratio(self) -> bool:
+        return self.indicator.kind == "index"
+
+    @property
+    def answer_columns(self) -> tuple[str, ...]:
+        return RATIO_COLUMNS if self.ratio else ("satisfied",)
 
 
 def _load(period_label: str, indicator_code: str) -> _Data:
@@ -86,7 +112,7 @@ def _load(period_label: str, indicator_code: str) -> _Data:
     except ValueError as error:
         raise PublishError(f"unknown period {period_label!r}") from error
     indicator = db.session.scalar(select(Indicator).where(Indicator.code == indicator_code))
-    if indicator is None or indicator.kind != "satisfaction":
+    if indicator is None or indicator.kind not in MICRODATA_KINDS:
         raise PublishError(f"unknown satisfaction indicator {indicator_code!r}")
     snapshot = current_snapshot(period.label)
     if snapshot is None:
@@ -101,24 +127,46 @@ def _load(period_label: str, indicator_code: str) -> _Data:
         )
     }
     services = {s.id: s for s in db.session.scalars(select(Service))}
-    sector_services = {sid for sid, s in services.items() if indicator.sector in (None, s.sector)}
+    source, sector_services = _score_source(indicator, services)
     quarters = [q.label for q in period.quarters]
-    rows = db.session.execute(
-        select(Response.id, Response.period, Response.unit_id, Response.service_id, Response.respondent_type, Response.channel,
-               ResponseScore.satisfied)
-        .join(ResponseScore, ResponseScore.response_id == Response.id)
-        .where(Response.period.in_(quarters), Response.status == "valid", ResponseScore.metric == indicator.code,
-               Response.service_id.in_(sector_services))
-        .order_by(Response.id)
-    ).all()
+    key = (Response.id, Response.period, Response.unit_id, Response.service_id, Response.respondent_type, Response.channel)
+    if indicator.kind == "index":
+        rows = db.session.execute(_ratio_query(indicator, quarters, key).where(
+            Response.service_id.in_(sector_services)).order_by(Response.id)).all()
+    else:
+        rows = db.session.execute(
+            select(*key, ResponseScore.satisfied)
+            .join(ResponseScore, ResponseScore.response_id == Response.id)
+            .where(Response.period.in_(quarters), Response.status == "valid", ResponseScore.metric == source,
+                   Response.service_id.in_(sector_services))
+            .order_by(Response.id)
+        ).all()
     # One group per response: the same weighting code as publishing, applied row by row.
-    groups = [ScoreGroup(q, u, s, r, c, indicator.code, 1, int(y)) for _, q, u, s, r, c, y in rows]
+    groups = [ScoreGroup(*row[1:6], indicator.code, 1, int(row[6])) for row in rows]
     cells = _Cells(groups, fetch_transaction_counts(quarters), sector_services)
     strata, sizes = np.unique(cells.stratum, return_counts=True)
-    domains = _domain_functions(period, _unit_infos(period), services)
+    domains = _domains_of(indicator, _domain_functions(period, _unit_infos(period), services))
     labels = {name: [function(g) for g in groups] for name, function in domains.items()}
+    values = [tuple(int(v) for v in row[6:]) for row in rows]
     return _Data(indicator, period, [row[0] for row in rows], groups, cells.weight, cells.stratum.astype(int),
-                 dict(zip(strata.tolist(), sizes.tolist(), strict=True)), labels, published)
+                 dict(zip(strata.tolist(), sizes.tolist(), strict=True)), labels, published, values)
+
+
+def _ratio_query(indicator: Indicator, quarters: list[str], key: tuple):
+    """Per valid response of an index indicator: its key, x and y (as publishing sums them)."""
+    from webapp.publishing.aggregate import per_response_aspects
+
+    instrument_ids, aspect_metrics = _index_instruments(indicator)
+    if indicator.definition.get("over") == "aspect_overall_items":
+        per = per_response_aspects(quarters, instrument_ids, aspect_metrics)
+        return select(*key, per.c.x, per.c.y).join(per, per.c.response_id == Response.id)
+    if (indicator.definition.get("statistic") or "share") == "mean":
+        # The mean score Σw·(sum of answers)/Σw·(answers rated): x rated answers, y their sum.
+        x, y, stored = Response.items_rated, Response.items_score_sum, Response.items_score_sum >= Response.items_rated
+    else:
+        x, y, stored = Response.items_rated, Response.items_satisfied, True
+    return select(*key, x, y).where(Response.period.in_(quarters), Response.status == "valid", Response.items_rated > 0,
+                                    stored, Response.instrument_id.in_(instrument_ids))
 
 
 def export_microdata(period_label: str, indicator_code: str, output: Path, tier: str = "public") -> MicrodataExport:
@@ -136,7 +184,7 @@ def export_microdata(period_label: str, indicator_code: str, output: Path, tier:
 def _public_rows(data: _Data) -> tuple[list[tuple], dict]:
     """The public blocks and the notes on what was coarsened."""
     rng = np.random.default_rng(secrets.randbits(128))
-    satisfied = [g.satisfied for g in data.groups]
+    answers = data.values
     notes: dict = {
         "tier": "public",
         "indicator": data.indicator.code,
@@ -168,7 +216,7 @@ def _public_rows(data: _Data) -> tuple[list[tuple], dict]:
         strata = sorted(set(data.stratum.tolist()))
         renumber = dict(zip(strata, rng.permutation(len(strata)).tolist(), strict=True))
         block = sorted(
-            (domain_type, shown[i], f"c{renumber[int(data.stratum[i])]}", float(data.weight[i]), satisfied[i])
+            (domain_type, shown[i], f"c{renumber[int(data.stratum[i])]}", float(data.weight[i]), *answers[i])
             for i in range(len(data.groups))
         )
         notes["blocks"][domain_type] = {"published_domains": len(labelled),
@@ -179,22 +227,25 @@ def _public_rows(data: _Data) -> tuple[list[tuple], dict]:
 
 def public_rows(period_label: str, indicator_code: str) -> list[dict]:
     """The public file's rows as dictionaries (for the disclosure audit and tests)."""
-    rows, _ = _public_rows(_load(period_label, indicator_code))
-    return [dict(zip(PUBLIC_COLUMNS, row, strict=True)) for row in rows]
+    data = _load(period_label, indicator_code)
+    rows, _ = _public_rows(data)
+    columns = PUBLIC_COLUMNS[:-1] + data.answer_columns
+    return [dict(zip(columns, row, strict=True)) for row in rows]
 
 
 def _write_public(data: _Data, output: Path) -> MicrodataExport:
     rows, notes = _public_rows(data)
     with output.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(PUBLIC_COLUMNS)
+        writer.writerow(PUBLIC_COLUMNS[:-1] + data.answer_columns)
         for row in rows:
             # csv_cell: domain codes come from the registry; a spreadsheet must never evaluate one.
             writer.writerow([csv_cell(cell) for cell in row])
     notes_path = output.with_suffix(".json")
     notes_path.write_text(json.dumps(notes, ensure_ascii=False, indent=2), encoding="utf-8")
     script = output.with_suffix(".R")
-    script.write_text(_public_r_script(output.name, data.indicator.code, data.period.label, notes), encoding="utf-8")
+    script.write_text(_public_r_script(output.name, data.indicator.code, data.period.label, notes, data.ratio),
+                      encoding="utf-8")
     return MicrodataExport(len(rows), output, script, notes_path)
 
 
@@ -202,17 +253,17 @@ def _write_restricted(data: _Data, output: Path) -> MicrodataExport:
     names = list(data.labels)
     with output.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(RESTRICTED_COLUMNS + tuple(names))
+        writer.writerow(RESTRICTED_COLUMNS[:-1] + data.answer_columns + tuple(names))
         for i, group in enumerate(data.groups):
             stratum = int(data.stratum[i])
             weight = float(data.weight[i])
             values = [data.labels[name][i] or "" for name in names]
             writer.writerow([csv_cell(cell) for cell in (data.response_ids[i], group.quarter, f"h{stratum}",
-                                                         weight * data.stratum_size[stratum], weight, group.satisfied,
+                                                         weight * data.stratum_size[stratum], weight, *data.values[i],
                                                          *values)])
     script = output.with_suffix(".R")
     script.write_text(_restricted_r_script(output.name, data.indicator.code, data.period.label,
-                                           [n for n in names if n != "province"]), encoding="utf-8")
+                                           [n for n in names if n != "province"], data.ratio), encoding="utf-8")
     return MicrodataExport(len(data.groups), output, script)
 
 
@@ -226,7 +277,13 @@ args <- commandArgs(trailingOnly = TRUE)
 """
 
 
-def _public_r_script(csv_name: str, indicator: str, period: str, notes: dict) -> str:
+#: R estimators: a share (``svymean`` of the 0/1 answer) or a ratio of answers (``svyratio`` of y over x).
+_R_WHOLE = {False: "svymean(~satisfied, design)", True: "svyratio(~y, ~x, design)"}
+_R_BY = {False: "svymean, na.rm.by = TRUE", True: "svyratio, denominator = ~x, na.rm.by = TRUE"}
+_R_BY_OUTCOME = {False: "~satisfied", True: "~y"}
+
+
+def _public_r_script(csv_name: str, indicator: str, period: str, notes: dict, ratio: bool = False) -> str:
     blocks = ", ".join(notes["blocks"]) or "none"
     left_out = ", ".join(notes["left_out"]) or "none"
     return f"""# Reproduces the published estimates of {indicator} for {period} with R's survey package.
@@ -244,12 +301,12 @@ for (block in unique(data$domain_type)) {{
   part <- data[data$domain_type == block, ]
   design <- svydesign(id = ~1, strata = ~cell, weights = ~weight, data = part)
   if (nrow(out) == 0) {{
-    province <- svymean(~satisfied, design)
+    province <- {_R_WHOLE[ratio]}
     out <- data.frame(domain_type = "province", domain = "sl", estimate = coef(province)[[1]], se = SE(province)[[1]])
   }}
   # A block with no published domain (all empty) has nothing to estimate.
   if (block == "province" || all(is.na(part$domain))) next
-  by <- svyby(~satisfied, ~domain, design, svymean, na.rm.by = TRUE)
+  by <- svyby({_R_BY_OUTCOME[ratio]}, ~domain, design, {_R_BY[ratio]})
   out <- rbind(out, data.frame(domain_type = block, domain = as.character(by$domain),
                                estimate = coef(by), se = SE(by)))
 }}
@@ -258,7 +315,7 @@ write.csv(out, stdout(), row.names = FALSE)
 """
 
 
-def _restricted_r_script(csv_name: str, indicator: str, period: str, domain_columns: list[str]) -> str:
+def _restricted_r_script(csv_name: str, indicator: str, period: str, domain_columns: list[str], ratio: bool = False) -> str:
     columns = ", ".join(f'"{name}"' for name in domain_columns)
     classes = ", ".join(f'{name} = "character"' for name in domain_columns)
     return f"""# Estimates of {indicator} for {period} (every domain, published or not) with R's survey package.
@@ -267,12 +324,12 @@ def _restricted_r_script(csv_name: str, indicator: str, period: str, domain_colu
 {_R_HEADER}file <- if (length(args) > 0) args[1] else "{csv_name}"
 data <- read.csv(file, colClasses = c(cell = "character"{', ' + classes if classes else ''}), na.strings = "")
 design <- svydesign(id = ~1, strata = ~cell, weights = ~weight, data = data)
-province <- svymean(~satisfied, design)
+province <- {_R_WHOLE[ratio]}
 out <- data.frame(domain_type = "province", domain = "sl", estimate = coef(province)[[1]], se = SE(province)[[1]])
 for (name in c({columns})) {{
   # An all-empty column (e.g. no commune before the 2025 reorganisation) has nothing to estimate.
   if (all(is.na(data[[name]]))) next
-  by <- svyby(~satisfied, as.formula(paste0("~", name)), design, svymean, na.rm.by = TRUE)
+  by <- svyby({_R_BY_OUTCOME[ratio]}, as.formula(paste0("~", name)), design, {_R_BY[ratio]})
   out <- rbind(out, data.frame(domain_type = name, domain = as.character(by[[name]]),
                                estimate = coef(by), se = SE(by)))
 }}

@@ -74,6 +74,11 @@ class Figure:
         return self.status == "insufficient" or self.estimate is None
 
     @property
+    def score(self) -> bool:
+        """A mean score 1–5 (the Ministry of Health's mean), not a share."""
+        return self.extra.get("scale") == "score"
+
+    @property
     def census(self) -> bool:
         """A count over every unit (the coverage indicator): no sampling interval."""
         return "units_active" in self.extra

@@ -277,14 +277,16 @@ def _rate_cells(figure: Figure | None) -> list[str]:
         return [_("Not published"), "", ""]
     if figure.suppressed:
         return [_("Not enough data"), "", labels.count(figure.n)]
-    interval = "" if figure.census else labels.interval(figure.ci_low, figure.ci_high)
-    return [labels.rate(figure.estimate), interval, labels.count(figure.n)]
+    interval = "" if figure.census else labels.interval(figure.ci_low, figure.ci_high, figure.score)
+    return [labels.rate(figure.estimate, figure.score), interval, labels.count(figure.n)]
 
 
 def _status_cell(figure: Figure | None) -> str:
     if figure is None:
         return ""
-    if figure.suppressed or figure.target is None:
+    if figure.target is None:
+        return "" if figure.suppressed else _("No target set")
+    if figure.suppressed:
         return labels.status_word(figure.status)
     return _(
         "%(status)s (target %(target)s)", status=labels.status_word(figure.status), target=labels.target(figure.target)
@@ -296,7 +298,7 @@ def _previous_cell(figure: Figure | None) -> str:
         return _("Not published")
     if figure.suppressed:
         return _("Not enough data (%(n)s ratings)", n=labels.count(figure.n))
-    return _("%(rate)s (%(n)s ratings)", rate=labels.rate(figure.estimate), n=labels.count(figure.n))
+    return _("%(rate)s (%(n)s ratings)", rate=labels.rate(figure.estimate, figure.score), n=labels.count(figure.n))
 
 
 def _change_cell(figure: Figure | None) -> str:
@@ -491,7 +493,9 @@ def _indicators(document, data: ReportData, number: _Numbering) -> None:
         document, _("Table %(number)s. Satisfaction by indicator, %(period)s", number=1, period=data.period.label)
     )
     _data_table(document, caption, _figure_headers(_("Indicator"), data), rows, FIGURE_WIDTHS, numeric={1, 2, 3})
-    satisfaction = [line for line in data.indicators if not (line.current and line.current.census)]
+    # The chart is of shares: neither the coverage count nor a mean score 1–5 goes on its percent axis.
+    satisfaction = [line for line in data.indicators
+                    if not any(f is not None and (f.census or f.score) for f in (line.current, line.previous))]
     chart = indicator_chart(satisfaction, data.period.label, data.previous_period.label)
     if chart is None:
         _paragraph(document, _("No chart: no rate could be published for this period or the previous one."))

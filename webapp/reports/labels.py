@@ -39,6 +39,7 @@ def status_word(status: str) -> str:
         "met": _("Target met"),
         "below": _("Below target"),
         "inconclusive": _("Not yet clear"),
+        "no_target": _("No target set"),
     }.get(status, _("Not enough data"))
 
 
@@ -87,9 +88,11 @@ def period_name(period: Period) -> str:
     return _("the year %(year)s", year=period.year)
 
 
-def rate(value: float | None) -> str:
-    """A share as a percentage with one decimal, in the locale's way (``85,3%``)."""
-    return percent(value, 1) if value is not None else ""
+def rate(value: float | None, score: bool = False) -> str:
+    """A share as a percentage with one decimal, in the locale's way (``85,3%``); a mean score as ``4,12 / 5``."""
+    if value is None:
+        return ""
+    return _("%(score)s / 5", score=format_decimal(value, format="0.00")) if score else percent(value, 1)
 
 
 def target(value: float) -> str:
@@ -97,9 +100,11 @@ def target(value: float) -> str:
     return percent(value, 0 if abs(value * 100 - round(value * 100)) < 1e-9 else 1)
 
 
-def interval(low: float | None, high: float | None) -> str:
+def interval(low: float | None, high: float | None, score: bool = False) -> str:
     if low is None or high is None:
         return ""
+    if score:
+        return f"{format_decimal(low, format='0.00')} – {format_decimal(high, format='0.00')}"
     return f"{percent(low, 1)} – {percent(high, 1)}"
 
 

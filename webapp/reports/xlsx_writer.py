@@ -26,6 +26,7 @@ from webapp.reports.issuer import issuer_of
 from webapp.safe_text import spreadsheet_value, strip_unsafe
 
 PERCENT = "0.0%"
+SCORE = "0.00"
 CHANGE = "+0.0%;-0.0%;0.0%"
 INTEGER = "#,##0"
 DECIMAL = "0.00"
@@ -41,7 +42,8 @@ def _sheet_title(text: str) -> str:
 
 
 def _write_table(
-    sheet: Worksheet, headers: Sequence[str], rows: Sequence[Sequence[Any]], formats: dict[int, str]
+    sheet: Worksheet, headers: Sequence[str], rows: Sequence[Sequence[Any]], formats: dict[int, str],
+    row_formats: Sequence[dict[int, str]] | None = None,
 ) -> None:
     """Header in row 1 (bold, frozen), then ``rows``; ``formats`` maps a column index to a number format.
 
@@ -52,10 +54,11 @@ def _write_table(
     for cell in sheet[1]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for values in rows:
+    for position, values in enumerate(rows):
         sheet.append([spreadsheet_value(value) for value in values])
         row = sheet.max_row
-        for index, number_format in formats.items():
+        overrides = row_formats[position] if row_formats else {}
+        for index, number_format in (formats | overrides).items():
             # Empty (suppressed) cells get the format too, so the column reads the same throughout.
             sheet.cell(row=row, column=index + 1).number_format = number_format
     sheet.freeze_panes = "A2"
@@ -98,7 +101,7 @@ def _figure_values(figure: Figure | None) -> list[Any]:
         figure.ci_low if shown else None,
         figure.ci_high if shown else None,
         figure.target,
-        labels.status_word(figure.status),
+        labels.status_word(figure.status) if figure.target is not None or figure.suppressed else _("No target set"),
     ]
 
 
@@ -172,7 +175,11 @@ def _indicators_sheet(book: Workbook, data: ReportData) -> None:
             ]
         )
     formats = _figure_formats(3) | {14: DECIMAL, 15: DECIMAL, 16: INTEGER, 17: PERCENT}
-    _write_table(sheet, headers, rows, formats)
+    # A mean score 1–5 is a number with two decimals, not a percentage (rate, interval, previous rate).
+    score = {3 + i: SCORE for i in (1, 2, 3, 8)}
+    scored = [line.current is not None and line.current.score or line.previous is not None and line.previous.score
+              for line in data.indicators]
+    _write_table(sheet, headers, rows, formats, [score if is_score else {} for is_score in scored])
 
 
 def _aspects_sheet(book: Workbook, data: ReportData) -> None:
