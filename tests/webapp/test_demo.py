@@ -75,12 +75,12 @@ def test_responses_answer_version_1_before_the_switch_and_the_active_version_fro
     db, _ = seeded
     switch = Period.quarter_of(datetime.combine(DEMO_VERSION_SWITCH, datetime.min.time(), tzinfo=UTC) + timedelta(days=1)).label
     rows = db.session.execute(
-        select(Instrument.code, Instrument.version, Instrument.active, Response.period >= switch, func.count())
+        select(Instrument.code, Instrument.version, Instrument.active, Response.period)
         .join(Response, Response.instrument_id == Instrument.id)
-        .group_by(Instrument.code, Instrument.version, Instrument.active, Response.period >= switch)
+        .group_by(Instrument.code, Instrument.version, Instrument.active, Response.period)
     ).all()
-    before = {(code, version) for code, version, _active, after, _n in rows if not after}
-    after = {(code, version, active) for code, version, active, later, _n in rows if later}
+    before = {(code, version) for code, version, _active, period in rows if period < switch}
+    after = {(code, version, active) for code, version, active, period in rows if period >= switch}
     assert before and {version for _, version in before} == {1}
     assert after and all(active for _, _, active in after)
     assert ("counter-quick", 2, True) in after

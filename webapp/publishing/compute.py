@@ -469,7 +469,7 @@ def compute_period(period: Period, previous: dict[tuple, tuple] | None = None,
         cells = _Cells(metric_groups, counts, sector_services)
         for domain_type, domain_of in _domains_of(indicator, domain_functions).items():
             codes, labels = _domain_codes(metric_groups, domain_of)
-            # No target: the status is taken against the default, as for every untargeted row.
+            # The estimator wants a bar for its own status; the published status is `_record`'s (`no_target`).
             rows = _estimate_domains(cells, codes, labels, target if target is not None else analysis.DEFAULT_TARGET)
             extras = _domain_extras(cells, codes, labels, metric_groups, flagged, domain_type, domain_of)
             for domain, row in rows.items():
