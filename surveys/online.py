@@ -37,7 +37,6 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
@@ -117,15 +116,10 @@ def instrument_definition(row: Instrument) -> definitions.Instrument:
     return _definitions[key]
 
 
-def local_today() -> date:
-    """Today in Sơn La."""
-    return vietnam_today()
-
-
 def fetch_open_unit(unit_code: str) -> Unit | None:
     """The unit called ``unit_code`` if it exists today."""
     unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
-    return unit if unit is not None and unit.valid_on(local_today()) else None
+    return unit if unit is not None and unit.valid_on(vietnam_today()) else None
 
 
 def fetch_active_instruments() -> dict[str, Instrument]:
@@ -138,7 +132,7 @@ def fetch_services_to_rate(unit: Unit) -> list[Service]:
     active = fetch_active_instruments()
     services = [
         service
-        for service in unit.services_on(local_today())
+        for service in unit.services_on(vietnam_today())
         if service.instrument_code in active
         and "online" in instrument_definition(active[service.instrument_code]).channels
     ]
@@ -157,7 +151,7 @@ def find_survey_target(
     unit = fetch_open_unit(unit_code)
     if unit is None:
         return None
-    service = next((s for s in unit.services_on(local_today()) if s.code == service_code), None)
+    service = next((s for s in unit.services_on(vietnam_today()) if s.code == service_code), None)
     if service is None or instrument_code not in (service.instrument_code, QUICK_INSTRUMENT):
         return None
     row = fetch_active_instruments().get(instrument_code)
@@ -171,7 +165,7 @@ def find_survey_target(
 
 def fetch_residence_units() -> list[Unit]:
     """Communes and wards that exist today: where a respondent may say they live."""
-    today = local_today()
+    today = vietnam_today()
     return list(
         db.session.scalars(
             select(Unit).where(
@@ -253,7 +247,7 @@ def add_to_dropoff(instrument_id: int, page: int, section: str | None) -> None:
 
     An upsert, so concurrent sessions never lose a count nor collide on the first of the day.
     """
-    values = {"instrument_id": instrument_id, "day": local_today(), "page": page, "section": section, "sessions": 1}
+    values = {"instrument_id": instrument_id, "day": vietnam_today(), "page": page, "section": section, "sessions": 1}
     table = DropoffCount.__table__
     dialect = db.engine.dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -556,7 +550,7 @@ def receipt(token: str):
     if checked.token is not None:
         # Expired, or (rarely) its office or survey is no longer offered: the code is spent.
         unit = checked.token.unit
-        survey_url = url_for("survey.unit_services", unit_code=unit.code) if unit.valid_on(local_today()) else None
+        survey_url = url_for("survey.unit_services", unit_code=unit.code) if unit.valid_on(vietnam_today()) else None
         form = ReceiptCodeForm(formdata=None)
         return render_template("survey/receipt_problem.html", problem="expired", survey_url=survey_url, form=form), 410
     problem = "mistyped" if checked.state is TokenState.MISTYPED else "unknown"

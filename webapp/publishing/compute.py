@@ -480,7 +480,8 @@ def compute_period(period: Period, previous: dict[tuple, tuple] | None = None,
                 records.append(record)
         _add_funnel(records, indicator.code)
         if ASPECT_HOST.get(indicator.sector) == indicator.code:
-            records += _secondary_records(indicator, by_metric, counts, sector_services, domain_functions, target, period, inputs)
+            records += _secondary_records(indicator, by_metric, counts, sector_services, domain_functions, target, period,
+                                          inputs, _item_level_index_sectors(indicators))
 
     for indicator in indicators:
         if indicator.kind == "index":
@@ -529,7 +530,7 @@ def _aspect_metric_names() -> set[str]:
 
 
 def _secondary_records(indicator, by_metric, counts, sector_services, domain_functions, target, period,
-                       inputs: PeriodInputs) -> list[EstimateRecord]:
+                       inputs: PeriodInputs, item_level_indexed: set[str | None]) -> list[EstimateRecord]:
     """Per-aspect rates and the all-items rate of the sector's long questionnaires (province and unit)."""
     records = []
     aspect_groups: dict[str, list[ScoreGroup]] = defaultdict(list)
@@ -541,7 +542,7 @@ def _secondary_records(indicator, by_metric, counts, sector_services, domain_fun
     all_items = [g for g in inputs.all_items_groups([q.label for q in period.quarters], instrument_ids) if g.service_id in sector_services]
     if all_items:
         aspect_groups["all-items"] = all_items
-    if not _has_item_level_index(indicator.sector):
+    if indicator.sector not in item_level_indexed:
         items = [g for g in inputs.item_groups([q.label for q in period.quarters], instrument_ids)
                  if g.service_id in sector_services]
         records += _ratio_records(f"{indicator.code}/item-level", items, counts, sector_services,
@@ -558,11 +559,11 @@ def _secondary_records(indicator, by_metric, counts, sector_services, domain_fun
     return records
 
 
-def _has_item_level_index(sector: str | None) -> bool:
-    """Whether an ``index`` indicator publishes the sector's item-level rate under its own code
+def _item_level_index_sectors(indicators: list[Indicator]) -> set[str | None]:
+    """The sectors whose item-level rate an ``index`` indicator publishes under its own code
     (``health-item-level`` replaces the secondary metric ``sat-health/item-level``)."""
-    return any(i.definition.get("over") == "aspect_items" and (i.definition.get("statistic") or "share") == "share"
-               for i in db.session.scalars(select(Indicator).where(Indicator.kind == "index", Indicator.sector == sector)))
+    return {i.sector for i in indicators if i.kind == "index" and i.definition.get("over") == "aspect_items"
+            and (i.definition.get("statistic") or "share") == "share"}
 
 
 def _index_instruments(indicator: Indicator) -> tuple[list[int], list[str]]:

@@ -15,8 +15,6 @@ Rules (shared by the agency and admin pages and by ``flask devices`` / ``flask c
 
 from __future__ import annotations
 
-from datetime import date
-
 from sqlalchemy import func, select
 
 from surveys import devices as device_store
@@ -34,10 +32,6 @@ MAX_NAME = 100
 KIOSK_INSTRUMENT = "counter-quick"
 
 
-def today() -> date:
-    return vietnam_today()
-
-
 def _approves(actor: User | None) -> bool:
     """Administrators and the server's operator (CLI, no user) approve what they add."""
     return actor is None or actor.role == "admin"
@@ -51,7 +45,7 @@ def kiosk_sector() -> str:
 
 def check_unit_takes_tablets(unit: Unit) -> None:
     """Refuse a unit that no longer exists or has no service the kiosk can rate."""
-    if unit.valid_to is not None and unit.valid_to < today():
+    if unit.valid_to is not None and unit.valid_to < vietnam_today():
         raise ServiceError("unit_not_valid", unit=unit.code, valid_to=unit.valid_to.isoformat())
     sector = kiosk_sector()
     if not any(service.sector == sector for service in unit.services):
