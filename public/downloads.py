@@ -47,8 +47,10 @@ FIELDS: tuple[tuple[str, str, str | None, str, str], ...] = (
         "metric",
         "string",
         None,
-        "The indicator, or <indicator>/aspect:<code> for the rate of one aspect.",
-        "Chỉ số, hoặc <chỉ số>/aspect:<mã> cho tỉ lệ của một khía cạnh.",
+        "The indicator, or <indicator>/aspect:<code> for the rate of one aspect, or "
+        "<indicator>/item:<code> for one detailed criterion (n: the respondents asked it).",
+        "Chỉ số, hoặc <chỉ số>/aspect:<mã> cho tỉ lệ của một khía cạnh, hoặc "
+        "<chỉ số>/item:<mã> cho một tiêu chí chi tiết (n: số người được hỏi tiêu chí đó).",
     ),
     (
         "period",

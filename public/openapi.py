@@ -72,7 +72,8 @@ ESTIMATE = {
         "indicator": {"type": "string"},
         "metric": {
             "type": "string",
-            "description": "The indicator, or `<indicator>/aspect:<code>`, `/item-level`, `/all-items` "
+            "description": "The indicator, or `<indicator>/aspect:<code>`, `/item:<code>` (one detailed criterion "
+            "asked of a random part of respondents; n counts those who rated it), `/item-level`, `/all-items` "
             "(the health sector's item-level rate is the indicator `health-item-level`).",
         },
         "period": {"type": "string"},

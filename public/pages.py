@@ -24,6 +24,7 @@ from webapp.access import PUBLIC, declare_access
 from webapp.extensions import db
 from webapp.i18n import current_language, localized, number, percent
 from webapp.models import Indicator, Unit
+from webapp.reports.labels import secondary_order
 from webapp.security import embeddable
 
 public_pages = declare_access(Blueprint("public_pages", __name__, template_folder="templates"), PUBLIC)
@@ -124,9 +125,11 @@ def indicator_page(code: str):
     province = None
     breakdowns: dict[str, list] = {}
     funnel_rows: list = []
+    secondary: dict[str, list] = {}
     if latest is not None:
         found = readers.rows_of(latest, code, "province")
         province = found[0] if found else None
+        secondary = secondary_groups(readers.secondary_rows(latest, code, "province", "sl")).get(code, {})
         for domain_type in BREAKDOWNS:
             rows = readers.rows_of(latest, code, domain_type)
             if rows:
@@ -144,6 +147,7 @@ def indicator_page(code: str):
         latest=latest,
         province=province,
         breakdowns=breakdowns,
+        secondary=secondary,
         trend_rows=readers.trend(snapshots, code),
         funnel_rows=funnel_rows,
         units=readers.units_by_code(unit_codes),
@@ -179,6 +183,30 @@ def _embed_snippets(unit: Unit) -> dict:
     )
 
 
+def secondary_groups(rows) -> dict[str, dict[str, list]]:
+    """Per host indicator, its ``<host>/…`` rows: ``aspects`` (aspect code, row) in questionnaire
+    order, ``items`` (the whole-questionnaire rates) and ``criteria`` (``item:<code>``, row) as asked."""
+    secondary: dict[str, dict[str, list]] = {}
+    for row in rows:
+        if "/" not in row.metric:
+            continue
+        host, _, kind = row.metric.partition("/")
+        group = secondary.setdefault(host, {"aspects": [], "items": [], "criteria": []})
+        if kind.startswith("aspect:"):
+            group["aspects"].append((kind.removeprefix("aspect:"), row))
+        elif kind.startswith("item:"):
+            group["criteria"].append((kind, row))
+        else:
+            group["items"].append((kind, row))
+    for group in secondary.values():
+        group["aspects"].sort(
+            key=lambda pair: ASPECT_ORDER.index(pair[0]) if pair[0] in ASPECT_ORDER else len(ASPECT_ORDER)
+        )
+        group["items"].sort(key=lambda pair: pair[0] != "item-level")
+        group["criteria"].sort(key=lambda pair: secondary_order(pair[0]))
+    return secondary
+
+
 @public_pages.get("/units/<unit_code>")
 @cached_page(vary=comments_version)
 def unit_page(unit_code: str):
@@ -189,21 +217,7 @@ def unit_page(unit_code: str):
     latest = snapshots[index] if index is not None else None
     indicators = readers.indicators_by_code()
     main = [r for r in rows if "/" not in r.metric and r.metric in indicators]
-    secondary: dict[str, dict[str, list]] = {}
-    for row in rows:
-        if "/" not in row.metric:
-            continue
-        host, _, kind = row.metric.partition("/")
-        group = secondary.setdefault(host, {"aspects": [], "items": []})
-        if kind.startswith("aspect:"):
-            group["aspects"].append((kind.removeprefix("aspect:"), row))
-        else:
-            group["items"].append((kind, row))
-    for group in secondary.values():
-        group["aspects"].sort(
-            key=lambda pair: ASPECT_ORDER.index(pair[0]) if pair[0] in ASPECT_ORDER else len(ASPECT_ORDER)
-        )
-        group["items"].sort(key=lambda pair: pair[0] != "item-level")
+    secondary = secondary_groups(rows)
     trends = {r.metric: readers.trend(snapshots, r.metric, "unit", unit.code) for r in main}
     # A chart only where at least one period has a published rate.
     charted = {

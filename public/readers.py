@@ -48,6 +48,20 @@ def rows_of(snapshot: PublishedSnapshot, metric: str, domain_type: str) -> list[
     )
 
 
+def secondary_rows(snapshot: PublishedSnapshot, host: str, domain_type: str, domain: str) -> list[PublishedEstimate]:
+    """The ``<host>/…`` rows (aspects, whole-questionnaire rates, criteria) of one domain."""
+    return list(
+        db.session.scalars(
+            select(PublishedEstimate).where(
+                PublishedEstimate.snapshot_id == snapshot.id,
+                PublishedEstimate.metric.startswith(f"{host}/", autoescape=True),
+                PublishedEstimate.domain_type == domain_type,
+                PublishedEstimate.domain == domain,
+            )
+        )
+    )
+
+
 @dataclass(frozen=True)
 class TrendRow:
     period: str

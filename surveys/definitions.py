@@ -80,6 +80,7 @@ __all__ = [
     "aspect_satisfied",
     "coerce_answers",
     "content_hash",
+    "criterion_items",
     "draw_asked_items",
     "instrument_from_snapshot",
     "is_satisfied",
@@ -1176,6 +1177,15 @@ def sampled_items(section: Section) -> tuple[Item, ...]:
     if section.sample is None:
         return ()
     return tuple(item for item in section.items if item.type == "scale5" and not item.aspect_overall)
+
+
+def criterion_items(instrument: Instrument) -> tuple[Item, ...]:
+    """The detail criteria measured by matrix sampling: :func:`sampled_items` of every sampled section.
+
+    Each gets its own published rate (``<indicator>/item:<code>``) over the respondents who were
+    asked it and answered it, with the same weights as every other rate of the instrument.
+    """
+    return tuple(item for section in instrument.sections for item in sampled_items(section))
 
 
 def draw_asked_items(instrument: Instrument, rng: Any) -> frozenset[str] | None:

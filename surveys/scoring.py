@@ -16,7 +16,8 @@ from surveys import definitions
 
 @dataclass(frozen=True)
 class Scores:
-    """``metrics``: ``(metric, 0 or 1)`` for each satisfaction and share indicator and aspect the answers count for."""
+    """``metrics``: ``(metric, 0 or 1)`` for each satisfaction and share indicator, aspect and sampled
+    criterion the answers count for."""
 
     metrics: tuple[tuple[str, int], ...]
     items_satisfied: int
@@ -26,7 +27,8 @@ class Scores:
 
 
 def score_answers(instrument: definitions.Instrument, answers: Mapping[str, Any]) -> Scores:
-    """Score validated ``answers``: indicators, aspects (``aspect:<code>``) and item counts."""
+    """Score validated ``answers``: indicators, aspects (``aspect:<code>``), the criteria measured by
+    matrix sampling (``item:<code>``) and item counts."""
     metrics: list[tuple[str, int]] = []
     for link in instrument.indicators:
         verdict = definitions.apply_rule(link.rule, answers.get(link.item))
@@ -37,6 +39,11 @@ def score_answers(instrument: definitions.Instrument, answers: Mapping[str, Any]
     for aspect, verdict in definitions.aspect_satisfied(instrument, answers).items():
         if verdict is not None:
             metrics.append((f"aspect:{aspect}", int(verdict)))
+    for item in definitions.criterion_items(instrument):
+        # A criterion not drawn for this respondent, or answered "no opinion", counts nowhere.
+        verdict = definitions.apply_rule("top_two_box", answers.get(item.code))
+        if verdict is not None:
+            metrics.append((f"item:{item.code}", int(verdict)))
     items_satisfied, items_rated = definitions.item_level_counts(instrument, answers)
     return Scores(tuple(metrics), items_satisfied, items_rated, _rated_sum(instrument, answers))
 

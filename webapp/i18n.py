@@ -98,3 +98,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["localized"] = localized
     app.jinja_env.globals["current_language"] = current_language
     app.jinja_env.globals["switch_language_url"] = switch_language_url
+    # Deferred: the report labels import this module's number formats.
+    from webapp.reports.labels import secondary_name
+
+    app.jinja_env.globals["secondary_label"] = secondary_name

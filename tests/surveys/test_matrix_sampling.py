@@ -237,3 +237,79 @@ def test_a_submission_refuses_an_answer_outside_its_asked_set(app, db, registry)
     assert [(e.field, e.code) for e in refused.value.errors] == [(f"answers.{left_out}", "not_asked")]
     stored = submit_response(submission(answers_for(admin, asked)))
     assert db.session.get(Response, stored.response_id).asked_items == sorted(asked)
+
+
+# --- criterion rates: one score row per criterion rated, none for those not asked -----------------
+
+
+def test_each_rated_criterion_gets_its_own_score_row(admin):
+    from surveys.definitions import criterion_items
+    from surveys.scoring import score_answers
+
+    asked = draw_asked_items(admin, random.Random(5))
+    answers = answers_for(admin, asked)
+    drawn = [item.code for item in criterion_items(admin) if item.code in asked]
+    answers[drawn[0]], answers[drawn[1]], answers[drawn[2]] = 5, 3, 0  # satisfied, not satisfied, no opinion
+    rows = {metric: value for metric, value in score_answers(admin, answers).metrics if metric.startswith("item:")}
+    # Rated criteria only: not the ones not drawn, nor "no opinion".
+    assert set(rows) == {f"item:{code}" for code in drawn if code != drawn[2]}
+    assert rows[f"item:{drawn[0]}"] == 1 and rows[f"item:{drawn[1]}"] == 0
+    # The aspects' overall questions are asked of everyone and are not criteria.
+    assert not any(metric.removeprefix("item:").endswith("_overall") for metric in rows)
+
+
+def test_unsampled_instruments_have_no_criteria():
+    from surveys.definitions import criterion_items
+
+    for key, instrument in load_instruments().items():
+        if not any(section.sample for section in instrument.sections):
+            assert criterion_items(instrument) == (), key
+
+
+def test_migration_0014_scores_the_criteria_of_responses_stored_before(tmp_path, admin):
+    """Responses stored on a sampled instrument before 0014 get their ``item:`` rows; downgrade removes them."""
+    import json
+    import uuid
+
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import create_engine, text
+
+    from surveys import definitions
+    from tests.conftest import REPO, make_app
+
+    url = f"sqlite:///{tmp_path / 'criteria.sqlite3'}"
+    migrations = str(REPO / "migrations")
+    app = make_app(url)
+    asked = draw_asked_items(admin, random.Random(9))
+    drawn = [item.code for item in definitions.criterion_items(admin) if item.code in asked]
+    answers = answers_for(admin, asked) | {drawn[0]: 2, drawn[1]: 0}
+    with app.app_context():
+        upgrade(directory=migrations, revision="0013")
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO units (id, code, name_vi, name_en, kind, sector, path, valid_from, illustrative) "
+                "VALUES (1, 'sl', 'Sơn La', 'Son La', 'province', 'admin', '/1/', '2004-01-01', 0)"))
+            connection.execute(text(
+                "INSERT INTO services (id, code, name_vi, name_en, sector, kind, instrument_code) "
+                "VALUES (1, 'land', 'Đất đai', 'Land', 'admin', 'procedure_group', 'admin-procedure')"))
+            connection.execute(
+                text("INSERT INTO instruments (id, code, version, content_hash, snapshot, sector, active, loaded_at) "
+                     "VALUES (1, 'admin-procedure', 2, :hash, :snapshot, 'admin', 1, '2026-01-01 00:00:00')"),
+                {"hash": definitions.content_hash(admin), "snapshot": json.dumps(definitions.snapshot(admin))})
+            connection.execute(
+                text("INSERT INTO responses (id, client_id, instrument_id, unit_id, service_id, channel, "
+                     "respondent_type, period, answered_at, received_at, answers, reasons, items_rated, "
+                     "items_satisfied, consent_demographics, status, quality_flags, late) VALUES (1, :client, 1, 1, "
+                     "1, 'online', 'citizen', '2026-Q3', '2026-08-02 02:00:00', '2026-08-02 02:00:00', :answers, "
+                     "'[]', 0, 0, 0, 'valid', '[]', 0)"),
+                {"client": uuid.uuid4().hex, "answers": json.dumps(answers)})
+        upgrade(directory=migrations, revision="0014")
+        with engine.begin() as connection:
+            rows = dict(connection.execute(text(
+                "SELECT metric, satisfied FROM response_scores WHERE metric LIKE 'item:%'")).all())
+        assert rows == {f"item:{code}": int(code != drawn[0]) for code in drawn if code != drawn[1]}
+        downgrade(directory=migrations, revision="0013")
+        with engine.begin() as connection:
+            assert connection.execute(text("SELECT count(*) FROM response_scores")).scalar() == 0
+        engine.dispose()

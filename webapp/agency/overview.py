@@ -37,6 +37,7 @@ from webapp.models import (
 )
 from webapp.periods import Period, current_quarter
 from webapp.publishing.compute import target_for
+from webapp.reports.labels import secondary_order
 
 #: Defaults when an indicator row is missing (DESIGN.md §6).
 MIN_N_SHOW = analysis.MIN_N_SHOW
@@ -115,6 +116,8 @@ class Overview:
     previous: PublishedSnapshot | None = None
     lines: list[PublishedLine] = field(default_factory=list)
     aspects: dict[str, list[tuple[str, PublishedEstimate]]] = field(default_factory=dict)
+    #: Per host indicator, ``(item:<code>, estimate)`` of the criteria measured by matrix sampling.
+    criteria: dict[str, list[tuple[str, PublishedEstimate]]] = field(default_factory=dict)
     trends: dict[str, list[readers.TrendRow]] = field(default_factory=dict)
     funnels: list[FunnelView] = field(default_factory=list)
     breakdowns: list[Breakdown] = field(default_factory=list)
@@ -325,11 +328,16 @@ def _published(overview: Overview, indicators_all: dict[str, Indicator]) -> None
         elif "/aspect:" in row.metric:
             host, _, aspect = row.metric.partition("/aspect:")
             overview.aspects.setdefault(host, []).append((aspect, row))
+        elif "/item:" in row.metric:
+            host, _, criterion = row.metric.partition("/")
+            overview.criteria.setdefault(host, []).append((criterion, row))
         elif "/" in row.metric:
             host, _, kind = row.metric.partition("/")
             overview.aspects.setdefault(host, []).append((kind, row))
     for pairs in overview.aspects.values():
         pairs.sort(key=lambda pair: ASPECT_ORDER.index(pair[0]) if pair[0] in ASPECT_ORDER else len(ASPECT_ORDER))
+    for pairs in overview.criteria.values():
+        pairs.sort(key=lambda pair: secondary_order(pair[0]))
     for line in overview.lines:
         if not (line.latest.extra or {}).get("funnel"):
             continue

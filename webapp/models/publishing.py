@@ -66,7 +66,8 @@ class PublishedEstimate(db.Model):
 
     id: Mapped[int] = mapped_column(BigIdentifier, primary_key=True)
     snapshot_id: Mapped[int] = mapped_column(ForeignKey("published_snapshots.id", ondelete="CASCADE"), index=True)
-    #: The indicator code, or ``<indicator>/aspect:<code>`` for an aspect rate.
+    #: The indicator code, or ``<indicator>/aspect:<code>`` for an aspect rate, ``<indicator>/item:<code>``
+    #: for a criterion measured by matrix sampling.
     metric: Mapped[str] = mapped_column(String(80))
     domain_type: Mapped[str] = mapped_column(String(20))
     #: The domain's code: ``sl`` for the province, a unit or service code, ``kiosk``, ``citizen``…

@@ -58,6 +58,19 @@ def fetch_all_items_groups(quarters: Sequence[str], instrument_ids: Sequence[int
     return [ScoreGroup(*row[:5], "all-items", row[5], int(row[6] or 0)) for row in db.session.execute(query)]
 
 
+def fetch_response_groups(quarters: Sequence[str], instrument_ids: Sequence[int]) -> list[ScoreGroup]:
+    """Every valid response of the instruments, per key (``satisfied`` unused): the respondents a
+    criterion measured by matrix sampling was drawn from, asked it or not."""
+    query = (
+        select(Response.period, Response.unit_id, Response.service_id, Response.respondent_type, Response.channel,
+               func.count())
+        .where(Response.period.in_(list(quarters)), Response.status == "valid",
+               Response.instrument_id.in_(list(instrument_ids)))
+        .group_by(Response.period, Response.unit_id, Response.service_id, Response.respondent_type, Response.channel)
+    )
+    return [ScoreGroup(*row[:5], "responses", row[5], 0) for row in db.session.execute(query)]
+
+
 class ItemGroup(NamedTuple):
     """Rated and satisfied item answers of responses sharing a key (MoH item-level rate)."""
 
@@ -184,6 +197,11 @@ class PeriodInputs:
         ids = tuple(sorted(instrument_ids))
         return [g for q in quarters
                 for g in self._per_quarter(f"all-items{ids}", q, lambda q=q: fetch_all_items_groups([q], ids))]
+
+    def response_groups(self, quarters: Sequence[str], instrument_ids: Sequence[int]) -> list[ScoreGroup]:
+        ids = tuple(sorted(instrument_ids))
+        return [g for q in quarters
+                for g in self._per_quarter(f"responses{ids}", q, lambda q=q: fetch_response_groups([q], ids))]
 
     def item_groups(self, quarters: Sequence[str], instrument_ids: Sequence[int], statistic: str = "share") -> list[ItemGroup]:
         ids = tuple(sorted(instrument_ids))

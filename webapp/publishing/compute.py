@@ -28,7 +28,7 @@ import analysis
 from webapp.extensions import db
 from webapp.models import Indicator, Instrument, Service, Unit, UnitSuccession
 from webapp.periods import Period
-from webapp.publishing.aggregate import PeriodInputs, ScoreGroup
+from webapp.publishing.aggregate import ItemGroup, PeriodInputs, ScoreGroup
 from webapp.publishing.disclosure import control, disclosure_summary
 
 METHODOLOGY_VERSION = "2026.1"
@@ -436,7 +436,7 @@ def _domains_of(indicator: Indicator, domain_functions: dict[str, Callable]) -> 
 def period_inputs() -> PeriodInputs:
     """A reader of SQL sums for every satisfaction and share indicator and aspect (reusable across periods)."""
     codes = db.session.scalars(select(Indicator.code).where(Indicator.kind.in_(RESPONDENT_KINDS))).all()
-    return PeriodInputs(sorted(codes) + sorted(_aspect_metric_names()))
+    return PeriodInputs(sorted(codes) + sorted(_secondary_metric_names()))
 
 
 def compute_period(period: Period, previous: dict[tuple, tuple] | None = None,
@@ -519,14 +519,62 @@ def compute_period(period: Period, previous: dict[tuple, tuple] | None = None,
     return ComputedPeriod(period, visible, {k: sorted(set(v)) for k, v in versions.items()}, hashes, summary)
 
 
-def _aspect_metric_names() -> set[str]:
-    """``aspect:<code>`` of every aspect section of every instrument version."""
+def _secondary_metric_names() -> set[str]:
+    """``aspect:<code>`` of every aspect section and ``item:<code>`` of every criterion measured by
+    matrix sampling, in every instrument version."""
+    from surveys.definitions import criterion_items
     from surveys.stored import definition_of
 
     names = set()
     for row in db.session.scalars(select(Instrument)):
-        names.update(f"aspect:{section.code}" for section in definition_of(row).aspects)
+        definition = definition_of(row)
+        names.update(f"aspect:{section.code}" for section in definition.aspects)
+        names.update(f"item:{item.code}" for item in criterion_items(definition))
     return names
+
+
+def criterion_instruments(sector: str | None) -> dict[str, list[int]]:
+    """``criterion code → the instrument versions of the sector that measure it by matrix sampling``."""
+    from surveys.definitions import criterion_items
+    from surveys.stored import definition_of
+
+    found: dict[str, list[int]] = defaultdict(list)
+    for row in db.session.scalars(select(Instrument).where(Instrument.sector == sector).order_by(Instrument.id)):
+        for item in criterion_items(definition_of(row)):
+            found[item.code].append(row.id)
+    return found
+
+
+def _criterion_records(indicator, criteria: dict[str, list[ScoreGroup]], inputs: PeriodInputs, quarters: list[str],
+                       counts, sector_services, domain_functions, target) -> list[EstimateRecord]:
+    """One rate per criterion measured by matrix sampling (``<indicator>/item:<code>``), province and unit.
+
+    A domain ratio over every respondent of the instruments that carry the criterion: per response
+    x = 1 if it was asked the criterion and rated it, y = 1 if satisfied, so the rate is Σwy/Σwx over
+    those asked, with the weights of all the instruments' respondents (the criteria are drawn at
+    random, so those asked stand for all) and the linearised variance of a domain estimate. Its n is
+    the respondents who rated the criterion.
+    """
+    instruments = criterion_instruments(indicator.sector)
+    records: list[EstimateRecord] = []
+    for metric, answered in sorted(criteria.items()):
+        ids = instruments.get(metric.removeprefix("item:"))
+        if not ids:
+            continue
+        by_key = {g[:5]: g for g in answered}
+        groups = []
+        for g in inputs.response_groups(quarters, ids):
+            if g.service_id not in sector_services:
+                continue
+            hit = by_key.get(g[:5])
+            x, y = (float(hit.n), float(hit.satisfied)) if hit is not None else (0.0, 0.0)
+            # x and y are 0/1 per response: Σx² = Σx, Σxy = Σy² = Σy.
+            groups.append(ItemGroup(*g[:5], g.n, x, y, x, y, y))
+        records += _ratio_records(f"{indicator.code}/{metric}", groups, counts, sector_services,
+                                  {t: domain_functions[t] for t in ("province", "unit")}, target, "gt",
+                                  indicator.min_n, kind="criterion asked of a random part of respondents",
+                                  n_is_answers=True)
+    return records
 
 
 def _secondary_records(indicator, by_metric, counts, sector_services, domain_functions, target, period,
@@ -534,10 +582,14 @@ def _secondary_records(indicator, by_metric, counts, sector_services, domain_fun
     """Per-aspect rates and the all-items rate of the sector's long questionnaires (province and unit)."""
     records = []
     aspect_groups: dict[str, list[ScoreGroup]] = defaultdict(list)
+    criteria: dict[str, list[ScoreGroup]] = {}
     for metric, metric_groups in by_metric.items():
         if metric.startswith("aspect:"):
             aspect_groups[metric] = [g for g in metric_groups if g.service_id in sector_services]
+        elif metric.startswith("item:"):
+            criteria[metric] = [g for g in metric_groups if g.service_id in sector_services]
     aspect_groups = {m: g for m, g in aspect_groups.items() if g}
+    criteria = {m: g for m, g in criteria.items() if g}
     instrument_ids = [row.id for row in db.session.scalars(select(Instrument).where(Instrument.sector == indicator.sector))]
     all_items = [g for g in inputs.all_items_groups([q.label for q in period.quarters], instrument_ids) if g.service_id in sector_services]
     if all_items:
@@ -556,6 +608,8 @@ def _secondary_records(indicator, by_metric, counts, sector_services, domain_fun
             for domain, row in rows.items():
                 if domain is not None:
                     records.append(_record(f"{indicator.code}/{metric}", domain_type, domain, row, target, indicator.min_n))
+    records += _criterion_records(indicator, criteria, inputs, [q.label for q in period.quarters], counts,
+                                  sector_services, domain_functions, target)
     return records
 
 
@@ -621,12 +675,14 @@ SCORE_SPAN = 4.0
 
 def _ratio_records(metric: str, items, counts, sector_services, domain_functions: dict[str, Callable],
                    target: float | None, comparison: str, min_n: int, *, kind: str,
-                   statistic: str = "share") -> list[EstimateRecord]:
+                   statistic: str = "share", n_is_answers: bool = False) -> list[EstimateRecord]:
     """A ratio of weighted totals Σwy/Σwx (:func:`analysis.ratio_from_sums`) in each domain type.
 
     Same weighting cells and weights as the respondent-level rates (one group per key). A share
     gets the published default interval (Wilson, Kish-floored on the answers, design df); a mean
     score the t interval (``mean``) on the ratio, reported on the 1–5 scale (``extra.scale``).
+    ``n_is_answers``: x is 0/1 per response (asked a criterion or not); the published n and the
+    publication rule are then the answers (Σx) and their Kish size, not every response of the domain.
     """
     if not items:
         return []
@@ -646,9 +702,12 @@ def _ratio_records(metric: str, items, counts, sector_services, domain_functions
             cells.stratum, codes, n, w * columns[0], w * columns[1], w * w * columns[2], w * w * columns[3],
             w * w * columns[4], w * n, w * w * n, w * w * columns[0], ci_method="mean" if mean else analysis.DEFAULT_CI_METHOD,
         )
-        chosen = [("sl", overall)] if domain_type == "province" else [
-            (labels[int(r.domain)], r) for r in rows if labels[int(r.domain)] != ""]
-        for domain, row in chosen:
+        answers = np.bincount(codes, weights=columns[0], minlength=len(labels))
+        chosen = [("sl", overall, float(columns[0].sum()))] if domain_type == "province" else [
+            (labels[int(r.domain)], r, float(answers[int(r.domain)])) for r in rows if labels[int(r.domain)] != ""]
+        for domain, row, answered in chosen:
+            if n_is_answers:
+                row = row._replace(n=int(answered), n_kish=row.n_kish_items if answered else 0.0)
             publishable = row.estimate is not None and row.n >= min_n and row.n_kish >= min_n
             status = _status(row.ci_low, row.ci_high, target, row.n, row.n_kish, min_n, comparison) if publishable else "insufficient"
             record = EstimateRecord(

@@ -41,19 +41,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import aliased
 
 from webapp.extensions import db
 from webapp.models import Indicator, PublishedEstimate, Response, ResponseScore, Service
 from webapp.periods import Period
 from webapp.publishing.aggregate import ScoreGroup, fetch_transaction_counts
 from webapp.publishing.compute import (
+    ASPECT_HOST,
     _Cells,
     _domain_functions,
     _domains_of,
     _index_instruments,
     _score_source,
     _unit_infos,
+    criterion_instruments,
 )
 from webapp.publishing.publish import PublishError, current_snapshot
 from webapp.safe_text import csv_cell
@@ -85,6 +88,8 @@ class MicrodataExport:
 @dataclass
 class _Data:
     indicator: Indicator
+    #: The published metric: the indicator's code, or ``<indicator>/item:<criterion>``.
+    metric: str
     period: Period
     response_ids: list[int]
     groups: list[ScoreGroup]
@@ -99,7 +104,7 @@ class _Data:
 
     @property
     def ratio(self) -> bool:
-        return self.indicator.kind == "index"
+        return self.indicator.kind == "index" or "/item:" in self.metric
 
     @property
     def answer_columns(self) -> tuple[str, ...]:
@@ -111,9 +116,13 @@ def _load(period_label: str, indicator_code: str) -> _Data:
         period = Period.parse(period_label)
     except ValueError as error:
         raise PublishError(f"unknown period {period_label!r}") from error
-    indicator = db.session.scalar(select(Indicator).where(Indicator.code == indicator_code))
+    host_code, criterion_marker, criterion = indicator_code.partition("/item:")
+    indicator = db.session.scalar(select(Indicator).where(Indicator.code == host_code))
     if indicator is None or indicator.kind not in MICRODATA_KINDS:
         raise PublishError(f"unknown satisfaction indicator {indicator_code!r}")
+    criterion_ids = criterion_instruments(indicator.sector).get(criterion) if criterion_marker else None
+    if criterion_marker and (not criterion_ids or ASPECT_HOST.get(indicator.sector) != indicator.code):
+        raise PublishError(f"unknown criterion {indicator_code!r}")
     snapshot = current_snapshot(period.label)
     if snapshot is None:
         raise PublishError(f"{period} has not been published; publish it first")
@@ -122,7 +131,7 @@ def _load(period_label: str, indicator_code: str) -> _Data:
         (domain_type, domain)
         for domain_type, domain in db.session.execute(
             select(PublishedEstimate.domain_type, PublishedEstimate.domain).where(
-                PublishedEstimate.snapshot_id == snapshot.id, PublishedEstimate.metric == indicator.code,
+                PublishedEstimate.snapshot_id == snapshot.id, PublishedEstimate.metric == indicator_code,
                 PublishedEstimate.estimate.is_not(None))
         )
     }
@@ -130,7 +139,10 @@ def _load(period_label: str, indicator_code: str) -> _Data:
     source, sector_services = _score_source(indicator, services)
     quarters = [q.label for q in period.quarters]
     key = (Response.id, Response.period, Response.unit_id, Response.service_id, Response.respondent_type, Response.channel)
-    if indicator.kind == "index":
+    if criterion_ids:
+        rows = db.session.execute(_criterion_query(criterion, criterion_ids, quarters, key).where(
+            Response.service_id.in_(sector_services)).order_by(Response.id)).all()
+    elif indicator.kind == "index":
         rows = db.session.execute(_ratio_query(indicator, quarters, key).where(
             Response.service_id.in_(sector_services)).order_by(Response.id)).all()
     else:
@@ -146,9 +158,11 @@ def _load(period_label: str, indicator_code: str) -> _Data:
     cells = _Cells(groups, fetch_transaction_counts(quarters), sector_services)
     strata, sizes = np.unique(cells.stratum, return_counts=True)
     domains = _domains_of(indicator, _domain_functions(period, _unit_infos(period), services))
+    if criterion_ids:
+        domains = {name: domains[name] for name in ("province", "unit")}
     labels = {name: [function(g) for g in groups] for name, function in domains.items()}
     values = [tuple(int(v) for v in row[6:]) for row in rows]
-    return _Data(indicator, period, [row[0] for row in rows], groups, cells.weight, cells.stratum.astype(int),
+    return _Data(indicator, indicator_code, period, [row[0] for row in rows], groups, cells.weight, cells.stratum.astype(int),
                  dict(zip(strata.tolist(), sizes.tolist(), strict=True)), labels, published, values)
 
 
@@ -169,6 +183,18 @@ def _ratio_query(indicator: Indicator, quarters: list[str], key: tuple):
                                     stored, Response.instrument_id.in_(instrument_ids))
 
 
+def _criterion_query(criterion: str, instrument_ids: list[int], quarters: list[str], key: tuple):
+    """Per valid response of the instruments that sample ``criterion``: x = 1 if it rated the criterion
+    (asked it and did not answer "no opinion"), y = 1 if satisfied; 0 and 0 otherwise (domain estimation)."""
+    score = aliased(ResponseScore)
+    rated = case((score.response_id.is_not(None), 1), else_=0)
+    return (
+        select(*key, rated, func.coalesce(score.satisfied, 0))
+        .outerjoin(score, (score.response_id == Response.id) & (score.metric == f"item:{criterion}"))
+        .where(Response.period.in_(quarters), Response.status == "valid", Response.instrument_id.in_(instrument_ids))
+    )
+
+
 def export_microdata(period_label: str, indicator_code: str, output: Path, tier: str = "public") -> MicrodataExport:
     """Write the ``tier`` microdata of a published period and indicator, ``<output>.R`` beside it
     (and, for the public tier, ``<output>.json``: what was coarsened)."""
@@ -187,7 +213,7 @@ def _public_rows(data: _Data) -> tuple[list[tuple], dict]:
     answers = data.values
     notes: dict = {
         "tier": "public",
-        "indicator": data.indicator.code,
+        "indicator": data.metric,
         "period": data.period.label,
         "layout": "one block per domain type; each row carries one domain only (no cross-classification)",
         "dropped_columns": ["response_id", "quarter", "cell_total", "demographics", "free text"],
@@ -244,7 +270,7 @@ def _write_public(data: _Data, output: Path) -> MicrodataExport:
     notes_path = output.with_suffix(".json")
     notes_path.write_text(json.dumps(notes, ensure_ascii=False, indent=2), encoding="utf-8")
     script = output.with_suffix(".R")
-    script.write_text(_public_r_script(output.name, data.indicator.code, data.period.label, notes, data.ratio),
+    script.write_text(_public_r_script(output.name, data.metric, data.period.label, notes, data.ratio),
                       encoding="utf-8")
     return MicrodataExport(len(rows), output, script, notes_path)
 
@@ -262,7 +288,7 @@ def _write_restricted(data: _Data, output: Path) -> MicrodataExport:
                                                          weight * data.stratum_size[stratum], weight, *data.values[i],
                                                          *values)])
     script = output.with_suffix(".R")
-    script.write_text(_restricted_r_script(output.name, data.indicator.code, data.period.label,
+    script.write_text(_restricted_r_script(output.name, data.metric, data.period.label,
                                            [n for n in names if n != "province"], data.ratio), encoding="utf-8")
     return MicrodataExport(len(data.groups), output, script)
 

@@ -43,12 +43,43 @@ def status_word(status: str) -> str:
     }.get(status, _("Not enough data"))
 
 
+def _criteria() -> dict[str, object]:
+    """``criterion code → its question`` (a ``LocalizedText``), in the order the newest
+    questionnaires ask them; kept for the request (the instrument versions never change)."""
+    from flask import g, has_app_context
+    from sqlalchemy import select
+
+    from surveys.definitions import criterion_items
+    from surveys.stored import definition_of
+    from webapp.extensions import db
+    from webapp.models import Instrument
+
+    if has_app_context() and "criteria" in g:
+        return g.criteria
+    found: dict[str, object] = {}
+    for row in db.session.scalars(select(Instrument).order_by(Instrument.code, Instrument.version.desc())):
+        for item in criterion_items(definition_of(row)):
+            found.setdefault(item.code, item.text)
+    if has_app_context():
+        g.criteria = found
+    return found
+
+
 def secondary_order(kind: str) -> int:
-    return SECONDARY_ORDER.index(kind) if kind in SECONDARY_ORDER else len(SECONDARY_ORDER)
+    """Aspects in questionnaire order, the whole-questionnaire rates, then the criteria as asked."""
+    if kind in SECONDARY_ORDER:
+        return SECONDARY_ORDER.index(kind)
+    criteria = list(_criteria()) if kind.startswith("item:") else []
+    code = kind.removeprefix("item:")
+    return len(SECONDARY_ORDER) + (criteria.index(code) if code in criteria else len(criteria))
 
 
 def secondary_name(kind: str) -> str:
-    """The name of an aspect (``aspect:access``) or of a whole-questionnaire rate (``item-level``)."""
+    """The name of an aspect (``aspect:access``), of a whole-questionnaire rate (``item-level``) or the
+    question of a criterion measured by matrix sampling (``item:<code>``)."""
+    if kind.startswith("item:"):
+        text = _criteria().get(kind.removeprefix("item:"))
+        return text.get(language()) if text is not None else kind.removeprefix("item:")
     names = {
         "aspect:access": _("Access to the service"),
         "aspect:procedure": _("The procedure"),
