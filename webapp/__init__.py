@@ -69,6 +69,11 @@ def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
+    # Issue #15: the job queue, the one-stop integration, link delivery, national portal ratings.
+    from webapp import delivery, integrations, jobs, portal
+
+    for part in (jobs, integrations, delivery, portal):
+        part.init_app(app)
     from webapp.ops import init_app as init_operations  # backups, request logs, /metrics
 
     init_operations(app)

@@ -14,6 +14,12 @@ from webapp.models.publishing import PublishedEstimate, PublishedSnapshot
 from webapp.models.registry import SECTORS, UNIT_KINDS, Counter, Device, Service, Unit, UnitSuccession, unit_services
 from webapp.models.types import utcnow
 
+# Issue #15: each module lists its tables in its own ``__all__`` (imported for the metadata).
+from webapp.models.jobs import *  # noqa: E402, F401, F403
+from webapp.models.integrations import *  # noqa: E402, F401, F403
+from webapp.models.delivery import *  # noqa: E402, F401, F403
+from webapp.models.portal import *  # noqa: E402, F401, F403
+
 __all__ = [
     "AuditEvent",
     "CHANNELS",

@@ -1,0 +1,1 @@
+"""Admin pages of issue #15 (filled in by its work)."""
