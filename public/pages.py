@@ -24,6 +24,8 @@ from webapp.access import PUBLIC, declare_access
 from webapp.extensions import db
 from webapp.i18n import current_language, localized, number, percent
 from webapp.models import Indicator, Unit
+from webapp.portal.figures import MIN_N as PORTAL_MIN_N
+from webapp.portal.figures import latest_portal_figure
 from webapp.reports.labels import secondary_order
 from webapp.security import embeddable
 
@@ -238,6 +240,8 @@ def unit_page(unit_code: str):
         trend_chart=trend_chart,
         comments=comments.published_comments(unit, request.args.get("page", 1, type=int)),
         snippets=_embed_snippets(unit),
+        portal=latest_portal_figure(unit),
+        portal_min_n=PORTAL_MIN_N,
     )
 
 
