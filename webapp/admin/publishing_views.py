@@ -1,14 +1,18 @@
 """Publishing: the ended periods with their current snapshot, (re)publication, revision diffs.
 
-Publishing computes the period's estimates inside the request: a few seconds on the demo
-data, longer on millions of responses (a background job would be the next step).
+Publishing runs as a background job (``publish``, :mod:`webapp.jobs.builtin`): the form is checked
+at once (period ended, a reason for a revision, responses to publish), then the request queues the
+job and redirects to its page, which shows the progress. The job's key is the period with a hash
+of the request (the revision it follows and the reason), so a double click queues one job.
 """
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+import hashlib
+import json
+
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from sqlalchemy import func, select
 
 from webapp.access import editor_required
@@ -100,7 +104,7 @@ def period_detail(label: str):
 @admin.post("/publishing/<label>")
 @editor_required
 def period_publish(label: str):
-    from webapp.publishing.publish import PublishError, current_snapshot, publish_period
+    from webapp.publishing.publish import current_snapshot, has_valid_responses
 
     period = _period_or_404(label)
     form = PublishForm()
@@ -120,22 +124,20 @@ def period_publish(label: str):
             str(_l("Say why the period is published again: the reason is shown to the public with the new revision"))
         ]
         return _render_period(period, form, status=400)
-    try:
-        published = publish_period(period.label, reason=reason or None, actor=current_user.email)
-    except PublishError as error:
-        message = str(error)
-        if message.endswith("has no responses to publish"):
-            message = str(_l("%(period)s has no responses to publish.", period=period.label))
-        return _render_period(period, form, (message,), 409)
-    flash(
-        _l(
-            "%(period)s is published (revision %(revision)s, %(count)s estimates).",
-            period=published.period,
-            revision=published.revision,
-            count=published.estimates,
-        )
+    if not has_valid_responses(period):
+        return _render_period(period, form, (str(_l("%(period)s has no responses to publish.", period=period.label)),), 409)
+    from webapp import jobs
+
+    revision_before = existing.revision if existing is not None else 0
+    request_hash = hashlib.sha256(json.dumps([period.label, revision_before, reason]).encode()).hexdigest()[:24]
+    job = jobs.enqueue(
+        "publish",
+        {"period": period.label, "reason": reason or None, "revision_before": revision_before},
+        key=f"publish:{period.label}:{request_hash}",
+        title=str(_l("Publish %(period)s", period=period.label)),
     )
-    return redirect(url_for("admin.period_detail", label=period.label))
+    db.session.commit()
+    return redirect(url_for("admin.job_detail", job_id=job.id))
 
 
 @admin.get("/publishing/<label>/diff")

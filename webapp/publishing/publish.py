@@ -97,11 +97,13 @@ def has_valid_responses(period: Period) -> bool:
 
 
 def publish_period(label: str, reason: str | None = None, actor: str = "cli", now: datetime | None = None,
-                   inputs: PeriodInputs | None = None) -> Published:
+                   inputs: PeriodInputs | None = None, progress=None) -> Published:
     """Compute and store a snapshot of ``label``; a second publication needs a ``reason``.
 
     ``inputs`` lets a caller publishing several periods reuse the quarters' SQL sums.
+    ``progress(step, steps, what)``, when given, is told each step (a background job shows it).
     """
+    report = progress or (lambda step, steps, what: None)
     try:
         period = Period.parse(label)
     except ValueError as error:
@@ -117,7 +119,9 @@ def publish_period(label: str, reason: str | None = None, actor: str = "cli", no
     # disclosure control withholds is still published (it shows nothing).
     if not has_valid_responses(period):
         raise PublishError(f"{period} has no responses to publish")
+    report(1, 3, "publish.compute")
     computed = compute_period(period, _previous_values(period), inputs)
+    report(2, 3, "publish.store")
     _refuse_disclosive(period, computed)
     revision = (existing.revision + 1) if existing else 1
     summary = {**computed.summary, "added": late_ratings_added(period, existing.published_at if existing else None)}

@@ -1,0 +1,314 @@
+"""The job queue (issue #15): idempotent enqueueing, commit/rollback, retries, sealed data, admin pages.
+
+Tests run in the inline mode: a job runs right after the transaction that enqueued it commits.
+The kill test with a real Redis and worker processes is in ``test_jobs_worker.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from tests.conftest import csrf_from, make_app
+from tests.pages import check_page
+from tests.webapp import test_jobs_handlers as handlers
+from tests.webapp.test_admin_pages import admin_client_fixture, audit_rows  # noqa: F401  (fixture)
+from webapp import jobs
+from webapp.models import Job, utcnow
+
+PHONE = "0912345678"
+EMAIL = "citizen.secret@example.vn"
+
+
+@pytest.fixture(autouse=True)
+def _clean_handlers():
+    handlers.SEEN.clear()
+    handlers.FAIL.clear()
+    yield
+    handlers.SEEN.clear()
+    handlers.FAIL.clear()
+
+
+def seen(kind: str) -> list[tuple]:
+    return [entry for entry in handlers.SEEN if entry[0] == kind]
+
+
+def test_a_job_runs_after_the_commit_and_its_result_is_stored(db):
+    job = jobs.enqueue("test.echo", {"value": 42}, title="Echo")
+    assert job.state == "queued" and seen("test.echo") == []  # not before the commit
+    db.session.commit()
+    db.session.refresh(job)
+    assert (job.state, job.attempts, job.result) == ("done", 1, {"echo": 42, "sealed_received": False})
+    assert job.started_at is not None and job.finished_at is not None and job.created_by == "system"
+
+
+def test_enqueue_is_idempotent_by_key(db):
+    first = jobs.enqueue("test.echo", {"value": 1}, key="echo:1")
+    db.session.commit()
+    again = jobs.enqueue("test.echo", {"value": 2}, key="echo:1")
+    db.session.commit()
+    assert again.id == first.id
+    assert db.session.scalars(select(Job)).all() == [first]
+    assert len(seen("test.echo")) == 1  # queued and run once
+    # A different key is another job.
+    other = jobs.enqueue("test.echo", {"value": 3}, key="echo:2")
+    db.session.commit()
+    assert other.id != first.id and len(seen("test.echo")) == 2
+
+
+def test_a_rolled_back_enqueue_sends_nothing(db):
+    jobs.enqueue("test.echo", {"value": "rolled back"}, key="gone")
+    db.session.rollback()
+    kept = jobs.enqueue("test.echo", {"value": "kept"})
+    db.session.commit()
+    assert [entry[3]["value"] for entry in seen("test.echo")] == ["kept"]
+    assert [job.id for job in db.session.scalars(select(Job))] == [kept.id]
+    assert db.session.scalar(select(Job).where(Job.key == "gone")) is None
+
+
+def test_a_rolled_back_savepoint_drops_its_job_only(db):
+    outer = jobs.enqueue("test.echo", {"value": "outer"})
+    savepoint = db.session.begin_nested()
+    jobs.enqueue("test.echo", {"value": "inner"})
+    savepoint.rollback()
+    db.session.commit()
+    assert [entry[3]["value"] for entry in seen("test.echo")] == ["outer"]
+    assert db.session.get(Job, outer.id).state == "done"
+
+
+def test_transient_errors_are_retried_with_exponential_back_off(db):
+    job = jobs.enqueue("test.flaky", {"succeed_on": 3})
+    db.session.commit()
+    db.session.refresh(job)
+    assert (job.state, job.attempts, job.error) == ("retrying", 1, "gateway busy (attempt 1)")
+    # The first back-off is min_backoff (1 s) to twice that; the second doubles it.
+    due = job.next_attempt_at
+    assert timedelta(0) < due - utcnow() <= timedelta(seconds=2)
+    assert jobs.drain() == 0  # not due yet
+    assert jobs.drain(now=due + timedelta(milliseconds=1)) == 1
+    db.session.refresh(job)
+    assert (job.state, job.attempts) == ("retrying", 2)
+    wait = job.next_attempt_at - utcnow()
+    assert timedelta(seconds=1) < wait <= timedelta(seconds=4)
+    assert jobs.drain(now=utcnow() + timedelta(minutes=5)) == 1
+    db.session.refresh(job)
+    assert (job.state, job.attempts, job.result, job.error) == ("done", 3, {"attempt": 3}, None)
+
+
+def test_retry_after_is_respected(db):
+    job = jobs.enqueue("test.flaky", {"succeed_on": 2, "retry_after_ms": 120_000})
+    db.session.commit()
+    db.session.refresh(job)
+    assert job.state == "retrying" and job.next_attempt_at - utcnow() > timedelta(seconds=100)
+    assert jobs.drain(now=utcnow() + timedelta(seconds=60)) == 0
+
+
+def test_a_permanent_error_fails_at_once(db):
+    job = jobs.enqueue("test.permanent", {})
+    db.session.commit()
+    db.session.refresh(job)
+    assert (job.state, job.attempts, job.error) == ("failed", 1, "the input can never work")
+    assert jobs.drain(now=utcnow() + timedelta(days=1)) == 0
+    assert len(seen("test.permanent")) == 1
+
+
+def test_other_exceptions_are_retried_then_fail(db):
+    job = jobs.enqueue("test.broken", {})
+    db.session.commit()
+    db.session.refresh(job)
+    assert (job.state, job.attempts, job.error) == ("retrying", 1, "RuntimeError: boom")
+    jobs.drain(now=utcnow() + timedelta(minutes=1))
+    db.session.refresh(job)
+    assert (job.state, job.attempts, job.error) == ("failed", 2, "RuntimeError: boom")
+    assert job.finished_at is not None
+
+
+def test_an_unknown_kind_fails_with_a_clear_error(db):
+    job = jobs.enqueue("test.nobody-handles-this", {})
+    db.session.commit()
+    db.session.refresh(job)
+    assert job.state == "failed" and "no handler" in job.error
+
+
+def _every_stored_text(db) -> str:
+    """Every row of every table, as text (the whole database, for a search)."""
+    chunks = []
+    with db.engine.connect() as connection:
+        for table in db.metadata.sorted_tables:
+            for row in connection.execute(table.select()):
+                chunks.append(repr(tuple(row)))
+    return "\n".join(chunks)
+
+
+def test_sealed_data_reaches_the_handler_and_never_the_database_nor_the_logs(db, caplog):
+    caplog.set_level(logging.DEBUG)
+    done = jobs.enqueue("test.echo", {"value": "with contact"}, sealed={"phone": PHONE, "email": EMAIL})
+    waiting = jobs.enqueue("test.flaky", {"succeed_on": 2}, sealed={"phone": PHONE, "email": EMAIL})
+    failing = jobs.enqueue("test.permanent", {}, sealed={"phone": PHONE})
+    db.session.commit()
+    assert seen("test.echo")[0][4] == {"phone": PHONE, "email": EMAIL}
+    assert seen("test.flaky")[0][4] == {"phone": PHONE, "email": EMAIL}
+    stored = _every_stored_text(db)
+    assert PHONE not in stored and EMAIL not in stored
+    db.session.refresh(waiting)
+    assert waiting.state == "retrying" and waiting.sealed  # kept encrypted for the next attempt
+    jobs.drain(now=utcnow() + timedelta(minutes=1))
+    assert seen("test.flaky")[1][4] == {"phone": PHONE, "email": EMAIL}
+    for job in (done, waiting, failing):
+        db.session.refresh(job)
+        assert job.state in ("done", "failed") and job.sealed is None  # wiped when the job ends
+    stored = _every_stored_text(db)
+    assert PHONE not in stored and EMAIL not in stored
+    logged = "\n".join(record.getMessage() for record in caplog.records) + caplog.text
+    assert PHONE not in logged and EMAIL not in logged
+
+
+def test_sealed_data_is_encrypted_with_a_key_of_the_app(db):
+    from webapp.jobs.core import seal, unseal
+
+    token = seal({"phone": PHONE})
+    assert PHONE not in token and unseal(token) == {"phone": PHONE}
+    with pytest.raises(jobs.PermanentError):
+        unseal(token[:-4] + "AAAA")
+
+
+def test_progress_is_on_the_job_page_which_refreshes_itself(admin_client, db):
+    job = jobs.enqueue("test.progress", {}, title="Half-way job")
+    db.session.commit()
+    page = check_page(admin_client.get(f"/admin/jobs/{job.id}?lang=en"))
+    bar = page.find("progress")
+    assert (bar["value"], bar["max"]) == ("3", "7")
+    text = page.get_text(" ")
+    assert "Step 3 of 7" in text and "third step of seven" in text and "Waiting to retry" in text
+    assert page.find("meta", attrs={"http-equiv": "refresh"}) is not None
+    listing = check_page(admin_client.get("/admin/jobs?lang=en&state=retrying")).get_text(" ")
+    assert "Half-way job" in listing and "3 / 7" in listing
+    assert "Half-way job" not in check_page(admin_client.get("/admin/jobs?lang=en&state=done")).get_text(" ")
+    assert check_page(admin_client.get("/admin/jobs?lang=en&kind=test.progress&state=bogus&page=x"))
+    assert admin_client.get("/admin/jobs/999999").status_code == 404
+
+
+def test_the_retry_button_queues_a_failed_job_again_and_is_audited(admin_client, db):
+    handlers.FAIL.add("test.echo")
+    job = jobs.enqueue("test.echo", {"value": "again"})
+    db.session.commit()
+    db.session.refresh(job)
+    assert job.state == "failed"
+    page = admin_client.get(f"/admin/jobs/{job.id}?lang=en")
+    soup = check_page(page)
+    assert soup.find("meta", attrs={"http-equiv": "refresh"}) is None  # finished: no refresh
+    assert "Retry this job" in soup.get_text(" ")
+    # Without the CSRF token: refused, nothing queued.
+    assert admin_client.post(f"/admin/jobs/{job.id}/retry").status_code == 400
+    assert audit_rows(db, "job.retry") == []
+    handlers.FAIL.clear()
+    answer = admin_client.post(f"/admin/jobs/{job.id}/retry", data={"csrf_token": csrf_from(page)})
+    assert answer.status_code == 302
+    db.session.refresh(job)
+    assert (job.state, job.attempts, job.result["echo"]) == ("done", 2, "again")
+    events = audit_rows(db, "job.retry")
+    assert len(events) == 1 and events[0].actor == admin_client.admin.email and events[0].object_id == str(job.id)
+    # A job that did not fail cannot be retried.
+    again = admin_client.post(f"/admin/jobs/{job.id}/retry", data={"csrf_token": csrf_from(page)})
+    assert again.status_code == 302 and len(audit_rows(db, "job.retry")) == 1
+    db.session.refresh(job)
+    assert job.attempts == 2
+
+
+def test_job_pages_are_for_administrators_only(client, db, make_user, sign_in):
+    job = jobs.enqueue("test.echo", {"value": 1})
+    db.session.commit()
+    assert client.get(f"/admin/jobs/{job.id}").status_code == 302  # to the sign-in page
+    sign_in(make_user("agency_manager", "sl-ttpvhcc"))
+    assert client.get("/admin/jobs").status_code == 403
+    assert client.get(f"/admin/jobs/{job.id}").status_code == 403
+
+
+def test_a_double_click_on_publish_queues_one_job(admin_client, db):
+    from tests.webapp.test_admin_pages import post
+    from webapp.demo.seed import seed_demo
+    from webapp.models import PublishedSnapshot
+    from webapp.periods import current_quarter
+
+    last = current_quarter().previous()
+    seed_demo(responses=1500, seed=3, first_quarter=last)
+    # The worker is "busy": the first click's job is queued but not yet run.
+    app = admin_client.application
+    app.config["JOBS_MODE"] = "embedded"
+    try:
+        first = post(admin_client, f"/admin/publishing/{last.label}", {"reason": ""})
+        second = post(admin_client, f"/admin/publishing/{last.label}", {"reason": ""})
+    finally:
+        app.config["JOBS_MODE"] = "inline"
+    assert first.status_code == second.status_code == 302
+    assert first.headers["Location"] == second.headers["Location"]
+    assert len(db.session.scalars(select(Job)).all()) == 1
+    page = check_page(admin_client.get(first.headers["Location"] + "?lang=en"))
+    assert "Queued" in page.get_text(" ") and page.find("meta", attrs={"http-equiv": "refresh"}) is not None
+    assert jobs.drain() == 1
+    snapshots = db.session.scalars(select(PublishedSnapshot)).all()
+    assert [s.revision for s in snapshots] == [1]
+    job = db.session.scalar(select(Job))
+    db.session.refresh(job)
+    assert job.state == "done" and job.result["revision"] == 1 and (job.progress_done, job.progress_total) == (3, 3)
+    # The handler is idempotent: running the same job again publishes nothing new.
+    db.session.execute(update(Job).values(state="queued"))
+    db.session.commit()
+    assert jobs.drain() == 1
+    assert [s.revision for s in db.session.scalars(select(PublishedSnapshot))] == [1]
+
+
+def test_embedded_mode_runs_again_a_job_left_running_by_a_dead_process(app, db):
+    from webapp.extensions import db as database
+    from webapp.jobs.runners import embedded_runner
+
+    # A process died in the middle of this job: the row says running, first attempt.
+    job = Job(kind="test.echo", payload={"value": "survivor"}, state="running", attempts=1,
+              progress_done=0, created_by="system", started_at=utcnow())
+    other = Job(kind="test.echo", payload={"value": "waiting"}, state="queued", attempts=0,
+                progress_done=0, created_by="system")
+    db.session.add_all([job, other])
+    db.session.commit()
+    embedded = make_app(app.config["SQLALCHEMY_DATABASE_URI"], JOBS_MODE="embedded", JOBS_POLL_SECONDS=1)
+    runner = embedded_runner(embedded)
+    runner.start()  # recovers, then runs what is due
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            states = set(db.session.scalars(select(Job.state)))
+            db.session.commit()
+            if states == {"done"}:
+                break
+            time.sleep(0.2)
+    finally:
+        runner.stop()
+        with embedded.app_context():
+            database.engine.dispose()
+    db.session.refresh(job)
+    db.session.refresh(other)
+    assert (job.state, job.attempts, job.result["echo"]) == ("done", 2, "survivor")
+    assert (other.state, other.attempts) == ("done", 1)
+    assert sorted(entry[3]["value"] for entry in seen("test.echo")) == ["survivor", "waiting"]
+
+
+def test_embedded_mode_enqueue_keeps_the_job_in_the_table_until_the_runner_takes_it(app, db):
+    embedded = make_app(app.config["SQLALCHEMY_DATABASE_URI"], JOBS_MODE="embedded")
+    from webapp.extensions import db as database
+    from webapp.jobs.runners import embedded_runner
+
+    with embedded.app_context():
+        job_id = jobs.enqueue("test.echo", {"value": "later"}, sealed={"phone": PHONE}).id
+        database.session.commit()
+        assert database.session.get(Job, job_id).state == "queued" and seen("test.echo") == []
+        assert PHONE not in _every_stored_text(database)
+        assert embedded_runner(embedded).run_due() == 1
+        database.session.expire_all()
+        assert database.session.get(Job, job_id).state == "done"
+        assert seen("test.echo")[0][4] == {"phone": PHONE}
+        database.session.remove()
+        database.engine.dispose()
+

@@ -1,0 +1,224 @@
+"""How jobs reach a runner in each mode: Redis (Dramatiq), embedded (a thread on the table), inline.
+
+Messages are sent only after the enqueuing transaction commits (SQLAlchemy ``after_commit``);
+a job whose insert was rolled back has no identity any more and is never sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import event, inspect, update
+from sqlalchemy.orm import Session
+
+from webapp.extensions import db
+
+_log = logging.getLogger("webapp.jobs")
+_PENDING = "sonla_jobs_pending"
+_APP = "sonla_jobs_app"
+MODES = ("redis", "embedded", "inline")
+
+
+def mode(app: Flask) -> str:
+    """``redis``, ``embedded`` or ``inline``: ``JOBS_MODE`` when set, else from ``JOBS_BROKER_URL``."""
+    chosen = (app.config.get("JOBS_MODE") or "").strip().lower()
+    if chosen:
+        if chosen not in MODES:
+            raise RuntimeError(f"JOBS_MODE={chosen!r} is not one of {MODES}")
+        return chosen
+    return "redis" if app.config.get("JOBS_BROKER_URL") else "embedded"
+
+
+@dataclass
+class JobsState:
+    """Per-application objects: the Dramatiq broker and actor (Redis mode), the embedded runner."""
+
+    broker: Any = None
+    actor: Any = None
+    runner: EmbeddedRunner | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def state_of(app: Flask) -> JobsState:
+    return app.extensions["sonla_jobs"]
+
+
+def install(app: Flask) -> None:
+    app.extensions["sonla_jobs"] = JobsState()
+    _listen_once()
+    if mode(app) == "embedded" and not app.testing:
+
+        @app.before_request
+        def _start_embedded_runner() -> None:
+            embedded_runner(app).start()
+
+
+_listening = False
+
+
+def _listen_once() -> None:
+    global _listening
+    if not _listening:
+        event.listen(Session, "after_commit", _after_commit)
+        _listening = True
+
+
+def remember_for_commit(job, token: str | None, delay_ms: int) -> None:
+    """Send ``job`` once the current session commits."""
+    session = db.session()
+    session.info.setdefault(_PENDING, []).append((job, job.id, token, delay_ms))
+    session.info[_APP] = current_app._get_current_object()
+
+
+def _after_commit(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    app = session.info.get(_APP)
+    # A job whose INSERT was rolled back (the whole transaction, or its savepoint) is transient again.
+    committed = [(job_id, token, delay) for job, job_id, token, delay in pending if inspect(job).has_identity]
+    if committed and app is not None:
+        dispatch(app, committed)
+
+
+def dispatch(app: Flask, jobs: list[tuple[int, str | None, int]]) -> None:
+    """Hand committed jobs ``(id, sealed token, delay ms)`` to this app's runner."""
+    current = mode(app)
+    if current == "redis":
+        actor = redis_actor(app)
+        for job_id, token, delay in jobs:
+            try:
+                actor.send_with_options(args=(job_id, token), delay=delay or None)
+            except Exception:  # noqa: BLE001 — the job stays queued in the table, visible to admins
+                _log.exception("job %s could not be sent to the broker; it stays queued", job_id)
+    elif current == "embedded":
+        embedded_runner(app).wake()
+    else:
+        from webapp.jobs.core import execute
+
+        for job_id, _token, delay in jobs:
+            if delay:
+                continue  # a delayed job waits for drain()
+            try:
+                # A new app context is a new database session: the caller's has just committed.
+                with app.app_context():
+                    execute(job_id)
+            except Exception:  # noqa: BLE001 — never turn the caller's successful commit into an error
+                _log.exception("job %s could not run inline", job_id)
+
+
+# --- Redis (Dramatiq) -------------------------------------------------------------------------
+
+ACTOR_NAME = "sonla_job"
+
+
+def redis_actor(app: Flask):
+    """This app's Dramatiq actor on its ``RedisBroker`` (made once)."""
+    state = state_of(app)
+    with state.lock:
+        if state.actor is None:
+            import dramatiq
+            from dramatiq.brokers.redis import RedisBroker
+
+            broker = RedisBroker(
+                url=app.config["JOBS_BROKER_URL"],
+                namespace=app.config["JOBS_REDIS_NAMESPACE"],
+                heartbeat_timeout=int(app.config["JOBS_REDIS_HEARTBEAT_MS"]),
+                maintenance_chance=int(app.config["JOBS_REDIS_MAINTENANCE_CHANCE"]),
+            )
+
+            def run_job(job_id: int, sealed: str | None = None) -> None:
+                from webapp.jobs.core import execute
+
+                with app.app_context():
+                    outcome = execute(job_id, sealed, redelivered=True)
+                if outcome is not None and outcome.state == "retrying":
+                    # Dramatiq's Retries middleware sends the same message again after the delay.
+                    raise dramatiq.Retry("retrying", delay=outcome.retry_in_ms)
+
+            state.broker = broker
+            state.actor = dramatiq.actor(
+                run_job,
+                actor_name=ACTOR_NAME,
+                queue_name=app.config["JOBS_QUEUE"],
+                broker=broker,
+                max_retries=None,  # the job's handler decides when to give up (webapp.jobs.core)
+                time_limit=int(app.config["JOBS_TIME_LIMIT_MS"]),
+            )
+        return state.actor
+
+
+# --- embedded ---------------------------------------------------------------------------------
+
+
+def embedded_runner(app: Flask) -> EmbeddedRunner:
+    state = state_of(app)
+    with state.lock:
+        if state.runner is None:
+            state.runner = EmbeddedRunner(app)
+        return state.runner
+
+
+class EmbeddedRunner:
+    """A thread in this process that runs due jobs from the ``jobs`` table (one process only)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(target=self._loop, name="sonla-jobs", daemon=True)
+            self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 30) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def recover(self) -> int:
+        """Queue again the jobs a dead process left ``running`` (this is the only runner)."""
+        from webapp.models.jobs import Job
+
+        with self.app.app_context():
+            count = db.session.execute(
+                update(Job).where(Job.state == "running").values(state="queued"),
+                execution_options={"synchronize_session": False},
+            ).rowcount
+            db.session.commit()
+        if count:
+            _log.warning("%s job(s) left running by a stopped process are queued again", count)
+        return count
+
+    def run_due(self) -> int:
+        from webapp.jobs.core import drain
+
+        with self.app.app_context():
+            return drain()
+
+    def _loop(self) -> None:
+        try:
+            self.recover()
+        except Exception:  # noqa: BLE001
+            _log.exception("embedded job runner: recovery failed")
+        poll = max(1, int(self.app.config.get("JOBS_POLL_SECONDS", 5)))
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                self.run_due()
+            except Exception:  # noqa: BLE001 — the runner must survive a bad moment of the database
+                _log.exception("embedded job runner: an iteration failed")
+            self._wake.wait(poll)
