@@ -36,6 +36,7 @@ from webapp.models import (
     Unit,
 )
 from webapp.periods import Period, current_quarter
+from webapp.portal import response_rates
 from webapp.publishing.compute import target_for
 from webapp.reports.labels import secondary_order
 
@@ -127,6 +128,9 @@ class Overview:
     live: list[tuple[Indicator, Rate]] = field(default_factory=list)
     live_responses: int = 0
     subunits: list[Unit] = field(default_factory=list)
+    #: Survey links issued, delivered and answered per unit (this one and those under it) and service:
+    #: ``(quarter label, rows)`` for the previous quarter and this one (:mod:`webapp.portal.response_rates`).
+    link_rates: list[tuple[str, list]] = field(default_factory=list)
 
 
 # --- estimation from counts ---------------------------------------------------------------
@@ -366,4 +370,6 @@ def build_overview(unit: Unit, today: date | None = None) -> Overview:
     overview.live_period = quarter.label
     overview.live, overview.live_responses = live_rates(unit, quarter, satisfaction)
     overview.subunits = subunits(unit, today)
+    scope = response_rates.subtree_ids(unit)
+    overview.link_rates = [(q.label, response_rates.period_response_rates(scope, q)) for q in (quarter.previous(), quarter)]
     return overview

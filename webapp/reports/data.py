@@ -20,6 +20,7 @@ from webapp.extensions import db
 from webapp.models import PublishedEstimate, PublishedSnapshot, Response, Service, Unit
 from webapp.models.feedback import CommentReview
 from webapp.periods import Period
+from webapp.portal import response_rates
 from webapp.publishing.publish import current_snapshot
 from webapp.reports import labels
 
@@ -177,6 +178,9 @@ class ReportData:
     breakdowns: list[Breakdown]
     comments: CommentSummary
     generated_at: datetime
+    #: Survey links issued, delivered and answered per unit and service in the period
+    #: (:class:`webapp.portal.response_rates.ResponseRateRow`; the unit's subtree, or every unit).
+    link_rates: list = field(default_factory=list)
 
     @property
     def scope_code(self) -> str:
@@ -421,4 +425,7 @@ def collect(unit_code: str | None, period_label: str, locale: str, now: datetime
         breakdowns=_breakdowns(snapshot, previous_snapshot, unit, indicators, locale, period),
         comments=comment_summary(unit, period, locale),
         generated_at=now,
+        link_rates=response_rates.period_response_rates(
+            response_rates.subtree_ids(unit) if unit is not None else None, period
+        ),
     )

@@ -621,6 +621,44 @@ def _response_rates(document, data: ReportData, number: _Numbering, table_number
     return table_number
 
 
+def _link_rates(document, data: ReportData, table_number: int) -> int:
+    """Survey links issued, delivered and answered per unit and service (under the response rate heading)."""
+    _paragraph(
+        document,
+        _(
+            "Survey links: exact counts of the single-use links issued in %(period)s, delivered by SMS, Zalo or "
+            "e-mail, and answered. Response rate: the share of the links issued in the period answered so far "
+            "(n = links issued).",
+            period=data.period.label,
+        ),
+        align=WD_ALIGN_PARAGRAPH.JUSTIFY,
+    )
+    if not data.link_rates:
+        _paragraph(document, _("No survey link was issued or answered in %(period)s.", period=data.period.label))
+        return table_number
+    table_number += 1
+    caption = _caption(
+        document,
+        _("Table %(number)s. Survey links by unit and service, %(period)s", number=table_number,
+          period=data.period.label),
+    )
+    rows = [
+        [
+            row.unit.name(data.locale),
+            row.service.name(data.locale),
+            labels.count(row.issued),
+            labels.count(row.delivered) if row.delivered is not None else "–",
+            labels.count(row.answered),
+            f"{labels.rate(row.rate)} ({labels.count(row.n)})" if row.rate is not None else "–",
+        ]
+        for row in data.link_rates
+    ]
+    headers = [_("Unit"), _("Service"), _("Links issued"), _("Delivered"), _("Answered in the period"),
+               _("Response rate (n)")]
+    _data_table(document, caption, headers, rows, (45, 40, 20, 20, 20, 25), numeric={2, 3, 4, 5})
+    return table_number
+
+
 def _comments(document, data: ReportData, number: _Numbering) -> None:
     number.heading(_("Comments from citizens and organisations"))
     summary = data.comments
@@ -717,7 +755,8 @@ def write_docx(data: ReportData) -> bytes:
     _indicators(document, data, number)
     table_number = _aspects(document, data, number, 1)
     table_number = _breakdowns(document, data, number, table_number)
-    _response_rates(document, data, number, table_number)
+    table_number = _response_rates(document, data, number, table_number)
+    _link_rates(document, data, table_number)
     _comments(document, data, number)
     _method(document, data, number)
     _recipients(document, issuer)

@@ -230,6 +230,37 @@ def _breakdown_sheets(book: Workbook, data: ReportData) -> None:
         _write_table(sheet, headers, rows, _figure_formats(4) | {15: INTEGER, 16: PERCENT})
 
 
+def _link_rates_sheet(book: Workbook, data: ReportData) -> None:
+    """Survey links issued, delivered and answered per unit and service; the rate over the links issued.
+
+    Left out when no link was issued, delivered or answered in the period (the DOCX says so in words).
+    """
+    if not data.link_rates:
+        return
+    sheet = book.create_sheet(_sheet_title(_("Survey links")))
+    rows = [
+        [
+            row.unit.code,
+            row.unit.name(data.locale),
+            row.service.code,
+            row.service.name(data.locale),
+            row.issued,
+            row.one_stop,
+            row.delivered,
+            row.answered,
+            row.answered_of_issued,
+            row.rate,
+        ]
+        for row in data.link_rates
+    ]
+    headers = [
+        _("Unit code"), _("Unit"), _("Service code"), _("Service"), _("Links issued"),
+        _("Through the one-stop system"), _("Delivered"), _("Answered in the period"),
+        _("Links issued in the period and answered"), _("Response rate"),
+    ]
+    _write_table(sheet, headers, rows, {4: INTEGER, 5: INTEGER, 6: INTEGER, 7: INTEGER, 8: INTEGER, 9: PERCENT})
+
+
 def _comments_sheets(book: Workbook, data: ReportData) -> None:
     summary = data.comments
     sheet = book.create_sheet(_sheet_title(_("Comments summary")))
@@ -333,6 +364,7 @@ def write_xlsx(data: ReportData) -> bytes:
     _indicators_sheet(book, data)
     _aspects_sheet(book, data)
     _breakdown_sheets(book, data)
+    _link_rates_sheet(book, data)
     _comments_sheets(book, data)
     _about_sheet(book, data)
     properties = book.properties
