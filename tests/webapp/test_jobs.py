@@ -267,10 +267,18 @@ def test_embedded_mode_runs_again_a_job_left_running_by_a_dead_process(app, db):
     from webapp.jobs.runners import embedded_runner
 
     # A process died in the middle of this job: the row says running, first attempt.
-    job = Job(kind="test.echo", payload={"value": "survivor"}, state="running", attempts=1,
-              progress_done=0, created_by="system", started_at=utcnow())
-    other = Job(kind="test.echo", payload={"value": "waiting"}, state="queued", attempts=0,
-                progress_done=0, created_by="system")
+    job = Job(
+        kind="test.echo",
+        payload={"value": "survivor"},
+        state="running",
+        attempts=1,
+        progress_done=0,
+        created_by="system",
+        started_at=utcnow(),
+    )
+    other = Job(
+        kind="test.echo", payload={"value": "waiting"}, state="queued", attempts=0, progress_done=0, created_by="system"
+    )
     db.session.add_all([job, other])
     db.session.commit()
     embedded = make_app(app.config["SQLALCHEMY_DATABASE_URI"], JOBS_MODE="embedded", JOBS_POLL_SECONDS=1)
@@ -311,4 +319,3 @@ def test_embedded_mode_enqueue_keeps_the_job_in_the_table_until_the_runner_takes
         assert seen("test.echo")[0][4] == {"phone": PHONE}
         database.session.remove()
         database.engine.dispose()
-

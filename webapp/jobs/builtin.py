@@ -26,9 +26,7 @@ def publish(ctx: JobContext, payload: dict, sealed: dict | None) -> dict:
         )
         return {"period": label, "revision": current.revision, "estimates": count or 0, "snapshot_id": current.id}
     try:
-        published = publish_period(
-            label, reason=payload.get("reason"), actor=ctx.created_by, progress=ctx.progress
-        )
+        published = publish_period(label, reason=payload.get("reason"), actor=ctx.created_by, progress=ctx.progress)
     except PublishError as error:
         raise PermanentError(str(error)) from None
     return {

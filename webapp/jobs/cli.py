@@ -6,7 +6,7 @@ import importlib
 import logging
 import os
 import signal
-import subprocess  # nosec B404 — starts copies of this same command
+import subprocess  # nosec B404
 import sys
 import threading
 
@@ -71,9 +71,20 @@ def worker(processes: int, threads: int) -> None:
 
 
 def _run_processes(processes: int, threads: int) -> None:
-    command = [sys.executable, "-m", "flask", "--app", "webapp", "jobs", "worker", "--processes", "1",
-               "--threads", str(threads)]
-    children = [subprocess.Popen(command) for _ in range(processes)]  # noqa: S603  # nosec B603 — fixed arguments
+    command = [
+        sys.executable,
+        "-m",
+        "flask",
+        "--app",
+        "webapp",
+        "jobs",
+        "worker",
+        "--processes",
+        "1",
+        "--threads",
+        str(threads),
+    ]
+    children = [subprocess.Popen(command) for _ in range(processes)]  # noqa: S603  # nosec B603
     stop = threading.Event()
 
     def forward(signum, _frame) -> None:
@@ -110,4 +121,6 @@ def list_command(state: str | None, limit: int) -> None:
         query = query.where(Job.state == state)
     for job in db.session.scalars(query):
         progress = f"{job.progress_done}/{job.progress_total}" if job.progress_total else "-"
-        click.echo(f"{job.id}\t{job.kind}\t{job.state}\tattempts={job.attempts}\tprogress={progress}\t{job.error or ''}")
+        click.echo(
+            f"{job.id}\t{job.kind}\t{job.state}\tattempts={job.attempts}\tprogress={progress}\t{job.error or ''}"
+        )

@@ -297,8 +297,9 @@ def _record_failure(job_id: int, spec: HandlerSpec | None, error: Exception, att
     if isinstance(error, JobError):
         _log.warning("job %s (%s) attempt %s: %s (%s)", job_id, job.kind, attempt, text, outcome.state)
     else:
-        _log.warning("job %s (%s) attempt %s raised %s (%s)", job_id, job.kind, attempt, text, outcome.state,
-                     exc_info=error)
+        _log.warning(
+            "job %s (%s) attempt %s raised %s (%s)", job_id, job.kind, attempt, text, outcome.state, exc_info=error
+        )
     return outcome
 
 
