@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from surveys.definitions import METHODS
+from webapp.integrations.openapi_doc import dossier_paths, dossier_schemas, security_schemes
 from webapp.models import RESPONDENT_TYPES, UNIT_KINDS
 from webapp.models.indicators import COMPARISONS, INDICATOR_KINDS
 from webapp.models.publishing import DOMAIN_TYPES
@@ -481,6 +482,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            **dossier_paths(),  # the one-stop system (webapp/integrations)
         },
         "components": {
             "schemas": {
@@ -490,6 +492,8 @@ def openapi_document() -> dict[str, Any]:
                 "Estimate": ESTIMATE,
                 "Indicator": INDICATOR,
                 "IndicatorTarget": INDICATOR_TARGET,
-            }
+                **dossier_schemas(),
+            },
+            "securitySchemes": security_schemes(),
         },
     }

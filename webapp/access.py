@@ -31,7 +31,9 @@ STAFF = "staff"
 SIGN_IN = "sign_in"
 #: A token-protected operations endpoint (``/metrics``): off unless enabled, bearer token when set.
 OPERATOR = "operator"
-RULES = (PUBLIC, RESPONDENT, DEVICE, TOKEN_HOLDER, STAFF, SIGN_IN, OPERATOR)
+#: A machine client (the one-stop system), identified by its bearer token and limited to its unit subtree.
+INTEGRATION_CLIENT = "integration_client"
+RULES = (PUBLIC, RESPONDENT, DEVICE, TOKEN_HOLDER, STAFF, SIGN_IN, OPERATOR, INTEGRATION_CLIENT)
 
 #: Every staff role, most powerful first.
 ALL_ROLES = ROLES

@@ -56,6 +56,9 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         status = error.code or 500
+        if status == 405 and getattr(error, "valid_methods", None):  # RFC 9110: a 405 names the allowed methods
+            body, _status = render_error(status)
+            return body, status, {"Allow": ", ".join(error.valid_methods)}
         if status in PAGES:
             return render_error(status)
         return render_error(status, error.name, error.description)
