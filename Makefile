@@ -59,6 +59,11 @@ serve: setup ## Same data, served by gunicorn with gunicorn.conf.py (rate limits
 	@RATELIMIT_STORAGE_URI='$(RATELIMIT_STORAGE_URI)' $(PY) -c 'import os, sys; from limits.storage import storage_from_string as s; u = os.environ["RATELIMIT_STORAGE_URI"]; sys.exit(0 if s(u).check() else "Redis does not answer at " + u + ": start it (apt-get install redis-server; redis-server --daemonize yes) or set RATELIMIT_STORAGE_URI")'
 	RATELIMIT_STORAGE_URI='$(RATELIMIT_STORAGE_URI)' $(VENV)/bin/gunicorn -c gunicorn.conf.py wsgi:app
 
+.PHONY: worker
+worker: install ## Run background jobs from Redis (JOBS_BROKER_URL=redis://...); without it, `make run` runs them itself
+	@test -n "$(JOBS_BROKER_URL)" || (echo 'Set JOBS_BROKER_URL, e.g. JOBS_BROKER_URL=redis://127.0.0.1:6379/1 make worker'; exit 2)
+	JOBS_BROKER_URL='$(JOBS_BROKER_URL)' $(FLASK) jobs worker --processes $${JOBS_PROCESSES:-1} --threads $${JOBS_THREADS:-4}
+
 test: install-dev security-scan ## Fresh clone -> bandit, then the whole test suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set)
 	$(PY) -m pytest
 

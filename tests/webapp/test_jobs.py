@@ -319,3 +319,32 @@ def test_embedded_mode_enqueue_keeps_the_job_in_the_table_until_the_runner_takes
         assert seen("test.echo")[0][4] == {"phone": PHONE}
         database.session.remove()
         database.engine.dispose()
+
+
+def test_a_job_queued_long_ago_and_never_started_can_be_sent_again(admin_client, db):
+    # Its message was lost between the commit and the broker (Redis down at that instant).
+    stuck = Job(
+        kind="test.echo",
+        payload={"value": "lost"},
+        state="queued",
+        attempts=0,
+        progress_done=0,
+        created_by="system",
+        created_at=utcnow() - timedelta(hours=1),
+    )
+    fresh = Job(
+        kind="test.echo", payload={"value": "fresh"}, state="queued", attempts=0, progress_done=0, created_by="system"
+    )
+    db.session.add_all([stuck, fresh])
+    db.session.commit()
+    page = admin_client.get(f"/admin/jobs/{fresh.id}?lang=en")
+    assert "Retry this job" not in check_page(page).get_text(" ")
+    refused = admin_client.post(f"/admin/jobs/{fresh.id}/retry", data={"csrf_token": csrf_from(page)})
+    assert refused.status_code == 302 and audit_rows(db, "job.retry") == []
+    page = admin_client.get(f"/admin/jobs/{stuck.id}?lang=en")
+    assert "Retry this job" in check_page(page).get_text(" ")
+    assert admin_client.post(f"/admin/jobs/{stuck.id}/retry", data={"csrf_token": csrf_from(page)}).status_code == 302
+    db.session.refresh(stuck)
+    db.session.refresh(fresh)
+    assert (stuck.state, stuck.attempts, fresh.state) == ("done", 1, "queued")
+    assert len(audit_rows(db, "job.retry")) == 1

@@ -6,6 +6,8 @@ running, so it follows progress without JavaScript.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -16,11 +18,14 @@ from webapp.admin.common import arg_page, arg_text, paginate
 from webapp.admin.forms import ConfirmForm
 from webapp.audit import record_event
 from webapp.extensions import db
-from webapp.models import Job
+from webapp.models import Job, utcnow
 from webapp.models.jobs import JOB_STATES
 
 #: Seconds between two refreshes of an unfinished job's page.
 REFRESH_SECONDS = 3
+#: A job still queued this long after it was queued was probably never sent (Redis down at that
+#: instant): it may be sent again from its page.
+STUCK_AFTER = timedelta(minutes=10)
 
 STATE_NAMES = {
     "queued": _l("Queued"),
@@ -39,6 +44,12 @@ PROGRESS_TEXTS = {
     "publish.compute": _l("Computing the estimates"),
     "publish.store": _l("Checking disclosure and storing the estimates"),
 }
+
+
+def _may_retry(job: Job) -> bool:
+    """A failed job, or one queued long ago that never started (its message was lost before Redis)."""
+    stuck = job.state == "queued" and job.attempts == 0 and job.created_at < utcnow() - STUCK_AFTER
+    return job.state == "failed" or stuck
 
 
 def _job_or_404(job_id: int) -> Job:
@@ -84,6 +95,7 @@ def job_detail(job_id: int):
         kind_names=KIND_NAMES,
         progress_text=PROGRESS_TEXTS.get(job.progress_message or "", job.progress_message),
         confirm=ConfirmForm(),
+        may_retry=_may_retry(job),
     )
 
 
@@ -95,7 +107,7 @@ def job_retry(job_id: int):
     job = _job_or_404(job_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    if job.state != "failed":
+    if not _may_retry(job):
         flash(_l("Only a failed job can be retried."))
         return redirect(url_for("admin.job_detail", job_id=job.id))
     before = {"state": job.state, "attempts": job.attempts, "error": job.error}
