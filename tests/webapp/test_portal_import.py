@@ -155,3 +155,47 @@ def test_portal_ratings_never_enter_our_responses_or_estimates(runner, db, regis
 
     assert run(runner, SAMPLE).exit_code == 0
     assert db.session.scalar(select(func.count()).select_from(Response)) == 0
+
+
+def test_two_imports_at_once_store_each_dossier_once(app, db, registry, tmp_path):
+    """Two runs racing on overlapping files: every dossier stored once; a loser is refused whole, never half-written."""
+    import threading
+
+    from webapp.imports.tables import ImportRejected
+    from webapp.portal.ratings import import_portal_ratings
+
+    header = "dossier_number,unit,service,rated_on,rating\n"
+    shared = "".join(f"RACE-{i},sl-ttpvhcc,land,2026-09-10,3\n" for i in range(200))
+    files = []
+    for name in ("a", "b"):
+        path = tmp_path / f"{name}.csv"
+        path.write_text(header + shared + f"ONLY-{name},sl-ttpvhcc,land,2026-09-11,2\n", encoding="utf-8")
+        files.append(path)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def run_one(path):
+        with app.app_context():
+            barrier.wait()
+            try:
+                outcomes.append(str(import_portal_ratings(path)))
+            except ImportRejected as error:
+                outcomes.append(str(error))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run_one, args=(path,)) for path in files]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(outcomes) == 2
+    digests = db.session.scalars(select(PortalRating.dossier_digest)).all()
+    assert len(digests) == len(set(digests))
+    imported = [o for o in outcomes if o.startswith("Imported")]
+    assert imported, outcomes
+    # Each batch row matches what it stored: no half-written import.
+    for batch in db.session.scalars(select(PortalImport)):
+        assert db.session.scalar(select(func.count()).where(PortalRating.batch_id == batch.id)) == batch.rows_added
+    assert len(digests) == sum(b.rows_added for b in db.session.scalars(select(PortalImport)))
+    assert len(digests) in (201, 202)
