@@ -17,6 +17,7 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from dramatiq.threading import Interrupt
 from flask import current_app, has_request_context
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -257,7 +258,7 @@ def execute(job_id: int, sealed_token: str | None = None, *, redelivered: bool =
         result = spec.function(ctx, payload, unseal(token))
         if result is not None:
             json.dumps(result)
-    except Exception as error:  # noqa: BLE001 — every failure is recorded on the job
+    except (Exception, Interrupt) as error:  # noqa: BLE001 — every failure (and a worker's time limit) is recorded
         db.session.rollback()
         return _record_failure(job_id, spec, error, attempt)
     job = db.session.get(Job, job_id, populate_existing=True)
@@ -273,7 +274,7 @@ def execute(job_id: int, sealed_token: str | None = None, *, redelivered: bool =
     return Outcome("done")
 
 
-def _record_failure(job_id: int, spec: HandlerSpec | None, error: Exception, attempt: int) -> Outcome:
+def _record_failure(job_id: int, spec: HandlerSpec | None, error: BaseException, attempt: int) -> Outcome:
     from dramatiq.common import compute_backoff
 
     text = _error_text(error)

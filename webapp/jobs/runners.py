@@ -211,6 +211,10 @@ class EmbeddedRunner:
 
     def _loop(self) -> None:
         try:
+            from webapp.jobs.cli import import_extra_handlers
+
+            with self.app.app_context():
+                import_extra_handlers()  # this process is the worker: the same handlers as `jobs worker`
             self.recover()
         except Exception:  # noqa: BLE001
             _log.exception("embedded job runner: recovery failed")
