@@ -223,6 +223,9 @@ def demo_seed(responses: int | None, random_seed: int, if_empty: bool) -> None:
     except DemoError as error:
         raise click.ClickException(str(error)) from None
     click.echo(summary)
+    from webapp.demo.dossiers import dossiers_for, seed_dossiers  # the one-stop system's dossiers, through the API
+
+    click.echo(seed_dossiers(dossiers_for(DEFAULT_RESPONSES if responses is None else responses), seed=random_seed))
 
 
 @import_cli.command("transactions")
