@@ -70,29 +70,31 @@ def _listen_once() -> None:
 def remember_for_commit(job, token: str | None, delay_ms: int) -> None:
     """Send ``job`` once the current session commits."""
     session = db.session()
-    session.info.setdefault(_PENDING, []).append((job, job.id, token, delay_ms))
+    session.info.setdefault(_PENDING, []).append((job, job.id, token, delay_ms, job.message_nonce))
     session.info[_APP] = current_app._get_current_object()
 
 
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # SQLAlchemy fires after_commit when a SAVEPOINT is released too
+        return
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
     app = session.info.get(_APP)
     # A job whose INSERT was rolled back (the whole transaction, or its savepoint) is transient again.
-    committed = [(job_id, token, delay) for job, job_id, token, delay in pending if inspect(job).has_identity]
+    committed = [entry[1:] for entry in pending if inspect(entry[0]).has_identity]
     if committed and app is not None:
         dispatch(app, committed)
 
 
-def dispatch(app: Flask, jobs: list[tuple[int, str | None, int]]) -> None:
-    """Hand committed jobs ``(id, sealed token, delay ms)`` to this app's runner."""
+def dispatch(app: Flask, jobs: list[tuple[int, str | None, int, str | None]]) -> None:
+    """Hand committed jobs ``(id, sealed token, delay ms, message nonce)`` to this app's runner."""
     current = mode(app)
     if current == "redis":
         actor = redis_actor(app)
-        for job_id, token, delay in jobs:
+        for job_id, token, delay, nonce in jobs:
             try:
-                actor.send_with_options(args=(job_id, token), delay=delay or None)
+                actor.send_with_options(args=(job_id, token, nonce), delay=delay or None)
             except Exception:  # noqa: BLE001 — the job stays queued in the table, visible to admins
                 _log.exception("job %s could not be sent to the broker; it stays queued", job_id)
     elif current == "embedded":
@@ -100,7 +102,7 @@ def dispatch(app: Flask, jobs: list[tuple[int, str | None, int]]) -> None:
     else:
         from webapp.jobs.core import execute
 
-        for job_id, _token, delay in jobs:
+        for job_id, _token, delay, _nonce in jobs:
             if delay:
                 continue  # a delayed job waits for drain()
             try:
@@ -131,11 +133,11 @@ def redis_actor(app: Flask):
                 maintenance_chance=int(app.config["JOBS_REDIS_MAINTENANCE_CHANCE"]),
             )
 
-            def run_job(job_id: int, sealed: str | None = None) -> None:
+            def run_job(job_id: int, sealed: str | None = None, nonce: str | None = None) -> None:
                 from webapp.jobs.core import execute
 
                 with app.app_context():
-                    outcome = execute(job_id, sealed, redelivered=True)
+                    outcome = execute(job_id, sealed, redelivered=True, nonce=nonce)
                 if outcome is not None and outcome.state == "retrying":
                     # Dramatiq's Retries middleware sends the same message again after the delay.
                     raise dramatiq.Retry("retrying", delay=outcome.retry_in_ms)
