@@ -21,11 +21,11 @@ import re
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from webapp.access import TOKEN_HOLDER, declare_access
 from webapp.extensions import db, limiter
 from webapp.models.delivery import DeliveryOptout
+from webapp.models.types import utcnow
 from webapp.urls import public_url
 
 ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
@@ -108,14 +108,15 @@ def is_opted_out(channel: str, value: str) -> bool:
 
 
 def record_optout(digest: str) -> bool:
-    """Store the opt-out (idempotent); ``True`` when it is new. The caller commits."""
+    """Store the opt-out (idempotent, also when the same person presses twice at once); ``True`` when new.
+
+    The caller commits.
+    """
+    from webapp.delivery import insert_ignoring_duplicates
+
     if db.session.scalar(select(DeliveryOptout.id).where(DeliveryOptout.contact_digest == digest)) is not None:
         return False
-    try:
-        with db.session.begin_nested():
-            db.session.add(DeliveryOptout(contact_digest=digest))
-    except IntegrityError:  # the same person pressed twice at once
-        return False
+    insert_ignoring_duplicates(DeliveryOptout.__table__, contact_digest=digest, created_at=utcnow())
     return True
 
 
