@@ -33,6 +33,7 @@ def upgrade():
     sa.Column('payload', JSON, nullable=False),
     sa.Column('result', JSON, nullable=True),
     sa.Column('error', sa.String(length=500), nullable=True),
+    sa.Column('message_nonce', sa.String(length=32), nullable=True),
     sa.Column('sealed', sa.Text(), nullable=True),
     sa.Column('unit_id', sa.Integer(), nullable=True),
     sa.Column('created_by', sa.String(length=255), nullable=False),

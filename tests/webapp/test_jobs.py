@@ -348,3 +348,29 @@ def test_a_job_queued_long_ago_and_never_started_can_be_sent_again(admin_client,
     db.session.refresh(fresh)
     assert (stuck.state, stuck.attempts, fresh.state) == ("done", 1, "queued")
     assert len(audit_rows(db, "job.retry")) == 1
+
+
+def test_a_broker_message_runs_the_job_only_with_its_current_nonce(db):
+    from webapp.jobs.core import execute
+
+    job = Job(
+        kind="test.echo",
+        payload={"value": "n"},
+        state="running",
+        attempts=1,
+        progress_done=0,
+        created_by="system",
+        message_nonce="current",
+    )
+    db.session.add(job)
+    db.session.commit()
+    # The table-driven runners never take a job another runner holds.
+    assert execute(job.id) is None
+    # An older message of a job sent again by hand is dropped.
+    assert execute(job.id, redelivered=True, nonce="older") is None and seen("test.echo") == []
+    # The current message, redelivered because its worker died, runs it again.
+    assert execute(job.id, redelivered=True, nonce="current").state == "done"
+    # A duplicate after the end does nothing.
+    assert execute(job.id, redelivered=True, nonce="current") is None
+    db.session.refresh(job)
+    assert (job.state, job.attempts, len(seen("test.echo"))) == ("done", 2, 1)

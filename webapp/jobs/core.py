@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -152,6 +153,7 @@ def enqueue(
         progress_done=0,
         payload=payload,
         sealed=token if current_mode != "redis" else None,
+        message_nonce=secrets.token_hex(8) if current_mode == "redis" else None,
         unit_id=unit_id,
         created_by=_actor_name()[:255],
         created_at=now,
@@ -217,7 +219,7 @@ def _error_text(error: BaseException) -> str:
     return (text or type(error).__name__)[:ERROR_LENGTH]
 
 
-def _claim(job_id: int, *, redelivered: bool, now: datetime) -> bool:
+def _claim(job_id: int, *, redelivered: bool, now: datetime, nonce: str | None = None) -> bool:
     """Mark the job ``running`` (one more attempt) if it may run now; ``False`` when it may not.
 
     A job already ``done`` or ``failed`` never runs again (a duplicate message is dropped). A
@@ -226,6 +228,8 @@ def _claim(job_id: int, *, redelivered: bool, now: datetime) -> bool:
     """
     states = ("queued", "retrying", "running") if redelivered else ("queued", "retrying")
     claim = update(Job).where(Job.id == job_id, Job.state.in_(states))
+    if nonce is not None:  # an older message of a job sent again since: the newer one runs it
+        claim = claim.where(Job.message_nonce == nonce)
     if not redelivered:
         claim = claim.where(or_(Job.next_attempt_at.is_(None), Job.next_attempt_at <= now))
     claimed = db.session.execute(
@@ -242,10 +246,16 @@ def _claim(job_id: int, *, redelivered: bool, now: datetime) -> bool:
     return True
 
 
-def execute(job_id: int, sealed_token: str | None = None, *, redelivered: bool = False) -> Outcome | None:
-    """Run one attempt of job ``job_id`` in this thread (app context needed); ``None`` if it may not run."""
+def execute(
+    job_id: int, sealed_token: str | None = None, *, redelivered: bool = False, nonce: str | None = None
+) -> Outcome | None:
+    """Run one attempt of job ``job_id`` in this thread (app context needed); ``None`` if it may not run.
+
+    ``redelivered``: called for a broker message, which may find the job ``running`` (its worker
+    died); ``nonce``: the message's, which must be the job's current one.
+    """
     now = utcnow()
-    if not _claim(job_id, redelivered=redelivered, now=now):
+    if not _claim(job_id, redelivered=redelivered, now=now, nonce=nonce):
         return None
     job = db.session.get(Job, job_id)
     spec = handler_for(job.kind)
@@ -345,8 +355,10 @@ def drain(*, now: datetime | None = None) -> int:
 
 def reset_for_retry(job: Job) -> None:
     """Put a failed job back in the queue (the caller commits; it is sent after the commit)."""
-    from webapp.jobs.runners import remember_for_commit
+    from webapp.jobs.runners import mode, remember_for_commit
 
+    if mode(current_app) == "redis":
+        job.message_nonce = secrets.token_hex(8)  # an older message still in Redis is dropped
     job.state = "queued"
     job.error = None
     job.finished_at = None

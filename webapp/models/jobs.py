@@ -48,6 +48,9 @@ class Job(db.Model):
     result: Mapped[dict | None] = mapped_column(JSONDocument)
     #: The last error's message, truncated (never a traceback).
     error: Mapped[str | None] = mapped_column(String(500))
+    #: Redis mode: the nonce of the job's current broker message; a message with another one (an
+    #: older message of a job sent again by hand) is dropped.
+    message_nonce: Mapped[str | None] = mapped_column(String(32))
     #: Embedded and inline modes only: the sealed data, Fernet-encrypted; wiped when the job ends.
     sealed: Mapped[str | None] = mapped_column(Text)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="SET NULL"), index=True)
