@@ -374,3 +374,58 @@ def test_a_broker_message_runs_the_job_only_with_its_current_nonce(db):
     assert execute(job.id, redelivered=True, nonce="current") is None
     db.session.refresh(job)
     assert (job.state, job.attempts, len(seen("test.echo"))) == ("done", 2, 1)
+
+
+@pytest.fixture()
+def large_imports_as_jobs(app, monkeypatch):
+    from webapp.admin import imports_views
+
+    monkeypatch.setattr(imports_views, "_ten_minutes", lambda: 1)  # the uploads of a test are one double click
+    app.config["IMPORT_JOB_MIN_BYTES"] = 10
+    yield
+    app.config["IMPORT_JOB_MIN_BYTES"] = 256 * 1024
+
+
+def test_a_large_import_runs_as_a_job_once_and_keeps_no_copy_of_the_file(
+    admin_client, db, large_imports_as_jobs, monkeypatch
+):
+    from tests.webapp.test_admin_imports import GOOD_COUNTS, upload
+    from webapp.admin import imports_views
+    from webapp.models import TransactionCount
+
+    first = upload(admin_client, "transactions", GOOD_COUNTS)
+    again = upload(admin_client, "transactions", GOOD_COUNTS)  # the same upload twice: one job
+    assert first.status_code == again.status_code == 302 and "/admin/jobs/" in first.headers["Location"]
+    assert first.headers["Location"] == again.headers["Location"]
+    [job] = db.session.scalars(select(Job)).all()
+    assert (job.kind, job.state, job.sealed) == ("import", "done", None)
+    assert job.result == {"kind": "transactions", "rows": 2, "periods": ["2026-Q1"], "replaced": 0}
+    assert len(db.session.scalars(select(TransactionCount)).all()) == 2
+    text = check_page(admin_client.get(first.headers["Location"] + "?lang=en")).get_text(" ")
+    assert "Done" in text and "2026-Q1" in text
+    events = audit_rows(db, "transactions.import")
+    assert [event.actor for event in events] == [admin_client.admin.email]
+    # Later (another ten minutes), the same file may be imported again, e.g. to restore the quarter.
+    monkeypatch.setattr(imports_views, "_ten_minutes", lambda: 2)
+    later = upload(admin_client, "transactions", GOOD_COUNTS)
+    assert later.headers["Location"] != first.headers["Location"]
+    assert db.session.scalars(select(Job.state)).all() == ["done", "done"]
+
+
+def test_a_large_refused_import_fails_its_job_and_is_audited(admin_client, db, large_imports_as_jobs):
+    from tests.webapp.test_admin_imports import BAD_COUNTS, upload
+    from webapp.models import TransactionCount
+
+    answer = upload(admin_client, "transactions", BAD_COUNTS)
+    assert answer.status_code == 302
+    job = db.session.scalar(select(Job))
+    assert job.state == "failed" and job.sealed is None
+    assert (
+        job.error == "counts.csv was refused and nothing was written: 3 problem(s); the first at line 3, column period"
+    )
+    assert "nowhere" not in job.error  # where, never the cells' values
+    assert db.session.scalars(select(TransactionCount)).all() == []
+    [refused] = audit_rows(db, "import.refused")
+    assert refused.actor == admin_client.admin.email and refused.after == {"problems": 3}
+    page = check_page(admin_client.get(answer.headers["Location"] + "?lang=en")).get_text(" ")
+    assert "Failed" in page and "3 problem(s)" in page

@@ -3,14 +3,23 @@
 Each file goes through the same importer as the command line: a file with any bad row is
 refused whole, and the page lists every problem (line, column, what is wrong) in the user's
 language; nothing is written then. An accepted file's counts are shown after the redirect.
+
+A file larger than ``IMPORT_JOB_MIN_BYTES`` (default 256 KiB) is imported by a background job
+(``import``, :mod:`webapp.jobs.builtin`): the page answers at once with the job's page. The file
+travels sealed (encrypted, gone when the job ends); the job's key is the file's hash and the
+ten minutes it was sent in, so a double click imports it once (and the same file can be imported
+again later, e.g. to restore a quarter's counts).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import tempfile
+import time
 from pathlib import Path
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.datastructures import FileStorage
@@ -104,6 +113,40 @@ def _run(kind: str, path: Path, form) -> str:
     )
 
 
+def _ten_minutes() -> int:
+    """The number of the ten-minute window we are in (part of an import job's key)."""
+    return int(time.time() // 600)
+
+
+def _queue_import(kind: str, upload: FileStorage, form):
+    """Queue a large upload as an ``import`` job; the redirect to its page, or ``None`` for a small file."""
+    from webapp import jobs
+
+    data = upload.stream.read(IMPORT_MAX_BYTES + 1)
+    upload.stream.seek(0)
+    if len(data) < int(current_app.config.get("IMPORT_JOB_MIN_BYTES", 256 * 1024)) or len(data) > IMPORT_MAX_BYTES:
+        return None
+    original = upload.filename or "upload.csv"
+    suffix = Path(original).suffix.lower()
+    name = secure_filename(original) or f"upload{suffix}"
+    if not name.lower().endswith(suffix):
+        name += suffix
+    options = (
+        {"dataset": form.dataset.data, "source": (form.source.data or "").strip() or None} if kind == "margins" else {}
+    )
+    digest = hashlib.sha256(data + repr(sorted(options.items())).encode()).hexdigest()[:40]
+    window = _ten_minutes()
+    job = jobs.enqueue(
+        "import",
+        {"kind": kind, "filename": name, **options},
+        key=f"import:{kind}:{digest}:{window}",
+        sealed={"file": base64.b64encode(data).decode("ascii")},
+        title=str(_l("Import %(file)s", file=name)),
+    )
+    db.session.commit()
+    return redirect(url_for("admin.job_detail", job_id=job.id))
+
+
 @admin.post("/imports/<kind>")
 @editor_required
 def import_file(kind: str):
@@ -117,6 +160,9 @@ def import_file(kind: str):
     try:
         if Path(filename).suffix.lower() not in ALLOWED_SUFFIXES:
             raise ImportRejected(filename, [RowProblem(None, None, "use a .csv (UTF-8) or .xlsx file")])
+        queued = _queue_import(kind, upload, form)
+        if queued is not None:
+            return queued
         with tempfile.TemporaryDirectory(prefix="sonla-import-") as folder:
             message = _run(kind, _save(upload, folder), form)
     except ImportRejected as rejected:

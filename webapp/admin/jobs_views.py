@@ -37,12 +37,15 @@ STATE_NAMES = {
 
 KIND_NAMES = {
     "publish": _l("Publish a period"),
+    "import": _l("Import a file"),
+    "deliver": _l("Send a survey link"),
 }
 
 #: Progress messages handlers report as codes, in the reader's language.
 PROGRESS_TEXTS = {
     "publish.compute": _l("Computing the estimates"),
     "publish.store": _l("Checking disclosure and storing the estimates"),
+    "import.read": _l("Reading, checking and storing the file"),
 }
 
 

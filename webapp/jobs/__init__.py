@@ -92,6 +92,8 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("JOBS_REDIS_MAINTENANCE_CHANCE", _int_env("JOBS_REDIS_MAINTENANCE_CHANCE", 1000))
     app.config.setdefault("JOBS_TIME_LIMIT_MS", _int_env("JOBS_TIME_LIMIT_MS", 6 * 3600 * 1000))
     app.config.setdefault("JOBS_POLL_SECONDS", _int_env("JOBS_POLL_SECONDS", 5))
+    #: Uploads at Admin → Imports from this size on are imported by a background job.
+    app.config.setdefault("IMPORT_JOB_MIN_BYTES", _int_env("IMPORT_JOB_MIN_BYTES", 256 * 1024))
     #: Extra modules whose handlers a worker imports (comma-separated), e.g. a deployment's own.
     app.config.setdefault("JOBS_IMPORT", os.environ.get("JOBS_IMPORT", ""))
 

@@ -35,3 +35,62 @@ def publish(ctx: JobContext, payload: dict, sealed: dict | None) -> dict:
         "estimates": published.estimates,
         "snapshot_id": published.snapshot_id,
     }
+
+
+@handler("import", max_retries=2, min_backoff_ms=5000)
+def import_file(ctx: JobContext, payload: dict, sealed: dict | None) -> dict:
+    """Import a large file uploaded at Admin → Imports, with the same importers as ``flask import``.
+
+    The file travels sealed (it may hold paper forms' answers) and is gone once the job ends.
+    Idempotent like the importers: a quarter's counts are replaced, a paper form already imported is
+    skipped, identical margins change nothing. A refused file is audited like a refused upload; the
+    error says how many problems and where the first is, without the cells' values.
+    """
+    import base64
+    import tempfile
+    from pathlib import Path
+
+    from webapp.audit import record_event
+    from webapp.imports.tables import ImportRejected
+
+    if not sealed or "file" not in sealed:
+        raise PermanentError("the uploaded file is no longer kept: upload it again")
+    kind, name = payload["kind"], Path(payload["filename"]).name
+    ctx.progress(0, 1, "import.read")
+    with tempfile.TemporaryDirectory(prefix="sonla-import-job-") as folder:
+        path = Path(folder) / name
+        path.write_bytes(base64.b64decode(sealed["file"]))
+        try:
+            return _import(kind, path, payload, ctx.created_by)
+        except ImportRejected as rejected:
+            db.session.rollback()
+            counted = {"problems": len(rejected.problems)} | ({"more_rows": rejected.more} if rejected.more else {})
+            record_event("import.refused", actor=ctx.created_by, object_type=kind, detail=f"file {name}", after=counted)
+            db.session.commit()
+            first = rejected.problems[0] if rejected.problems else None
+            where = ""
+            if first is not None:
+                where = f"; the first at line {first.line}" if first.line else "; the file as a whole"
+                where += f", column {first.column}" if first.column else ""
+            total = len(rejected.problems) + rejected.more
+            raise PermanentError(f"{name} was refused and nothing was written: {total} problem(s){where}") from None
+
+
+def _import(kind: str, path, payload: dict, actor: str) -> dict:
+    if kind == "transactions":
+        from webapp.imports.transactions import import_transactions
+
+        counts = import_transactions(path, actor=actor)
+        return {"kind": kind, "rows": counts.rows, "periods": list(counts.periods), "replaced": counts.replaced}
+    if kind == "margins":
+        from webapp.imports.margins import load_margins
+
+        written = load_margins(path, payload["dataset"], source=payload.get("source"), actor=actor)
+        db.session.commit()
+        return {"kind": kind, "rows": written, "dataset": payload["dataset"]}
+    if kind == "responses":
+        from surveys.paper import import_paper_responses
+
+        forms = import_paper_responses(path, actor=actor)
+        return {"kind": kind, "new": forms.new, "already": forms.already}
+    raise PermanentError(f"unknown import kind {kind!r}")
