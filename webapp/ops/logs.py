@@ -33,7 +33,7 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 SECRET_ARGS = frozenset({"device_key", "key", "token", "secret"})
 #: Path segments that are secrets (``/kiosk/<device_key>``, ``/r/<token>``), masked even when no
 #: route matched, anywhere in a text (a request line, a full URL in a Referer or Location).
-SECRET_SEGMENTS = re.compile(r"(/(?:kiosk|r)/+)[^/?#\s\"]+", re.IGNORECASE)
+SECRET_SEGMENTS = re.compile(r"(/(?:kiosk|r|optout)/+)[^/?#\s\"]+", re.IGNORECASE)
 #: The value of every query-string parameter (``/r?code=…``): only the names are ever logged.
 QUERY_VALUES = re.compile(r"([?&][^=&#\s\"]*=)[^&#\s\"]*")
 MASK = "***"
