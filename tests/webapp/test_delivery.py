@@ -426,3 +426,44 @@ def test_delivery_rows_hold_no_personal_column():
                      "provider_ref", "created_at", "sent_at"}
     assert {column.name for column in DeliveryOptout.__table__.columns} == {"id", "contact_digest", "created_at"}
     assert ReceiptToken is not None
+
+
+# --- through the one-stop API ------------------------------------------------------------------
+
+
+def test_a_dossier_posted_by_the_one_stop_system_gets_one_email_and_one_sms(client, db, providers, registry):
+    """POST /api/v1/dossiers with ``deliver``: the link the API answers is the link the citizen receives."""
+    from datetime import UTC, datetime
+
+    from webapp.integrations import service
+
+    sink, gateway = providers
+    unit = db.session.scalar(select(Unit).where(Unit.code == UNIT))
+    issuer = service.create_client("Hệ thống một cửa tỉnh", unit)
+    db.session.commit()
+    document = {"dossier_number": "000.00.12.H52-261207-0042", "unit": UNIT, "service": SERVICE,
+                "returned_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+                "contact": {"phone": PHONE, "email": EMAIL}, "deliver": ["email", "sms"]}
+    headers = {"Authorization": f"Bearer {issuer.token}"}
+    answer = client.post("/api/v1/dossiers", json=document, headers=headers)
+    assert answer.status_code == 201, answer.json
+    survey_url, code = answer.json["survey_url"], answer.json["code"]
+
+    (mail,) = sink.messages
+    assert survey_url in mail.get_body(("plain",)).get_content() and code in mail.get_body(("plain",)).get_content()
+    (sms,) = gateway.calls_to("/sms")
+    assert survey_url in sms.body["text"]
+    # The same dossier again: the same link, nothing sent twice.
+    again = client.post("/api/v1/dossiers", json=document, headers=headers)
+    assert again.status_code == 200 and again.json["survey_url"] == survey_url
+    assert len(sink.messages) == 1 and len(gateway.calls) == 1
+    assert statuses(db) == {"email": ("sent", None), "sms": ("sent", None)}
+    # The link works.
+    assert client.get(survey_url.removeprefix("http://sonla-index.test.invalid")).status_code in (200, 302)
+
+
+def test_opt_out_tokens_are_masked_in_the_request_logs():
+    from webapp.ops.logs import mask_secrets
+
+    masked = mask_secrets('GET /optout/0123456789abcdefghjk HTTP/1.1" 200 https://x.vn/optout/0123456789abcdefghjk')
+    assert "0123456789abcdefghjk" not in masked and "/optout/" in masked

@@ -108,14 +108,11 @@ def request_delivery(token_row: Any, *, survey_url: str, code: str, contact: dic
 
     contact = contact or {}
     cap = int(current_app.config.get("DELIVERY_DAILY_CAP", DEFAULT_DAILY_CAP))
+    unknown = [channel for channel in channels or [] if channel not in DELIVERY_CHANNELS]
+    if unknown:  # refused before anything is added to the caller's session
+        raise ValueError(f"unknown delivery channel(s) {unknown!r}")
     rows: list[Delivery] = []
-    seen: set[str] = set()
-    for channel in channels or []:
-        if channel not in DELIVERY_CHANNELS:
-            raise ValueError(f"unknown delivery channel {channel!r}")
-        if channel in seen:
-            continue
-        seen.add(channel)
+    for channel in dict.fromkeys(channels or []):  # each channel once, in the order asked
         now = datetime.now(UTC)
         row = Delivery(receipt_token_id=token_row.id, unit_id=token_row.unit_id, service_id=token_row.service_id,
                        channel=channel, status="queued", attempts=0, created_at=now)
