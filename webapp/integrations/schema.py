@@ -219,4 +219,16 @@ def dossier_schema() -> dict[str, Any]:
                 "`contact.email`: 422 otherwise). Only when the dossier is new: a repeated report sends nothing.",
             },
         },
+        # A channel needs its contact (the rule of ``contact_missing``).
+        "allOf": [_channel_needs(channels, needs) for needs, channels in (("phone", ["sms", "zalo"]), ("email", ["email"]))],
+    }
+
+
+def _channel_needs(channels: list[str], needs: str) -> dict[str, Any]:
+    return {
+        "if": {"required": ["deliver"],
+               "properties": {"deliver": {"type": "array", "contains": {"enum": channels}}}},
+        "then": {"required": ["contact"],
+                 "properties": {"contact": {"type": "object", "required": [needs],
+                                            "properties": {needs: {"type": "string"}}}}},
     }
