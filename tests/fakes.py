@@ -26,7 +26,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
-
 def _import_aiosmtpd_controller():
     """``aiosmtpd.controller.Controller``, imported beside this project's own ``public`` package.
 

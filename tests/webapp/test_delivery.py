@@ -140,6 +140,19 @@ def test_an_unconfigured_channel_is_failed_not_configured(app, db, make_receipt)
     finally:
         app.config["SMS_GATEWAY_URL"] = saved
     assert statuses(db) == {"sms": ("failed", "not_configured")}
+    assert db.session.scalars(select(Job)).all() == []  # nothing queued
+
+
+def test_a_channel_unconfigured_by_the_time_the_job_runs_is_failed_not_configured(app, db, providers,
+                                                                                  make_receipt):
+    _, gateway = providers
+    gateway.then("503")
+    _, row, url, code = make_receipt()
+    deliver(row, url, code, ["zalo"])
+    app.config["ZALO_ACCESS_TOKEN"] = ""
+    jobs.drain(now=later())
+    assert statuses(db) == {"zalo": ("failed", "not_configured")}
+    assert len(gateway.calls) == 1
 
 
 def test_an_unknown_channel_is_refused_before_anything_is_stored(db, providers, make_receipt):

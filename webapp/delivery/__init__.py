@@ -101,10 +101,12 @@ def request_delivery(token_row: Any, *, survey_url: str, code: str, contact: dic
     job, never to the database or a log. Returns the delivery rows created, added to the caller's
     session: the caller commits, and the jobs are sent after that commit. A contact that opted out
     gives a row ``opted_out``, a unit past its daily cap a row ``capped``, a channel without its
-    contact a row ``failed`` (reason ``no_contact``); none of these is queued.
+    contact or without its provider settings a row ``failed`` (reason ``no_contact``,
+    ``not_configured``); none of these is queued. ``ValueError`` for an unknown channel.
     """
     from webapp import jobs
     from webapp.delivery.optout import is_opted_out
+    from webapp.delivery.senders import sender_for
 
     contact = contact or {}
     cap = int(current_app.config.get("DELIVERY_DAILY_CAP", DEFAULT_DAILY_CAP))
@@ -119,6 +121,8 @@ def request_delivery(token_row: Any, *, survey_url: str, code: str, contact: dic
         address = (contact.get(CONTACT_FOR[channel]) or "").strip()
         if not address:
             row.status, row.reason = "failed", "no_contact"
+        elif sender_for(channel, current_app.config) is None:  # checked again when the job runs
+            row.status, row.reason = "failed", "not_configured"
         elif is_opted_out(channel, address):
             row.status, row.reason = "opted_out", "opted_out"
         elif not _take_cap_slot(token_row.unit_id, channel, vietnam_day(now), cap):

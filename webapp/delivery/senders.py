@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import email.utils
 import smtplib
-import socket
 import ssl
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -162,7 +161,7 @@ class SmtpSender:
             if 400 <= error.smtp_code < 500:
                 raise TransientSendError("smtp_temporary") from None
             raise PermanentSendError("rejected") from None
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             raise TransientSendError("timeout") from None
         except (OSError, smtplib.SMTPException):
             raise TransientSendError("unreachable") from None
