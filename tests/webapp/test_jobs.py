@@ -429,3 +429,24 @@ def test_a_large_refused_import_fails_its_job_and_is_audited(admin_client, db, l
     assert refused.actor == admin_client.admin.email and refused.after == {"problems": 3}
     page = check_page(admin_client.get(answer.headers["Location"] + "?lang=en")).get_text(" ")
     assert "Failed" in page and "3 problem(s)" in page
+
+
+def test_embedded_runners_of_several_processes_take_turns(app, db):
+    from webapp.extensions import db as database
+    from webapp.jobs.runners import EmbeddedRunner
+
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    one, two = (make_app(url, JOBS_MODE="embedded", JOBS_POLL_SECONDS=1) for _ in range(2))
+    first, second = EmbeddedRunner(one), EmbeddedRunner(two)
+    try:
+        assert first.start() is True
+        assert second.start() is False  # the first holds the lock: the second runs nothing
+        first.stop()  # (or its process dies: the system releases the lock)
+        second._last_try = float("-inf")  # its next try, ten seconds later
+        assert second.start() is True
+    finally:
+        first.stop()
+        second.stop()
+        for each in (one, two):
+            with each.app_context():
+                database.engine.dispose()

@@ -23,9 +23,10 @@ result and the last error. Administrators follow it at ``/admin/jobs``.
   calls, default 1000) how often a worker looks for dead ones.
 - ``embedded`` (no ``JOBS_BROKER_URL``; ``make run``): no external service. A thread inside the
   web process reads due work from the ``jobs`` table itself — the table is the queue, so nothing
-  is lost if the process dies: when it starts again, jobs left ``running`` are run again. Limit:
-  **one process** — with several gunicorn workers use Redis (each process would run, and
-  recover, the others' jobs).
+  is lost if the process dies: when it starts again, jobs left ``running`` are run again. Several
+  processes of one machine (gunicorn workers) take turns through a lock file: one runs the jobs,
+  another takes over when it dies. Limits: one job at a time, and **one machine** — several app
+  servers must use Redis (they cannot see each other's lock).
 - ``inline`` (the tests): a job runs in the caller's thread right after the caller's transaction
   commits, so after a request that enqueues, the job has already run (one attempt; a retry waits
   for :func:`drain`).

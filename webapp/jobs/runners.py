@@ -6,9 +6,14 @@ a job whose insert was rolled back has no identity any more and is never sent.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
@@ -166,7 +171,16 @@ def embedded_runner(app: Flask) -> EmbeddedRunner:
 
 
 class EmbeddedRunner:
-    """A thread in this process that runs due jobs from the ``jobs`` table (one process only)."""
+    """A thread that runs due jobs from the ``jobs`` table, in one process of this machine at a time.
+
+    Several processes of one machine (gunicorn workers) take turns through a lock file named after
+    the database: only the holder runs jobs, so a job it left ``running`` was truly abandoned when
+    another process takes the lock over (the system releases it when its holder dies). Processes on
+    several machines cannot see each other's lock: use Redis there.
+    """
+
+    #: Seconds between two tries to take the lock over from another process.
+    RETRY_LOCK_SECONDS = 10
 
     def __init__(self, app: Flask) -> None:
         self.app = app
@@ -174,13 +188,40 @@ class EmbeddedRunner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._lock_file: int | None = None
+        self._last_try = float("-inf")
 
-    def start(self) -> None:
+    @property
+    def lock_path(self) -> Path:
+        database = str(self.app.config["SQLALCHEMY_DATABASE_URI"]).encode()
+        return Path(tempfile.gettempdir()) / f"sonla-jobs-{hashlib.sha256(database).hexdigest()[:16]}.lock"
+
+    def _take_lock(self) -> bool:
+        import fcntl
+
+        descriptor = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(descriptor)
+            return False
+        self._lock_file = descriptor
+        return True
+
+    def start(self) -> bool:
+        """Start the thread if this process may run jobs now; whether it runs."""
         with self._lock:
             if self._thread is not None:
-                return
+                return True
+            if time.monotonic() - self._last_try < self.RETRY_LOCK_SECONDS:
+                return False
+            self._last_try = time.monotonic()
+            if not self._take_lock():
+                return False  # another process of this machine runs the jobs
+            self._stop.clear()
             self._thread = threading.Thread(target=self._loop, name="sonla-jobs", daemon=True)
             self._thread.start()
+            return True
 
     def wake(self) -> None:
         self._wake.set()
@@ -188,11 +229,17 @@ class EmbeddedRunner:
     def stop(self, timeout: float = 30) -> None:
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        with self._lock:
+            if self._thread is not None:
+                self._thread.join(timeout)
+                self._thread = None
+            if self._lock_file is not None:
+                os.close(self._lock_file)  # releases the lock for another process
+                self._lock_file = None
+            self._last_try = float("-inf")
 
     def recover(self) -> int:
-        """Queue again the jobs a dead process left ``running`` (this is the only runner)."""
+        """Queue again the jobs a dead process left ``running`` (this process holds the runner's lock)."""
         from webapp.models.jobs import Job
 
         with self.app.app_context():
