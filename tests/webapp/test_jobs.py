@@ -450,3 +450,14 @@ def test_embedded_runners_of_several_processes_take_turns(app, db):
         for each in (one, two):
             with each.app_context():
                 database.engine.dispose()
+
+
+def test_jobs_run_only_after_the_real_commit_not_when_a_savepoint_is_released(db):
+    first = jobs.enqueue("test.echo", {"value": "a"}, key="sp:a")  # (PostgreSQL: inside a savepoint)
+    second = jobs.enqueue("test.echo", {"value": "b"}, key="sp:b")
+    with db.session.begin_nested():
+        jobs.enqueue("test.echo", {"value": "c"})
+    assert seen("test.echo") == []  # nothing ran before the commit
+    db.session.commit()
+    assert sorted(entry[3]["value"] for entry in seen("test.echo")) == ["a", "b", "c"]
+    assert {db.session.get(Job, job.id).state for job in (first, second)} == {"done"}
