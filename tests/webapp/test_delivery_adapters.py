@@ -207,3 +207,22 @@ def test_zalo_template_data_has_the_four_parameters():
     data = zalo_data("UBND  xã   Chiềng Mung", "http://s.vn/r/A", CODE, "http://s.vn/optout/x")
     assert data == {"unit_name": "UBND xã Chiềng Mung", "code": CODE, "link": "http://s.vn/r/A",
                     "optout_link": "http://s.vn/optout/x"}
+
+
+def test_a_long_or_broken_translation_still_gives_one_sms_with_both_links(app, monkeypatch):
+    import webapp.delivery.messages as messages
+
+    def long_translation(text, **values):
+        if "code" in values:
+            return f"{values['unit']} " + "x" * 150
+        if "rate" in text:
+            return (f"Kính mời ông/bà dành chút thời gian đánh giá chất lượng phục vụ của {values['unit']} tại "
+                    f"{values['link']} ; nếu không muốn nhận tin nữa: {values['optout']}")
+        return f"{values['unit']} {values['link']}"  # the opt-out link lost by the translator
+
+    monkeypatch.setattr(messages, "_", long_translation)
+    survey_url, optout = "http://sonla-index.test.invalid/r/ABCDEFGHJKMNPQRS", "http://s.vn/optout/0123456789abcdefghjk"
+    with app.app_context():
+        text = sms_text("Trung tâm Phục vụ hành chính công phường Chiềng Sinh", survey_url, CODE, optout)
+    assert len(text) <= SMS_MAX and is_gsm(text)
+    assert survey_url in text and optout in text and "Chieng Sinh" in text

@@ -77,21 +77,27 @@ def shorten(name: str, room: int) -> str:
 
 
 def sms_text(unit_name: str, survey_url: str, code: str, optout_link: str) -> str:
-    """The SMS, at most :data:`SMS_MAX` GSM characters."""
+    """The SMS, at most :data:`SMS_MAX` GSM characters (unless the two links alone are longer).
+
+    The first text that leaves the unit's name at least :data:`SMS_MIN_UNIT` characters wins: with
+    the code, without it, a minimal one; a translation that lost a placeholder is skipped.
+    """
     marks = {"unit": "§U§", "link": "§L§", "code": "§C§", "optout": "§O§"}
+    without_code = {"unit": marks["unit"], "link": marks["link"], "optout": marks["optout"]}
     with force_locale("vi"):
-        templates = (
-            (fold(_("%(unit)s - rate the service: %(link)s code %(code)s Stop: %(optout)s", **marks)),
-             True),
-            (fold(_("%(unit)s - rate the service: %(link)s Stop: %(optout)s",
-                    unit=marks["unit"], link=marks["link"], optout=marks["optout"])), False),
-        )
+        candidates = [
+            fold(_("%(unit)s - rate the service: %(link)s code %(code)s Stop: %(optout)s", **marks)),
+            fold(_("%(unit)s - rate the service: %(link)s Stop: %(optout)s", **without_code)),
+            fold(_("%(unit)s %(link)s Stop: %(optout)s", **without_code)),
+        ]
+    candidates.append("§U§ §L§ §O§")
     unit = fold(unit_name)
     text = ""
-    for template, with_code in templates:
+    for template in candidates:
+        if any(template.count(marks[name]) != 1 for name in ("unit", "link", "optout")):
+            continue  # a translation that lost (or doubled) a placeholder
         filled = template.replace(marks["link"], survey_url).replace(marks["optout"], optout_link)
-        if with_code:
-            filled = filled.replace(marks["code"], code)
+        filled = filled.replace(marks["code"], code)
         room = SMS_MAX - (len(filled) - len(marks["unit"]))
         text = filled.replace(marks["unit"], shorten(unit, max(room, 0)), 1)
         if room >= SMS_MIN_UNIT:
