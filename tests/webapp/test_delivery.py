@@ -100,6 +100,7 @@ def test_one_email_one_sms_one_zalo_message_each_with_the_link(db, providers, ma
     assert sink.recipients == [EMAIL]
     body = mail.get_body(("plain",)).get_content()
     assert url in body and code in body and "/optout/" in body
+    assert str(mail["List-Unsubscribe"]).strip().startswith("<http://sonla-index.test.invalid/optout/")
     assert "UBND" in mail["Subject"] or "xã" in mail["Subject"] or mail["Subject"]
     email_row = db.session.scalar(select(Delivery).where(Delivery.channel == "email"))
     assert mail["Message-ID"] == f"<delivery-{email_row.id}@sonla.gov.vn>" == email_row.provider_ref

@@ -64,6 +64,8 @@ class Message:
     html: str | None = None
     #: Zalo ZNS template parameters.
     template_data: dict[str, str] = field(default_factory=dict)
+    #: The opt-out page, as the e-mail's ``List-Unsubscribe`` header (RFC 2369) too.
+    unsubscribe_url: str | None = None
 
     def __repr__(self) -> str:  # never print the contact, even in a traceback
         return f"Message(channel={self.channel!r}, ref={self.ref!r})"
@@ -131,6 +133,8 @@ class SmtpSender:
         mail["Subject"] = message.subject
         mail["Date"] = email.utils.format_datetime(datetime.now(UTC))
         mail["Message-ID"] = self.message_id(message.ref)
+        if message.unsubscribe_url:
+            mail["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
         mail.set_content(message.text)
         if message.html:
             mail.add_alternative(message.html, subtype="html")
