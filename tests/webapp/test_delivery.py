@@ -481,3 +481,20 @@ def test_opt_out_tokens_are_masked_in_the_request_logs():
 
     masked = mask_secrets('GET /optout/0123456789abcdefghjk HTTP/1.1" 200 https://x.vn/optout/0123456789abcdefghjk')
     assert "0123456789abcdefghjk" not in masked and "/optout/" in masked
+
+
+def test_the_cap_counts_per_vietnam_day(db, registry):
+    from datetime import UTC, date, datetime
+
+    from webapp.delivery import _take_cap_slot, vietnam_day
+
+    assert vietnam_day(datetime(2026, 1, 1, 16, 59, tzinfo=UTC)) == date(2026, 1, 1)
+    assert vietnam_day(datetime(2026, 1, 1, 17, 0, tzinfo=UTC)) == date(2026, 1, 2)  # 00:00 in Việt Nam
+    unit_id = db.session.scalar(select(Unit.id).where(Unit.code == UNIT))
+    monday, tuesday = date(2026, 1, 5), date(2026, 1, 6)
+    assert _take_cap_slot(unit_id, "sms", monday, 1) is True
+    assert _take_cap_slot(unit_id, "sms", monday, 1) is False
+    assert _take_cap_slot(unit_id, "zalo", monday, 1) is True
+    assert _take_cap_slot(unit_id, "sms", tuesday, 1) is True
+    assert _take_cap_slot(unit_id, "sms", tuesday, 0) is False
+    db.session.commit()
