@@ -17,6 +17,7 @@ from sqlalchemy import JSON, String, Text, select
 from surveys.tokens import display_token, issue_token
 from tests.conftest import csrf_from
 from tests.fakes import fake_gateway, smtp_sink
+from tests.pages import check_page
 from webapp import jobs
 from webapp.delivery import request_delivery, status_counts
 from webapp.delivery.optout import contact_digest, optout_token
@@ -309,11 +310,13 @@ def test_opt_out_link_records_only_a_keyed_hash_and_stops_later_messages(app, cl
     limiter.reset()
 
     page = client.get(link)
-    assert page.status_code == 200
+    soup = check_page(page)
+    assert soup.find("form", method="post") is not None
+    check_page(client.get(link + "?lang=en"), lang="en")
     assert client.post(link, data={}).status_code == 400  # no CSRF token: refused
     assert db.session.scalars(select(DeliveryOptout)).all() == []
     done = client.post(link, data={"csrf_token": csrf_from(page)})
-    assert done.status_code == 200
+    check_page(done)
     (optout,) = db.session.scalars(select(DeliveryOptout)).all()
     assert PHONE_DIGITS not in optout.contact_digest
     with app.test_request_context():
@@ -326,7 +329,8 @@ def test_opt_out_link_records_only_a_keyed_hash_and_stops_later_messages(app, cl
     new = {d.channel: d.status for d in db.session.scalars(select(Delivery).where(Delivery.receipt_token_id == second.id))}
     assert new == {"sms": "opted_out", "zalo": "opted_out", "email": "sent"}
     assert len(gateway.calls) == 1 and len(sink.messages) == 1
-    assert client.get(link).status_code == 200  # already opted out: says so, no form needed
+    again = check_page(client.get(link))  # already opted out: says so, no form needed
+    assert again.find("form", method="post") is None
 
 
 def test_a_forged_or_mangled_opt_out_link_is_refused(app, client, db):
