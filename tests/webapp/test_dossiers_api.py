@@ -72,6 +72,7 @@ def test_new_dossier_gets_a_link_to_the_receipt_survey_and_the_same_link_again(c
     expected = token_for(unit, NUMBER)
     assert first.json["survey_url"] == f"http://sonla-index.test.invalid/r/{expected}"
     assert first.json["code"] == display_token(expected)
+    assert first.headers["Cache-Control"] == "no-store"
     row = db.session.scalars(select(ReceiptToken)).one()
     assert first.json["expires_on"] == row.expires_at.astimezone(VIETNAM).date().isoformat()
     assert row.unit.code == UNIT and row.service.code == SERVICE
@@ -276,10 +277,22 @@ def test_bodies_that_are_not_one_json_object_are_4xx(client, db, token, data, co
     assert count(Dossier) == 0
 
 
+@pytest.mark.parametrize("field", ["dossier_number", "unit", "contact.email", "contact.phone"])
+def test_text_that_is_not_unicode_is_refused_not_a_crash(client, db, token, field):
+    document = body(contact={"email": "a@example.vn", "phone": "0912345678"})
+    raw = json.dumps(document)
+    original = document["contact"][field.split(".")[1]] if "." in field else document[field]
+    raw = raw.replace(json.dumps(original), json.dumps(original)[:-1] + '\\ud800"', 1)
+    response = client.post("/api/v1/dossiers", data=raw, content_type="application/json",
+                           headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 422 and response.json["error"]["field"] == field
+    assert count(Dossier) == 0
+
+
 def test_other_methods_are_405_with_allow(client, db):
     response = client.get("/api/v1/dossiers")
     assert response.status_code == 405 and "POST" in response.headers["Allow"]
-    assert client.put("/api/v1/dossiers/batch").headers["Allow"].startswith("POST")
+    assert "POST" in client.put("/api/v1/dossiers/batch").headers["Allow"]
 
 
 def test_errors_are_in_the_requesters_language(client, db, token):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
@@ -24,17 +25,25 @@ from webapp.audit import record_event
 from webapp.extensions import csrf, db, limiter
 from webapp.integrations import service
 from webapp.integrations.messages import describe_field
-from webapp.integrations.schema import MAX_DOSSIERS_PER_BATCH, Refused, parse_dossier
+from webapp.integrations.schema import CODE_PATTERN, MAX_DOSSIERS_PER_BATCH, Refused, parse_dossier
 from webapp.models import IntegrationClient
 
 integrations_api = declare_access(Blueprint("integrations_api", __name__, url_prefix="/api/v1"), INTEGRATION_CLIENT)
 csrf.exempt(integrations_api)
 
+CODE = re.compile(CODE_PATTERN.removesuffix("$"))
 MAX_BODY_BYTES = 16 * 1024
 MAX_BATCH_BYTES = 2 * 1024 * 1024
 #: Refused tokens are written to the audit log at most this often per address.
 REFUSAL_RECORD_LIMIT = parse("1/10minute")
 REALM = 'Bearer realm="sonla-index"'
+
+
+@integrations_api.after_request
+def _not_stored(response):
+    """A survey link is a single-use credential: no cache keeps a copy."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def error_body(status: int, errors: list[FieldError]) -> dict[str, Any]:
@@ -108,9 +117,10 @@ def _unit_and_service(body: Any) -> tuple[str | None, str | None]:
     """The unit and service codes a body names (for the audit event), if they are short strings."""
     if not isinstance(body, dict):
         return None, None
-    unit, service_code = body.get("unit"), body.get("service")
-    return (unit if isinstance(unit, str) and len(unit) <= 40 else None,
-            service_code if isinstance(service_code, str) and len(service_code) <= 40 else None)
+    def code(value: Any) -> str | None:  # only well-formed codes reach the audit log
+        return value if isinstance(value, str) and CODE.fullmatch(value) else None
+
+    return code(body.get("unit")), code(body.get("service"))
 
 
 def _one(client: IntegrationClient, body: Any) -> tuple[int, dict[str, Any]]:

@@ -61,9 +61,18 @@ class Refused(Exception):
         super().__init__("; ".join(f"{e.field}: {e.code}" for e in errors))
 
 
+def _encodable(value: str) -> bool:
+    """False for text with lone surrogates (JSON allows ``"\\ud800"``; UTF-8, hashes and databases do not)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _matches(pattern: re.Pattern[str], value: Any, max_length: int | None = None) -> bool:
     return isinstance(value, str) and (max_length is None or len(value) <= max_length) and \
-        pattern.search(value) is not None
+        pattern.search(value) is not None and _encodable(value)
 
 
 def _string(body: dict, name: str, pattern: re.Pattern[str], max_length: int, errors: list[FieldError]) -> str | None:
@@ -74,7 +83,7 @@ def _string(body: dict, name: str, pattern: re.Pattern[str], max_length: int, er
         errors.append(FieldError(name, "invalid_type"))
     elif len(value) > max_length:
         errors.append(FieldError(name, "too_long", {"max": max_length}))
-    elif pattern.search(value) is None:
+    elif pattern.search(value) is None or not _encodable(value):
         errors.append(FieldError(name, "invalid_format"))
     else:
         return value
