@@ -432,3 +432,16 @@ def test_clients_are_rate_limited(app, client, db, token):
         limiter.reset()
     assert statuses == [201, 201, 201, 429]
 
+
+
+def test_no_dossier_number_contact_or_token_reaches_the_logs(client, db, token, caplog, capsys):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    document = body(contact={"phone": "0912 345 678", "email": "nguyen.van.a@example.vn"}, deliver=["sms", "email"])
+    assert post(client, document, token).status_code == 201
+    assert post(client, body(contact={"phone": "0987654321"}, unit="n03688"), token).status_code == 403
+    captured = caplog.text + "".join(capsys.readouterr())
+    assert "/api/v1/dossiers" in captured, "the request log is captured"
+    for secret in (NUMBER, "912 345 678", "912345678", "987654321", "nguyen.van.a", token):
+        assert secret not in captured, secret
