@@ -44,8 +44,12 @@ def token(make_client):
 
 
 def body(**overrides):
-    document = {"dossier_number": NUMBER, "unit": UNIT, "service": SERVICE,
-                "returned_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat()}
+    document = {
+        "dossier_number": NUMBER,
+        "unit": UNIT,
+        "service": SERVICE,
+        "returned_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+    }
     document.update(overrides)
     return {name: value for name, value in document.items() if value is not ...}
 
@@ -89,9 +93,16 @@ def test_new_dossier_gets_a_link_to_the_receipt_survey_and_the_same_link_again(c
 def test_the_dossier_row_records_the_client_and_nothing_personal(client, db, make_client):
     issuer, token = make_client()
     returned = datetime(2026, 1, 5, 9, 30, tzinfo=VIETNAM)
-    response = post(client, body(returned_at=returned.isoformat(), respondent_type="business",
-                                 contact={"phone": "0912 345 678", "email": "nguyen.van.a@example.vn"},
-                                 deliver=["sms", "email"]), token)
+    response = post(
+        client,
+        body(
+            returned_at=returned.isoformat(),
+            respondent_type="business",
+            contact={"phone": "0912 345 678", "email": "nguyen.van.a@example.vn"},
+            deliver=["sms", "email"],
+        ),
+        token,
+    )
     assert response.status_code == 201, response.json
     dossier = db.session.scalars(select(Dossier)).one()
     assert dossier.client_id == issuer.id and dossier.respondent_type == "business"
@@ -270,8 +281,9 @@ def test_vietnamese_phone_numbers_with_separators_are_accepted(client, db, token
     ],
 )
 def test_bodies_that_are_not_one_json_object_are_4xx(client, db, token, data, content_type, status):
-    response = client.post("/api/v1/dossiers", data=data, content_type=content_type,
-                           headers={"Authorization": f"Bearer {token}"})
+    response = client.post(
+        "/api/v1/dossiers", data=data, content_type=content_type, headers={"Authorization": f"Bearer {token}"}
+    )
     assert response.status_code == status
     assert response.json["error"]["status"] == status
     assert count(Dossier) == 0
@@ -283,8 +295,9 @@ def test_text_that_is_not_unicode_is_refused_not_a_crash(client, db, token, fiel
     raw = json.dumps(document)
     original = document["contact"][field.split(".")[1]] if "." in field else document[field]
     raw = raw.replace(json.dumps(original), json.dumps(original)[:-1] + '\\ud800"', 1)
-    response = client.post("/api/v1/dossiers", data=raw, content_type="application/json",
-                           headers={"Authorization": f"Bearer {token}"})
+    response = client.post(
+        "/api/v1/dossiers", data=raw, content_type="application/json", headers={"Authorization": f"Bearer {token}"}
+    )
     assert response.status_code == 422 and response.json["error"]["field"] == field
     assert count(Dossier) == 0
 
@@ -313,8 +326,15 @@ def deliveries(monkeypatch):
     calls: list[dict] = []
 
     def record(token_row, *, survey_url, code, contact, channels):
-        calls.append({"token_id": token_row.id, "survey_url": survey_url, "code": code, "contact": dict(contact),
-                      "channels": list(channels)})
+        calls.append(
+            {
+                "token_id": token_row.id,
+                "survey_url": survey_url,
+                "code": code,
+                "contact": dict(contact),
+                "channels": list(channels),
+            }
+        )
         return []
 
     monkeypatch.setattr(webapp.delivery, "request_delivery", record)
@@ -325,11 +345,15 @@ def test_a_new_dossier_asks_for_delivery_once_and_a_repeat_sends_nothing(client,
     document = body(contact={"phone": "0912 345 678", "email": "a@example.vn"}, deliver=["sms", "email"])
     first = post(client, document, token)
     assert first.status_code == 201
-    assert deliveries == [{
-        "token_id": db.session.scalars(select(ReceiptToken.id)).one(), "survey_url": first.json["survey_url"],
-        "code": first.json["code"], "contact": {"phone": "+84912345678", "email": "a@example.vn"},
-        "channels": ["sms", "email"],
-    }]
+    assert deliveries == [
+        {
+            "token_id": db.session.scalars(select(ReceiptToken.id)).one(),
+            "survey_url": first.json["survey_url"],
+            "code": first.json["code"],
+            "contact": {"phone": "+84912345678", "email": "a@example.vn"},
+            "channels": ["sms", "email"],
+        }
+    ]
     assert post(client, document, token).status_code == 200
     assert len(deliveries) == 1
 
@@ -360,8 +384,9 @@ def test_every_call_is_audited_without_the_number_or_the_contact(client, db, mak
     post(client, body(unit="n03688"), token)
     post(client, body(), "wrong-token")
     db.session.rollback()
-    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "integration.call")
-                                .order_by(AuditEvent.id)).all()
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "integration.call").order_by(AuditEvent.id)
+    ).all()
     assert [event.after["outcome"] for event in events] == ["created", "existing", "refused:out_of_scope"]
     assert all(event.object_id == issuer.client_id and event.after["unit"] for event in events)
     assert events[0].after["service"] == SERVICE
@@ -431,7 +456,6 @@ def test_clients_are_rate_limited(app, client, db, token):
         app.config["INTEGRATION_RATE_LIMIT"] = "600/minute"
         limiter.reset()
     assert statuses == [201, 201, 201, 429]
-
 
 
 def test_no_dossier_number_contact_or_token_reaches_the_logs(client, db, token, caplog, capsys):

@@ -53,7 +53,11 @@ def with_real_data(case):
     for dossier in dossiers if isinstance(dossiers, list) else []:
         if isinstance(dossier, dict):
             for name, value in REAL.items():
-                if isinstance(value, str) and isinstance(dossier.get(name), str) and PATTERNS[name].search(dossier[name]):
+                if (
+                    isinstance(value, str)
+                    and isinstance(dossier.get(name), str)
+                    and PATTERNS[name].search(dossier[name])
+                ):
                     dossier[name] = value
     return case
 
@@ -62,8 +66,10 @@ def cases(app, path: str):
     key = (id(app), path)
     if key not in _strategies:
         operation = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)[path]["POST"]
-        _strategies[key] = st.one_of(operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
-                                     operation.as_strategy(generation_mode=GenerationMode.NEGATIVE)).map(with_real_data)
+        _strategies[key] = st.one_of(
+            operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
+            operation.as_strategy(generation_mode=GenerationMode.NEGATIVE),
+        ).map(with_real_data)
     return _strategies[key]
 
 
@@ -76,8 +82,12 @@ def test_the_dossier_endpoints_behave_as_documented(app, db, bearer, path, data)
     before = stored(db)
     response = case.call(session=session, headers={"Authorization": f"Bearer {bearer}"})
     assert response.status_code < 500, response.text[:300]
-    case.validate_response(response, excluded_checks=[positive_data_acceptance, max_response_time],
-                           headers={"Authorization": f"Bearer {bearer}"}, transport_kwargs={"session": session})
+    case.validate_response(
+        response,
+        excluded_checks=[positive_data_acceptance, max_response_time],
+        headers={"Authorization": f"Bearer {bearer}"},
+        transport_kwargs={"session": session},
+    )
     if response.status_code >= 400:
         assert stored(db) == before, "a refused call stored a dossier"
 
@@ -91,21 +101,47 @@ def stored(db) -> int:
 
 #: Bodies the server refuses for their form alone: the document must call each of them invalid.
 MALFORMED = [
-    {"dossier_number": ""}, {"dossier_number": "   "}, {"dossier_number": "x" * 61}, {"dossier_number": "HS\x00-1"},
-    {"dossier_number": 12345}, {"unit": "N03646"}, {"unit": None}, {"returned_at": "yesterday"},
-    {"returned_at": "07/12/2026"}, {"respondent_type": "alien"}, {"contact": "0912345678"},
-    {"contact": {"phone": "12345"}}, {"contact": {"phone": "+1 202 555 0100"}}, {"contact": {"phone": "09123456789"}},
-    {"contact": {"phone": "0912--345678"}}, {"contact": {"email": "not an address"}}, {"contact": {"email": "a@b"}},
-    {"contact": {"fax": "0212"}}, {"deliver": ["pigeon"]}, {"deliver": ["sms"]}, {"deliver": ["email"], "contact": {}},
-    {"deliver": ["zalo"], "contact": {"email": "a@example.vn"}}, {"deliver": ["email"], "contact": {"email": None}}, {"deliver": "sms"}, {"deliver": ["sms", "sms"]},
+    {"dossier_number": ""},
+    {"dossier_number": "   "},
+    {"dossier_number": "x" * 61},
+    {"dossier_number": "HS\x00-1"},
+    {"dossier_number": 12345},
+    {"unit": "N03646"},
+    {"unit": None},
+    {"returned_at": "yesterday"},
+    {"returned_at": "07/12/2026"},
+    {"respondent_type": "alien"},
+    {"contact": "0912345678"},
+    {"contact": {"phone": "12345"}},
+    {"contact": {"phone": "+1 202 555 0100"}},
+    {"contact": {"phone": "09123456789"}},
+    {"contact": {"phone": "0912--345678"}},
+    {"contact": {"email": "not an address"}},
+    {"contact": {"email": "a@b"}},
+    {"contact": {"fax": "0212"}},
+    {"deliver": ["pigeon"]},
+    {"deliver": ["sms"]},
+    {"deliver": ["email"], "contact": {}},
+    {"deliver": ["zalo"], "contact": {"email": "a@example.vn"}},
+    {"deliver": ["email"], "contact": {"email": None}},
+    {"deliver": "sms"},
+    {"deliver": ["sms", "sms"]},
     {"priority": "high"},
 ]
 #: Bodies the server accepts: the document must call each of them valid.
 WELL_FORMED = [
-    {}, {"respondent_type": None}, {"respondent_type": "business"}, {"contact": None}, {"contact": {}},
+    {},
+    {"respondent_type": None},
+    {"respondent_type": "business"},
+    {"contact": None},
+    {"contact": {}},
     {"contact": {"phone": "0912 345 678", "email": "a.b@example.vn"}, "deliver": ["sms", "zalo", "email"]},
-    {"contact": {"phone": "+84-912-345-678"}, "deliver": ["zalo"]}, {"contact": {"phone": None}}, {"deliver": []},
-    {"returned_at": "2026-01-05"}, {"returned_at": "2026-01-05 10:00"}, {"returned_at": "2026-01-05T10:00:00.5Z"},
+    {"contact": {"phone": "+84-912-345-678"}, "deliver": ["zalo"]},
+    {"contact": {"phone": None}},
+    {"deliver": []},
+    {"returned_at": "2026-01-05"},
+    {"returned_at": "2026-01-05 10:00"},
+    {"returned_at": "2026-01-05T10:00:00.5Z"},
     {"dossier_number": "Hồ sơ số 12/2026"},
 ]
 

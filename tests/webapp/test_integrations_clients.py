@@ -58,11 +58,14 @@ def test_two_clients_get_different_ids_and_tokens(runner, db, registry):
     assert first[0] != second[0] and first[1] != second[1]
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--name", "X", "--unit", "nowhere"], "unknown unit"),
-    (["--name", "   ", "--unit", UNIT], "name"),
-    (["--name", "x" * 201, "--unit", UNIT], "200"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--name", "X", "--unit", "nowhere"], "unknown unit"),
+        (["--name", "   ", "--unit", UNIT], "name"),
+        (["--name", "x" * 201, "--unit", UNIT], "200"),
+    ],
+)
 def test_create_refuses_a_bad_unit_or_name(runner, db, registry, args, message):
     result = runner.invoke(args=["integrations", "create", *args])
     assert result.exit_code == 1 and message in result.output
@@ -90,8 +93,10 @@ def test_admin_creates_a_client_sees_the_token_once_and_revokes_it(client, db, m
     sign_in(make_user("admin"))
     page = client.get("/admin/integrations?lang=en")
     check_page(page, lang="en")
-    answer = client.post("/admin/integrations?lang=en",
-                         data={"csrf_token": csrf_from(page), "name": "Hệ thống một cửa tỉnh", "unit": "sl"})
+    answer = client.post(
+        "/admin/integrations?lang=en",
+        data={"csrf_token": csrf_from(page), "name": "Hệ thống một cửa tỉnh", "unit": "sl"},
+    )
     assert answer.status_code == 200 and answer.headers["Cache-Control"] == "no-store"
     token = re.search(r'<code class="secret">([^<]+)</code>', answer.get_data(as_text=True)).group(1)
     stored = db.session.scalars(select(IntegrationClient)).one()
@@ -110,8 +115,14 @@ def test_admin_creates_a_client_sees_the_token_once_and_revokes_it(client, db, m
 def test_admin_form_refuses_a_missing_name_or_unit_and_needs_csrf(client, db, make_user, sign_in):
     sign_in(make_user("admin"))
     page = client.get("/admin/integrations")
-    assert client.post("/admin/integrations", data={"csrf_token": csrf_from(page), "name": "", "unit": "sl"}).status_code == 400
-    assert client.post("/admin/integrations", data={"csrf_token": csrf_from(page), "name": "A", "unit": "zz"}).status_code == 400
+    assert (
+        client.post("/admin/integrations", data={"csrf_token": csrf_from(page), "name": "", "unit": "sl"}).status_code
+        == 400
+    )
+    assert (
+        client.post("/admin/integrations", data={"csrf_token": csrf_from(page), "name": "A", "unit": "zz"}).status_code
+        == 400
+    )
     assert client.post("/admin/integrations", data={"name": "A", "unit": "sl"}).status_code == 400
     assert db.session.scalars(select(IntegrationClient)).all() == []
 
@@ -126,8 +137,13 @@ def test_agency_managers_cannot_reach_the_page(client, db, make_user, sign_in):
 
 def test_a_posted_dossier_link_opens_the_survey_which_completes_once(app, client, runner, db, registry):
     _, token = create_with_cli(runner)
-    document = {"dossier_number": "000.00.12.H52-261207-0042", "unit": UNIT, "service": SERVICE,
-                "returned_at": "2026-01-05T10:00:00+07:00", "respondent_type": "citizen"}
+    document = {
+        "dossier_number": "000.00.12.H52-261207-0042",
+        "unit": UNIT,
+        "service": SERVICE,
+        "returned_at": "2026-01-05T10:00:00+07:00",
+        "respondent_type": "citizen",
+    }
     created = client.post("/api/v1/dossiers", json=document, headers={"Authorization": f"Bearer {token}"})
     assert created.status_code == 201, created.json
     link = urlsplit(created.json["survey_url"])

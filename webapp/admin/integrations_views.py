@@ -28,17 +28,23 @@ from webapp.urls import public_url
 
 
 class IntegrationClientForm(FlaskForm):
-    name = StringField(validators=[
-        DataRequired(_l("Give the client a name, for example Hệ thống một cửa tỉnh.")),
-        Length(max=service.MAX_NAME, message=_l("Use at most 200 characters")),
-    ])
+    name = StringField(
+        validators=[
+            DataRequired(_l("Give the client a name, for example Hệ thống một cửa tỉnh.")),
+            Length(max=service.MAX_NAME, message=_l("Use at most 200 characters")),
+        ]
+    )
     unit = StringField(validators=[DataRequired(_l("Choose the unit the client acts for.")), Length(max=40)])
 
 
 def _render(form: IntegrationClientForm, status: int = 200):
     return render_template(
-        "admin/integrations.html", clients=service.list_clients(), form=form, confirm=ConfirmForm(),
-        units=unit_options(form.unit.data), endpoint=public_url("/api/v1/dossiers"),
+        "admin/integrations.html",
+        clients=service.list_clients(),
+        form=form,
+        confirm=ConfirmForm(),
+        units=unit_options(form.unit.data),
+        endpoint=public_url("/api/v1/dossiers"),
     ), status
 
 
@@ -64,9 +70,14 @@ def integration_create():
         form.name.errors = [describe_refusal(error)]
         return _render(form, 400)
     db.session.commit()
-    response = make_response(render_template(
-        "admin/integrations_token.html", client=new.client, token=new.token, endpoint=public_url("/api/v1/dossiers"),
-    ))
+    response = make_response(
+        render_template(
+            "admin/integrations_token.html",
+            client=new.client,
+            token=new.token,
+            endpoint=public_url("/api/v1/dossiers"),
+        )
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -83,6 +94,3 @@ def integration_revoke(client_id: str):
         db.session.commit()
         flash(_l("The client is revoked: its token is refused from now on."))
     return redirect(url_for("admin.integrations"))
-
-
-

@@ -37,7 +37,9 @@ def dossiers_for(responses: int) -> int:
 def _cells() -> list[tuple[str, str, int]]:
     """``(unit code, service code, weight)`` of the administrative sector's latest imported quarter, offered today."""
     latest = db.session.scalar(
-        select(func.max(TransactionCount.period)).join(Unit, TransactionCount.unit_id == Unit.id).where(Unit.sector == "admin")
+        select(func.max(TransactionCount.period))
+        .join(Unit, TransactionCount.unit_id == Unit.id)
+        .where(Unit.sector == "admin")
     )
     if latest is None:
         return []
@@ -50,8 +52,11 @@ def _cells() -> list[tuple[str, str, int]]:
         .order_by(Unit.code, Service.code)
     ).all()
     today = vietnam_today()
-    return [(unit.code, svc.code, int(total)) for unit, svc, total in rows
-            if total and unit.valid_on(today) and svc in unit.services_on(today)]
+    return [
+        (unit.code, svc.code, int(total))
+        for unit, svc, total in rows
+        if total and unit.valid_on(today) and svc in unit.services_on(today)
+    ]
 
 
 def seed_dossiers(count: int = DEFAULT_DOSSIERS, seed: int = 2012, now: datetime | None = None) -> str:
@@ -79,18 +84,25 @@ def seed_dossiers(count: int = DEFAULT_DOSSIERS, seed: int = 2012, now: datetime
             for number in range(start, min(start + BATCH, count)):
                 unit_code, service_code, _ = rand.choices(cells, weights)[0]
                 returned = now - timedelta(minutes=rand.randrange(30, DAYS_BACK * 24 * 60))
-                documents.append({
-                    "dossier_number": f"DEMO.{unit_code}-{returned.astimezone(VIETNAM):%y%m%d}-{number:05}",
-                    "unit": unit_code, "service": service_code, "returned_at": returned.isoformat(),
-                    "respondent_type": "business" if rand.random() < 0.1 else "citizen",
-                })
-            answer = http.post("/api/v1/dossiers/batch", json={"dossiers": documents},
-                               headers={"Authorization": f"Bearer {new.token}"})
+                documents.append(
+                    {
+                        "dossier_number": f"DEMO.{unit_code}-{returned.astimezone(VIETNAM):%y%m%d}-{number:05}",
+                        "unit": unit_code,
+                        "service": service_code,
+                        "returned_at": returned.isoformat(),
+                        "respondent_type": "business" if rand.random() < 0.1 else "citizen",
+                    }
+                )
+            answer = http.post(
+                "/api/v1/dossiers/batch", json={"dossiers": documents}, headers={"Authorization": f"Bearer {new.token}"}
+            )
             if answer.status_code != 200:
                 raise RuntimeError(f"demo dossiers refused: {answer.status_code} {answer.get_data(as_text=True)[:300]}")
             for result in answer.get_json()["results"]:
                 statuses[result["status"]] = statuses.get(result["status"], 0) + 1
     finally:
         limiter.enabled = was_enabled
-    return (f"Demo dossiers: {statuses.get(201, 0)} survey links issued through POST /api/v1/dossiers/batch "
-            f"by client {new.client.client_id} ({sum(statuses.values()) - statuses.get(201, 0)} refused or repeated).")
+    return (
+        f"Demo dossiers: {statuses.get(201, 0)} survey links issued through POST /api/v1/dossiers/batch "
+        f"by client {new.client.client_id} ({sum(statuses.values()) - statuses.get(201, 0)} refused or repeated)."
+    )

@@ -89,13 +89,17 @@ def _authenticate() -> tuple[IntegrationClient | None, Any]:
         return client, None
     digest = source_digest(request.remote_addr) or "unknown"
     if limiter.limiter.hit(REFUSAL_RECORD_LIMIT, "refused-integration", digest):
-        record_event("integration.refused_token", actor="system",
-                     detail=f"{request.path} with {'a refused' if token else 'no'} bearer token from source {digest[:8]}")
+        record_event(
+            "integration.refused_token",
+            actor="system",
+            detail=f"{request.path} with {'a refused' if token else 'no'} bearer token from source {digest[:8]}",
+        )
         db.session.commit()
     if token is None:
         return None, _error(401, [FieldError("Authorization", "bearer_required")], {"WWW-Authenticate": REALM})
-    return None, _error(401, [FieldError("Authorization", "bearer_refused")],
-                        {"WWW-Authenticate": f'{REALM}, error="invalid_token"'})
+    return None, _error(
+        401, [FieldError("Authorization", "bearer_refused")], {"WWW-Authenticate": f'{REALM}, error="invalid_token"'}
+    )
 
 
 def _json_body(max_bytes: int) -> tuple[Any, Any]:
@@ -114,13 +118,15 @@ def _json_body(max_bytes: int) -> tuple[Any, Any]:
 
 
 def _unit_and_service(body: Any) -> tuple[str | None, str | None]:
-    """The unit and service codes a body names (for the audit event), if they are short strings."""
+    """The unit and service codes a body names (for the audit event), if they are well-formed."""
     if not isinstance(body, dict):
         return None, None
-    def code(value: Any) -> str | None:  # only well-formed codes reach the audit log
-        return value if isinstance(value, str) and CODE.fullmatch(value) else None
+    return _code(body.get("unit")), _code(body.get("service"))
 
-    return code(body.get("unit")), code(body.get("service"))
+
+def _code(value: Any) -> str | None:
+    """``value`` if it is a well-formed code: nothing else reaches the audit log."""
+    return value if isinstance(value, str) and CODE.fullmatch(value) else None
 
 
 def _one(client: IntegrationClient, body: Any) -> tuple[int, dict[str, Any]]:
@@ -190,4 +196,3 @@ def create_dossiers():
     service.audit_call(client, service="dossiers/batch", outcome="processed", counts=counts)
     db.session.commit()
     return jsonify(results=results), 200
-

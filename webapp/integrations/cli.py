@@ -39,8 +39,10 @@ def create_command(name: str, unit_code: str) -> None:
     db.session.commit()
     click.echo(f"Client id: {new.client.client_id}")
     click.echo(f"Token:     {new.token}")
-    click.echo(f"Acts for {unit.code} and every unit below it. Send: Authorization: Bearer <token> to "
-               f"{public_url('/api/v1/dossiers')}")
+    click.echo(
+        f"Acts for {unit.code} and every unit below it. Send: Authorization: Bearer <token> to "
+        f"{public_url('/api/v1/dossiers')}"
+    )
     click.echo("The token is shown only now and is not stored: keep it in the one-stop system's secret store.")
 
 
@@ -53,8 +55,18 @@ def list_command() -> None:
         return
     click.echo("\t".join(("client_id", "name", "unit", "created", "last_used", "revoked")))
     for client in clients:
-        click.echo("\t".join((client.client_id, client.name, client.unit.code, _when(client.created_at),
-                              _when(client.last_used_at), _when(client.revoked_at))))
+        click.echo(
+            "\t".join(
+                (
+                    client.client_id,
+                    client.name,
+                    client.unit.code,
+                    _when(client.created_at),
+                    _when(client.last_used_at),
+                    _when(client.revoked_at),
+                )
+            )
+        )
 
 
 @integrations_cli.command("revoke")

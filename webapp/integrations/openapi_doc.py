@@ -17,10 +17,16 @@ DOSSIER_LINK = {
     "additionalProperties": False,
     "required": ["survey_url", "code", "expires_on"],
     "properties": {
-        "survey_url": {"type": "string", "format": "uri",
-                       "description": "The dossier's single-use survey link: send it to the citizen (or print it as a QR code)."},
-        "code": {"type": "string", "pattern": "^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$",
-                 "description": "The same link as a code to type at /r (groups of four)."},
+        "survey_url": {
+            "type": "string",
+            "format": "uri",
+            "description": "The dossier's single-use survey link: send it to the citizen (or print it as a QR code).",
+        },
+        "code": {
+            "type": "string",
+            "pattern": "^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$",
+            "description": "The same link as a code to type at /r (groups of four).",
+        },
         "expires_on": {"type": "string", "format": "date", "description": "Last day (Việt Nam) the link can be used."},
     },
 }
@@ -85,13 +91,19 @@ def dossier_paths() -> dict[str, Any]:
                 "requestBody": {"required": True, **_json({"$ref": "#/components/schemas/DossierBody"}, EXAMPLE)},
                 "responses": {
                     "201": {"description": "A new link", **_json(link, LINK_EXAMPLE)},
-                    "200": {"description": "The dossier was reported before: the same link", **_json(link, LINK_EXAMPLE)},
+                    "200": {
+                        "description": "The dossier was reported before: the same link",
+                        **_json(link, LINK_EXAMPLE),
+                    },
                     **common,
                     "403": {"description": "The unit is outside the client's scope", **error},
                     "409": {"description": "The dossier number already has a link for another service", **error},
-                    "422": {"description": "An invalid field (named in `error.field`), an unknown unit or service, a "
-                            "service the unit does not offer today, a date in the future, or a `deliver` channel "
-                            "without its contact; nothing stored", **error},
+                    "422": {
+                        "description": "An invalid field (named in `error.field`), an unknown unit or service, a "
+                        "service the unit does not offer today, a date in the future, or a `deliver` channel "
+                        "without its contact; nothing stored",
+                        **error,
+                    },
                 },
             }
         },
@@ -103,24 +115,47 @@ def dossier_paths() -> dict[str, Any]:
                 "security": security,
                 "requestBody": {
                     "required": True,
-                    **_json({
-                        "type": "object",
-                        "additionalProperties": False,
-                        "required": ["dossiers"],
-                        "properties": {"dossiers": {
-                            "type": "array", "maxItems": MAX_DOSSIERS_PER_BATCH,
-                            "items": {"description": "A DossierBody (an invalid one is answered in its result)."},
-                        }},
-                    }, {"dossiers": [EXAMPLE]}),
+                    **_json(
+                        {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["dossiers"],
+                            "properties": {
+                                "dossiers": {
+                                    "type": "array",
+                                    "maxItems": MAX_DOSSIERS_PER_BATCH,
+                                    "items": {
+                                        "description": "A DossierBody (an invalid one is answered in its result)."
+                                    },
+                                }
+                            },
+                        },
+                        {"dossiers": [EXAMPLE]},
+                    ),
                 },
                 "responses": {
-                    "200": {"description": "One result per dossier", **_json({
-                        "type": "object", "required": ["results"], "additionalProperties": False,
-                        "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/DossierResult"}}},
-                    }, {"results": [{"index": 0, "status": 201, **LINK_EXAMPLE}]})},
+                    "200": {
+                        "description": "One result per dossier",
+                        **_json(
+                            {
+                                "type": "object",
+                                "required": ["results"],
+                                "additionalProperties": False,
+                                "properties": {
+                                    "results": {
+                                        "type": "array",
+                                        "items": {"$ref": "#/components/schemas/DossierResult"},
+                                    }
+                                },
+                            },
+                            {"results": [{"index": 0, "status": 201, **LINK_EXAMPLE}]},
+                        ),
+                    },
                     **common,
-                    "422": {"description": f"`dossiers` is missing, not a list, or longer than {MAX_DOSSIERS_PER_BATCH}",
-                            **error},
+                    "422": {
+                        "description": f"`dossiers` is missing, not a list, or longer than {MAX_DOSSIERS_PER_BATCH}",
+                        **error,
+                    },
                 },
             }
         },
@@ -132,8 +167,11 @@ def dossier_schemas() -> dict[str, Any]:
 
 
 def security_schemes() -> dict[str, Any]:
-    return {SECURITY_SCHEME: {
-        "type": "http", "scheme": "bearer",
-        "description": "The secret token of an integration client (`flask --app webapp integrations create --name "
-        "NAME --unit CODE`, or the admin page /admin/integrations). It acts for its unit and every unit below it.",
-    }}
+    return {
+        SECURITY_SCHEME: {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "The secret token of an integration client (`flask --app webapp integrations create --name "
+            "NAME --unit CODE`, or the admin page /admin/integrations). It acts for its unit and every unit below it.",
+        }
+    }

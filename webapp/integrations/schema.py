@@ -17,10 +17,9 @@ from sqlalchemy import select
 
 from surveys.submission import FieldError
 from webapp.extensions import db
+from webapp.integrations.service import CHANNEL_CONTACT, DossierRequest, in_scope
 from webapp.models import RESPONDENT_TYPES, IntegrationClient, Service, Unit, utcnow
 from webapp.periods import VIETNAM
-
-from webapp.integrations.service import CHANNEL_CONTACT, DossierRequest, in_scope
 
 MAX_DOSSIERS_PER_BATCH = 500
 MAX_DOSSIER_NUMBER = 60
@@ -71,8 +70,12 @@ def _encodable(value: str) -> bool:
 
 
 def _matches(pattern: re.Pattern[str], value: Any, max_length: int | None = None) -> bool:
-    return isinstance(value, str) and (max_length is None or len(value) <= max_length) and \
-        pattern.search(value) is not None and _encodable(value)
+    return (
+        isinstance(value, str)
+        and (max_length is None or len(value) <= max_length)
+        and pattern.search(value) is not None
+        and _encodable(value)
+    )
 
 
 def _string(body: dict, name: str, pattern: re.Pattern[str], max_length: int, errors: list[FieldError]) -> str | None:
@@ -146,8 +149,10 @@ def parse_dossier(body: Any, client: IntegrationClient, now: datetime | None = N
     deliver: list[str] = []
     raw_deliver = body.get("deliver")
     if raw_deliver is not None:
-        if not isinstance(raw_deliver, list) or len(raw_deliver) > len(CHANNELS) or not all(
-            isinstance(channel, str) and channel in CHANNELS for channel in raw_deliver
+        if (
+            not isinstance(raw_deliver, list)
+            or len(raw_deliver) > len(CHANNELS)
+            or not all(isinstance(channel, str) and channel in CHANNELS for channel in raw_deliver)
         ):
             errors.append(FieldError("deliver", "invalid_choice"))
         elif len(set(raw_deliver)) != len(raw_deliver):
@@ -162,7 +167,8 @@ def parse_dossier(body: Any, client: IntegrationClient, now: datetime | None = N
     if errors:
         raise Refused(422, errors)
 
-    assert number is not None and unit_code is not None and service_code is not None and returned_at is not None
+    if number is None or unit_code is None or service_code is None or returned_at is None:  # pragma: no cover
+        raise Refused(422, [FieldError("body", "invalid_json")])  # each has its error above
     unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
     if unit is None:
         raise Refused(422, [FieldError("unit", "unknown_unit")])
@@ -177,8 +183,13 @@ def parse_dossier(body: Any, client: IntegrationClient, now: datetime | None = N
     if service not in unit.services_on(today):
         raise Refused(422, [FieldError("service", "not_offered")])
     return DossierRequest(
-        dossier_number=" ".join(number.split()), unit=unit, service=service, returned_at=returned_at,
-        respondent_type=respondent_type, contact=contact, deliver=deliver,
+        dossier_number=" ".join(number.split()),
+        unit=unit,
+        service=service,
+        returned_at=returned_at,
+        respondent_type=respondent_type,
+        contact=contact,
+        deliver=deliver,
     )
 
 
@@ -191,19 +202,33 @@ def dossier_schema() -> dict[str, Any]:
         "required": ["dossier_number", "unit", "service", "returned_at"],
         "properties": {
             "dossier_number": {
-                "type": "string", "minLength": 1, "maxLength": MAX_DOSSIER_NUMBER, "pattern": DOSSIER_NUMBER_PATTERN,
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_DOSSIER_NUMBER,
+                "pattern": DOSSIER_NUMBER_PATTERN,
                 "description": "The dossier's number (mã hồ sơ) in the one-stop system. Never stored in clear: the "
                 "same number for the same unit always answers the same link. Runs of spaces count as one.",
                 "examples": ["000.00.12.H52-261207-0001"],
             },
-            "unit": {"type": "string", "maxLength": MAX_CODE, "pattern": CODE_PATTERN,
-                     "description": "Code of the unit that returned the result (see /units); it must be in the "
-                     "client's scope (403 otherwise) and exist today (422).", "examples": ["sl-ttpvhcc"]},
-            "service": {"type": "string", "maxLength": MAX_CODE, "pattern": CODE_PATTERN,
-                        "description": "Code of the service group; the unit must offer it today (422 otherwise).",
-                        "examples": ["land"]},
+            "unit": {
+                "type": "string",
+                "maxLength": MAX_CODE,
+                "pattern": CODE_PATTERN,
+                "description": "Code of the unit that returned the result (see /units); it must be in the "
+                "client's scope (403 otherwise) and exist today (422).",
+                "examples": ["sl-ttpvhcc"],
+            },
+            "service": {
+                "type": "string",
+                "maxLength": MAX_CODE,
+                "pattern": CODE_PATTERN,
+                "description": "Code of the service group; the unit must offer it today (422 otherwise).",
+                "examples": ["land"],
+            },
             "returned_at": {
-                "type": "string", "maxLength": 40, "pattern": RETURNED_AT_PATTERN,
+                "type": "string",
+                "maxLength": 40,
+                "pattern": RETURNED_AT_PATTERN,
                 "description": "When the result was returned: an ISO 8601 date (a Việt Nam day) or date and time; "
                 "without an offset the time is Việt Nam time. Not in the future (422).",
                 "examples": ["2026-12-07T09:30:00+07:00", "2026-12-07"],
@@ -214,30 +239,45 @@ def dossier_schema() -> dict[str, Any]:
                 "additionalProperties": False,
                 "description": "Used once to send the link (with `deliver`), then discarded: never stored or logged.",
                 "properties": {
-                    "phone": {"type": nullable_text, "maxLength": 40, "pattern": PHONE_PATTERN,
-                              "description": "A Vietnamese number: 0 or +84 then 9 digits; single spaces, dots or "
-                              "hyphens may separate the digits.", "examples": ["0912 345 678", "+84912345678"]},
-                    "email": {"type": nullable_text, "maxLength": MAX_EMAIL, "pattern": EMAIL_PATTERN,
-                              "examples": ["nguyenvana@example.vn"]},
+                    "phone": {
+                        "type": nullable_text,
+                        "maxLength": 40,
+                        "pattern": PHONE_PATTERN,
+                        "description": "A Vietnamese number: 0 or +84 then 9 digits; single spaces, dots or "
+                        "hyphens may separate the digits.",
+                        "examples": ["0912 345 678", "+84912345678"],
+                    },
+                    "email": {
+                        "type": nullable_text,
+                        "maxLength": MAX_EMAIL,
+                        "pattern": EMAIL_PATTERN,
+                        "examples": ["nguyenvana@example.vn"],
+                    },
                 },
             },
             "deliver": {
-                "type": ["array", "null"], "maxItems": len(CHANNELS), "uniqueItems": True,
+                "type": ["array", "null"],
+                "maxItems": len(CHANNELS),
+                "uniqueItems": True,
                 "items": {"type": "string", "enum": list(CHANNELS)},
                 "description": "Send the link by these channels (sms and zalo need `contact.phone`, email "
                 "`contact.email`: 422 otherwise). Only when the dossier is new: a repeated report sends nothing.",
             },
         },
         # A channel needs its contact (the rule of ``contact_missing``).
-        "allOf": [_channel_needs(channels, needs) for needs, channels in (("phone", ["sms", "zalo"]), ("email", ["email"]))],
+        "allOf": [
+            _channel_needs(channels, needs) for needs, channels in (("phone", ["sms", "zalo"]), ("email", ["email"]))
+        ],
     }
 
 
 def _channel_needs(channels: list[str], needs: str) -> dict[str, Any]:
     return {
-        "if": {"required": ["deliver"],
-               "properties": {"deliver": {"type": "array", "contains": {"enum": channels}}}},
-        "then": {"required": ["contact"],
-                 "properties": {"contact": {"type": "object", "required": [needs],
-                                            "properties": {needs: {"type": "string"}}}}},
+        "if": {"required": ["deliver"], "properties": {"deliver": {"type": "array", "contains": {"enum": channels}}}},
+        "then": {
+            "required": ["contact"],
+            "properties": {
+                "contact": {"type": "object", "required": [needs], "properties": {needs: {"type": "string"}}}
+            },
+        },
     }

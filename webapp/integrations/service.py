@@ -84,13 +84,21 @@ def create_client(name: str, unit: Unit | None, *, actor=None) -> NewClient:
         raise ServiceError("client_unit_missing")
     token = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
     client = IntegrationClient(
-        client_id=CLIENT_PREFIX + secrets.token_hex(8), name=name, token_hash=hash_token(token), unit=unit,
+        client_id=CLIENT_PREFIX + secrets.token_hex(8),
+        name=name,
+        token_hash=hash_token(token),
+        unit=unit,
         created_at=utcnow(),
     )
     db.session.add(client)
     db.session.flush()
-    record_event("integration.client_create", actor=actor_name(actor), object_type="integration_client",
-                 object_id=client.client_id, after={"client": client.client_id, "name": name, "unit": unit.code})
+    record_event(
+        "integration.client_create",
+        actor=actor_name(actor),
+        object_type="integration_client",
+        object_id=client.client_id,
+        after={"client": client.client_id, "name": name, "unit": unit.code},
+    )
     return NewClient(client, token)
 
 
@@ -106,14 +114,21 @@ def revoke_client(client: IntegrationClient, *, actor=None) -> bool:
     if client.revoked_at is not None:
         return False
     client.revoked_at = utcnow()
-    record_event("integration.client_revoke", actor=actor_name(actor), object_type="integration_client",
-                 object_id=client.client_id, before={"revoked_at": None},
-                 after={"client": client.client_id, "unit": client.unit.code, "revoked_at": client.revoked_at.isoformat()})
+    record_event(
+        "integration.client_revoke",
+        actor=actor_name(actor),
+        object_type="integration_client",
+        object_id=client.client_id,
+        before={"revoked_at": None},
+        after={"client": client.client_id, "unit": client.unit.code, "revoked_at": client.revoked_at.isoformat()},
+    )
     return True
 
 
 def list_clients() -> list[IntegrationClient]:
-    return list(db.session.scalars(select(IntegrationClient).order_by(IntegrationClient.created_at, IntegrationClient.id)))
+    return list(
+        db.session.scalars(select(IntegrationClient).order_by(IntegrationClient.created_at, IntegrationClient.id))
+    )
 
 
 def authenticate(token: str | None) -> IntegrationClient | None:
@@ -133,8 +148,10 @@ def touch(client: IntegrationClient, now: datetime | None = None) -> None:
     since = datetime.fromtimestamp(now.timestamp() - LAST_USED_RESOLUTION_SECONDS, tz=now.tzinfo)
     db.session.execute(
         update(IntegrationClient)
-        .where(IntegrationClient.id == client.id,
-               or_(IntegrationClient.last_used_at.is_(None), IntegrationClient.last_used_at < since))
+        .where(
+            IntegrationClient.id == client.id,
+            or_(IntegrationClient.last_used_at.is_(None), IntegrationClient.last_used_at < since),
+        )
         .values(last_used_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -210,20 +227,34 @@ def register_dossier(client: IntegrationClient, request: DossierRequest, now: da
     unit, service = request.unit, request.service
     token = token_store.token_for(unit, request.dossier_number)
     digest = token_store.token_hash(token)
-    created = _insert_or_nothing(ReceiptToken, {
-        "token_hash": digest, "unit_id": unit.id, "service_id": service.id,
-        "case_digest": token_store.case_digest(unit, request.dossier_number),
-        "issued_at": now, "expires_at": now + token_store.VALIDITY,
-    })
+    created = _insert_or_nothing(
+        ReceiptToken,
+        {
+            "token_hash": digest,
+            "unit_id": unit.id,
+            "service_id": service.id,
+            "case_digest": token_store.case_digest(unit, request.dossier_number),
+            "issued_at": now,
+            "expires_at": now + token_store.VALIDITY,
+        },
+    )
     row = db.session.scalar(select(ReceiptToken).where(ReceiptToken.token_hash == digest))
     if row is None:  # pragma: no cover - the insert or a concurrent one made it
         raise RuntimeError("receipt token neither inserted nor found")
     if row.service_id != service.id:
         raise DossierConflict
-    inserted = _insert_or_nothing(Dossier, {
-        "receipt_token_id": row.id, "client_id": client.id, "unit_id": unit.id, "service_id": service.id,
-        "returned_at": request.returned_at, "respondent_type": request.respondent_type, "created_at": now,
-    })
+    inserted = _insert_or_nothing(
+        Dossier,
+        {
+            "receipt_token_id": row.id,
+            "client_id": client.id,
+            "unit_id": unit.id,
+            "service_id": service.id,
+            "returned_at": request.returned_at,
+            "respondent_type": request.respondent_type,
+            "created_at": now,
+        },
+    )
     dossier = db.session.scalar(select(Dossier).where(Dossier.receipt_token_id == row.id))
     link = IssuedLink(token, row, dossier, created and inserted)
     if link.created and request.deliver:
@@ -237,16 +268,28 @@ def _request_delivery(link: IssuedLink, request: DossierRequest) -> None:
 
     contact = {name: value for name, value in request.contact.items() if value}
     try:
-        delivery.request_delivery(link.row, survey_url=link.survey_url, code=link.code, contact=contact,
-                                  channels=list(request.deliver))
+        delivery.request_delivery(
+            link.row, survey_url=link.survey_url, code=link.code, contact=contact, channels=list(request.deliver)
+        )
     except Exception as error:  # the dossier and its link stand; the delivery side logs and counts its own failures
         # The exception's class only: its message or traceback could carry the contact.
-        log.error("delivery request failed (%s) for a dossier of unit %s, channels %s", type(error).__name__,
-                  request.unit.code, ",".join(request.deliver))
+        log.error(
+            "delivery request failed (%s) for a dossier of unit %s, channels %s",
+            type(error).__name__,
+            request.unit.code,
+            ",".join(request.deliver),
+        )
 
 
-def audit_call(client: IntegrationClient, *, service: str, outcome: str, unit: str | None = None,
-               service_code: str | None = None, counts: dict[str, int] | None = None) -> None:
+def audit_call(
+    client: IntegrationClient,
+    *,
+    service: str,
+    outcome: str,
+    unit: str | None = None,
+    service_code: str | None = None,
+    counts: dict[str, int] | None = None,
+) -> None:
     """One audit event per API call: client, unit, service and outcome (never a dossier number or contact)."""
     after: dict[str, Any] = {"client": client.client_id, "endpoint": service, "outcome": outcome}
     if unit:
@@ -255,5 +298,10 @@ def audit_call(client: IntegrationClient, *, service: str, outcome: str, unit: s
         after["service"] = service_code[:40]
     if counts:
         after["counts"] = counts
-    record_event("integration.call", actor=f"integration:{client.client_id}", object_type="integration_client",
-                 object_id=client.client_id, after=after)
+    record_event(
+        "integration.call",
+        actor=f"integration:{client.client_id}",
+        object_type="integration_client",
+        object_id=client.client_id,
+        after=after,
+    )
