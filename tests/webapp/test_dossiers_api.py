@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -81,7 +81,7 @@ def test_new_dossier_gets_a_link_to_the_receipt_survey_and_the_same_link_again(c
     assert first.json["expires_on"] == row.expires_at.astimezone(VIETNAM).date().isoformat()
     assert row.unit.code == UNIT and row.service.code == SERVICE
 
-    again = post(client, body(returned_at="2026-01-02"), token)
+    again = post(client, body(returned_at=(date.today() - timedelta(days=3)).isoformat()), token)
     assert again.status_code == 200 and again.json == first.json
     # Spaces around the number, or runs of spaces inside it, do not make another dossier.
     assert post(client, body(dossier_number=f"  {NUMBER} "), token).json == first.json
@@ -92,7 +92,7 @@ def test_new_dossier_gets_a_link_to_the_receipt_survey_and_the_same_link_again(c
 
 def test_the_dossier_row_records_the_client_and_nothing_personal(client, db, make_client):
     issuer, token = make_client()
-    returned = datetime(2026, 1, 5, 9, 30, tzinfo=VIETNAM)
+    returned = (datetime.now(VIETNAM) - timedelta(days=20)).replace(hour=9, minute=30, second=0, microsecond=0)
     response = post(
         client,
         body(
@@ -239,6 +239,9 @@ FUTURE = (datetime.now(UTC) + timedelta(days=2)).isoformat()
         ({"returned_at": "2026-02-30"}, "returned_at"),
         ({"returned_at": "07/12/2026"}, "returned_at"),
         ({"returned_at": FUTURE}, "returned_at"),
+        ({"returned_at": "0001-01-01"}, "returned_at"),
+        ({"returned_at": "0001-01-01T00:00:00+14:00"}, "returned_at"),
+        ({"returned_at": (datetime.now(UTC) - timedelta(days=367)).isoformat()}, "returned_at"),
         ({"respondent_type": "alien"}, "respondent_type"),
         ({"contact": "0912345678"}, "contact"),
         ({"contact": {"phone": "12345"}}, "contact.phone"),

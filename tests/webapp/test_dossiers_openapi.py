@@ -8,6 +8,8 @@ refused, the token not ignored) except the acceptance of valid data, which the d
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -44,7 +46,9 @@ def bearer(db, registry, open_limits):
 
 
 #: Well-formed values the data accept: a unit in the client's scope, a service it offers, a past date.
-REAL = {"unit": "sl-ttpvhcc", "service": "land", "returned_at": "2026-01-05T10:00:00+07:00"}
+#: A recent day (returned_at may be neither in the future nor more than a year old).
+RECENT = (date.today() - timedelta(days=10)).isoformat()
+REAL = {"unit": "sl-ttpvhcc", "service": "land", "returned_at": f"{RECENT}T10:00:00+07:00"}
 
 
 def with_real_data(case):
@@ -139,9 +143,9 @@ WELL_FORMED = [
     {"contact": {"phone": "+84-912-345-678"}, "deliver": ["zalo"]},
     {"contact": {"phone": None}},
     {"deliver": []},
-    {"returned_at": "2026-01-05"},
-    {"returned_at": "2026-01-05 10:00"},
-    {"returned_at": "2026-01-05T10:00:00.5Z"},
+    {"returned_at": RECENT},
+    {"returned_at": f"{RECENT} 10:00"},
+    {"returned_at": f"{RECENT}T10:00:00.5Z"},
     {"dossier_number": "Hồ sơ số 12/2026"},
 ]
 

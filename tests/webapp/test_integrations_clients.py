@@ -8,6 +8,7 @@ answers the same link.
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -141,7 +142,7 @@ def test_a_posted_dossier_link_opens_the_survey_which_completes_once(app, client
         "dossier_number": "000.00.12.H52-261207-0042",
         "unit": UNIT,
         "service": SERVICE,
-        "returned_at": "2026-01-05T10:00:00+07:00",
+        "returned_at": (date.today() - timedelta(days=2)).isoformat(),
         "respondent_type": "citizen",
     }
     created = client.post("/api/v1/dossiers", json=document, headers={"Authorization": f"Bearer {token}"})

@@ -21,6 +21,10 @@ def describe_field(error: FieldError) -> str:
         "unit_ended": lambda: _("This unit no longer exists: report the dossier under the unit that replaced it."),
         "invalid_format": lambda: _("This value does not have the form described in the API documentation."),
         "returned_in_future": lambda: _("The date the result was returned is in the future. Check the system's clock."),
+        "returned_too_old": lambda: _(
+            "The result was returned more than %(days)s days ago: no survey link is made for it.",
+            days=p.get("days", ""),
+        ),
         "invalid_phone": lambda: _("Give a Vietnamese phone number: 0 or +84 followed by 9 digits."),
         "invalid_email": lambda: _("Give a valid e-mail address, for example nguyenvana@example.vn."),
         "contact_missing": lambda: _(

@@ -27,6 +27,8 @@ MAX_CODE = 40
 MAX_EMAIL = 254
 #: A result "returned" a little ahead of our clock is a clock difference, not the future.
 CLOCK_SKEW = timedelta(minutes=5)
+#: A dossier returned longer ago than this gets no link: its survey would ask about a service long past.
+MAX_AGE = timedelta(days=366)
 
 #: Printable text with at least one visible character: no control characters (C0, DEL, C1).
 DOSSIER_NUMBER_PATTERN = r"^(?=.*\S)[^\x00-\x1f\x7f-\x9f]+$"
@@ -124,6 +126,8 @@ def parse_dossier(body: Any, client: IntegrationClient, now: datetime | None = N
             errors.append(FieldError("returned_at", "invalid_date"))
         elif returned_at > now + CLOCK_SKEW:
             errors.append(FieldError("returned_at", "returned_in_future"))
+        elif returned_at < now - MAX_AGE:
+            errors.append(FieldError("returned_at", "returned_too_old", {"days": MAX_AGE.days}))
     respondent_type = body.get("respondent_type")
     if respondent_type is not None and respondent_type not in RESPONDENT_TYPES:
         errors.append(FieldError("respondent_type", "invalid_choice"))
@@ -230,7 +234,7 @@ def dossier_schema() -> dict[str, Any]:
                 "maxLength": 40,
                 "pattern": RETURNED_AT_PATTERN,
                 "description": "When the result was returned: an ISO 8601 date (a Việt Nam day) or date and time; "
-                "without an offset the time is Việt Nam time. Not in the future (422).",
+                "without an offset the time is Việt Nam time. Neither in the future nor more than 366 days ago (422).",
                 "examples": ["2026-12-07T09:30:00+07:00", "2026-12-07"],
             },
             "respondent_type": {"enum": [*RESPONDENT_TYPES, None]},
