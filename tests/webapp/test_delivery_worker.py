@@ -12,60 +12,23 @@ Like the other Redis tests, this one fails (never skips) in CI when Redis does n
 
 from __future__ import annotations
 
-import os
 import secrets
-import signal
-import subprocess  # nosec B404
-import sys
-import time
-import uuid
 
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import IN_CI, REPO, make_app, migrate_database
+from tests.conftest import make_app, migrate_database
 from tests.fakes import fake_gateway
+from tests.workers import Workers, redis_namespace, wait_for, worker_environment
 
 REDIS_DB = 6
-WAIT_SECONDS = 90
 PHONE = "0912345678"
-
-
-def _redis_url() -> str:
-    base = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-    return base.rsplit("/", 1)[0] + f"/{REDIS_DB}"
 
 
 @pytest.fixture()
 def redis_db6():
-    """Redis DB 6 with a key namespace of this test's own; only those keys are removed afterwards."""
-    import redis
-
-    url = _redis_url()
-    connection = redis.Redis.from_url(url, socket_timeout=2)
-    try:
-        connection.ping()
-    except redis.RedisError as error:
-        if IN_CI:
-            pytest.fail(f"Redis does not answer at {url} ({error}): .ci/run must start it")
-        pytest.skip(f"Redis does not answer at {url}")
-    namespace = f"sonla-delivery-test-{uuid.uuid4().hex[:12]}"
-    yield url, namespace
-    for key in connection.scan_iter(match=f"{namespace}*"):
-        connection.delete(key)
-    connection.close()
-
-
-def _wait_for(condition, what: str, processes=()) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        for process in processes:
-            if process is not None and process.poll() is not None:
-                raise AssertionError(f"the worker stopped (exit {process.returncode}) while waiting for {what}")
-        time.sleep(0.2)
-    raise AssertionError(f"gave up waiting for {what}")
+    with redis_namespace(REDIS_DB, "sonla-delivery-test") as found:
+        yield found
 
 
 def test_a_worker_killed_during_the_provider_call_sends_again_with_the_same_reference(tmp_path, redis_db6):
@@ -84,28 +47,9 @@ def test_a_worker_killed_during_the_provider_call_sends_again_with_the_same_refe
         }
         app = make_app(database, **settings)
         migrate_database(app)
-        environment = {
-            **os.environ,
-            "APP_ENV": "development",
-            "DATABASE_URL": database,
-            "SECRET_KEY": secret,
-            "RATELIMIT_STORAGE_URI": "memory://",
-            "JOBS_MODE": "redis",
-            "JOBS_BROKER_URL": url,
-            "JOBS_REDIS_NAMESPACE": namespace,
-            "JOBS_REDIS_HEARTBEAT_MS": "3000",
-            "JOBS_REDIS_MAINTENANCE_CHANCE": "1000000",
-            "SMS_GATEWAY_URL": gateway.url + "/sms",
-            "SMS_GATEWAY_TOKEN": "gw",
-            "DELIVERY_HTTP_TIMEOUT": "120",
-        }
-        command = [sys.executable, "-m", "flask", "--app", "webapp", "jobs", "worker", "--threads", "1"]
-
-        def start_worker(name: str) -> subprocess.Popen:
-            log = (tmp_path / f"{name}.log").open("w")
-            return subprocess.Popen(  # noqa: S603  # nosec B603 — fixed arguments
-                command, cwd=REPO, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
+        workers = Workers(tmp_path, worker_environment(
+            database, secret, url, namespace, SMS_GATEWAY_URL=gateway.url + "/sms", SMS_GATEWAY_TOKEN="gw",
+            DELIVERY_HTTP_TIMEOUT="120"))
 
         from surveys.tokens import display_token, issue_token
         from webapp.delivery import request_delivery
@@ -133,17 +77,16 @@ def test_a_worker_killed_during_the_provider_call_sends_again_with_the_same_refe
                 job = db.session.scalar(select(Job).where(Job.key == f"deliver:{delivery_id}"))
                 return found.status, found.attempts, job.state
 
-        first = start_worker("first")
+        first = workers.start("first")
         second = None
         try:
-            _wait_for(lambda: len(gateway.calls) == 1, "the first worker to call the gateway", [first])
-            os.killpg(first.pid, signal.SIGKILL)  # mid-call: the gateway has the request, we have no answer
-            first.wait(30)
+            wait_for(lambda: len(gateway.calls) == 1, "the first worker to call the gateway", [first])
+            workers.kill(first)  # mid-call: the gateway has the request, we have no answer
             assert current() == ("queued", 1, "running")
 
-            second = start_worker("second")
-            _wait_for(lambda: current()[0] != "queued", "the second worker to send", [second])
-            assert current() == ("sent", 2, "done"), (tmp_path / "second.log").read_text()[-3000:]
+            second = workers.start("second")
+            wait_for(lambda: current()[0] != "queued", "the second worker to send", [second])
+            assert current() == ("sent", 2, "done"), workers.log("second")
             calls = gateway.calls_to("/sms")
             assert len(calls) == 2
             assert calls[0].body == calls[1].body  # same ref and text: a deduplicating gateway sends one SMS
@@ -159,17 +102,10 @@ def test_a_worker_killed_during_the_provider_call_sends_again_with_the_same_refe
                 db.session.commit()
                 redis_actor(app).send(job.id, seal({"to": PHONE, "survey_url": "u", "code": "c"}))
             # The job is marked done only after its handler returned: any call would have been made.
-            _wait_for(lambda: current()[2] == "done", "the duplicate to be handled", [second])
+            wait_for(lambda: current()[2] == "done", "the duplicate to be handled", [second])
             assert len(gateway.calls_to("/sms")) == 2
             assert current() == ("sent", 2, "done")
         finally:
-            for process in (first, second):
-                if process is not None and process.poll() is None:
-                    os.killpg(process.pid, signal.SIGTERM)
-                    try:
-                        process.wait(30)
-                    except subprocess.TimeoutExpired:
-                        os.killpg(process.pid, signal.SIGKILL)
-                        process.wait(10)
+            workers.stop_all()
             with app.app_context():
                 db.engine.dispose()

@@ -12,58 +12,22 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
 import subprocess  # nosec B404
 import sys
-import time
-import uuid
 
 import pytest
 
-from tests.conftest import IN_CI, REPO, make_app, migrate_database
+from tests.conftest import REPO, make_app, migrate_database
+from tests.workers import Workers, redis_namespace, wait_for, worker_environment
 from webapp.models import Job
 
 REDIS_DB = 5
-WAIT_SECONDS = 90
-
-
-def _redis_url() -> str:
-    base = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-    return base.rsplit("/", 1)[0] + f"/{REDIS_DB}"
 
 
 @pytest.fixture()
 def redis_db5():
-    """Redis DB 5 with a key namespace of this test's own; only those keys are removed afterwards."""
-    try:
-        import redis
-    except ImportError:  # pragma: no cover
-        pytest.fail("the redis package is missing (requirements.txt)")
-    url = _redis_url()
-    connection = redis.Redis.from_url(url, socket_timeout=2)
-    try:
-        connection.ping()
-    except redis.RedisError as error:
-        if IN_CI:
-            pytest.fail(f"Redis does not answer at {url} ({error}): .ci/run must start it")
-        pytest.skip(f"Redis does not answer at {url}")
-    namespace = f"sonla-jobs-test-{uuid.uuid4().hex[:12]}"
-    yield url, namespace
-    for key in connection.scan_iter(match=f"{namespace}*"):
-        connection.delete(key)
-    connection.close()
-
-
-def _wait_for(condition, what: str, processes=()) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        for process in processes:
-            if process.poll() is not None:
-                raise AssertionError(f"the worker stopped (exit {process.returncode}) while waiting for {what}")
-        time.sleep(0.2)
-    raise AssertionError(f"gave up waiting for {what}")
+    with redis_namespace(REDIS_DB, "sonla-jobs-test") as found:
+        yield found
 
 
 def test_a_killed_worker_loses_no_job_and_the_effect_happens_once(tmp_path, redis_db5):
@@ -80,27 +44,8 @@ def test_a_killed_worker_loses_no_job_and_the_effect_happens_once(tmp_path, redi
     migrate_database(app)
     folder = tmp_path / "effects"
     folder.mkdir()
-    environment = {
-        **os.environ,
-        "APP_ENV": "development",
-        "DATABASE_URL": database,
-        "SECRET_KEY": secret,
-        "RATELIMIT_STORAGE_URI": "memory://",
-        "JOBS_MODE": "redis",
-        "JOBS_BROKER_URL": url,
-        "JOBS_REDIS_NAMESPACE": namespace,
-        # A silent worker is presumed dead after 3 s, and every broker call looks for dead workers.
-        "JOBS_REDIS_HEARTBEAT_MS": "3000",
-        "JOBS_REDIS_MAINTENANCE_CHANCE": "1000000",
-        "JOBS_IMPORT": "tests.webapp.test_jobs_handlers",
-    }
-    command = [sys.executable, "-m", "flask", "--app", "webapp", "jobs", "worker", "--threads", "2"]
-
-    def start_worker(name: str) -> subprocess.Popen:
-        log = (tmp_path / f"{name}.log").open("w")
-        return subprocess.Popen(  # noqa: S603  # nosec B603 — fixed arguments
-            command, cwd=REPO, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+    workers = Workers(tmp_path, worker_environment(database, secret, url, namespace,
+                                                   JOBS_IMPORT="tests.webapp.test_jobs_handlers"), threads=2)
 
     from webapp import jobs
     from webapp.extensions import db
@@ -113,37 +58,29 @@ def test_a_killed_worker_loses_no_job_and_the_effect_happens_once(tmp_path, redi
         with app.app_context():
             return db.session.get(Job, job_id)
 
-    first = start_worker("first")
+    first = workers.start("first")
     second = None
     try:
-        _wait_for(lambda: (folder / "first-run-started").exists(), "the job to start", [first])
+        wait_for(lambda: (folder / "first-run-started").exists(), "the job to start", [first])
         assert job().state == "running" and job().attempts == 1
-        os.killpg(first.pid, signal.SIGKILL)  # the whole process group, mid-job
-        first.wait(30)
+        workers.kill(first)
         assert job().state == "running" and not (folder / "effects.log").exists()
 
-        second = start_worker("second")
-        _wait_for(lambda: job().state in ("done", "failed"), "the job to finish on the second worker", [second])
+        second = workers.start("second")
+        wait_for(lambda: job().state in ("done", "failed"), "the job to finish on the second worker", [second])
         finished = job()
-        assert (finished.state, finished.attempts) == ("done", 2), (tmp_path / "second.log").read_text()[-3000:]
+        assert (finished.state, finished.attempts) == ("done", 2), workers.log("second")
         assert finished.result == {"effect": f"effect-{job_id}", "sealed_received": True}
         assert finished.sealed is None  # never stored in the Redis mode
         assert (folder / "effects.log").read_text().splitlines() == [str(job_id)]  # exactly once
         assert (folder / "attempt-1").exists() and (folder / "attempt-2").exists()
         assert not (folder / "attempt-3").exists()
     finally:
-        for process in (first, second):
-            if process is not None and process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait(10)
+        workers.stop_all()
         with app.app_context():
             db.engine.dispose()
     # A worker stopped politely (SIGTERM) exits cleanly.
-    assert second.returncode == 0, (tmp_path / "second.log").read_text()[-3000:]
+    assert second.returncode == 0, workers.log("second")
 
 
 def test_the_worker_refuses_to_start_without_redis(tmp_path):
