@@ -226,6 +226,10 @@ def demo_seed(responses: int | None, random_seed: int, if_empty: bool) -> None:
     from webapp.demo.dossiers import dossiers_for, seed_dossiers  # the one-stop system's dossiers, through the API
 
     click.echo(seed_dossiers(dossiers_for(DEFAULT_RESPONSES if responses is None else responses), seed=random_seed))
+    if responses != 0:
+        from webapp.portal.ratings import import_portal_ratings  # a sample of national portal ratings
+
+        click.echo(import_portal_ratings(Path(__file__).parent / "demo" / "portal_sample.csv", actor="demo"))
 
 
 @import_cli.command("transactions")
