@@ -1,22 +1,46 @@
-"""Periodic reports of a unit to download (DOCX or XLSX), from published snapshots only.
+"""Periodic reports of a unit (DOCX or XLSX), from published snapshots only, built by a background job.
 
-The province's report is the report of the unit ``sl``, which only users whose scope is the
-whole province (administrators, or accounts of the unit ``sl``) can reach.
+The form (period, format, language) is checked at once — a problem answers the form with 400 and
+queues nothing. A valid choice queues a ``report`` job (:mod:`webapp.reports.jobs`) and redirects to
+the job's page, which refreshes itself (``<meta http-equiv="refresh">``, no JavaScript needed) until
+the file is ready, then links to it. The job's key is the unit, period, format, language and the
+period's current snapshot revision: asking twice gives the same job, a new revision a new report.
+
+The form stays a GET, as before: viewers may download reports, and they may not POST anything in
+the agency area. Asking is safe to repeat (the key makes it one job per report and revision).
+
+Scope: the job's page and its file answer 404 unless the URL's unit is in the user's scope
+(``unit_or_404``) and is the job's unit. The province's report is the report of the unit ``sl``,
+which only users whose scope is the whole province (administrators, or accounts of ``sl``) reach.
 """
 
 from __future__ import annotations
 
-from flask import Response, render_template, request
+from flask import Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from public import readers
 from webapp.access import unit_or_404
 from webapp.agency.blueprint import agency
+from webapp.extensions import db
 from webapp.i18n import current_language
-from webapp.models import Unit
+from webapp.models import Job, JobFile, Unit
 from webapp.periods import Period
+from webapp.reports import jobs as report_jobs  # registers the ``report`` job handler
 
 PERIOD_KINDS = ("Q", "H", "Y")
+#: Seconds between two refreshes of an unfinished report job's page.
+REFRESH_SECONDS = 3
+
+STATE_NAMES = {
+    "queued": _l("Waiting to start"),
+    "running": _l("Being prepared"),
+    "retrying": _l("Waiting to try again"),
+    "done": _l("Ready"),
+    "failed": _l("Could not be made"),
+}
 
 
 def published_periods() -> dict[str, list[str]]:
@@ -39,7 +63,7 @@ def _render(unit: Unit, *, chosen: dict, problems: list[str], status: int = 200)
 
 @agency.get("/units/<code>/reports")
 def reports(code: str):
-    """Choose a published period and a format; the download answers the same form."""
+    """Choose a published period and a format; asking for the report answers the same form."""
     unit = unit_or_404(code)
     chosen = {"period": "", "format": "docx", "language": current_language()}
     return _render(unit, chosen=chosen, problems=[])
@@ -47,8 +71,11 @@ def reports(code: str):
 
 @agency.get("/units/<code>/reports/download")
 def download_report(code: str):
-    """The report file, or the form again with the reason it cannot be made (400)."""
-    from webapp.reports import FORMATS, ReportError, build_report
+    """Queue the report's job and redirect to its page, or the form again with the reason (400)."""
+    from webapp.jobs import enqueue
+    from webapp.jobs.core import reset_for_retry
+    from webapp.publishing.publish import current_snapshot
+    from webapp.reports import FORMATS
 
     unit = unit_or_404(code)
     period = (request.args.get("period") or "").strip()[:10]
@@ -56,24 +83,72 @@ def download_report(code: str):
     language = request.args.get("language", current_language())
     chosen = {"period": period, "format": fmt, "language": language}
     problems = []
+    snapshot = None
     if not period:
         problems.append(_("Choose a period."))
     else:
         try:
-            Period.parse(period)
+            parsed = Period.parse(period)
         except ValueError:
+            parsed = None
+        snapshot = current_snapshot(period) if parsed is not None and parsed.label == period else None
+        if snapshot is None:
             problems.append(_("Choose one of the published periods."))
     if fmt not in FORMATS:
         problems.append(_("Choose the format: Word (DOCX) or Excel (XLSX)."))
     if language not in ("vi", "en"):
         problems.append(_("Choose the language of the report."))
-    if not problems:
-        try:
-            report = build_report(unit.code, period, fmt, locale=language)
-        except ReportError as error:
-            problems.append(str(error))
-        else:
-            response = Response(report.content, mimetype=report.mimetype)
-            response.headers["Content-Disposition"] = f'attachment; filename="{report.filename}"'
-            return response
-    return _render(unit, chosen=chosen, problems=problems, status=400)
+    if problems:
+        return _render(unit, chosen=chosen, problems=problems, status=400)
+    job = enqueue(
+        report_jobs.KIND,
+        {"unit": unit.code, "period": period, "format": fmt, "language": language, "revision": snapshot.revision},
+        key=f"report:{unit.code}:{period}:{fmt}:{language}:r{snapshot.revision}",
+        unit_id=unit.id,
+        title=str(_l("Report %(unit)s %(period)s (%(format)s)", unit=unit.code, period=period, format=fmt)),
+    )
+    if job.state == "failed" or (job.state == "done" and _file_of(job) is None):
+        # Asking again tries again: after a failure, or when the file was deleted (kept 7 days).
+        reset_for_retry(job)
+    db.session.commit()
+    return redirect(url_for("agency.report_job", code=unit.code, job_id=job.id))
+
+
+def _file_of(job: Job) -> JobFile | None:
+    return db.session.scalar(select(JobFile).where(JobFile.job_id == job.id))
+
+
+def _job_in_scope_or_404(code: str, job_id: int) -> tuple[Unit, Job]:
+    """The unit (in the user's scope) and its report job ``job_id``; 404 for any other job."""
+    unit = unit_or_404(code)
+    job = db.session.get(Job, job_id)
+    if job is None or job.kind != report_jobs.KIND or job.unit_id is None or job.unit_id != unit.id:
+        abort(404)
+    return unit, job
+
+
+@agency.get("/units/<code>/reports/jobs/<int:job_id>")
+def report_job(code: str, job_id: int):
+    """The report's progress while it is made, then its download link, or why it could not be made."""
+    unit, job = _job_in_scope_or_404(code, job_id)
+    stored = _file_of(job) if job.state == "done" else None
+    return render_template(
+        "agency/report_job.html",
+        unit=unit,
+        job=job,
+        stored=stored,
+        refresh=REFRESH_SECONDS if job.state in ("queued", "running", "retrying") else None,
+        state_names=STATE_NAMES,
+    )
+
+
+@agency.get("/units/<code>/reports/jobs/<int:job_id>/file")
+def report_job_file(code: str, job_id: int):
+    """The finished report as an attachment (404 while it is not ready, or once it was deleted)."""
+    _, job = _job_in_scope_or_404(code, job_id)
+    stored = _file_of(job) if job.state == "done" else None
+    if stored is None:
+        abort(404)
+    response = Response(stored.content, mimetype=stored.mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{stored.filename}"'
+    return response

@@ -19,6 +19,7 @@ from webapp.models.jobs import *  # noqa: E402, F401, F403
 from webapp.models.integrations import *  # noqa: E402, F401, F403
 from webapp.models.delivery import *  # noqa: E402, F401, F403
 from webapp.models.portal import *  # noqa: E402, F401, F403
+from webapp.models.files import *  # noqa: E402, F401, F403
 
 __all__ = [
     "AuditEvent",
