@@ -39,6 +39,7 @@ KIND_NAMES = {
     "publish": _l("Publish a period"),
     "import": _l("Import a file"),
     "deliver": _l("Send a survey link"),
+    "report": _l("Make a periodic report"),
 }
 
 #: Progress messages handlers report as codes, in the reader's language.
@@ -46,6 +47,7 @@ PROGRESS_TEXTS = {
     "publish.compute": _l("Computing the estimates"),
     "publish.store": _l("Checking disclosure and storing the estimates"),
     "import.read": _l("Reading, checking and storing the file"),
+    "report.build": _l("Building the report"),
 }
 
 
