@@ -338,7 +338,9 @@ def test_finding_11_a_transactions_file_with_60k_bad_rows_reports_100_and_counts
     assert result.exit_code != 0 and f"{UNLISTED:,} more rows with errors" in result.output
 
 
-def test_finding_11_the_admin_page_shows_at_most_100_bad_rows(admin_client, db):
+def test_finding_11_the_admin_page_shows_at_most_100_bad_rows(admin_client, db, monkeypatch):
+    """Imported in the request (a file under the background-job threshold): at most 100 rows listed."""
+    monkeypatch.setitem(admin_client.application.config, "IMPORT_JOB_MIN_BYTES", 10**9)
     answer_started = time.monotonic()
     token = csrf_from(admin_client.get("/admin/imports"))
     body = _many_bad_counts(BAD_ROWS).encode()
@@ -354,6 +356,25 @@ def test_finding_11_the_admin_page_shows_at_most_100_bad_rows(admin_client, db):
     assert len(page) < 200_000
     assert f"{UNLISTED:,} more rows with errors" in page
     assert elapsed < 10
+    assert db.session.scalar(select(func.count()).select_from(TransactionCount)) == 0
+
+
+def test_finding_11_a_large_bad_file_fails_its_import_job_with_a_short_report(admin_client, db):
+    """A file over the threshold is imported by a background job: its page gives the count of
+    problems and where the first one is, never the rows themselves, and nothing is stored."""
+    token = csrf_from(admin_client.get("/admin/imports"))
+    body = _many_bad_counts(BAD_ROWS).encode()
+    assert len(body) >= admin_client.application.config["IMPORT_JOB_MIN_BYTES"]
+    answer = admin_client.post(
+        "/admin/imports/transactions?lang=en",
+        data={"transactions-csrf_token": token, "transactions-file": (io.BytesIO(body), "bad.csv")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert answer.status_code == 200
+    page = answer.get_data(as_text=True)
+    assert len(page) < 200_000
+    assert f"{BAD_ROWS} problem(s); the first at line 2" in page
     assert db.session.scalar(select(func.count()).select_from(TransactionCount)) == 0
 
 
