@@ -142,8 +142,14 @@ def test_manager_publishes_and_answers_a_comment_then_downloads_a_report(
         assert options.count() >= 1
         page.select_option("#field-period", options.first.get_attribute("value"))
         page.locator("label[for='field-format-2']").click()
+        # The report is made by a background job: its page refreshes itself until the file is ready.
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_url(f"**/agency/units/{unit}/reports/jobs/**")
+        link = page.locator("main a[download]")
+        link.wait_for(timeout=60_000)
+        assert_no_axe_violations(page, "report job, vi")
         with page.expect_download() as download_info:
-            page.locator("main form button[type=submit]").click()
+            link.click()
         download = download_info.value
         assert download.suggested_filename.endswith(".xlsx") and unit in download.suggested_filename
     finally:
