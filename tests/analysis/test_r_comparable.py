@@ -28,7 +28,8 @@ def demo(app):
         yield ready
 
 
-def _published(app, indicator):
+def _published(app, indicator, like=False):
+    """The current snapshot's rows of ``indicator`` (a SQL ``LIKE`` pattern when ``like``)."""
     from webapp.models import PublishedEstimate
     from webapp.publishing.publish import current_snapshot
 
@@ -36,8 +37,9 @@ def _published(app, indicator):
         from webapp.extensions import db
 
         snapshot = current_snapshot(PERIOD)
+        metric = PublishedEstimate.metric.like(indicator) if like else PublishedEstimate.metric == indicator
         return db.session.scalars(select(PublishedEstimate).where(PublishedEstimate.snapshot_id == snapshot.id,
-                                                                  PublishedEstimate.metric == indicator)).all()
+                                                                  metric)).all()
 
 
 def _r_rows(app, tmp_path, indicator, *extra) -> dict:
@@ -114,7 +116,7 @@ def test_every_criterion_is_published_over_the_respondents_asked_it(demo):
     instrument = definitions.load_instrument(REPO / "surveys" / "instruments" / "admin-procedure.v2.yaml")
     criteria = [item.code for item in definitions.criterion_items(instrument)]
     counts = _criterion_counts(demo)
-    aspects = {row.metric: row for row in _published_prefix(demo, "sat-agencies/aspect:") if row.domain_type == "province"}
+    aspects = {row.metric: row for row in _published(demo, "sat-agencies/aspect:%", like=True) if row.domain_type == "province"}
     for code in criteria:
         (province,) = [r for r in _published(demo, f"sat-agencies/item:{code}") if r.domain_type == "province"]
         # n is the respondents who rated the criterion, not everyone who answered the questionnaire.
@@ -124,18 +126,6 @@ def test_every_criterion_is_published_over_the_respondents_asked_it(demo):
         # Two of a section's criteria are drawn for each online respondent: each is asked of fewer
         # people than the aspect's overall question, which everyone is asked.
         assert province.n < aspects[f"sat-agencies/aspect:{section.code}"].n
-
-
-def _published_prefix(app, prefix):
-    from webapp.models import PublishedEstimate
-    from webapp.publishing.publish import current_snapshot
-
-    with app.app_context():
-        from webapp.extensions import db
-
-        snapshot = current_snapshot(PERIOD)
-        return db.session.scalars(select(PublishedEstimate).where(PublishedEstimate.snapshot_id == snapshot.id,
-                                                                  PublishedEstimate.metric.like(prefix + "%"))).all()
 
 
 @pytest.mark.parametrize("criterion", CRITERIA)
