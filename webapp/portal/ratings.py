@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -31,6 +30,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from public.readers import fold  # accent-insensitive, as the unit search compares names
 from webapp.audit import record_event
 from webapp.extensions import db
 from webapp.imports.tables import ImportRejected, Problems, RowProblem, read_table
@@ -79,13 +79,6 @@ class PortalImported:
             f"Imported {self.added} national portal ratings for {', '.join(self.periods)} "
             f"(batch {self.batch_id}){already}."
         )
-
-
-def fold(text: str) -> str:
-    """Lower case without accents (đ read as d), spaces collapsed."""
-    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(plain.lower().split())
 
 
 def normalise_dossier(number: str) -> str:
