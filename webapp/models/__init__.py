@@ -20,6 +20,8 @@ from webapp.models.integrations import *  # noqa: E402, F401, F403
 from webapp.models.delivery import *  # noqa: E402, F401, F403
 from webapp.models.portal import *  # noqa: E402, F401, F403
 from webapp.models.files import *  # noqa: E402, F401, F403
+# Issue #16: drivers, comment themes, action plans.
+from webapp.models.insights import *  # noqa: E402, F401, F403
 
 __all__ = [
     "AuditEvent",
