@@ -23,6 +23,9 @@ from public.cache import cached_page, comments_version
 from webapp.access import PUBLIC, declare_access
 from webapp.extensions import db
 from webapp.i18n import current_language, localized, number, percent
+from webapp.insights import actions as insights_actions
+from webapp.insights import drivers as insights_drivers
+from webapp.insights import themes as insights_themes
 from webapp.models import Indicator, Unit
 from webapp.portal.figures import MIN_N as PORTAL_MIN_N
 from webapp.portal.figures import latest_portal_figure
@@ -242,6 +245,9 @@ def unit_page(unit_code: str):
         snippets=_embed_snippets(unit),
         portal=latest_portal_figure(unit),
         portal_min_n=PORTAL_MIN_N,
+        drivers=insights_drivers.public_section(unit),
+        themes=insights_themes.public_section(unit),
+        actions=insights_actions.public_section(unit),
     )
 
 

@@ -14,6 +14,9 @@ from webapp.access import EDITOR_ROLES, scope_root, scoped_units_query, unit_or_
 from webapp.agency import moderation, overview
 from webapp.agency.blueprint import agency
 from webapp.extensions import db
+from webapp.insights import actions as insights_actions
+from webapp.insights import drivers as insights_drivers
+from webapp.insights import themes as insights_themes
 from webapp.models import Service, Unit
 
 #: Units listed by the picker at most.
@@ -97,6 +100,9 @@ def unit_dashboard(code: str):
         trend_chart=trend_chart,
         funnel_chart=funnel_chart,
         today=date.today(),
+        drivers=insights_drivers.agency_section(unit),
+        themes=insights_themes.agency_section(unit),
+        actions=insights_actions.agency_section(unit),
     )
 
 

@@ -1,0 +1,13 @@
+"""Page sections for issue #16 (themes). Filled in by its own change."""
+
+from __future__ import annotations
+
+
+def public_section(unit):
+    """What the public unit page shows (themes), or None."""
+    return None
+
+
+def agency_section(unit):
+    """What the agency's unit dashboard shows (themes), or None."""
+    return None
