@@ -48,6 +48,7 @@ from flask_babel import get_locale
 from sqlalchemy import func, select
 
 from webapp.extensions import db, limiter
+from webapp.insights.actions import version as actions_version
 from webapp.models.feedback import CommentReview
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -222,7 +223,8 @@ def _html_response(body: bytes) -> Response:
 
 
 def comments_version(**_view_args: Any) -> tuple[Any, ...]:
-    """Changes whenever any comment is published, hidden, edited, answered or reset.
+    """Changes whenever any comment is published, hidden, edited, answered or reset, or an
+    action plan is recorded or updated (:func:`webapp.insights.actions.version`).
 
     Every moderation step sets ``reviewed_at`` or ``replied_at`` to now (a maximum grows) or
     removes a review or a reply (a count falls), so no sequence of steps gives the same tuple.
@@ -244,7 +246,7 @@ def comments_version(**_view_args: Any) -> tuple[Any, ...]:
                 func.max(CommentReview.replied_at),
             )
         ).one()
-    )
+    ) + actions_version()
     with cache._lock:
         cache.comments_checked = (now, row)
     return row

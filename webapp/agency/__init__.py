@@ -8,7 +8,7 @@ signed-in user's scope (:mod:`webapp.access`).
 
 from __future__ import annotations
 
-from webapp.agency import comment_views, device_views, report_views, views  # noqa: F401  (registers the routes)
+from webapp.agency import action_views, comment_views, device_views, report_views, views  # noqa: F401  (registers the routes)
 from webapp.agency.blueprint import agency
 
 __all__ = ["agency"]
