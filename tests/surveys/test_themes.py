@@ -1,0 +1,132 @@
+"""Comment themes: the taxonomy, every rule on labelled examples, negation, the demo's planted themes."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from surveys import themes
+
+EXAMPLES = yaml.safe_load((Path(__file__).with_name("theme_examples.yaml")).read_text(encoding="utf-8"))
+TAXONOMY = ("waiting", "attitude", "guidance", "fees", "facilities", "online", "result", "other")
+
+
+def found(text: str) -> dict[str, bool]:
+    return {a.theme: a.negative for a in themes.assign(text)}
+
+
+def test_taxonomy_is_documented_in_both_languages_with_a_rules_version():
+    assert themes.theme_codes() == TAXONOMY
+    for code in TAXONOMY:
+        theme = themes.theme(code)
+        assert theme.label_in("vi") and theme.label_in("en") and theme.label_in("vi") != theme.label_in("en")
+        assert theme.description_in("vi") and theme.description_in("en")
+    assert themes.rules_version() and len(themes.rules_version()) <= 20  # CommentTheme.rules_version
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e["text"][:40] for e in EXAMPLES])
+def test_labelled_example_gets_exactly_its_themes(example):
+    assert found(example["text"]) == example["themes"]
+    if "near" in example:
+        assert example["near"] not in found(example["text"])
+
+
+def test_every_rule_is_exercised_and_every_theme_has_complaint_praise_and_near_miss():
+    used = {m.rule for e in EXAMPLES for a in themes.assign(e["text"]) for m in a.mentions}
+    assert set(themes.rules().rule_ids()) <= used
+    for code in TAXONOMY[:-1]:
+        labelled = [e["themes"][code] for e in EXAMPLES if code in e["themes"]]
+        assert len(labelled) >= 3, code
+        assert True in labelled and False in labelled, code
+        assert any(e.get("near") == code for e in EXAMPLES), code
+
+
+def test_negation_flips_the_verdict_of_a_cue():
+    assert found("Phải chờ lâu.") == {"waiting": True}
+    assert found("Không phải chờ.") == {"waiting": False}
+    assert found("Cán bộ niềm nở.") == {"attitude": False}
+    assert found("Cán bộ không niềm nở.") == {"attitude": True}
+    assert found("Cán bộ không hề niềm nở.") == {"attitude": True}  # one skip word may stand between
+    # A negator in another clause does not reach the cue.
+    assert found("Không sao, cán bộ niềm nở.") == {"attitude": False}
+    # A neutral cue complains when its clause holds a negative evaluation, and only then.
+    assert found("Phòng chờ nóng.") == {"facilities": True}
+    assert found("Phòng chờ không nóng.") == {"facilities": False}
+
+
+def test_phrases_match_whole_words_and_the_longest_wins():
+    # "phí" is a fees cue, but the segmenter makes "lãng phí" (waste) one word: no fees there.
+    assert found("Đừng lãng phí thời gian của dân.") == {"other": False}
+    assert found("Phí cao quá.") == {"fees": True}
+    # "chờ" alone is waiting; "chỗ ngồi chờ" is a longer facilities cue and wins.
+    assert found("Có chỗ ngồi chờ.") == {"facilities": False}
+
+
+def test_placeholders_of_the_masker_are_not_read_as_words():
+    assert found("Gọi [số điện thoại], cán bộ lịch sự.") == {"attitude": False}
+
+
+def test_empty_or_unthemed_text_is_other():
+    assert found("") == {"other": False}
+    assert found("Tôi không hài lòng.") == {"other": True}
+
+
+def test_a_phrase_listed_twice_is_refused(tmp_path, monkeypatch):
+    data = yaml.safe_load(themes.THEMES_FILE.read_text(encoding="utf-8"))
+    data["themes"]["attitude"]["cues"]["negative"].append("chờ lâu")
+    broken = tmp_path / "themes.yaml"
+    broken.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setattr(themes, "THEMES_FILE", broken)
+    themes.rules.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="chờ lâu"):
+            themes.rules()
+    finally:
+        monkeypatch.undo()
+        themes.rules.cache_clear()
+
+
+def test_the_word_segmenter_loads_only_when_a_comment_is_read():
+    code = (
+        "import sys; from surveys import themes; themes.rules(); assert 'underthesea' not in sys.modules;"
+        " themes.assign('Chờ lâu.'); assert 'underthesea' in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
+
+
+def test_demo_comments_get_exactly_their_planted_themes():
+    from webapp.demo.comments import PLANTED_NEGATIVE, PLANTED_POSITIVE
+
+    for text, _weight, planted in PLANTED_NEGATIVE + PLANTED_POSITIVE:
+        assert found(text) == planted, text
+    assert all(any(planted.values()) for _t, _w, planted in PLANTED_NEGATIVE)
+    assert not any(any(planted.values()) for _t, _w, planted in PLANTED_POSITIVE)
+
+
+def test_demo_complaints_are_mostly_waiting_then_attitude():
+    from webapp.demo.comments import pick_comment
+
+    rand = random.Random(4)
+    complaints = Counter(
+        theme for _ in range(3000) for theme, negative in found_cached(pick_comment(rand, False)).items() if negative
+    )
+    ranking = [theme for theme, _count in complaints.most_common()]
+    assert ranking[:2] == ["waiting", "attitude"]
+    assert 0.35 < complaints["waiting"] / 3000 < 0.45
+    praise = Counter(theme for _ in range(500) for theme, neg in found_cached(pick_comment(rand, True)).items() if neg)
+    assert not praise
+
+
+_CACHE: dict[str, dict[str, bool]] = {}
+
+
+def found_cached(text: str) -> dict[str, bool]:
+    if text not in _CACHE:
+        _CACHE[text] = found(text)
+    return _CACHE[text]
