@@ -390,3 +390,108 @@ def sparkline_svg(
     parts.append(f'<circle class="point" cx="{_f(x(last))}" cy="{_f(y(values[last]))}" r="3" fill="{BLUE}"/>')
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text and attribute was escaped above  # nosec B704
+
+
+@dataclass(frozen=True)
+class PriorityPoint:
+    """One aspect of the priority matrix: its published rate and its importance (log odds ratio)."""
+
+    label: str
+    performance: float
+    importance: float
+    rank: int | None = None
+
+
+def priority_svg(
+    points: Sequence[PriorityPoint],
+    text: ChartText,
+    quadrants: tuple[str, str, str, str],
+    *,
+    ident: str = "priority",
+    target: float | None = None,
+    split: float | None = None,
+    fmt: Callable[[float], str] = default_percent,
+) -> Markup:
+    """Importance (y, log odds ratio) against performance (x, the aspect's published rate).
+
+    A dashed vertical line at the target and a dotted horizontal one at ``split`` (the mean
+    importance) cut the plane into ``quadrants`` = (top-left, top-right, bottom-left,
+    bottom-right) names, e.g. "fix first", "keep up", "lower priority", "possible overkill".
+    Each point carries its rank as a number, so the table next to it names the aspect.
+    """
+    parts = _open(ident, text, "chart chart-priority")
+    drawn = [p for p in points if clamp(p.performance) is not None and p.importance is not None]
+    if not drawn:
+        return _empty(parts, text)
+    xs = [clamp(p.performance) for p in drawn] + ([clamp(target)] if clamp(target) is not None else [])
+    x_low, x_high = _y_range(xs)
+    x_low = min(x_low, max(0.0, min(xs) - 0.05))
+    ys = [p.importance for p in drawn] + ([split] if split is not None else [])
+    y_low, y_high = min(0.0, math.floor(min(ys))), math.ceil(max(ys) + 0.5)
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+    def x(v: float) -> float:
+        return LEFT + (v - x_low) / (x_high - x_low) * plot_w
+
+    def y(v: float) -> float:
+        return TOP + (y_high - v) / (y_high - y_low) * plot_h
+
+    step = 1 if y_high - y_low <= 6 else 2
+    tick = y_low
+    while tick <= y_high + 1e-9:
+        parts.append(
+            f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{_f(y(tick))}" y2="{_f(y(tick))}" '
+            f'stroke="{GRID}" stroke-width="1"/>'
+        )
+        parts.append(
+            f'<text x="{LEFT - 6}" y="{_f(y(tick) + 4)}" text-anchor="end" font-size="14" fill="{INK}">{tick:g}</text>'
+        )
+        tick += step
+    parts.append(f'<line class="axis" x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{HEIGHT - BOTTOM}" stroke="{INK}"/>')
+    parts.append(
+        f'<line class="axis" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{HEIGHT - BOTTOM}" y2="{HEIGHT - BOTTOM}" stroke="{INK}"/>'
+    )
+    middle = (TOP + HEIGHT - BOTTOM) / 2
+    parts.append(
+        f'<text class="axis-label" x="14" y="{_f(middle)}" text-anchor="middle" font-size="14" fill="{INK}" '
+        f'transform="rotate(-90 14 {_f(middle)})">{escape(text.y_label)}</text>'
+    )
+    for value in _ticks(x_low, x_high):
+        parts.append(
+            f'<text x="{_f(x(value))}" y="{HEIGHT - BOTTOM + 18}" text-anchor="middle" font-size="14" '
+            f'fill="{INK}">{escape(fmt(value))}</text>'
+        )
+    _x_label(parts, text.x_label)
+    cut_x = clamp(target)
+    if cut_x is not None:
+        parts.append(
+            f'<line class="target" x1="{_f(x(cut_x))}" x2="{_f(x(cut_x))}" y1="{TOP}" y2="{HEIGHT - BOTTOM}" '
+            f'stroke="{VERMILLION}" stroke-width="2" stroke-dasharray="6 4"/>'
+        )
+        if text.target_label:
+            parts.append(
+                f'<text class="target-label" x="{_f(x(cut_x) + 4)}" y="{TOP + 14}" font-size="14" '
+                f'fill="{INK}">{escape(text.target_label)}</text>'
+            )
+    if split is not None:
+        parts.append(
+            f'<line class="split" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{_f(y(split))}" y2="{_f(y(split))}" '
+            f'stroke="{INK}" stroke-width="1" stroke-dasharray="2 3"/>'
+        )
+    corners = ((LEFT + 6, TOP + 32, "start"), (WIDTH - RIGHT - 6, TOP + 32, "end"),
+               (LEFT + 6, HEIGHT - BOTTOM - 8, "start"), (WIDTH - RIGHT - 6, HEIGHT - BOTTOM - 8, "end"))
+    for (cx, cy, anchor), name in zip(corners, quadrants, strict=True):
+        parts.append(
+            f'<text class="quadrant" x="{cx}" y="{cy}" text-anchor="{anchor}" font-size="14" font-style="italic" '
+            f'fill="{INK}">{escape(name)}</text>'
+        )
+    for point in drawn:
+        px, py = x(clamp(point.performance)), y(point.importance)
+        parts.append(f'<circle class="point" cx="{_f(px)}" cy="{_f(py)}" r="5" fill="{BLUE}" fill-opacity="0.85"/>')
+        marker = str(point.rank) if point.rank is not None else point.label
+        parts.append(
+            f'<text class="point-label" x="{_f(px + 8)}" y="{_f(py - 6)}" font-size="14" font-weight="bold" '
+            f'fill="{INK}">{escape(marker)}</text>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every text and attribute was escaped above  # nosec B704

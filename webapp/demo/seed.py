@@ -19,6 +19,12 @@ The model, in short (all effects on the logit scale):
   reads higher still: δ + :data:`THREE_FACE_SHIFT`), from it the active (latest) version. Three-face
   ratings feed only their own series ``sat-agencies-3face``, so before the switch the truth of
   ``sat-agencies`` is that of the channels other than the kiosk.
+* **planted key drivers** (:data:`PLANTED_DRIVERS`): each respondent is satisfied or not with each
+  aspect of a long questionnaire, drawn from their overall verdict; two aspects per sector follow it
+  closely (:data:`STRONG_ASPECT`), the others loosely (:data:`WEAK_ASPECT`), and an aspect's
+  questions follow the respondent's verdict on the aspect. So the key-driver models
+  (:mod:`analysis.drivers`) should rank the planted aspects first; overall rates are unchanged and
+  item rates stay near the former 88% / 30% (satisfied / not satisfied overall).
 """
 
 from __future__ import annotations
@@ -158,6 +164,20 @@ class _Cell:
     mix: dict[str, float]
 
 
+#: The aspects planted as key drivers of overall satisfaction, per sector (docs/key-drivers.md).
+#: ``procedure`` (admin) is not a candidate: its overall question carries ``sat-procedures``.
+PLANTED_DRIVERS = {
+    "admin": ("civil_servant", "access"),
+    "health": ("staff", "results"),
+    "education": ("facilities", "activities"),
+}
+#: P(satisfied with the aspect | satisfied overall, not satisfied overall): planted and other aspects.
+STRONG_ASPECT = (0.93, 0.15)
+WEAK_ASPECT = (0.9, 0.45)
+#: P(a question of the aspect is answered "satisfied" | satisfied with the aspect, not).
+ASPECT_ITEM = (0.93, 0.2)
+
+
 class _AnswerMaker:
     """Builds plausible answers to one instrument from the respondent's satisfaction."""
 
@@ -171,6 +191,10 @@ class _AnswerMaker:
         # Yes/no facts counted by a share indicator ("asked for money beyond the published fee"): rare.
         self.facts = {code for code, values in definitions.share_items(instrument).items()
                       if values == ("yes",) and instrument.item(code).type == "yes_no"}
+        self.aspect_of = {item.code: section.code for section in instrument.aspects for item in section.items}
+        planted = PLANTED_DRIVERS.get(instrument.sector, ())
+        self.aspect_odds = {section.code: STRONG_ASPECT if section.code in planted else WEAK_ASPECT
+                            for section in instrument.aspects}
 
     def scale5(self, satisfied: bool) -> int:
         draw = self.rand.random()
@@ -182,6 +206,8 @@ class _AnswerMaker:
         rand = self.rand
         main = next(iter(satisfied.values()))
         linked = {self.item_of_indicator[code]: value for code, value in satisfied.items()}
+        # The respondent's verdict on each aspect, from the overall one (planted drivers follow it closely).
+        aspect_ok = {code: rand.random() < (odds[0] if main else odds[1]) for code, odds in self.aspect_odds.items()}
         answers: dict = {}
         for code, kind, values, required, demographic in self.plan:
             if code in linked:
@@ -201,6 +227,9 @@ class _AnswerMaker:
             elif kind == "scale5":
                 if rand.random() < 0.04 and code in self.no_opinion:
                     answers[code] = definitions.NO_OPINION
+                elif code in self.aspect_of:
+                    ok = aspect_ok[self.aspect_of[code]]
+                    answers[code] = self.scale5(rand.random() < (ASPECT_ITEM[0] if ok else ASPECT_ITEM[1]))
                 else:
                     answers[code] = self.scale5(rand.random() < (0.88 if main else 0.3))
             elif code in self.facts:

@@ -13,7 +13,8 @@ from webapp.extensions import db
 from webapp.models import PublishedEstimate, PublishedSnapshot, Response, utcnow
 from webapp.periods import VIETNAM, Period
 from webapp.publishing.aggregate import PeriodInputs
-from webapp.publishing.compute import METHODOLOGY_VERSION, compute_period
+from webapp.publishing.compute import METHODOLOGY_VERSION, compute_period, period_inputs
+from webapp.publishing.drivers import store_drivers
 
 _log = logging.getLogger(__name__)
 
@@ -120,6 +121,7 @@ def publish_period(label: str, reason: str | None = None, actor: str = "cli", no
     if not has_valid_responses(period):
         raise PublishError(f"{period} has no responses to publish")
     report(1, 3, "publish.compute")
+    inputs = inputs or period_inputs()
     computed = compute_period(period, _previous_values(period), inputs)
     report(2, 3, "publish.store")
     _refuse_disclosive(period, computed)
@@ -144,6 +146,7 @@ def publish_period(label: str, reason: str | None = None, actor: str = "cli", no
         ]
         if rows:
             db.session.execute(PublishedEstimate.__table__.insert(), rows)
+        store_drivers(snapshot.id, computed, inputs)
         record_event("period.publish", actor=actor, object_type="published_snapshot", object_id=snapshot.id,
                      after={"period": period.label, "revision": revision, "estimates": len(computed.records),
                             "added": summary["added"]}, detail=reason)
