@@ -7,8 +7,6 @@ travelling silently through the arithmetic.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 
@@ -52,9 +50,11 @@ def factorize(values, name: str, *, length: int | None = None):
     """Codes 0..k-1 and the sorted distinct labels of a 1-d array of labels.
 
     Non-negative integer arrays whose largest value is not much larger than
-    the number of rows are coded with ``np.bincount`` (linear time); anything
-    else goes through ``np.unique`` (a sort).  Labels are returned in sorted
-    order either way, so the codes are the ranks of the labels.
+    the number of rows are coded with ``np.bincount`` (linear time); text and
+    other object labels are hashed (``pandas.factorize``) and only the k
+    distinct labels are sorted; anything else goes through ``np.unique`` (a
+    sort).  Labels are returned in sorted order either way, so the codes are
+    the ranks of the labels.
     """
     array = np.asarray(values)
     if array.ndim != 1:
@@ -75,9 +75,10 @@ def factorize(values, name: str, *, length: int | None = None):
     if array.dtype.kind == "f":
         if not np.all(np.isfinite(array)):
             raise ValueError(f"{name} has a missing value")
-    elif array.dtype.kind == "O":
-        if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in array.tolist()):
-            raise ValueError(f"{name} has a missing value")
+    elif array.dtype.kind in "OU":
+        hashed = _factorize_by_hashing(array, name)
+        if hashed is not None:
+            return hashed
         try:
             labels, codes = np.unique(array, return_inverse=True)
         except TypeError:
@@ -86,6 +87,31 @@ def factorize(values, name: str, *, length: int | None = None):
         return codes.astype(np.intp, copy=False).ravel(), labels
     labels, codes = np.unique(array, return_inverse=True)
     return codes.astype(np.intp, copy=False).ravel(), labels
+
+
+def _factorize_by_hashing(array: np.ndarray, name: str):
+    """Codes and sorted labels of text/object labels, or None if they cannot be sorted together.
+
+    One hashing pass over the n values and a sort of the k distinct labels
+    only: sorting a million strings (``np.unique``) costs seconds, hashing
+    them tens of milliseconds.  The labels and codes are those ``np.unique``
+    gives.  pandas is imported here, not at the top, so that importing
+    :mod:`analysis` (the web application does) does not load it.
+    """
+    import pandas
+
+    codes, uniques = pandas.factorize(array, use_na_sentinel=True)
+    if codes.size and int(codes.min()) < 0:  # None or NaN: pandas' missing-value sentinel
+        raise ValueError(f"{name} has a missing value")
+    uniques = np.asarray(uniques, dtype=array.dtype if array.dtype.kind == "U" else object)
+    try:
+        order = np.argsort(uniques, kind="stable")
+    except TypeError:
+        # Mixed label types cannot be sorted together: the caller compares them as text.
+        return None
+    ranks = np.empty(order.size, dtype=np.intp)
+    ranks[order] = np.arange(order.size, dtype=np.intp)
+    return ranks[codes], uniques[order]
 
 
 def check_alpha(alpha) -> float:

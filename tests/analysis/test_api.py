@@ -24,6 +24,8 @@ ALLOWED_IMPORTS = {
     "collections",
     "argparse",
     "csv",
+    "codecs",
+    "io",
     "json",
     "sys",
     "functools",
