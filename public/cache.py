@@ -50,6 +50,7 @@ from sqlalchemy import func, select
 from webapp.extensions import db, limiter
 from webapp.insights.actions import version as actions_version
 from webapp.models.feedback import CommentReview
+from webapp.models.insights import CommentTheme
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -230,7 +231,10 @@ def comments_version(**_view_args: Any) -> tuple[Any, ...]:
     removes a review or a reply (a count falls), so no sequence of steps gives the same tuple.
     It covers every unit (one scan of the small ``comment_reviews`` table, where a per-unit
     query would join the responses) and is read at most every :data:`COMMENTS_CHECK_SECONDS`
-    per process: a hidden comment leaves the cached pages within that time.
+    per process: a hidden comment leaves the cached pages within that time. A moderator's
+    correction of a comment's themes inserts ``comment_themes`` rows dated now, so the latest
+    such date is part of the tuple too (the rules' own rows are not: a new comment is pending,
+    and new rules come with a new deployment).
     """
     cache = page_cache()
     now = time.monotonic()
@@ -244,6 +248,8 @@ def comments_version(**_view_args: Any) -> tuple[Any, ...]:
                 func.count(CommentReview.reply),
                 func.max(CommentReview.reviewed_at),
                 func.max(CommentReview.replied_at),
+                # A moderator's theme correction (issue #16) inserts rows dated now.
+                select(func.max(CommentTheme.assigned_at)).where(CommentTheme.source == "moderator").scalar_subquery(),
             )
         ).one()
     ) + actions_version()

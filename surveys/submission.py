@@ -425,6 +425,11 @@ def store_prepared(submission: Submission, prepared: dict[str, Any]) -> int | No
     response_id = _insert_ignoring_duplicate(prepared["row"])
     if response_id is None:
         return None
+    if prepared["row"]["comment"]:
+        from webapp.insights.themes import store_rule_themes
+
+        # The themes of the comment, read from the masked text the row holds.
+        store_rule_themes(response_id, prepared["row"]["comment"])
     if prepared["scores"]:
         db.session.execute(
             insert(ResponseScore.__table__),

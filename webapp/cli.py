@@ -370,3 +370,6 @@ def init_app(app: Flask) -> None:
     from webapp.publishing.disclosure_cli import disclosure_cli
 
     app.cli.add_command(disclosure_cli)
+    from webapp.themes_cli import themes_cli
+
+    app.cli.add_command(themes_cli)

@@ -16,6 +16,7 @@ from webapp.agency.blueprint import agency
 from webapp.agency.forms import ConfirmForm, EditForm, HideForm, ReplyForm
 from webapp.auth import safe_next
 from webapp.extensions import db
+from webapp.insights import themes as insights_themes
 from webapp.models import Response
 from webapp.periods import Period
 
@@ -69,9 +70,19 @@ def _comment_or_404(response_id: int) -> tuple[Response, object]:
 
 
 def _render_comment(
-    response: Response, review, *, status: int = 200, problems=(), hide_form=None, edit_form=None, reply_form=None
+    response: Response,
+    review,
+    *,
+    status: int = 200,
+    problems=(),
+    hide_form=None,
+    edit_form=None,
+    reply_form=None,
+    theme_error=None,
+    theme_values=None,
 ):
     item = moderation.item_of(response, review)
+    themes = insights_themes.themes_of(response.id)
     edit_form = edit_form or EditForm(formdata=None, text=item.public_text)
     reply_form = reply_form or ReplyForm(formdata=None, reply=review.reply if review else None)
     return (
@@ -85,6 +96,13 @@ def _render_comment(
             edit_form=edit_form,
             reply_form=reply_form,
             back=_back(response),
+            themes=themes,
+            theme_choices=insights_themes.theme_choices(),
+            theme_error=theme_error,
+            # What the form shows: the moderator's last attempt, else the stored themes.
+            theme_values=theme_values
+            if theme_values is not None
+            else {row.theme: "complaint" if row.negative else "mention" for row in themes},
         ),
         status,
     )
@@ -185,3 +203,19 @@ def comment_to_pending(response_id: int):
         abort(400)
     moderation.back_to_pending(response, current_user.user)
     return _done(response, _("The comment is waiting for review again and is not public."))
+
+
+@agency.post("/comments/<int:response_id>/themes")
+@editor_required
+def comment_themes(response_id: int):
+    """Correct the comment's themes: for each one, not about it, a complaint, or a mention."""
+    response, review = _comment_or_404(response_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    values = {key.removeprefix("theme-"): value for key, value in request.form.items() if key.startswith("theme-")}
+    try:
+        moderation.set_themes(response, moderation.parse_theme_choices(request.form), current_user.user)
+    except moderation.ModerationError as error:
+        db.session.rollback()
+        return _render_comment(response, review, status=400, theme_error=str(error), theme_values=values)
+    return _done(response, _("The themes of the comment are saved."))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import joinedload
 
 from surveys.pii import PLACEHOLDER_RE, mask_text
@@ -294,3 +294,78 @@ def back_to_pending(response: Response, user: User) -> None:
     before = _state(review)
     db.session.delete(review)
     _audit("pending", response, before, None)
+
+
+# --- themes (issue #16): a moderator corrects what the rules found ------------------------------
+
+#: The moderator's answer for one theme: a complaint, or a mention that is not one.
+THEME_VERDICTS = {"complaint": True, "mention": False}
+
+
+def theme_state(response: Response) -> list[dict[str, Any]]:
+    """The comment's themes as the audit trail records them."""
+    from webapp.insights.themes import themes_of
+
+    return [
+        {"theme": row.theme, "negative": bool(row.negative), "source": row.source, "rules_version": row.rules_version}
+        for row in themes_of(response.id)
+    ]
+
+
+def parse_theme_choices(form: Any) -> dict[str, bool]:
+    """``{theme: negative}`` from the form's ``theme-<code>`` fields ('' = not this theme)."""
+    from surveys.themes import theme_codes
+
+    chosen: dict[str, bool] = {}
+    for code in theme_codes():
+        value = (form.get(f"theme-{code}") or "").strip()
+        if not value:
+            continue
+        if value not in THEME_VERDICTS:
+            raise ModerationError(_l("Choose for each theme whether the comment is about it."))
+        chosen[code] = THEME_VERDICTS[value]
+    return chosen
+
+
+def set_themes(response: Response, chosen: dict[str, bool], user: User) -> list[dict[str, Any]]:
+    """Replace the comment's themes by the moderator's (``{theme: negative}``); audited.
+
+    The rules never change them again (``flask themes assign`` skips corrected comments).
+    """
+    from surveys.themes import OTHER, theme_codes
+    from webapp.models.insights import CommentTheme
+
+    unknown = [code for code in chosen if code not in theme_codes()]
+    if unknown:
+        raise ModerationError(_l("Unknown theme: %(code)s.", code=unknown[0]))
+    if not chosen:
+        raise ModerationError(_l("Choose at least one theme; choose “Other” when none fits."))
+    if OTHER in chosen and len(chosen) > 1:
+        raise ModerationError(_l("“Other” means none of the themes: do not choose it with another theme."))
+    before = theme_state(response)
+    db.session.execute(delete(CommentTheme).where(CommentTheme.response_id == response.id))
+    now = utcnow()
+    for code in theme_codes():
+        if code in chosen:
+            db.session.add(
+                CommentTheme(
+                    response_id=response.id,
+                    theme=code,
+                    negative=chosen[code],
+                    source="moderator",
+                    rules_version=None,
+                    assigned_at=now,
+                    assigned_by_id=user.id,
+                )
+            )
+    db.session.flush()
+    after = theme_state(response)
+    record_event(
+        "comment.themes",
+        object_type="response",
+        object_id=response.id,
+        before={"themes": before},
+        after={"themes": after},
+        detail=response.unit.code,
+    )
+    return after
