@@ -4,6 +4,14 @@ Usage (from the repository root)::
 
     python bench/analysis_bench.py            # engine vs bare numpy passes
     python bench/analysis_bench.py --with-r   # also R's svyby on the same data (needs Rscript + survey)
+    python bench/analysis_bench.py --cli --write-readme   # the command line vs a bare pandas process
+
+``--cli`` writes the data to a CSV and times, as separate processes in
+alternating rounds, ``python -m analysis estimate`` on it and a bare
+``pandas.read_csv`` + ``np.bincount`` process forming the same sums; it checks
+that the command's numbers agree with the reference (``csv`` module) reader's
+and with the bare process's to 1e-12, and ``--write-readme`` puts the result
+in ``bench/README.md``.
 
 The data are generated here with a fixed seed (weighting cells as strata,
 ``w = N_h / n_h``, 0/1 outcome around 85 %, domains crossing the cells).
@@ -25,6 +33,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import datetime
+import json
 import os
 import platform
 import shutil
@@ -39,6 +49,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import analysis  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 N_RESPONSES = 1_000_000
 N_STRATA = 500
@@ -119,6 +131,145 @@ def run_r(y, weights, stratum, domain):
         return float(completed.stdout.strip().splitlines()[-1])
 
 
+CLI_ARGUMENTS = ["--y", "y", "--weights", "w", "--strata", "stratum", "--by", "domain", "--ci", "beta"]
+
+# The bare process: the least any tool reading this CSV must do (read it, form the per-cell sums).
+BARE = r"""
+import json, sys
+import numpy as np
+import pandas as pd
+frame = pd.read_csv(sys.argv[1])
+y = frame["y"].to_numpy(float)
+w = frame["w"].to_numpy(float)
+key = frame["stratum"].to_numpy() * int(sys.argv[2]) + frame["domain"].to_numpy()
+w2 = w * w
+sums = [np.bincount(key, weights=v) for v in (np.ones_like(w), w, w * y, w2, w2 * y)]
+domain = frame["domain"].to_numpy()
+sw, swy = np.bincount(domain, weights=w), np.bincount(domain, weights=w * y)
+json.dump({"overall": float(sums[2].sum() / sums[1].sum()), "domains": (swy / sw).tolist()}, sys.stdout)
+"""
+
+# The old path: the same command with the fast reader and the label hashing switched off
+# (the csv module reads the file and np.unique sorts the labels, as before issue #18).
+REFERENCE = r"""
+import sys
+from analysis import _checks, cli
+cli._read_fast = lambda args: None
+_checks._factorize_by_hashing = lambda array, name: None
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+README_BEGIN = "<!-- analysis_bench --cli: begin -->"
+README_END = "<!-- analysis_bench --cli: end -->"
+
+
+def timed(command):
+    start = time.perf_counter()
+    completed = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT)
+    elapsed = time.perf_counter() - start
+    if completed.returncode != 0:
+        raise SystemExit(f"{command[:3]} failed: {completed.stderr}")
+    return elapsed, json.loads(completed.stdout)
+
+
+def worst_relative_difference(rows, other_rows, fields):
+    worst = 0.0
+    for row, other in zip(rows, other_rows, strict=True):
+        assert row["domain"] == other["domain"]
+        for field in fields:
+            a, b = row[field], other[field]
+            if a is None or b is None:
+                assert a is b, (row["domain"], field)
+                continue
+            worst = max(worst, abs(a - b) / max(abs(b), 1e-300))
+    return worst
+
+
+def run_cli_bench(y, weights, stratum, domain, repeat):
+    """Time the command line against the bare process; returns the lines to print and to write."""
+    with tempfile.TemporaryDirectory() as folder:
+        data_path = Path(folder) / "responses.csv"
+        with open(data_path, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["y", "w", "stratum", "domain"])
+            writer.writerows(
+                zip(y.astype(int).tolist(), weights.tolist(), stratum.tolist(), domain.tolist(), strict=True)
+            )
+        size_mb = data_path.stat().st_size / 1e6
+        cli_command = [sys.executable, "-m", "analysis", "estimate", str(data_path), *CLI_ARGUMENTS]
+        bare_command = [sys.executable, "-c", BARE, str(data_path), str(N_DOMAINS)]
+        reference_command = [sys.executable, "-c", REFERENCE, "estimate", str(data_path), *CLI_ARGUMENTS]
+        reference_time, reference = timed(reference_command)
+        cli_times, bare_times = [], []
+        for _ in range(repeat):
+            elapsed, document = timed(cli_command)
+            cli_times.append(elapsed)
+            elapsed, bare = timed(bare_command)
+            bare_times.append(elapsed)
+    rows, reference_rows = document["estimates"], reference["estimates"]
+    fields = ("n", "estimate", "se", "var", "ci_low", "ci_high", "deff", "n_eff", "sum_w")
+    worst_reference = worst_relative_difference(rows, reference_rows, fields)
+    # The bare process codes domains as integers, the command as text (sorted as text): match by label.
+    by_label = {int(row["domain"]): row["estimate"] for row in rows[1:]}
+    worst_bare = max(
+        [abs(rows[0]["estimate"] - bare["overall"]) / bare["overall"]]
+        + [abs(by_label[d] - value) / value for d, value in enumerate(bare["domains"])]
+    )
+    cli_best, bare_best = min(cli_times), min(bare_times)
+    median_ratio = float(np.median(np.array(cli_times) / np.array(bare_times)))
+    return {
+        "size_mb": size_mb,
+        "cli": cli_best,
+        "bare": bare_best,
+        "reference": reference_time,
+        "ratio": cli_best / bare_best,
+        "median_ratio": median_ratio,
+        "worst_reference": worst_reference,
+        "worst_bare": worst_bare,
+        "repeat": repeat,
+    }
+
+
+def cli_report(result, machine):
+    command = "python -m analysis estimate responses.csv " + " ".join(CLI_ARGUMENTS)
+    return [
+        f"Measured {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC with "
+        f"`python bench/analysis_bench.py --cli --write-readme` ({result['repeat']} alternating rounds, "
+        f"best of each; load average before the run {os.getloadavg()[0]:.2f}).",
+        f"Machine: {machine}.",
+        "",
+        f"Data: the {N_RESPONSES:,} responses above written to a {result['size_mb']:.1f} MB CSV "
+        "(y as 0/1, w with 17 significant digits, stratum and domain as integers).",
+        "",
+        "| process (wall time, start to exit) | time |",
+        "|---|---|",
+        f"| `{command}` (pandas C parser, hashed labels) | **{result['cli']:.2f} s** |",
+        "| bare process: `python -c` with `pandas.read_csv` (types inferred) + five `np.bincount` "
+        f"per-(stratum, domain) sums and the domain means | {result['bare']:.2f} s |",
+        f"| baseline, same run: the same command with the `csv`-module reader and `np.unique` sorting "
+        f"(the code before issue #18; once) | {result['reference']:.2f} s |",
+        "",
+        f"Command / bare process: **{result['ratio']:.2f}×** (best of each), {result['median_ratio']:.2f}× "
+        f"(median of the per-round ratios); before: {result['reference'] / result['bare']:.1f}×. Numbers: largest "
+        f"relative difference from the reference reader {result['worst_reference']:.1e} (n, estimate, se, var, "
+        f"interval, deff, n_eff, Σw of all 201 rows); from the bare process's Σwy/Σw {result['worst_bare']:.1e}.",
+    ]
+
+
+def write_readme(lines):
+    readme = Path(__file__).resolve().parent / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    block = "\n".join([README_BEGIN, *lines, README_END])
+    if README_BEGIN in text:
+        before, rest = text.split(README_BEGIN, 1)
+        text = before + block + rest.split(README_END, 1)[1]
+    else:
+        anchor = "### Coverage of the 95 % intervals (simulation)"
+        heading = "### The command line on a 1,000,000-row CSV (issue #18)\n\n"
+        text = text.replace(anchor, heading + block + "\n\n" + anchor, 1)
+    readme.write_text(text, encoding="utf-8")
+
+
 def cpu_model():
     try:
         for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
@@ -133,11 +284,23 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=15, help="runs per measurement (best is reported)")
     parser.add_argument("--with-r", action="store_true", help="also time R's svyby (slow)")
+    parser.add_argument("--cli", action="store_true", help="time the command line against a bare pandas process")
+    parser.add_argument("--write-readme", action="store_true", help="with --cli: write the result in bench/README.md")
     args = parser.parse_args(argv)
 
     y, weights, stratum, domain = make_data()
-    print(f"machine: {cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}")
+    machine = f"{cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}"
+    print(f"machine: {machine}")
     print(f"data: {N_RESPONSES:,} responses, {N_STRATA} strata, {N_DOMAINS} domains")
+    if args.cli:
+        import pandas
+
+        machine += f", pandas {pandas.__version__}"
+        lines = cli_report(run_cli_bench(y, weights, stratum, domain, args.repeat), machine)
+        print("\n".join(lines))
+        if args.write_readme:
+            write_readme(lines)
+        return 0
 
     sums = analysis.sufficient_statistics(y, weights, stratum, domain)
     engine_times, numpy_times, sums_times, means_times = [], [], [], []

@@ -38,6 +38,13 @@ WELL_FORMED = {
     "leading zeros stay text": (HEADER + ROWS.replace(",a,", ",01,").replace(",b,", ",1,"), OPTIONS),
     "spaces around labels and numbers": (HEADER + ROWS.replace(",a,u", ", a ,u").replace(",2,", ", 2 ,"), OPTIONS),
     "numbers written differently": (HEADER + ROWS.replace("2.5", "25e-1").replace("1,1,2", "1,1.0,+2"), OPTIONS),
+    "hard-to-round weights": (
+        HEADER
+        + ROWS.replace("1,1,2,", "1,1,1.000000000000000111022302462515654042363166809082031250001,")
+        .replace("2,0,2,", "2,0,0.1000000000000000055511151231257827021181583404541015625,")
+        .replace("3,1,3,", "3,1,9007199254740993e-15,"),
+        OPTIONS,
+    ),
     "non-ASCII labels": (HEADER + ROWS.replace(",u\n", ",Mường La\n"), OPTIONS),
     "extra unused columns": (
         "note,id,y,w,h,unit,other\n" + "".join(f"x,{line},z\n" for line in ROWS.splitlines()),
