@@ -73,10 +73,12 @@ of appearance, **not** deduplicated (so ``len(found)`` is the number of replacem
 
 from __future__ import annotations
 
+import functools
 import re
+import threading
 import unicodedata
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = ["HONORIFICS", "PLACEHOLDERS", "PLACEHOLDER_RE", "MaskResult", "mask_personal_data", "mask_text"]
 
@@ -101,6 +103,9 @@ class MaskResult:
 
     text: str
     found: tuple[str, ...] = ()
+    #: (start, end, kind) of each masked piece in the NFC-normalised input, in order (for
+    #: measuring the masker on a labelled corpus); not part of equality.
+    spans: tuple[tuple[int, int, str], ...] = field(default=(), compare=False)
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -148,6 +153,19 @@ _FILL = "\ue000"  # marks claimed characters in the working copy; only for match
 # --------------------------------------------------------------------------------------------
 
 _EMAIL_RE = re.compile(r"(?<![\w.+%\-])[\w.+%\-]+@[\w\-]+(?:\.[\w\-]+)+")
+# Spelt-out or spaced addresses: "nguyenvana @ gmail . com", "(at)", "[at]", " a còng ", "chấm com".
+# The domain must end in a common top-level domain, so "gặp @ quầy 2 . Cảm ơn" is not one.
+_AT = r"(?:[ \t]*[@＠][ \t]*|[ \t]*[(\[][ \t]*(?i:at|a còng)[ \t]*[)\]][ \t]*|[ \t]+(?i:at|a còng|a móc)[ \t]+)"
+_DOT = r"(?:[ \t]*\.[ \t]*|[ \t]*[(\[][ \t]*(?i:dot|chấm)[ \t]*[)\]][ \t]*|[ \t]+(?i:dot|chấm)[ \t]+)"
+_EMAIL_LOOSE_RE = re.compile(
+    r"(?<![\w.+%\-])[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}"
+    + _AT
+    + r"[A-Za-z0-9][A-Za-z0-9\-]{0,62}(?:"
+    + _DOT
+    + r"[A-Za-z0-9][A-Za-z0-9\-]{0,62}){0,3}"
+    + _DOT
+    + r"(?i:com|vn|net|org|edu|gov|info|biz|io|me|co)(?![\w])"
+)
 
 _CASE_RE = re.compile(r"(?<![\w.\-])(?:[0-9A-Z]{1,5}\.){0,4}[A-Z]\d{2}(?:\.\d{1,3})?-\d{6}-\d{3,6}(?!\w)")
 
@@ -390,6 +408,9 @@ _DOTTED_RE = re.compile(r"(?<![\w.,/])\d{1,6}(?:\.\d{1,6}){1,6}(?!\w)(?![.,/]\d)
 _CONTIG_RE = re.compile(r"(?<!\d)\d{9,}(?!\d)")
 _CHUNK_RE = re.compile(r"(?<![\w.,/])(?:\+|\(\+?)?\d+\)?(?:[ .\-]\(?\d+\)?)*")
 _LONG_RUN_RE = re.compile(r"\d{9,}")
+# Digits split in any way: "0 9 1 2 3 4 5 6 7 8", "0912/345/678", "0912_345_678", "09 12 34 56 78".
+_SPLIT_RE = re.compile(r"(?<![\w.,/\-])\d{1,12}(?:(?: ?[.\-/_] ?| )\d{1,12}){1,11}(?![\w])(?![.,/\-]\d)")
+_PHONE_DIGITS_RE = re.compile(r"0(?:[35789]\d{8}|2\d{9})|84[35789]\d{8}")
 _YEAR_RE = re.compile(r"(?:19|20)\d\d")
 
 #: Digits accepted after a context word, per kind (inclusive).
@@ -713,6 +734,106 @@ _PREV_WORD_RE = re.compile(r"(\w+)" + _SP + r"+\Z")
 
 
 # --------------------------------------------------------------------------------------------
+# Names without an honorific: rules first, underthesea's named-entity recognition when unsure
+# --------------------------------------------------------------------------------------------
+
+
+def _words(text: str, sep: str | None = None) -> frozenset[str]:
+    """A set of words (or, with ``sep``, phrases) written as one string, spaces normalised."""
+    return frozenset(" ".join(item.split()) for item in text.split(sep))
+
+
+#: Family names (lower case) of the Kinh, Thái, Mông, Dao, Mường, Khơ Mú… of Sơn La.
+SURNAMES = _words("""nguyễn trần lê phạm hoàng huỳnh phan vũ võ đặng bùi đỗ hồ ngô dương lý đinh đào trịnh mai
+    cao lương tạ đoàn vương trương lưu la tô triệu quách thái tăng kiều khổng chu lục mạc mã nông
+    hứa lâm phùng vi hà tống lã lại doãn khuất đàm kim âu giáp
+    lò lường quàng cầm tòng vì điêu lù lềm bạc sầm mè đèo xa bế khà leo
+    mùa giàng sùng thào vừ hờ lầu tráng hạng cứ chá vàng ly dình chang hầu mua thò
+    bàn""")
+#: Middle names that make a run of capitalised words a person's name ("Lò Văn…", "Mùa A…").
+_MIDDLE = _words("văn thị a seo thi bá đức ngọc hữu công quang xuân thanh minh hồng mạnh")
+_STRONG_MIDDLE = _words("văn thị a seo")
+#: Places of Sơn La (and a few others) whose first word is also a family name or a given name.
+KNOWN_PLACES = _words(
+    """sơn la|mộc châu|thuận châu|mường la|phù yên|bắc yên|quỳnh nhai|sốp cộp|mai sơn|yên châu|vân hồ
+    |sông mã|sông đà|hà nội|điện biên|lai châu|lào cai|yên bái|hòa bình|hoà bình|phú thọ|thanh hóa
+    |thanh hoá|nghệ an|hà giang|cao bằng|lâm đồng|thái bình|thái nguyên|hải phòng|đà nẵng|nam định
+    |ninh bình|việt nam|tô hiệu|tô múa|tà xùa|nà sản|hát lót|ít ong|cò nòi|tạ khoa|tạ bú|mộc hạ
+    |lóng luông|quyết thắng|quyết tâm|hua la|chiềng lề|long hẹ|phổng lái|bó mười|tông lạnh
+    |mai châu|hoàng liên|lê lợi|trần hưng đạo|nguyễn trãi|hồ chí minh""",
+    "|",
+)
+#: First words of Thái place names ("Chiềng Sinh", "Mường Bú", "Nà Ngần", "Huổi Hẹ"…).
+_PLACE_PREFIXES = _words(
+    "chiềng mường nà huổi nậm phiêng pá púng hua tà co noong bó pú háng lóng xím sốp lả phổng nong chim pắc nong tà"
+)
+#: Words that never start a name: offices, titles, places, days, sentence words.
+_NOT_NAME_WORDS = _words("""sở phòng trạm trung tâm bộ phận ban chi cục ủy uỷ ubnd bệnh viện trường kho giám đốc chủ
+    tịch phó trưởng công hội đoàn cổng ngân hàng thị xã huyện tỉnh phường bản thôn tiểu khu đường
+    phố ngõ chợ sông suối núi đèo thành cảm xin tôi em mình chúng các những họ tên ký người hôm sáng
+    chiều tối thứ tháng năm ngày tết nhà nước đảng mặt trận y tế dịch vụ quốc gia hành chính một
+    hai ba bốn sáu bảy tám chín mười không rất mong đề nghị kính gửi văn viện hội đồng nhân dân
+    cán cảnh quân sự chủ nhật nhật lao động thương binh tài nguyên môi đăng tư pháp thuế bảo hiểm
+    liên hiệp phụ nữ nông thanh niên mầm non tiểu học đẳng đại ptdt thcs thpt trợ hộ khẩu
+    căn cước giấy phép số sđt email zalo facebook vneid agribank vietcombank bidv viettel
+    vinaphone mobifone tổng cty công ty hợp tác điện lực cấp nước nhờ gặp hỏi thẻ""")
+#: A run right after these words is a place, an office, a day… ("xã Chiềng An", "thứ Năm").
+_PLACE_BEFORE = _words("""xã huyện tỉnh phường bản thôn khu trấn phố đường quận xóm làng chợ cầu núi suối sông đèo bến
+    hồ đồi thác hang động ngõ hẻm mường ở tại từ về quê sở phòng trạm trường viện ban cục tâm
+    thứ tháng tết nhánh tp tx tt non học thcs thpt ptdt""")
+#: Only a full name (family name + middle name, or three words) follows these ("Chủ tịch xã Lò Văn…").
+_STREET_BEFORE = _words("phố đường ngõ hẻm")
+_TRIGGER_RE = re.compile(
+    r"(?:(?<![^\W\d_])(?:tên|tên (?:tôi|em|mình|cháu|con|bố|mẹ|chồng|vợ|anh|chị|ông|bà)(?: là)?|tên là"
+    r"|họ tên|họ và tên|ký tên|người (?:viết|nhận|gửi|làm đơn|liên hệ|khai|đề nghị)"
+    r"|(?:tôi|em|mình|cháu|con) là|(?:con|vợ|chồng|bố|mẹ) (?:tôi|em|mình) (?:là|tên)?)"
+    r"|(?:cảm ơn|nhờ|gặp|hỏi|gửi))[ \t:,]*\Z",
+    re.IGNORECASE,
+)
+_RUN_RE = re.compile(r"(?<![\w\[\]'’])" + _SYLLABLE + "(?:" + _SP + "+" + _SYLLABLE + "){0,5}")
+_WORD_BEFORE_RE = re.compile(r"(\w+)[ \t,:]*\Z")
+_SENTENCE_START_RE = re.compile(r"(?:\A|[.!?…\n\"“(*•\-–]|\A[ \t]*)[ \t]*\Z")
+#: At most this many calls of the recogniser per text (each ~2 ms); beyond, unsure runs are masked.
+NER_BUDGET = 200
+_NER_WINDOW = 240
+_HONORIFIC_BEFORE_RE = re.compile(r"(?<!\w)(?:" + _HONORIFIC_ALT + ")" + _SP + r"+\Z")
+_BOUNDARY_RE = re.compile(r"[.!?…\n]")
+_ner_lock = threading.Lock()
+_ner_function = None
+
+
+def _ner(sentence: str) -> list[tuple[str, str, str, str]]:
+    """underthesea's named-entity recogniser, loaded once per process (its CRF model ships in the
+    package, no download); calls are serialised because the tagger is not known to be thread-safe."""
+    global _ner_function
+    with _ner_lock:
+        if _ner_function is None:
+            from underthesea import ner
+
+            _ner_function = ner
+        return _ner_cached(sentence)
+
+
+@functools.lru_cache(maxsize=4096)
+def _ner_cached(sentence: str) -> tuple[tuple[str, str, str, str], ...]:
+    return tuple(tuple(token) for token in _ner_function(sentence))  # type: ignore[misc]
+
+
+def _per_spans(window: str) -> list[tuple[int, int]]:
+    """Spans (in ``window``) of the words tagged as a person (B-PER/I-PER)."""
+    spans, pos = [], 0
+    for token in _ner(window):
+        word, tag = token[0], token[-1]
+        found = window.find(word, pos)
+        if found < 0:
+            continue
+        pos = found + len(word)
+        if tag.endswith("-PER"):
+            spans.append((found, pos))
+    return spans
+
+
+# --------------------------------------------------------------------------------------------
 # The masker
 # --------------------------------------------------------------------------------------------
 
@@ -736,13 +857,36 @@ def _valid_phone(text: str) -> bool:
     return all(len(g) > 1 or g == "0" for g in groups[1:])
 
 
+def _split_phones(m: re.Match[str]) -> list[tuple[int, int]]:
+    """Phone numbers inside a run of digit groups, whatever the grouping: from each group, the
+    longest run of following groups whose digits form a phone number (at most 12 digits)."""
+    groups = [(g.start(), g.end()) for g in re.finditer(r"\d+", m.group())]
+    found: list[tuple[int, int]] = []
+    i = 0
+    while i < len(groups):
+        digits, best = "", None
+        for j in range(i, len(groups)):
+            digits += m.group()[groups[j][0] : groups[j][1]]
+            if len(digits) > 12:
+                break
+            if _PHONE_DIGITS_RE.fullmatch(digits):
+                best = j
+        if best is None:
+            i += 1
+            continue
+        found.append((m.start() + groups[i][0], m.start() + groups[best][1]))
+        i = best + 1
+    return found
+
+
 class _Masker:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, budget: list[int] | None = None) -> None:
         self.text = text
         self.shadow = text
         self.claimed = bytearray(len(text))
         self.spans: list[tuple[int, int, str | None]] = []
         self._pending: list[tuple[int, int]] = []
+        self.budget = budget if budget is not None else [NER_BUDGET]  # recogniser calls left, per text
 
     def free(self, start: int, end: int) -> bool:
         return start < end and self.claimed.find(1, start, end) == -1
@@ -786,7 +930,8 @@ class _Masker:
     # -- stages ---------------------------------------------------------------------------
 
     def stage_fixed_formats(self) -> None:
-        for pattern, kind in ((_EMAIL_RE, "email"), (_CASE_RE, "case_number"), (_PLATE_RE, "plate")):
+        fixed = ((_EMAIL_RE, "email"), (_EMAIL_LOOSE_RE, "email"), (_CASE_RE, "case_number"), (_PLATE_RE, "plate"))
+        for pattern, kind in fixed:
             for m in pattern.finditer(self.shadow):
                 self.claim(m.start(), m.end(), kind)
             self.commit()
@@ -814,6 +959,76 @@ class _Masker:
             pos = span[1]
         self.commit()
 
+    def stage_open_names(self) -> None:
+        """Names without an honorific: after "tên", "tôi là", a title and a place word ("Chủ tịch
+        xã Lò Văn Hặc"), or starting with a family name; underthesea's recogniser decides the rest."""
+        for m in _RUN_RE.finditer(self.shadow):
+            span = self._open_name(m)
+            if span is not None:
+                self.claim(*span, "name")
+        self.commit()
+
+    def _open_name(self, m: re.Match[str]) -> tuple[int, int] | None:
+        shadow = self.shadow
+        words = list(_SYLLABLE_RE.finditer(shadow, m.start(), m.end()))
+        while words and words[0].group().lower() in _NOT_NAME_WORDS:
+            if len(words) > 1 and words[0].group().lower() in SURNAMES and words[1].group().lower() in _STRONG_MIDDLE:
+                break  # "Đoàn Văn Nam", not "Đoàn Thanh niên"
+            words.pop(0)  # "Sở Lê Hồng Sơn", "Trạm Y": the office word is context, not the name
+        if (
+            len(words) >= 3
+            and words[0].group().lower() not in SURNAMES
+            and words[1].group().lower() in SURNAMES
+            and words[2].group().lower() in _MIDDLE
+        ):
+            words.pop(0)  # "Mời Lò Văn…": a capitalised first word before a full name
+        if not words:
+            return None
+        if words[0].group().lower() in _SINGLE_HONORIFICS or _HONORIFIC_BEFORE_RE.search(
+            shadow, max(0, words[0].start() - 30), words[0].start()
+        ):
+            return None  # the honorific stage has read this one ("Bác Hồ", "bác sĩ Khoa Nhi")
+        for k in range(1, len(words)):
+            if words[k].group().lower() in _NAME_STOPS:
+                del words[k:]
+                break
+        lower = [w.group().lower() for w in words]
+        start, end = words[0].start(), words[-1].end()
+        if any(" ".join(lower[:n]) in KNOWN_PLACES for n in range(1, len(lower) + 1)):
+            return None
+        if lower[0] in _PLACE_PREFIXES and (len(lower) == 1 or lower[1] not in _MIDDLE):
+            return None
+        before = shadow[max(0, start - 40) : start]
+        prev = _WORD_BEFORE_RE.search(before)
+        prev_word = prev.group(1).lower() if prev else ""
+        family = lower[0] in SURNAMES and len(lower) >= 2
+        if prev_word in _STREET_BEFORE:
+            return None
+        if prev_word in _PLACE_BEFORE:
+            full = family and (lower[1] in _MIDDLE or len(lower) >= 3)
+            return (start, end) if full else None
+        if family or _TRIGGER_RE.search(before):
+            return start, end
+        if len(lower) == 1 and (len(lower[0]) == 1 or start == m.start() and _SENTENCE_START_RE.search(before)):
+            return None  # a capitalised first word of a sentence, a lone letter
+        return (start, end) if self._ner_says_person(start, end) else None
+
+    def _ner_says_person(self, start: int, end: int) -> bool:
+        """Whether the recogniser tags part of text[start:end] as a person, reading its sentence."""
+        if self.budget[0] <= 0:
+            return True  # unsure and out of budget: mask rather than leak
+        self.budget[0] -= 1
+        text = self.text
+        left = max(0, start - _NER_WINDOW)
+        right = min(len(text), end + _NER_WINDOW)
+        for boundary in _BOUNDARY_RE.finditer(text, left, start):
+            left = boundary.end()
+        stop = _BOUNDARY_RE.search(text, end, right)
+        if stop is not None:
+            right = stop.start() + 1
+        window = text[left:right]
+        return any(a < end - left and b > start - left for a, b in _per_spans(window))
+
     def _name_span(self, m: re.Match[str]) -> tuple[int, int] | None:
         shadow = self.shadow
         hon, start = m.group("hon").lower(), m.start("name")
@@ -825,6 +1040,9 @@ class _Masker:
         syllables = list(_SYLLABLE_RE.finditer(shadow, start, m.end()))
         if f"{hon} {syllables[0].group().lower()}" in _FIXED:
             return None
+        first = syllables[0].group().lower()
+        if hon.endswith((" bản", " thôn")) and (first in _PLACE_PREFIXES or first in KNOWN_PLACES):
+            return None  # "trưởng bản Lả Mường": the village, not its head's name
         if syllables[0].group().lower() in _SINGLE_HONORIFICS - {"anh"}:
             return None  # "Anh Chị Mai": the inner honorific takes the name ("Anh" is also a given name)
         kept = [syllables[0]]
@@ -851,6 +1069,9 @@ class _Masker:
         for m in _PHONE_RE.finditer(shadow):
             if _valid_phone(m.group()):
                 add(m.start(), m.end(), 0, "phone")
+        for m in _SPLIT_RE.finditer(shadow):
+            for start, end in _split_phones(m):
+                add(start, end, 0, "phone")
         for m in _CASE_CONTEXT_RE.finditer(shadow):
             value = m.group("val").rstrip(".-/")
             if len(_digits(value)) >= 4:
@@ -901,11 +1122,12 @@ class _Masker:
 _MAX_PASSES = 6
 
 
-def _mask_once(text: str) -> list[tuple[int, int, str]]:
-    masker = _Masker(text)
+def _mask_once(text: str, budget: list[int] | None = None) -> list[tuple[int, int, str]]:
+    masker = _Masker(text, budget)
     masker.stage_fixed_formats()
     masker.stage_keep()
     masker.stage_names()
+    masker.stage_open_names()
     masker.stage_numbers()
     return masker.replacements()
 
@@ -934,6 +1156,20 @@ def _replace(
     return "".join(pieces), new_marks
 
 
+#: Invisible characters that can split a number or an address: zero-width space, (non-)joiner,
+#: word joiner, byte-order mark, soft hyphen. Matching skips them; they stay where nothing is masked.
+_INVISIBLE_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]+")
+
+
+def _spans_in(text: str, budget: list[int]) -> list[tuple[int, int, str]]:
+    """One pass over ``text`` with its invisible characters skipped; spans in ``text``."""
+    if _INVISIBLE_RE.search(text) is None:
+        return _mask_once(text, budget)
+    index = [i for i, ch in enumerate(text) if _INVISIBLE_RE.match(ch) is None]
+    visible = "".join(text[i] for i in index)
+    return [(index[start], index[end - 1] + 1, kind) for start, end, kind in _mask_once(visible, budget)]
+
+
 def mask_personal_data(text: str) -> MaskResult:
     """Mask the personal data in ``text``; see the module docstring for what is and is not masked.
 
@@ -945,15 +1181,34 @@ def mask_personal_data(text: str) -> MaskResult:
         raise TypeError(f"expected str, got {type(text).__name__}")
     text = unicodedata.normalize("NFC", text)
     marks: list[tuple[int, str]] = []
-    for _ in range(_MAX_PASSES):
-        spans = _mask_once(text)
+    origin: list[int] | None = None  # position in the NFC input of each character of ``text``
+    masked: list[tuple[int, int, str]] = []
+    budget = [NER_BUDGET]
+    for attempt in range(_MAX_PASSES + 1):
+        if attempt < _MAX_PASSES:
+            spans = _spans_in(text, budget)
+        else:  # pathological input: still never let a long digit run through
+            spans = [(m.start(), m.end(), "bank_account") for m in _LONG_RUN_RE.finditer(text)]
         if not spans:
             break
+        at = origin.__getitem__ if origin is not None else int
+        masked.extend((at(start), at(end - 1) + 1, kind) for start, end, kind in spans)
+        origin = _origin_after(text, spans, origin)
         text, marks = _replace(text, spans, marks)
-    else:  # pathological input: still never let a long digit run through
-        spans = [(m.start(), m.end(), "bank_account") for m in _LONG_RUN_RE.finditer(text)]
-        text, marks = _replace(text, spans, marks)
-    return MaskResult(text, tuple(kind for _position, kind in marks))
+    return MaskResult(text, tuple(kind for _position, kind in marks), tuple(sorted(masked)))
+
+
+def _origin_after(text: str, spans: list[tuple[int, int, str]], origin: list[int] | None) -> list[int]:
+    """Where each character of the text after ``spans`` are replaced came from in the input."""
+    old = origin if origin is not None else range(len(text))
+    new: list[int] = []
+    last = 0
+    for start, end, kind in spans:
+        new.extend(old[last:start])
+        new.extend([old[start]] * len(PLACEHOLDERS[kind]))
+        last = end
+    new.extend(old[last:])
+    return new
 
 
 def mask_text(text: str) -> str:
