@@ -267,3 +267,46 @@ def test_a_theme_correction_leaves_the_public_page_cache(app, db, registry, clie
     finally:
         app.config.pop("PUBLIC_PAGE_CACHE")
         cache.clear()
+
+
+# --- the demo's planted themes --------------------------------------------------------------------
+
+
+def test_demo_dashboard_shows_the_planted_themes_with_their_counts(db, registry, make_user, sign_in):
+    """The demo plants complaints about waiting most, then staff attitude (webapp/demo/comments.py);
+    after the seed and :func:`assign_missing`, the province's dashboard lists them first, with the
+    counts of the stored themes."""
+    from webapp.demo.seed import seed_demo
+    from webapp.insights.themes import assign_missing
+    from webapp.models import Response, Unit
+    from webapp.models.insights import CommentTheme
+    from webapp.periods import Period
+
+    seed_demo(responses=12_000, seed=11, now=datetime(2026, 9, 29, 3, 0, tzinfo=UTC), first_quarter=Period(2026, "Q", 2))
+    assert assign_missing() > 0
+    db.session.commit()
+    province = db.session.scalars(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.code)).first()
+    complaints = dict(
+        db.session.execute(
+            select(CommentTheme.theme, func.count())
+            .join(Response, Response.id == CommentTheme.response_id)
+            .where(Response.period == "2026-Q3", CommentTheme.negative.is_(True))
+            .group_by(CommentTheme.theme)
+        ).all()
+    )
+    mentions = dict(
+        db.session.execute(
+            select(CommentTheme.theme, func.count())
+            .join(Response, Response.id == CommentTheme.response_id)
+            .where(Response.period == "2026-Q3")
+            .group_by(CommentTheme.theme)
+        ).all()
+    )
+    http = sign_in(make_user("admin"))
+    rows = _table(check_page(http.get(f"/agency/units/{province.code}")))
+    labels = list(rows)
+    assert labels[0].startswith("Thời gian chờ") and labels[1].startswith("Thái độ")
+    assert rows[labels[0]][-2] == str(mentions["waiting"]) and rows[labels[1]][-2] == str(mentions["attitude"])
+    assert complaints["waiting"] > complaints["attitude"] > max(
+        n for theme, n in complaints.items() if theme not in ("waiting", "attitude")
+    )

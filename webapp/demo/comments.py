@@ -18,7 +18,8 @@ facilities            3       "Nhà vệ sinh chưa sạch, phòng chờ nóng."
 
 So among complaints, waiting and trips come first, then staff attitude. A satisfied respondent
 writes one of :data:`PLANTED_POSITIVE` (equal weights): praise on one or more themes, none a
-complaint, or a thank-you (``other``). The seed calls :func:`pick_comment`, then
+complaint, or a thank-you (``other``). The seed calls :func:`pick_comment` (the same draw as
+``rand.choice(POSITIVE if satisfied else NEGATIVE)``: the tuples repeat each text by its weight), then
 :func:`webapp.insights.themes.assign_missing` after its bulk insert (it bypasses the submission
 service, which themes comments as they are stored). A test checks that the rules find exactly
 the planted themes of every canned comment.
@@ -58,16 +59,12 @@ PLANTED_POSITIVE: tuple[tuple[str, int, dict[str, bool]], ...] = (
     ("Phí, lệ phí niêm yết rõ ràng.", 1, {"fees": False}),
     ("Cảm ơn các anh chị ở bộ phận một cửa.", 1, {"other": False}),
 )
-# The texts alone, as the seed read them before themes were planted.
-POSITIVE = tuple(text for text, _weight, _themes in PLANTED_POSITIVE)
-NEGATIVE = tuple(text for text, _weight, _themes in PLANTED_NEGATIVE)
-_WEIGHTS = {
-    True: [weight for _text, weight, _themes in PLANTED_POSITIVE],
-    False: [weight for _text, weight, _themes in PLANTED_NEGATIVE],
-}
+# What the seed draws from with ``rand.choice``: each complaint repeated by its weight, so a
+# uniform draw gives the planted frequencies; the praise once each.
+POSITIVE = tuple(text for text, weight, _themes in PLANTED_POSITIVE for _ in range(weight))
+NEGATIVE = tuple(text for text, weight, _themes in PLANTED_NEGATIVE for _ in range(weight))
 
 
 def pick_comment(rand: random.Random, satisfied: bool) -> str:
     """A canned comment of a satisfied (praise) or dissatisfied (planted complaints) respondent."""
-    texts = POSITIVE if satisfied else NEGATIVE
-    return rand.choices(texts, weights=_WEIGHTS[satisfied])[0]
+    return rand.choice(POSITIVE if satisfied else NEGATIVE)
