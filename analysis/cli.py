@@ -286,29 +286,47 @@ def _regular_rows(data: bytes, width: int):
     quote starts a field and every closing quote ends one; otherwise None.
     """
     raw = np.frombuffer(data, dtype=np.uint8)
+    if b"\r" in data:
+        # A CR that does not end a line (CRLF) is a line end to the csv module but not to pandas.
+        returns = np.flatnonzero(raw == ord("\r"))
+        if returns[-1] == raw.size - 1 or np.any(raw[returns + 1] != ord("\n")):
+            return None
+    quotes = np.flatnonzero(raw == ord('"')) if b'"' in data else np.empty(0, dtype=np.intp)
+    if not quotes.size:
+        # Separators in file order; each line's field count is one more than its commas.
+        separators = np.flatnonzero((raw == ord(",")) | (raw == ord("\n")))
+        is_end = raw[separators] == ord("\n")
+        if raw.size and raw[-1] != ord("\n"):
+            separators = np.append(separators, raw.size)
+            is_end = np.append(is_end, True)
+        fields = np.diff(np.flatnonzero(is_end), prepend=-1)
+        return _count_regular(raw, separators[is_end], fields, width)
     commas = np.flatnonzero(raw == ord(","))
     ends = np.flatnonzero(raw == ord("\n"))
-    quotes = np.flatnonzero(raw == ord('"'))
-    if quotes.size:
-        if quotes.size % 2:
-            return None
-        opening, closing = quotes[0::2], quotes[1::2]
-        before = raw[np.maximum(opening - 1, 0)]
-        after = raw[np.minimum(closing + 1, raw.size - 1)]
-        field_start = np.isin(before, np.frombuffer(b',\n"', dtype=np.uint8)) | (opening == 0)
-        field_end = np.isin(after, np.frombuffer(b',\r\n"', dtype=np.uint8)) | (closing == raw.size - 1)
-        if not (field_start.all() and field_end.all()):
-            return None
-        commas = commas[np.searchsorted(quotes, commas) % 2 == 0]
-        ends = ends[np.searchsorted(quotes, ends) % 2 == 0]
+    if quotes.size % 2:
+        return None
+    opening, closing = quotes[0::2], quotes[1::2]
+    before = raw[np.maximum(opening - 1, 0)]
+    after = raw[np.minimum(closing + 1, raw.size - 1)]
+    field_start = np.isin(before, np.frombuffer(b',\n"', dtype=np.uint8)) | (opening == 0)
+    field_end = np.isin(after, np.frombuffer(b',\r\n"', dtype=np.uint8)) | (closing == raw.size - 1)
+    if not (field_start.all() and field_end.all()):
+        return None
+    commas = commas[np.searchsorted(quotes, commas) % 2 == 0]
+    ends = ends[np.searchsorted(quotes, ends) % 2 == 0]
     if raw.size and raw[-1] != ord("\n"):
         ends = np.append(ends, raw.size)
+    fields = np.diff(np.searchsorted(commas, np.concatenate(([0], ends)))) + 1
+    return _count_regular(raw, ends, fields, width)
+
+
+def _count_regular(raw, ends, fields, width):
+    """Data rows, given each line's end and field count; None if a non-empty line has another count."""
     starts = np.concatenate(([0], ends[:-1] + 1))
     length = ends - starts
     crlf = length > 0
     crlf[crlf] = raw[ends[crlf] - 1] == ord("\r")
     empty = length - crlf == 0
-    fields = np.diff(np.searchsorted(commas, np.concatenate(([0], ends)))) + 1
     if fields[0] != width or np.any(fields[1:][~empty[1:]] != width):
         return None
     return int(np.count_nonzero(~empty[1:]))
@@ -333,12 +351,12 @@ def _read_fast(args):
         except UnicodeDecodeError:
             return None
     lowered = data.lower()
-    # NUL and lone CR trip the csv module; pandas reads TRUE/false as 1/0 in a number column.
-    if b"\0" in data or data.count(b"\r") != data.count(b"\r\n") or b"true" in lowered or b"false" in lowered:
+    # NUL trips the csv module; pandas reads TRUE/false as 1/0 in a number column.
+    if b"\0" in data or b"true" in lowered or b"false" in lowered:
         return None
     del lowered
-    first_line = data.split(b"\n", 1)[0].decode("utf-8")
-    if first_line.count('"') % 2:
+    first_line = data.split(b"\n", 1)[0].decode("utf-8").removesuffix("\r")
+    if first_line.count('"') % 2 or "\r" in first_line:
         return None
     header = [name.strip() for name in next(csv.reader([first_line]), [])]
     if len(header) < 2 or any(name not in header for name in numbers_wanted + labels_wanted):
