@@ -1,0 +1,113 @@
+"""Comment themes in Chromium: a manager corrects a comment's themes without JavaScript-only
+controls; the theme tables of the agency dashboard and the public unit page pass axe in both
+languages; a refused correction shows an error summary that passes axe too."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.browser.axe import assert_no_axe_violations
+from tests.browser.conftest import open_page
+from tests.browser.test_agency import _fresh_code
+
+PASSWORD = "themes browser password 2026"  # noqa: S105 (test account only)
+
+
+@pytest.fixture(scope="module")
+def themes_data(live_app) -> dict:
+    """Theme the demo comments; publish ten of the unit with the most comments; its manager."""
+    import pyotp
+
+    from webapp.extensions import db
+    from webapp.insights.themes import PUBLIC_MIN_COMMENTS, assign_missing
+    from webapp.models import Response, Unit, User, utcnow
+    from webapp.models.feedback import CommentReview
+    from webapp.users import hash_password
+
+    with live_app.app_context():
+        assign_missing()
+        unit_id, period = db.session.execute(
+            select(Response.unit_id, Response.period)
+            .where(Response.comment.is_not(None))
+            .group_by(Response.unit_id, Response.period)
+            .order_by(func.count().desc(), Response.unit_id)
+            .limit(1)
+        ).one()
+        unit = db.session.get(Unit, unit_id)
+        ids = db.session.scalars(
+            select(Response.id).where(Response.unit_id == unit_id, Response.period == period, Response.comment.is_not(None))
+        ).all()
+        for response_id in ids[:PUBLIC_MIN_COMMENTS]:
+            if db.session.get(CommentReview, response_id) is None:
+                db.session.add(CommentReview(response_id=response_id, status="published", reviewed_at=utcnow()))
+        email = f"themes-{unit.code}@browser.sonla.gov.vn"
+        user = db.session.scalar(select(User).where(User.email == email))
+        if user is None:
+            user = User(email=email, password_hash=hash_password(PASSWORD), role="agency_manager", unit=unit,
+                        must_change_password=False, totp_secret=pyotp.random_base32())
+            db.session.add(user)
+        db.session.commit()
+        data = {"unit": unit.code, "email": email, "secret": user.totp_secret, "comment": ids[0]}
+        db.session.remove()
+    return data
+
+
+@pytest.fixture(scope="module")
+def themes_state(browser, live_server, themes_data) -> dict:
+    page = open_page(browser, live_server)
+    try:
+        page.goto("/auth/login?lang=vi")
+        page.fill("#field-email", themes_data["email"])
+        page.fill("#field-password", PASSWORD)
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_url("**/auth/code")
+        page.fill("#field-code", _fresh_code(themes_data["secret"], set()))
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_url("**/agency/")
+        return page.context.storage_state()
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_theme_tables_pass_axe(browser, live_server, themes_data, themes_state, lang):
+    page = open_page(browser, live_server, storage_state=themes_state)
+    try:
+        for path in (f"/agency/units/{themes_data['unit']}", f"/units/{themes_data['unit']}"):
+            response = page.goto(f"{path}?lang={lang}")
+            assert response is not None and response.status == 200, path
+            assert page.locator("#themes-heading").count() == 1, path
+            assert page.locator("#themes-heading ~ div table tbody tr").count() == 8, path
+            assert_no_axe_violations(page, f"{path} themes, {lang}")
+    finally:
+        page.context.close()
+
+
+def test_manager_corrects_themes_and_a_refused_correction_is_explained(
+    browser, live_server, live_app, themes_data, themes_state
+):
+    page = open_page(browser, live_server, storage_state=themes_state)
+    comment = themes_data["comment"]
+    try:
+        page.goto(f"/agency/comments/{comment}?lang=vi")
+        assert_no_axe_violations(page, "comment with themes form, vi")
+        for select_box in page.locator("select[id^='field-theme-']").all():
+            select_box.select_option("")
+        page.locator(f"form[action$='/comments/{comment}/themes'] button").click()
+        assert page.locator(".error-summary").count() == 1
+        assert_no_axe_violations(page, "refused theme correction, vi")
+        page.select_option("#field-theme-fees", "complaint")
+        page.locator(f"form[action$='/comments/{comment}/themes'] button").click()
+        page.wait_for_url(f"**/agency/units/{themes_data['unit']}/comments**")
+        assert page.locator(".notice[role=status]").count() == 1
+    finally:
+        page.context.close()
+
+    from webapp.extensions import db
+    from webapp.models.insights import CommentTheme
+
+    with live_app.app_context():
+        rows = db.session.scalars(select(CommentTheme).where(CommentTheme.response_id == comment)).all()
+        db.session.remove()
+    assert [(r.theme, r.negative, r.source) for r in rows] == [("fees", True, "moderator")]
