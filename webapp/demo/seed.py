@@ -192,6 +192,9 @@ class _AnswerMaker:
         self.facts = {code for code, values in definitions.share_items(instrument).items()
                       if values == ("yes",) and instrument.item(code).type == "yes_no"}
         self.aspect_of = {item.code: section.code for section in instrument.aspects for item in section.items}
+        # The verdicts on aspects come from their own stream (seeded from the demo's, without drawing
+        # from it), so every other answer, and every property of the demo, is as before the planting.
+        self.aspect_rand = random.Random(hash(rand.getstate()))  # noqa: S311 (demo data, not secrets)  # nosec B311
         planted = PLANTED_DRIVERS.get(instrument.sector, ())
         self.aspect_odds = {section.code: STRONG_ASPECT if section.code in planted else WEAK_ASPECT
                             for section in instrument.aspects}
@@ -207,7 +210,8 @@ class _AnswerMaker:
         main = next(iter(satisfied.values()))
         linked = {self.item_of_indicator[code]: value for code, value in satisfied.items()}
         # The respondent's verdict on each aspect, from the overall one (planted drivers follow it closely).
-        aspect_ok = {code: rand.random() < (odds[0] if main else odds[1]) for code, odds in self.aspect_odds.items()}
+        aspect_ok = {code: self.aspect_rand.random() < (odds[0] if main else odds[1])
+                     for code, odds in self.aspect_odds.items()}
         answers: dict = {}
         for code, kind, values, required, demographic in self.plan:
             if code in linked:
