@@ -91,3 +91,53 @@ def test_finding_7_spaced_and_spelt_out_emails(email: str) -> None:
 )
 def test_lookalikes_of_the_new_formats_are_kept(text: str) -> None:
     assert mask_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hôm đó Tuấn ở quầy 3 rất nhiệt tình.", "Hôm đó [tên] ở quầy 3 rất nhiệt tình."),
+        ("Hồ sơ do Thắng tiếp nhận bị thất lạc.", "Hồ sơ do [tên] tiếp nhận bị thất lạc."),
+        ("Sáng nay Ngọc Anh nghỉ nên quầy 2 đóng.", "Sáng nay [tên] nghỉ nên quầy 2 đóng."),
+    ],
+)
+def test_the_recogniser_finds_names_the_rules_cannot_place(text: str, expected: str) -> None:
+    assert mask_personal_data(text, ner=False).text == text  # no honorific, family name or "tên"
+    assert mask_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Lò Thị Mai làm rất tốt.", "[tên] làm rất tốt."),  # a family name starts it
+        ("Chủ tịch xã Lò Văn Hặc hứa sẽ giải quyết.", "Chủ tịch xã [tên] hứa sẽ giải quyết."),
+        ("Phó Giám đốc Sở Lê Hồng Sơn trả lời.", "Phó Giám đốc Sở [tên] trả lời."),
+        ("Cán bộ địa chính Tòng Văn Bình đo sai.", "Cán bộ địa chính [tên] đo sai."),
+        ("Trưởng bản Vì Văn Sướng đã báo.", "Trưởng bản [tên] đã báo."),
+        ("Nhờ Cầm Văn Hải giúp nên xong sớm.", "Nhờ [tên] giúp nên xong sớm."),
+    ],
+)
+def test_names_after_titles_and_at_sentence_start(text: str, expected: str) -> None:
+    assert mask_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Bộ phận Một cửa làm việc rất khoa học.",
+        "Trạm Y tế xã Chiềng Hắc sạch sẽ.",
+        "UBND xã Chiềng An giải quyết nhanh.",
+        "Trường Mầm non Hoa Ban cần sửa lại sân.",
+        "Đoàn Thanh niên đến giúp bà con.",
+        "Chiềng Sinh, Mường La, Thuận Châu, Phù Yên, Bắc Yên, Mộc Châu, Quỳnh Nhai, Sốp Cộp đều có ý kiến.",
+        "Ở Vân Hồ và Mai Sơn cán bộ nhiệt tình.",
+        "Đường Tô Hiệu sạch, phường Tô Hiệu làm nhanh.",
+        "Trưởng bản Lả Mường thông báo kịp thời.",
+        "Cảm ơn Đảng và Nhà nước.",
+        "Chiều thứ Sáu không có ai trực.",
+        "Tôi từ Hà Nội về Cao Bằng rồi lên Sơn La.",
+        "Tôi tên là người dân bình thường.",
+    ],
+)
+def test_places_offices_and_capitalised_words_are_kept(text: str) -> None:
+    assert mask_text(text) == text
