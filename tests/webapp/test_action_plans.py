@@ -22,7 +22,7 @@ GOOD = {
     "said": "Phải bổ sung hồ sơ nhiều lần vì hướng dẫn chưa rõ.",
     "action": "Niêm yết bảng thành phần hồ sơ tại quầy và trên trang của xã.",
     "responsible": "Bộ phận một cửa UBND xã",
-    "due_on": "2027-03-31",
+    "due_on": "31/03/2027",
     "baseline_period": "2026-Q2",
 }
 
@@ -138,7 +138,8 @@ BAD = [
     ({"subject": "theme:weather"}, "subject", "Choose an aspect"),
     ({"subject": ""}, "subject", "Choose an aspect"),
     ({"due_on": "2026-03-31"}, "due_on", "before the baseline period 2026-Q2 begins"),
-    ({"due_on": "31/12/2026"}, "due_on", "Write the due date as a date"),
+    ({"due_on": "31/13/2026"}, "due_on", "Write the due date as day/month/year"),
+    ({"due_on": "soon"}, "due_on", "Write the due date as day/month/year"),
     ({"due_on": ""}, "due_on", "Give the date"),
     ({"baseline_period": "2099-Q1"}, "baseline_period", "quarter that has ended"),
     ({"baseline_period": "2026"}, "baseline_period", "as a quarter"),
@@ -171,9 +172,10 @@ def test_unknown_status_and_empty_note_are_refused(db, published, make_user, sig
 def test_personal_names_and_numbers_are_masked_before_they_are_published(db, published, make_user, sign_in, client):
     http = sign_in(make_user("agency_manager", OURS))
     answer = _create(http, {**GOOD, "responsible": "Chị Lan, bộ phận một cửa",
-                            "said": "Gọi 0912 345 678 không ai nghe máy."})
+                            "said": "Gọi 0912 345 678 không ai nghe máy.", "due_on": "2027-03-31"})
     assert answer.status_code == 302
     plan = _plans(db)[0]
+    assert plan.due_on == date(2027, 3, 31)
     assert "Lan" not in plan.responsible and "bộ phận một cửa" in plan.responsible
     assert "0912" not in plan.said
     text = _public(client)

@@ -7,7 +7,7 @@ change); a plan or unit outside the user's scope answers 404, exactly like a mis
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -57,14 +57,17 @@ def new_action_plan(code: str):
 
 
 def _due_date(form: ActionPlanForm) -> date | None:
-    """The due date typed (``YYYY-MM-DD``), None when empty; a field error when it is not a date."""
+    """The due date typed as ``31/12/2026`` (as Vietnamese write it) or ``2026-12-31``; None when
+    empty; a field error when it is not a date."""
     text = (form.due_on.data or "").strip()
     if not text:
         return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise actions.ActionError(_("Write the due date as a date, for example 2026-12-31."), "due_on") from None
+    for parse in (date.fromisoformat, lambda t: datetime.strptime(t, "%d/%m/%Y").date()):  # noqa: DTZ007 (a date)
+        try:
+            return parse(text)
+        except ValueError:
+            continue
+    raise actions.ActionError(_("Write the due date as day/month/year, for example 31/12/2026."), "due_on")
 
 
 def _refused(form, error: actions.ActionError) -> None:
