@@ -373,3 +373,6 @@ def init_app(app: Flask) -> None:
     from webapp.themes_cli import themes_cli
 
     app.cli.add_command(themes_cli)
+    from webapp.insights.action_cli import actions_cli
+
+    app.cli.add_command(actions_cli)

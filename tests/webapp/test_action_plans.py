@@ -312,3 +312,18 @@ def test_demo_plants_one_plan_in_each_state(db, registry):
     # Audited like any plan, and planting again adds nothing.
     assert len(_events(db, "action_plan.create")) == 3
     assert plant_demo_actions(now) == [] and db.session.scalar(select(func.count()).select_from(ActionPlan)) == 3
+
+
+def test_cli_lists_the_plans_with_their_status(db, registry, runner):
+    from webapp.demo.actions import plant_demo_actions
+
+    plant_demo_actions(datetime(2026, 11, 28, 3, 0, tzinfo=UTC))
+    db.session.commit()
+    result = runner.invoke(args=["actions", "list", "--unit", "sl-ttpvhcc"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 2 and all("\tsl-ttpvhcc\t" in line for line in lines)
+    assert "in_progress (overdue)" in lines[0] and "theme waiting" in lines[0]
+    assert "done" in lines[1] and "aspect sat-agencies/civil_servant" in lines[1]
+    assert runner.invoke(args=["actions", "list", "--status", "planned"]).output.count("\n") == 1
+    assert runner.invoke(args=["actions", "list", "--unit", "nowhere"]).exit_code != 0
