@@ -57,23 +57,26 @@ def measure(rounds: int) -> dict:
     result: dict = {"comments": {name: len(part) for name, part in parts.items()}, "speed": {}, "scores": {}}
     for name, mask in MASKERS.items():  # rules first: the recogniser is not loaded yet
         start = time.perf_counter()
-        mask(texts[0])
+        mask("Hôm đó Tuấn ở quầy 3 rất nhiệt tình.")  # a word only the recogniser can place
         result.setdefault("first_call", {})[name] = time.perf_counter() - start
     for name, mask in MASKERS.items():
         result["scores"][name] = {part: score(comments, mask) for part, comments in parts.items()}
-    best = {name: float("inf") for name in MASKERS}
+    from surveys.pii import _ner_cached
+
+    _ner_cached.cache_clear()  # the scoring above filled the recogniser's per-sentence cache
+    times: dict[str, list[float]] = {name: [] for name in MASKERS}
     big_best = {name: float("inf") for name in MASKERS}
     for _ in range(rounds):
         for name, mask in MASKERS.items():
             start = time.perf_counter()
             for text in texts:
                 mask(text)
-            best[name] = min(best[name], time.perf_counter() - start)
+            times[name].append(time.perf_counter() - start)
             start = time.perf_counter()
             mask(big)
             big_best[name] = min(big_best[name], time.perf_counter() - start)
     for name in MASKERS:
-        result["speed"][name] = (len(texts) / best[name], big_best[name])
+        result["speed"][name] = (len(texts) / times[name][0], len(texts) / min(times[name]), big_best[name])
     return result
 
 
@@ -103,15 +106,27 @@ def report(result: dict, machine: str, command: str) -> list[str]:
             )
     lines += [
         "",
-        "| masker | comments / s (whole corpus, best round) | one 100 KB text | first call of a process |",
-        "|---|---|---|---|",
+        "Honest number: the held-out part was first measured before any of its comments had been "
+        "looked at: recall 62/63 = **98.4 %**, harmless words kept 1004/1011 = 99.3 % (1007/1011 "
+        "after fixes made on the tuning part alone). Then its misses were read: the one leak "
+        '("Bạc Cầm Sơn": a family name that was also in the office-word list) and two lost words '
+        '("Vân Hồ": a bug in the list of known places) were fixed as general bugs, so the held-out '
+        "rows above are no longer blind. The two words it still loses are a hotline after "
+        '"đường dây nóng" ("1900 1234"), masked by design. The rule-only baseline has every '
+        'new rule ("tên", family names, titles, numbers, e-mails); it misses the 9 names only the '
+        "recogniser places (the last 10 comments of the tuning part, written for that).",
+        "",
+        "| masker | comments / s, first round (empty cache) | comments / s, best round | one 100 KB text "
+        "(best) | first call of a process |",
+        "|---|---|---|---|---|",
     ]
-    for name, (rate, big) in result["speed"].items():
-        lines.append(f"| {name} | {rate:,.0f} | {big:.2f} s | {result['first_call'][name]:.2f} s |")
+    for name, (first, best, big) in result["speed"].items():
+        lines.append(f"| {name} | {first:,.0f} | {best:,.0f} | {big:.2f} s | {result['first_call'][name]:.2f} s |")
     lines += [
         "",
         "The first call with the recogniser imports underthesea and loads its CRF model (shipped in "
-        "the package, no download) once per process. The recogniser reads only the sentences "
+        "the package, no download) once per process; its answers are cached per sentence (4,096 "
+        "sentences), so later rounds over the same comments are faster. It reads only the sentences "
         "around capitalised words the rules cannot place (at most 200 calls per text; beyond, "
         "such words are masked).",
     ]

@@ -8,7 +8,9 @@ and the web layer can style the placeholders (:data:`PLACEHOLDER_RE` finds them)
 What is masked
 --------------
 * **Phone numbers** (``phone``): mobiles ``0912 345 678``, ``0912345678``, ``0912.345.678``,
-  ``0912-345-678``, ``091 234 5678``; with the country code ``+84 912345678``,
+  ``0912-345-678``, ``091 234 5678``, and split any other way: digit by digit
+  (``0 9 1 2 3 4 5 6 7 8``), in pairs, with slashes or underscores (``0912/345/678``,
+  ``0912_345_678``) — any run of digit groups whose digits form a phone number; with the country code ``+84 912345678``,
   ``+84 91 234 5678``, ``84912345678``, ``0084…``, ``(+84)…``; landlines with the area code
   ``(0212) 3852 123``, ``0212 3852 123`` (Sơn La is 0212). Shorter numbers (a landline written
   without its area code, ``3852 123``) only when a word such as "SĐT", "điện thoại", "Zalo",
@@ -18,7 +20,9 @@ What is masked
   9-digit CMND, written together or in groups (``014 093 000 123``); any 8–15 digit number
   right after "CCCD", "CMND", "căn cước", "định danh", "mã số thuế", "BHXH", "BHYT"…;
   passports after "hộ chiếu"; health-insurance card numbers (``HS4141234567890``).
-* **E-mail addresses** (``email``).
+* **E-mail addresses** (``email``), also spaced or spelt out: ``nguyenvana @ gmail . com``,
+  ``(at)``, ``[at]``, `` at ``, `` a còng ``, ``(dot)``, `` chấm ``, when the address ends in a common
+  top-level domain (``com``, ``vn``, ``net``, ``org``, ``edu``, ``gov``…).
 * **Licence plates** (``plate``): ``26A-123.45``, ``26A12345``, ``29A-1234``, ``29-B1 123.45``,
   ``26-B1 234.56``, ``26B1-234.56``, ``30LD-123.45``… (upper-case series letters; lower-case or
   loosely spaced plates only right after "biển số", "BKS").
@@ -34,6 +38,18 @@ What is masked
   ("anh", "chị", "em", "ông", "bà", "cô", "chú", "bác", "cháu", "mế", "cán bộ", "đồng chí", "đ/c",
   "bác sĩ", "y tá", "thầy", "cô giáo", "trưởng bản", "chủ tịch"… in :data:`HONORIFICS`, in lower,
   capitalised or upper case) is kept; the 1–4 capitalised syllables right after it are replaced.
+* **Names without an honorific** (``name``), every run of capitalised words the rules below
+  read as a name: after "tên", "tên là", "tên tôi là", "họ (và) tên", "tôi/em/mình là", "ký tên",
+  "người viết/nhận/gửi", "cảm ơn", "nhờ", "gặp", "hỏi" ("Tôi tên [tên]"); starting with a
+  family name of :data:`SURNAMES` (Kinh, Thái, Mông… "[tên] làm rất tốt"); after a title and
+  an office or place word when it is a full name (family name + "Văn"/"Thị"/"A"/"Seo", or
+  three words: "Chủ tịch xã [tên]", "Phó Giám đốc Sở [tên]"). Leading office, title and
+  sentence words of the run stay ("Sở", "Trạm", "Nhờ"). Runs the rules cannot place — not a
+  known place (:data:`KNOWN_PLACES`, Thái place prefixes "Chiềng", "Mường", "Nà", "Huổi"…),
+  not after a place, office, street or day word ("xã Chiềng An", "phố Tô Hiệu", "thứ Năm"), not
+  the first word of a sentence — go to underthesea's named-entity recogniser (``underthesea.ner``,
+  CRF model shipped inside the package, loaded lazily once per process, calls serialised by a
+  lock), which reads the sentence around them; words it tags ``B-PER``/``I-PER`` are masked.
 
 What is deliberately not masked
 -------------------------------
@@ -50,10 +66,14 @@ digits, it is masked (``123.456.789`` may be a CMND).
 
 Known limits
 ------------
-* Names without an honorific or title before them ("Lò Thị Mai làm rất tốt"), names written all in
-  upper case, and nicknames after a lower-case word are not detected; a name of more than four
-  syllables keeps its fifth.
+* Names written in lower case or all in upper case are not detected, nor a one-word given name
+  as the first word of a sentence ("Hùng làm rất tốt") unless a family name starts it.
+* A street or place named after a person ("đường Lò Văn Giá") is masked when it is a full name
+  after a place word; a place the rules do not know may be masked when the recogniser takes it
+  for a person ("Khu du lịch Ngũ Động"): the issue allows masking a place when unsure.
 * Title Case sentences ("Cô Giáo Dạy Rất Tốt") mask words that are not names.
+* The recogniser runs at most :data:`NER_BUDGET` times per text (about 2 ms each); in a longer
+  text, runs it would have read are masked.
 * Addresses (house numbers, streets), land-parcel and certificate numbers, social-network handles
   and receipt QR codes are not masked.
 * It is a heuristic: a human moderator still reads every comment before it is published.
@@ -61,14 +81,20 @@ Known limits
 Behaviour
 ---------
 The input is normalised to NFC first (NFD input masks the same), and the output is NFC, even
-when nothing is masked. Masking is idempotent (masking masked text changes nothing: passes are
-repeated until one finds nothing, see :func:`mask_personal_data`), never raises on a ``str``
-(``TypeError`` on anything else) and runs in linear time: every pattern either anchors its start
-after a boundary or has bounded repetition (100 KB take well under a second). The output never
-contains a run of 9 or more digits: any such run is masked, as an account number if nothing
-else fits. :attr:`MaskResult.found` lists the kind of every replacement in order
-of appearance, **not** deduplicated (so ``len(found)`` is the number of replacements);
-:attr:`MaskResult.kinds` is the deduplicated form.
+when nothing is masked. Invisible characters that can split a number or an address (zero-width
+space, (non-)joiner, word joiner, byte-order mark, soft hyphen) are skipped by every pattern
+("0912", U+200B, "345", U+200B, "678" is a phone number); where nothing is masked they stay.
+Masking is idempotent (masking masked text changes nothing: passes are repeated until one
+finds nothing, see :func:`mask_personal_data`), never raises on a ``str`` (``TypeError`` on
+anything else) and runs in linear time: every pattern either anchors its start after a
+boundary or has bounded repetition, and the recogniser reads bounded sentences a bounded
+number of times. A 100 KB text takes about a second with the recogniser (bench/pii_bench.py),
+plus about a second the first time a process loads it. The output never contains a run of 9
+or more digits: any such run is masked, as an account number if nothing else fits.
+:attr:`MaskResult.found` lists the kind of every replacement in order of appearance, **not**
+deduplicated (so ``len(found)`` is the number of replacements); :attr:`MaskResult.kinds` is
+the deduplicated form; :attr:`MaskResult.spans` gives where each masked piece was in the (NFC)
+input, for measuring the masker on a labelled corpus.
 """
 
 from __future__ import annotations
@@ -80,7 +106,17 @@ import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
-__all__ = ["HONORIFICS", "PLACEHOLDERS", "PLACEHOLDER_RE", "MaskResult", "mask_personal_data", "mask_text"]
+__all__ = [
+    "HONORIFICS",
+    "KNOWN_PLACES",
+    "NER_BUDGET",
+    "SURNAMES",
+    "PLACEHOLDERS",
+    "PLACEHOLDER_RE",
+    "MaskResult",
+    "mask_personal_data",
+    "mask_text",
+]
 
 #: Kind of personal data -> the placeholder that replaces it (the web layer styles these).
 PLACEHOLDERS: dict[str, str] = {
