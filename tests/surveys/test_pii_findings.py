@@ -4,6 +4,11 @@ e-mail spellings."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
 import pytest
 
 from surveys.pii import mask_personal_data, mask_text
@@ -141,3 +146,28 @@ def test_names_after_titles_and_at_sentence_start(text: str, expected: str) -> N
 )
 def test_places_offices_and_capitalised_words_are_kept(text: str) -> None:
     assert mask_text(text) == text
+
+
+def test_the_recogniser_loads_offline_in_a_fresh_process() -> None:
+    """Its model ships in the underthesea package: no network at first use."""
+    code = (
+        "import socket\n"
+        "def refuse(*args, **kwargs): raise OSError('network used')\n"
+        "socket.socket.connect = refuse\n"
+        "socket.create_connection = refuse\n"
+        "from surveys.pii import mask_text\n"
+        "print(mask_text('Hôm đó Tuấn ở quầy 3 rất nhiệt tình.'))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False, cwd=root
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "Hôm đó [tên] ở quầy 3 rất nhiệt tình."
+
+
+def test_masking_from_many_threads_gives_the_same_result() -> None:
+    texts = [f"Hôm thứ Hai {name} ở quầy {i} rất nhiệt tình." for i, name in enumerate(["Tuấn", "Hiếu", "Khánh"] * 8)]
+    expected = [mask_text(text) for text in texts]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(mask_text, texts)) == expected
