@@ -47,29 +47,36 @@ QUADRANTS = {(True, True): "fix_first", (True, False): "keep_up", (False, True):
 
 
 def _responses(quarters: list[str], source: str, aspects: list[str], sector_services: set[int]):
-    """Per valid response of the quarters with a ``source`` score: its group key, outcome and aspects (nan: none)."""
-    query = (
+    """Per valid response of the quarters with a ``source`` score: its group key, outcome and aspects (nan: none).
+
+    Two queries: the responses with their outcome (one row each), then their aspect answers as
+    (response, aspect, satisfied) placed with ``np.searchsorted`` — no Python object per answer.
+    """
+    valid = (Response.period.in_(quarters), Response.status == "valid")
+    outcome_rows = db.session.execute(
         select(Response.id, Response.period, Response.unit_id, Response.service_id, Response.respondent_type,
-               Response.channel, ResponseScore.metric, ResponseScore.satisfied)
+               Response.channel, ResponseScore.satisfied)
         .join(ResponseScore, ResponseScore.response_id == Response.id)
-        .where(Response.period.in_(quarters), Response.status == "valid",
-               ResponseScore.metric.in_([source, *aspects]))
-    )
+        .where(*valid, ResponseScore.metric == source, Response.service_id.in_(sorted(sector_services)))
+        .order_by(Response.id)
+    ).all()
+    ids = np.fromiter((row[0] for row in outcome_rows), dtype=np.int64, count=len(outcome_rows))
+    y = np.fromiter((row[6] for row in outcome_rows), dtype=float, count=len(outcome_rows))
+    X = np.full((ids.size, len(aspects)), np.nan)
     column = {metric: j for j, metric in enumerate(aspects)}
-    keys: dict[int, tuple] = {}
-    outcome: dict[int, float] = {}
-    answers: dict[int, np.ndarray] = {}
-    for rid, quarter, unit_id, service_id, respondent_type, channel, metric, satisfied in db.session.execute(query):
-        if service_id not in sector_services:
-            continue
-        keys[rid] = (quarter, unit_id, service_id, respondent_type, channel)
-        if metric == source:
-            outcome[rid] = float(satisfied)
-        else:
-            answers.setdefault(rid, np.full(len(aspects), np.nan))[column[metric]] = float(satisfied)
-    ids = sorted(outcome)
-    X = np.array([answers.get(rid, np.full(len(aspects), np.nan)) for rid in ids]).reshape(len(ids), len(aspects))
-    return [keys[rid] for rid in ids], np.array([outcome[rid] for rid in ids]), X
+    answers = db.session.execute(
+        select(ResponseScore.response_id, ResponseScore.metric, ResponseScore.satisfied)
+        .join(Response, Response.id == ResponseScore.response_id)
+        .where(*valid, ResponseScore.metric.in_(aspects), Response.service_id.in_(sorted(sector_services)))
+    ).all()
+    if answers and ids.size:
+        rid = np.fromiter((a[0] for a in answers), dtype=np.int64, count=len(answers))
+        col = np.fromiter((column[a[1]] for a in answers), dtype=np.intp, count=len(answers))
+        value = np.fromiter((a[2] for a in answers), dtype=float, count=len(answers))
+        at = np.minimum(np.searchsorted(ids, rid), ids.size - 1)
+        found = ids[at] == rid
+        X[at[found], col[found]] = value[found]
+    return [tuple(row[1:6]) for row in outcome_rows], y, X
 
 
 def domain_drivers(indicator: Indicator, computed: ComputedPeriod, inputs, services: dict[int, Service],
