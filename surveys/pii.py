@@ -548,6 +548,15 @@ _NAME_RE = re.compile(
 _SYLLABLE_RE = re.compile(_SYLLABLE)
 
 #: Capitalised words after an honorific that start a title, an office, a place or a sentence.
+#: What an office or a civil servant's post is about: "Công chức Tư pháp - Hộ tịch", "Cán bộ Địa chính",
+#: "Bộ phận Tiếp nhận và Trả kết quả". Two words each, so a given name alone ("chị Văn") is still read.
+_OFFICE_FIELDS = [
+    "tư pháp", "hộ tịch", "địa chính", "tài chính", "kế hoạch", "nội vụ", "văn hóa", "văn hoá", "xã hội",
+    "lao động", "thương binh", "y tế", "giáo dục", "nông nghiệp", "tài nguyên", "môi trường", "xây dựng",
+    "giao thông", "công thương", "quân sự", "thanh tra", "tiếp nhận", "trả kết quả", "một cửa", "dân số",
+    "thú y", "khuyến nông", "kiểm lâm", "thống kê", "đất đai", "dân tộc", "hành chính", "tổ chức",
+    "tuyên giáo", "dân vận", "kinh tế", "hạ tầng",
+]
 _NOT_A_NAME = [
     "chủ tịch",
     "phó",
@@ -688,6 +697,8 @@ _NOT_A_NAME = [
     "khoa da liễu",
     "khoa tâm thần",
     "khoa dinh dưỡng",
+    # fields of an office after a title ("Công chức Tư pháp - Hộ tịch", "Cán bộ Địa chính xã")
+    *_OFFICE_FIELDS,
 ]
 _NOT_A_NAME_RE = re.compile("(?:" + _alternation(_NOT_A_NAME) + ")" + _NOT_LETTER_AHEAD, re.IGNORECASE)
 #: Honorific + word that are a place or a fixed expression, not a person.
@@ -1011,6 +1022,9 @@ class _Masker:
             if len(words) > 1 and words[0].group().lower() in SURNAMES and words[1].group().lower() in _STRONG_MIDDLE:
                 break  # "Đoàn Văn Nam", not "Đoàn Thanh niên"
             words.pop(0)  # "Sở Lê Hồng Sơn", "Trạm Y": the office word is context, not the name
+        office = _NOT_A_NAME_RE.match(shadow, words[0].start()) if words else None
+        if office and " " in office.group().strip():
+            return None  # "Khoa Khám bệnh", "Tư pháp - Hộ tịch": an office's name, not a person's
         if (
             len(words) >= 3
             and words[0].group().lower() not in SURNAMES

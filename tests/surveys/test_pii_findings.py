@@ -171,3 +171,27 @@ def test_masking_from_many_threads_gives_the_same_result() -> None:
     expected = [mask_text(text) for text in texts]
     with ThreadPoolExecutor(max_workers=8) as pool:
         assert list(pool.map(mask_text, texts)) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Found while writing action plans: the post "responsible" for a plan is an office's name.
+        "Công chức Tư pháp - Hộ tịch",
+        "Cán bộ Địa chính xã Chiềng Sinh",
+        "Khoa Khám bệnh",
+        "Công chức Văn hóa - Xã hội",
+        "Cán bộ Lao động - Thương binh và Xã hội",
+        "Công chức Tài chính - Kế toán xã",
+        "Bộ phận Tiếp nhận và Trả kết quả",
+        "Cán bộ Nội vụ huyện",
+        "Công chức Văn phòng - Thống kê",
+        "Khoa Nhi làm việc tận tình.",
+    ],
+)
+def test_offices_named_after_a_title_are_kept(text: str) -> None:
+    assert mask_text(text) == text
+
+
+def test_a_name_after_an_office_title_is_still_masked() -> None:
+    assert mask_text("Công chức Tư pháp Lò Văn Hùng hướng dẫn rất kỹ.") == "Công chức Tư pháp [tên] hướng dẫn rất kỹ."
