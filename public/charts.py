@@ -482,7 +482,7 @@ def priority_svg(
                (LEFT + 6, HEIGHT - BOTTOM - 8, "start"), (WIDTH - RIGHT - 6, HEIGHT - BOTTOM - 8, "end"))
     for (cx, cy, anchor), name in zip(corners, quadrants, strict=True):
         parts.append(
-            f'<text class="quadrant" x="{cx}" y="{cy}" text-anchor="{anchor}" font-size="14" font-style="italic" '
+            f'<text class="quadrant" x="{cx}" y="{cy}" text-anchor="{anchor}" font-size="14" '
             f'fill="{INK}">{escape(name)}</text>'
         )
     for point in drawn:
