@@ -208,3 +208,16 @@ def test_seeding_again_is_refused(seeded, app):
 def test_if_empty_flag_skips_a_populated_database(seeded, app):
     result = app.test_cli_runner().invoke(args=["demo", "seed", "--if-empty"])
     assert result.exit_code == 0 and "not added" in result.output
+
+
+def test_demo_plants_themed_comments_and_action_plans(seeded):
+    """Issue #16: the demo's comments carry their themes, and the agencies' plans answer them."""
+    from webapp.models.insights import ActionPlan, CommentTheme
+
+    db, _ = seeded
+    commented = db.session.scalar(select(func.count()).select_from(Response).where(Response.comment.is_not(None)))
+    themed = db.session.scalar(select(func.count(func.distinct(CommentTheme.response_id))))
+    assert commented > 0 and themed == commented
+    plans = db.session.scalars(select(ActionPlan).order_by(ActionPlan.id)).all()
+    assert {p.status for p in plans} == {"done", "in_progress", "planned"}
+    assert {(p.aspect, p.theme) for p in plans} >= {("civil_servant", None), (None, "waiting")}

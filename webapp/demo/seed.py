@@ -44,8 +44,10 @@ from surveys import definitions
 from surveys.scoring import score_answers
 from surveys.stored import definition_of
 from webapp.audit import record_event
-from webapp.demo.comments import NEGATIVE, POSITIVE
+from webapp.demo.actions import plant_demo_actions
+from webapp.demo.comments import pick_comment
 from webapp.extensions import db
+from webapp.insights.themes import assign_missing
 from webapp.models import (
     Counter,
     DemoTruth,
@@ -195,6 +197,9 @@ class _AnswerMaker:
         # The verdicts on aspects come from their own stream (seeded from the demo's, without drawing
         # from it), so every other answer, and every property of the demo, is as before the planting.
         self.aspect_rand = random.Random(hash(rand.getstate()))  # noqa: S311 (demo data, not secrets)  # nosec B311
+        # Comments too (their texts are repeated by weight to plant themes: drawing them from the
+        # main stream would shift every later answer).
+        self.comment_rand = random.Random(hash(rand.getstate()) + 1)  # noqa: S311  # nosec B311
         planted = PLANTED_DRIVERS.get(instrument.sector, ())
         self.aspect_odds = {section.code: STRONG_ASPECT if section.code in planted else WEAK_ASPECT
                             for section in instrument.aspects}
@@ -247,7 +252,10 @@ class _AnswerMaker:
             elif kind == "multi_choice" and values and rand.random() < 0.5:
                 answers[code] = sorted(rand.sample(list(values), rand.randint(1, min(3, len(values)))), key=values.index)
             elif kind == "text" and rand.random() < 0.08:
-                answers[code] = rand.choice(POSITIVE if main else NEGATIVE)
+                # The demo's main stream takes the draw it took before themes were planted (a choice
+                # among 8 texts), so every later answer, and every tested property, is unchanged.
+                rand.randrange(8)
+                answers[code] = pick_comment(self.comment_rand, main)
         return answers
 
 
@@ -351,7 +359,10 @@ def seed_demo(responses: int = DEFAULT_RESPONSES, seed: int = 2012, progress: bo
                     _flush(buffer_responses, buffer_scores, bar)
             _flush(buffer_responses, buffer_scores, bar)
         _reset_sequence()
+        # The bulk insert bypasses the submission service, which themes comments as they are stored.
+        assign_missing()
         _demo_reviews(now)
+        plant_demo_actions(now)
         record_event(
             "demo.seed",
             actor="cli",
