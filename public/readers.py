@@ -9,7 +9,15 @@ from datetime import date
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import Indicator, PublishedEstimate, PublishedSnapshot, Service, Unit, UnitSuccession
+from webapp.models import (
+    Indicator,
+    PublishedDriver,
+    PublishedEstimate,
+    PublishedSnapshot,
+    Service,
+    Unit,
+    UnitSuccession,
+)
 from webapp.periods import Period
 
 #: The last quarter reported by district; later quarters are reported by commune or ward.
@@ -60,6 +68,19 @@ def secondary_rows(snapshot: PublishedSnapshot, host: str, domain_type: str, dom
             )
         )
     )
+
+
+def drivers_in(snapshot: PublishedSnapshot, indicator: str, domain_type: str, domain: str) -> list[PublishedDriver]:
+    """The key-driver rows of one indicator in one domain of a snapshot, strongest first."""
+    rows = db.session.scalars(
+        select(PublishedDriver).where(
+            PublishedDriver.snapshot_id == snapshot.id,
+            PublishedDriver.indicator == indicator,
+            PublishedDriver.domain_type == domain_type,
+            PublishedDriver.domain == domain,
+        )
+    ).all()
+    return sorted(rows, key=lambda d: (d.rank is None, d.rank or 0, d.aspect))
 
 
 @dataclass(frozen=True)

@@ -268,7 +268,10 @@ def test_xlsx_sheets_numbers_and_formats(published):
     report = _build(unit, "xlsx")
     assert report.filename == f"bao-cao-{unit}-{PERIOD}.xlsx" and report.mimetype.endswith("spreadsheetml.sheet")
     book = _workbook(report)
-    assert book.sheetnames == ["Chỉ số", "Khía cạnh", "Dịch vụ", "Tổng hợp ý kiến", "Ý kiến đã công khai", "Thông tin"]
+    assert book.sheetnames == [
+        "Chỉ số", "Khía cạnh", "Dịch vụ", "Tổng hợp ý kiến", "Ý kiến đã công khai",
+        "Yếu tố tác động", "Chủ đề ý kiến", "Kế hoạch cải thiện", "Thông tin",
+    ]
     sheet = book["Chỉ số"]
     assert sheet.freeze_panes == "A2"
     assert all(sheet.column_dimensions[letter].width >= 10 for letter in "ABCDEFGH")
@@ -321,6 +324,9 @@ def test_xlsx_province_breakdowns_and_comments_in_english(published):
         "Services",
         "Comments summary",
         "Published comments",
+        "Key drivers",
+        "Comment themes",
+        "Action plans",
         "About",
     ]
     sectors = {(r["Indicator code"].value, r["Code"].value): r for r in _records(book["Sectors"])}

@@ -351,9 +351,15 @@ def _actor(user: User | None) -> str | None:
 
 def plans_of(unit: Unit) -> list[ActionPlan]:
     """The unit's plans: under way, planned, done, dropped; by due date within each."""
-    plans = db.session.scalars(
-        select(ActionPlan).where(ActionPlan.unit_id == unit.id).options(selectinload(ActionPlan.updates))
-    ).all()
+    return plans_in([unit.id])
+
+
+def plans_in(unit_ids: list[int] | None) -> list[ActionPlan]:
+    """The plans of these units (``None``: every unit), in the order of :func:`plans_of`."""
+    query = select(ActionPlan).options(selectinload(ActionPlan.updates))
+    if unit_ids is not None:
+        query = query.where(ActionPlan.unit_id.in_(unit_ids))
+    plans = db.session.scalars(query).all()
     return sorted(plans, key=lambda p: (STATUS_ORDER.index(p.status), p.due_on, p.id))
 
 

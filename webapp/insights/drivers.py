@@ -15,10 +15,8 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy import select
 
 from public import charts, readers
-from webapp.extensions import db
 from webapp.models import PublishedDriver, PublishedEstimate, PublishedSnapshot
 from webapp.publishing.compute import ASPECT_HOST
 
@@ -48,10 +46,7 @@ class DriversSection:
 def _latest_rows(indicator: str, domain_type: str, domain: str) -> tuple[PublishedSnapshot, list[PublishedDriver]] | None:
     """The latest quarter (latest revision) with driver rows for the domain, and those rows."""
     for snapshot in reversed(readers.latest_snapshots("Q")):
-        rows = list(db.session.scalars(
-            select(PublishedDriver).where(PublishedDriver.snapshot_id == snapshot.id, PublishedDriver.indicator == indicator,
-                                          PublishedDriver.domain_type == domain_type, PublishedDriver.domain == domain)
-        ))
+        rows = readers.drivers_in(snapshot, indicator, domain_type, domain)
         if rows:
             return snapshot, rows
     return None
@@ -85,7 +80,7 @@ def _section(unit) -> DriversSection | None:
         desc=_("Each numbered point is an aspect (its rank in the table below): across, its published satisfaction "
                "rate; up, how strongly satisfaction with it goes with overall satisfaction (log odds ratio). The "
                "dashed line is the target, the dotted line the average importance. Association, not cause."),
-        x_label=_("Satisfied with the aspect (%%)"), y_label=_("Importance (log odds ratio)"),
+        x_label=_("Satisfied with the aspect (%)"), y_label=_("Importance (log odds ratio)"),
         target_label=_("Target %(target)s", target=f"{target * 100:.0f}%") if target is not None else "",
         empty=_("No aspect could be estimated."),
     )

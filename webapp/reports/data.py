@@ -23,6 +23,7 @@ from webapp.periods import Period
 from webapp.portal import response_rates
 from webapp.publishing.publish import current_snapshot
 from webapp.reports import labels
+from webapp.reports.insights import Insights, collect_insights
 
 PROVINCE = "sl"
 #: How many published comments a report quotes.
@@ -181,6 +182,8 @@ class ReportData:
     #: Survey links issued, delivered and answered per unit and service in the period
     #: (:class:`webapp.portal.response_rates.ResponseRateRow`; the unit's subtree, or every unit).
     link_rates: list = field(default_factory=list)
+    #: Key drivers, comment themes and action plans (:mod:`webapp.reports.insights`).
+    insights: Insights | None = None
 
     @property
     def scope_code(self) -> str:
@@ -428,4 +431,5 @@ def collect(unit_code: str | None, period_label: str, locale: str, now: datetime
         link_rates=response_rates.period_response_rates(
             response_rates.subtree_ids(unit) if unit is not None else None, period
         ),
+        insights=collect_insights(snapshot, unit, period, locale, labels.vietnam_date(now)),
     )

@@ -28,6 +28,7 @@ from webapp.periods import VIETNAM
 from webapp.reports import labels
 from webapp.reports.chart import indicator_chart
 from webapp.reports.data import QUOTED_COMMENTS, Breakdown, Figure, Line, ReportData
+from webapp.reports.insights import MIN_FOR_SHARE
 from webapp.reports.issuer import Issuer, issuer_of
 from webapp.safe_text import strip_unsafe
 from webapp.urls import public_url
@@ -689,6 +690,93 @@ def _comments(document, data: ReportData, number: _Numbering) -> None:
             reply.paragraph_format.left_indent = Mm(10)
 
 
+def _insights(document, data: ReportData, number: _Numbering, table_number: int) -> int:
+    """Issue #16: what goes with overall satisfaction, what people wrote about, what the units will change."""
+    insights = data.insights
+    if insights is None:
+        return table_number
+    number.heading(_("From scores to action: key drivers, comment themes and action plans"))
+    _paragraph(
+        document,
+        _(
+            "Key drivers: for each aspect, its published satisfaction rate and how strongly satisfaction with it goes "
+            "with overall satisfaction, the other aspects held equal (log odds ratio of a design-based logistic "
+            "regression, with its %(level)s interval). This is an association, not a cause. Aspects that matter most "
+            "and score under the target come first to fix.",
+            level="95%",
+        ),
+        align=WD_ALIGN_PARAGRAPH.JUSTIFY,
+    )
+    if not insights.drivers:
+        _paragraph(document, _("Too few responses in %(period)s for a key-driver model.", period=data.period.label))
+    for group in insights.drivers:
+        table_number += 1
+        caption = _caption(
+            document,
+            _("Table %(number)s. Key drivers: %(indicator)s", number=table_number, indicator=group.indicator),
+        )
+        if group.scope == "sector":
+            _paragraph(document, _("Too few responses for a model of this unit alone: the model of its sector."),
+                       italic=True)
+        rows = [
+            [
+                str(line.rank or ""),
+                line.aspect,
+                f"{labels.rate(line.rate)} ({labels.interval(line.rate_low, line.rate_high)})",
+                f"{labels.decimal(line.coefficient)} ({labels.decimal_interval(line.ci_low, line.ci_high)})"
+                if line.coefficient is not None else _("not estimable"),
+                labels.decimal(line.odds_ratio),
+                labels.quadrant_name(line.quadrant),
+                labels.count(line.n),
+            ]
+            for line in group.lines
+        ]
+        headers = [_("Rank"), _("Aspect"), _("Satisfied (%(level)s interval)", level="95%"),
+                   _("Importance (%(level)s interval)", level="95%"),
+                   _("Odds ratio"), _("Priority"), _("Ratings")]
+        _data_table(document, caption, headers, rows, (12, 38, 30, 32, 17, 22, 14), numeric={0, 2, 3, 4, 6})
+    table_number += 1
+    caption = _caption(document, _("Table %(number)s. Themes of the comments, %(period)s", number=table_number,
+                                   period=data.period.label))
+    if insights.themes:
+        _paragraph(
+            document,
+            _(
+                "%(count)s comments were sorted into themes by the published rules (a comment can have several); "
+                "moderators correct them. The share of complaints is given from %(minimum)s mentions.",
+                count=labels.count(insights.themed_comments),
+                minimum=MIN_FOR_SHARE,
+            ),
+            align=WD_ALIGN_PARAGRAPH.JUSTIFY,
+        )
+        rows = [
+            [line.theme, labels.count(line.mentions), labels.count(line.negative),
+             labels.rate(line.share_negative) if line.share_negative is not None else ""]
+            for line in insights.themes
+        ]
+        _data_table(document, caption, [_("Theme"), _("Comments"), _("Complaints"), _("Share of complaints")], rows,
+                    (75, 30, 30, 30), numeric={1, 2, 3})
+    else:
+        _paragraph(document, _("No comment in %(period)s.", period=data.period.label))
+    table_number += 1
+    caption = _caption(document, _("Table %(number)s. Action plans: you said — we will — we did",
+                                   number=table_number))
+    if not insights.actions:
+        _paragraph(document, _("No action plan has been recorded."))
+        return table_number
+    rows = []
+    for line in insights.actions:
+        status = line.status + (" — " + _("overdue") if line.overdue else "")
+        done = line.outcome or line.latest_note or ""
+        rows.append([
+            f"{line.subject} ({line.unit})", line.said, f"{line.action} — {line.responsible}",
+            f"{labels.short_date(line.due_on)}; {status}", done,
+        ])
+    headers = [_("Subject"), _("You said"), _("We will (responsible)"), _("Due; status"), _("We did / latest note")]
+    _data_table(document, caption, headers, rows, (30, 35, 40, 25, 35))
+    return table_number
+
+
 def _method(document, data: ReportData, number: _Numbering) -> None:
     number.heading(_("Method and source"))
     for text in (
@@ -756,8 +844,9 @@ def write_docx(data: ReportData) -> bytes:
     table_number = _aspects(document, data, number, 1)
     table_number = _breakdowns(document, data, number, table_number)
     table_number = _response_rates(document, data, number, table_number)
-    _link_rates(document, data, table_number)
+    table_number = _link_rates(document, data, table_number)
     _comments(document, data, number)
+    _insights(document, data, number, table_number)
     _method(document, data, number)
     _recipients(document, issuer)
     buffer = io.BytesIO()

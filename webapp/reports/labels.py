@@ -186,3 +186,23 @@ def place_and_date(day: date) -> str:
         return f"Sơn La, {day.day} {day.strftime('%B')} {day.year}"
     month = f"{day.month:02d}" if day.month < 3 else str(day.month)
     return f"Sơn La, ngày {day.day:02d} tháng {month} năm {day.year}"
+
+
+def quadrant_name(code: str | None) -> str:
+    """The priority-matrix quadrant of a key driver (issue #16), as the unit pages name it."""
+    names = {
+        "fix_first": _("Fix first"),
+        "keep_up": _("Keep up"),
+        "lower_priority": _("Lower priority"),
+        "possible_overkill": _("Possible overkill"),
+    }
+    return names.get(code or "", "")
+
+
+def decimal(value: float | None) -> str:
+    """A coefficient or a ratio with two decimals in the locale's way (``0,85``); empty when missing."""
+    return format_decimal(value, format="0.00") if value is not None else ""
+
+
+def decimal_interval(low: float | None, high: float | None) -> str:
+    return f"{decimal(low)} – {decimal(high)}" if low is not None and high is not None else ""

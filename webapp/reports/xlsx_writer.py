@@ -283,6 +283,38 @@ def _comments_sheets(book: Workbook, data: ReportData) -> None:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
 
 
+def _insights_sheets(book: Workbook, data: ReportData) -> None:
+    """Issue #16: key drivers, comment themes and action plans, one sheet each."""
+    insights = data.insights
+    if insights is None:
+        return
+    sheet = book.create_sheet(_sheet_title(_("Key drivers")))
+    rows = [
+        [group.indicator, _("its sector's model") if group.scope == "sector" else "", line.rank, line.aspect,
+         line.rate, line.rate_low, line.rate_high, line.coefficient, line.ci_low, line.ci_high, line.odds_ratio,
+         labels.quadrant_name(line.quadrant), line.n]
+        for group in insights.drivers
+        for line in group.lines
+    ]
+    headers = [_("Indicator"), _("Model"), _("Rank"), _("Aspect"), _("Satisfied"), _("Lower bound"), _("Upper bound"),
+               _("Importance (log odds ratio)"), _("Lower bound"), _("Upper bound"), _("Odds ratio"), _("Priority"),
+               _("Ratings")]
+    _write_table(sheet, headers, rows, {2: INTEGER, 4: PERCENT, 5: PERCENT, 6: PERCENT, 7: "0.000", 8: "0.000",
+                                        9: "0.000", 10: "0.00", 12: INTEGER})
+    sheet = book.create_sheet(_sheet_title(_("Comment themes")))
+    rows = [[line.theme, line.mentions, line.negative, line.share_negative] for line in insights.themes]
+    _write_table(sheet, [_("Theme"), _("Comments"), _("Complaints"), _("Share of complaints")], rows,
+                 {1: INTEGER, 2: INTEGER, 3: PERCENT})
+    sheet = book.create_sheet(_sheet_title(_("Action plans")))
+    rows = [
+        [line.unit, line.subject, line.said, line.action, line.responsible, line.baseline_period, line.due_on,
+         line.status, _("overdue") if line.overdue else "", line.outcome or "", line.latest_note or ""]
+        for line in insights.actions
+    ]
+    _write_table(sheet, [_("Unit"), _("Subject"), _("You said"), _("We will"), _("Responsible"), _("Baseline period"),
+                         _("Due"), _("Status"), _("Overdue"), _("We did"), _("Latest note")], rows, {6: "yyyy-mm-dd"})
+
+
 def _about_sheet(book: Workbook, data: ReportData) -> None:
     sheet = book.create_sheet(_sheet_title(_("About")))
     snapshot = data.snapshot
@@ -366,6 +398,7 @@ def write_xlsx(data: ReportData) -> bytes:
     _breakdown_sheets(book, data)
     _link_rates_sheet(book, data)
     _comments_sheets(book, data)
+    _insights_sheets(book, data)
     _about_sheet(book, data)
     properties = book.properties
     properties.title = strip_unsafe(
