@@ -420,7 +420,10 @@ def priority_svg(
     Each point carries its rank as a number, so the table next to it names the aspect.
     """
     parts = _open(ident, text, "chart chart-priority")
-    drawn = [p for p in points if clamp(p.performance) is not None and p.importance is not None]
+    drawn = [p for p in points
+             if clamp(p.performance) is not None and p.importance is not None and math.isfinite(p.importance)]
+    if split is not None and not math.isfinite(split):
+        split = None
     if not drawn:
         return _empty(parts, text)
     xs = [clamp(p.performance) for p in drawn] + ([clamp(target)] if clamp(target) is not None else [])

@@ -96,6 +96,10 @@ def create_action_plan(code: str):
             baseline_period=form.baseline_period.data,
             user=current_user.user,
         )
+    except actions.AlreadySaved as saved:
+        db.session.rollback()
+        flash(_("This plan was already saved: the form was sent twice."))
+        return redirect(url_for("agency.action_plan", plan_id=saved.plan.id))
     except actions.ActionError as error:
         db.session.rollback()
         _refused(form, error)
@@ -144,6 +148,10 @@ def update_action_plan(plan_id: int):
     try:
         actions.add_update(plan, status=form.status.data, note=form.note.data, outcome=form.outcome.data,
                            user=current_user.user)
+    except actions.AlreadySaved:
+        db.session.rollback()
+        flash(_("This progress note was already saved: the form was sent twice."))
+        return redirect(url_for("agency.action_plan", plan_id=plan_id))
     except actions.ActionError as error:
         db.session.rollback()
         _refused(form, error)

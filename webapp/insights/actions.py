@@ -15,6 +15,7 @@ these functions.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -40,6 +41,7 @@ from webapp.safe_text import has_control_characters
 __all__ = [
     "ACTION_STATUSES",
     "ActionError",
+    "AlreadySaved",
     "add_update",
     "agency_section",
     "create_plan",
@@ -86,6 +88,14 @@ class ActionError(ValueError):
 
     def __str__(self) -> str:
         return str(self.message)
+
+
+class AlreadySaved(Exception):
+    """The same plan, or the same progress step, is already stored (a form sent twice): ``plan`` is it."""
+
+    def __init__(self, plan: ActionPlan) -> None:
+        super().__init__(f"action plan {plan.id} already holds this")
+        self.plan = plan
 
 
 # --- subjects: aspects and themes ---------------------------------------------------------------
@@ -207,17 +217,28 @@ def _baseline(label: str | None, now: datetime | None) -> Period:
 
 # --- texts ---------------------------------------------------------------------------------------
 
+#: Bidirectional embeddings, overrides and isolates: invisible, they make published text read in
+#: another order than it is stored (Vietnamese text never needs them).
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
 
 def _text(value: str | None, limit: int, field: str, empty, too_long) -> str:
-    """``value`` trimmed and masked of personal data; refused when empty, too long or with control characters."""
+    """``value`` trimmed and masked of personal data; refused when empty, too long (typed or once
+    masked: a placeholder can be longer than the number it replaces) or with control characters."""
     text = (value or "").strip()
     if not text:
         raise ActionError(empty, field)
     if len(text) > limit:
         raise ActionError(too_long, field)
-    if has_control_characters(text):
+    if has_control_characters(text) or _BIDI_CONTROLS.search(text):
         raise ActionError(_l("The text holds invisible control characters. Type it again without them."), field)
-    return mask_text(text)
+    masked = mask_text(text)
+    if len(masked) > limit:
+        raise ActionError(
+            _l("With names and numbers masked, the text is longer than %(count)s characters. Shorten it.", count=limit),
+            field,
+        )
+    return masked
 
 
 def _state(plan: ActionPlan) -> dict:
@@ -261,7 +282,8 @@ def create_plan(
     """Record a plan of ``unit`` (status planned) and audit it; the caller commits.
 
     Raises :class:`ActionError` (nothing written) on an unknown subject, an empty or over-long
-    text, a baseline that is not an ended quarter, or a due date before the baseline's start.
+    text, a baseline that is not an ended quarter, or a due date before the baseline's start;
+    :class:`AlreadySaved` (nothing written) when the unit has this very plan (a form sent twice).
     """
     _require_scope(unit, user)
     indicator, aspect, theme = parse_subject(unit, subject)
@@ -281,6 +303,17 @@ def create_plan(
         raise ActionError(
             _l("The due date is before the baseline period %(period)s begins.", period=baseline.label), "due_on"
         )
+    _lock(Unit, unit.id)
+    same = db.session.scalar(
+        select(ActionPlan).where(
+            ActionPlan.unit_id == unit.id, ActionPlan.indicator.is_not_distinct_from(indicator),
+            ActionPlan.aspect.is_not_distinct_from(aspect), ActionPlan.theme.is_not_distinct_from(theme),
+            ActionPlan.said == said, ActionPlan.action == action, ActionPlan.responsible == responsible,
+            ActionPlan.due_on == due_on, ActionPlan.baseline_period == baseline.label,
+        ).limit(1)
+    )
+    if same is not None:
+        raise AlreadySaved(same)
     moment = now or utcnow()
     plan = ActionPlan(
         unit=unit,
@@ -316,6 +349,8 @@ def add_update(
     """Add a dated progress note that sets the plan's status, and audit it; the caller commits.
 
     "done" needs the outcome ("we did"); leaving "done" clears it (the notes keep the history).
+    Raises :class:`AlreadySaved` (nothing written) when the latest note is this one with this
+    status and the plan already has this outcome (a form sent twice).
     """
     _require_scope(plan.unit, user)
     if status not in ACTION_STATUSES:
@@ -325,6 +360,14 @@ def add_update(
     if status == "done":
         outcome = _text(outcome, MAX_OUTCOME, "outcome", _l("Say what was done: a plan marked done needs its outcome."),
                         _l("Write the outcome in %(count)s characters or fewer.", count=MAX_OUTCOME))
+    _lock(ActionPlan, plan.id)
+    db.session.refresh(plan)
+    latest = db.session.scalar(
+        select(ActionUpdate).where(ActionUpdate.plan_id == plan.id).order_by(ActionUpdate.id.desc()).limit(1)
+    )
+    if (latest is not None and (latest.status, latest.note) == (status, note) and plan.status == status
+            and plan.outcome == (outcome if status == "done" else None)):
+        raise AlreadySaved(plan)
     before = _state(plan)
     moment = now or utcnow()
     update = ActionUpdate(plan=plan, note=note, status=status, created_by_id=user.id if user is not None else None,
@@ -339,6 +382,12 @@ def add_update(
                  before=before, after={**_state(plan), "note": note, "update": update.id},
                  detail=f"unit={plan.unit.code}")
     return update
+
+
+def _lock(model, row_id: int) -> None:
+    """Hold the row until the transaction ends (PostgreSQL), so two copies of one form sent at the
+    same moment are checked one after the other (SQLite runs one writer at a time anyway)."""
+    db.session.execute(select(model.id).where(model.id == row_id).with_for_update())
 
 
 def _actor(user: User | None) -> str | None:

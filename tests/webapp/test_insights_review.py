@@ -1,0 +1,133 @@
+"""Issue #16 reviewed from outside: duplicate submissions, hostile input and ids on the action-plan
+and theme-correction routes, escaping on the agency and public pages, and the priority chart."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from tests.conftest import csrf_from
+from tests.pages import check_page
+from tests.webapp.agency_fixtures import OURS
+from tests.webapp.test_action_plans import GOOD, _create, _events, _plans, _update, published  # noqa: F401
+
+HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def test_a_double_submitted_plan_is_saved_once(db, published, make_user, sign_in):  # noqa: F811
+    http = sign_in(make_user("agency_manager", OURS))
+    page = http.get(f"/agency/units/{OURS}/actions/new?lang=en")
+    data = {"csrf_token": csrf_from(page), **GOOD}
+    first = http.post(f"/agency/units/{OURS}/actions", data=data)
+    again = http.post(f"/agency/units/{OURS}/actions", data=data)
+    (plan,) = _plans(db)
+    # The second click lands on the plan the first one saved, and says so.
+    assert first.status_code == again.status_code == 302
+    assert again.headers["Location"] == first.headers["Location"]
+    assert "already saved" in check_page(http.get(again.headers["Location"] + "?lang=en")).get_text(" ")
+    assert len(_events(db, "action_plan.create")) == 1
+
+
+def test_a_double_submitted_progress_note_is_saved_once(db, published, make_user, sign_in):  # noqa: F811
+    http = sign_in(make_user("agency_manager", OURS))
+    _create(http, GOOD)
+    plan_id = _plans(db)[0].id
+    note = {"status": "in_progress", "note": "Đã đặt mua bảng niêm yết."}
+    assert _update(http, plan_id, note).status_code == 302
+    assert _update(http, plan_id, note).status_code == 302
+    assert [u.note for u in _plans(db)[0].updates] == [note["note"]]
+    assert len(_events(db, "action_plan.update")) == 1
+    # The same words again later with another status are a new step, kept.
+    assert _update(http, plan_id, {**note, "status": "dropped"}).status_code == 302
+    assert len(_plans(db)[0].updates) == 2
+
+
+def test_masking_cannot_push_the_responsible_post_past_its_column(db, published, make_user, sign_in):  # noqa: F811
+    # 18 phone numbers: 198 characters typed, 288 once each becomes "[số điện thoại]".
+    typed = " ".join(["0912345678"] * 18)
+    assert len(typed) <= 200
+    http = sign_in(make_user("agency_manager", OURS))
+    answer = _create(http, {**GOOD, "responsible": typed})
+    assert answer.status_code == 400
+    error = check_page(answer, status=400).select_one("#field-responsible-error").get_text(" ")
+    assert "200 characters" in error and "masked" in error
+    assert _plans(db) == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/agency/actions/99999999999999999999999", "/agency/actions/99999999999999999999999/updates",
+     "/agency/comments/99999999999999999999999/themes"],
+)
+def test_out_of_range_ids_answer_404(app, db, published, make_user, sign_in, path):  # noqa: F811
+    from tests.webapp.test_role_matrix import valid_csrf_token
+
+    http = sign_in(make_user("agency_manager", OURS))
+    if path.endswith(("updates", "themes")):
+        answer = http.post(path, data={"csrf_token": valid_csrf_token(app, http), "status": "dropped", "note": "x"})
+    else:
+        answer = http.get(path)
+    assert answer.status_code == 404
+
+
+def test_hostile_plan_texts_are_shown_as_text_everywhere(db, published, make_user, sign_in, client):  # noqa: F811
+    http = sign_in(make_user("agency_manager", OURS))
+    answer = _create(http, {**GOOD, "said": HOSTILE, "action": HOSTILE, "responsible": "Tổ <b>một cửa</b>"})
+    assert answer.status_code == 302
+    plan_id = _plans(db)[0].id
+    assert _update(http, plan_id, {"status": "done", "note": HOSTILE, "outcome": HOSTILE}).status_code == 302
+    pages = [
+        http.get(f"/agency/actions/{plan_id}?lang=en"),
+        http.get(f"/agency/units/{OURS}/actions?lang=en"),
+        http.get(f"/agency/units/{OURS}?lang=en"),
+        client.get(f"/units/{OURS}?lang=en"),
+    ]
+    for page in pages:
+        html = page.get_data(as_text=True)
+        assert page.status_code == 200
+        assert "<script>alert" not in html and "<img src=x" not in html and "<b>một cửa" not in html
+        soup = check_page(page)
+        assert not soup.select("main script, main img[src=x], main b")
+    assert HOSTILE in check_page(client.get(f"/units/{OURS}?lang=en")).get_text()
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"responsible": "x" * 201}, "responsible"),
+        ({"responsible": "Bộ phận\u202emột cửa"}, "responsible"),
+        ({"said": "x" * 1001}, "said"),
+        ({"due_on": "31/12/99999"}, "due_on"),
+        ({"due_on": "29/02/2027"}, "due_on"),
+        ({"baseline_period": "2026-Q9"}, "baseline_period"),
+        ({"subject": "aspect:" + "x" * 5000}, "subject"),
+    ],
+)
+def test_more_bad_plan_input_is_a_400_with_the_field_named(db, published, make_user, sign_in, data, field):  # noqa: F811
+    http = sign_in(make_user("agency_manager", OURS))
+    answer = _create(http, {**GOOD, **data})
+    assert answer.status_code == 400
+    assert check_page(answer, status=400).select_one(f"#field-{field}-error") is not None
+    assert _plans(db) == []
+
+
+def test_bad_progress_input_is_a_400(db, published, make_user, sign_in):  # noqa: F811
+    http = sign_in(make_user("agency_manager", OURS))
+    _create(http, GOOD)
+    plan_id = _plans(db)[0].id
+    for data in ({"status": "done", "note": "ok", "outcome": "y" * 2001},
+                 {"status": "in_progress", "note": "a\x00b"},
+                 {"status": "x" * 5000, "note": "ok"}):
+        assert _update(http, plan_id, data).status_code == 400
+    assert _plans(db)[0].updates == []
+
+
+def test_priority_chart_skips_points_it_cannot_place():
+    from public import charts
+
+    text = charts.ChartText(title="t", desc="d", x_label="x", y_label="y", target_label="", empty="none")
+    points = [charts.PriorityPoint("a", 0.8, 1.2, 1), charts.PriorityPoint("b", 0.7, math.nan, 2),
+              charts.PriorityPoint("c", 0.6, math.inf, 3)]
+    svg = str(charts.priority_svg(points, text, ("1", "2", "3", "4"), split=1.2))
+    assert svg.count('class="point"') == 1
