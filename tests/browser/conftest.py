@@ -194,23 +194,30 @@ def new_page(browser, live_server) -> Iterator[Callable[..., Any]]:
 # --- staff accounts for the signed-in areas --------------------------------------------------
 
 
-def ensure_admin(email: str) -> str:
-    """The TOTP secret of the admin ``email`` (created, ready to sign in, if missing); needs an app context."""
+def ensure_staff(email: str, role: str = "admin", unit_code: str | None = None) -> str:
+    """The TOTP secret of the staff account ``email`` (created with ``role`` in ``unit_code``, ready to
+    sign in with :data:`tests.conftest.STAFF_PASSWORD`, if missing); needs an app context."""
     import pyotp
     from sqlalchemy import select
 
     from tests.conftest import STAFF_PASSWORD
     from webapp.extensions import db
-    from webapp.models import User
+    from webapp.models import Unit, User
     from webapp.users import hash_password
 
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None:
-        user = User(email=email, password_hash=hash_password(STAFF_PASSWORD), role="admin",
+        unit = db.session.scalar(select(Unit).where(Unit.code == unit_code)) if unit_code else None
+        user = User(email=email, password_hash=hash_password(STAFF_PASSWORD), role=role, unit=unit,
                     must_change_password=False, totp_secret=pyotp.random_base32())
         db.session.add(user)
         db.session.commit()
     return user.totp_secret
+
+
+def ensure_admin(email: str) -> str:
+    """The TOTP secret of the admin ``email`` (see :func:`ensure_staff`)."""
+    return ensure_staff(email)
 
 
 _used_totp_steps: set[tuple[str, int]] = set()

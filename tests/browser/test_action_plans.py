@@ -3,15 +3,12 @@ on the form, the plan's page and the public unit page that shows it (issue #16).
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from sqlalchemy import func, select
 
 from tests.browser.axe import assert_no_axe_violations
-from tests.browser.conftest import open_page
+from tests.browser.conftest import ensure_staff, open_page, sign_in_with_totp
 
-PASSWORD = "action plans browser password 2026"  # noqa: S105 (test account only)
 #: The provincial public administration service centre: admin questionnaires, so it has aspects.
 UNIT = "sl-ttpvhcc"
 SAID = "Nhiều người phải bổ sung hồ sơ hai lần vì hướng dẫn chưa rõ."
@@ -21,41 +18,22 @@ ACTION = "Niêm yết bảng thành phần hồ sơ tại từng quầy."
 @pytest.fixture(scope="module")
 def manager(live_app) -> dict:
     """Published periods (as the agency tests) and a manager of :data:`UNIT` with a second factor."""
-    import pyotp
 
     from webapp.extensions import db
-    from webapp.models import PublishedSnapshot, Unit, User
+    from webapp.models import PublishedSnapshot
     from webapp.publishing.publish import publish_ended_periods
-    from webapp.users import hash_password
 
     with live_app.app_context():
         if not db.session.scalar(select(func.count()).select_from(PublishedSnapshot)):
             publish_ended_periods()
         email = "actions-manager@browser.sonla.gov.vn"
-        user = db.session.scalar(select(User).where(User.email == email))
-        if user is None:
-            user = User(email=email, password_hash=hash_password(PASSWORD), role="agency_manager",
-                        unit=db.session.scalar(select(Unit).where(Unit.code == UNIT)), must_change_password=False,
-                        totp_secret=pyotp.random_base32())
-            db.session.add(user)
-            db.session.commit()
-        data = {"email": email, "secret": user.totp_secret}
+        data = {"email": email, "secret": ensure_staff(email, "agency_manager", UNIT)}
         db.session.remove()
     return data
 
 
 def _sign_in(page, manager: dict) -> None:
-    import pyotp
-
-    page.goto("/auth/login?lang=vi")
-    page.fill("#field-email", manager["email"])
-    page.fill("#field-password", PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url("**/auth/code")
-    totp = pyotp.TOTP(manager["secret"])
-    page.fill("#field-code", totp.at(time.time() + totp.interval))  # a step no other test of this module used
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url("**/agency/")
+    sign_in_with_totp(page, manager["email"], manager["secret"], landing="**/agency/")
 
 
 def _tab_to(page, selector: str, presses: int = 80) -> None:

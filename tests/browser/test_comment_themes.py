@@ -8,22 +8,17 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.browser.axe import assert_no_axe_violations
-from tests.browser.conftest import open_page
-from tests.browser.test_agency import _fresh_code
-
-PASSWORD = "themes browser password 2026"  # noqa: S105 (test account only)
+from tests.browser.conftest import ensure_staff, open_page, sign_in_with_totp
 
 
 @pytest.fixture(scope="module")
 def themes_data(live_app) -> dict:
     """Theme the demo comments; publish ten of the unit with the most comments; its manager."""
-    import pyotp
 
     from webapp.extensions import db
     from webapp.insights.themes import PUBLIC_MIN_COMMENTS, assign_missing
-    from webapp.models import Response, Unit, User, utcnow
+    from webapp.models import Response, Unit, utcnow
     from webapp.models.feedback import CommentReview
-    from webapp.users import hash_password
 
     with live_app.app_context():
         assign_missing()
@@ -41,14 +36,10 @@ def themes_data(live_app) -> dict:
         for response_id in ids[:PUBLIC_MIN_COMMENTS]:
             if db.session.get(CommentReview, response_id) is None:
                 db.session.add(CommentReview(response_id=response_id, status="published", reviewed_at=utcnow()))
-        email = f"themes-{unit.code}@browser.sonla.gov.vn"
-        user = db.session.scalar(select(User).where(User.email == email))
-        if user is None:
-            user = User(email=email, password_hash=hash_password(PASSWORD), role="agency_manager", unit=unit,
-                        must_change_password=False, totp_secret=pyotp.random_base32())
-            db.session.add(user)
         db.session.commit()
-        data = {"unit": unit.code, "email": email, "secret": user.totp_secret, "comment": ids[0]}
+        email = f"themes-{unit.code}@browser.sonla.gov.vn"
+        secret = ensure_staff(email, "agency_manager", unit.code)
+        data = {"unit": unit.code, "email": email, "secret": secret, "comment": ids[0]}
         db.session.remove()
     return data
 
@@ -57,14 +48,7 @@ def themes_data(live_app) -> dict:
 def themes_state(browser, live_server, themes_data) -> dict:
     page = open_page(browser, live_server)
     try:
-        page.goto("/auth/login?lang=vi")
-        page.fill("#field-email", themes_data["email"])
-        page.fill("#field-password", PASSWORD)
-        page.locator("main form button[type=submit]").click()
-        page.wait_for_url("**/auth/code")
-        page.fill("#field-code", _fresh_code(themes_data["secret"], set()))
-        page.locator("main form button[type=submit]").click()
-        page.wait_for_url("**/agency/")
+        sign_in_with_totp(page, themes_data["email"], themes_data["secret"], landing="**/agency/")
         return page.context.storage_state()
     finally:
         page.context.close()

@@ -8,15 +8,12 @@ estimable — as :mod:`webapp.publishing.drivers` would store them.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from sqlalchemy import func, select
 
 from tests.browser.axe import assert_no_axe_violations
-from tests.browser.conftest import open_page
+from tests.browser.conftest import ensure_staff, open_page, sign_in_with_totp
 
-PASSWORD = "drivers browser password 2026"  # noqa: S105 (test account only)
 #: The provincial public administration service centre (admin sector).
 UNIT = "sl-ttpvhcc"
 ASPECTS = (("civil_servant", 0.71, 2.9), ("access", 0.78, 2.4), ("feedback", 0.83, 1.6), ("result", 0.86, 1.2),
@@ -25,12 +22,10 @@ ASPECTS = (("civil_servant", 0.71, 2.9), ("access", 0.78, 2.4), ("feedback", 0.8
 
 @pytest.fixture(scope="module")
 def viewer(live_app) -> dict:
-    import pyotp
 
     from webapp.extensions import db
-    from webapp.models import PublishedDriver, PublishedSnapshot, Unit, User
+    from webapp.models import PublishedDriver, PublishedSnapshot
     from webapp.publishing.publish import publish_ended_periods
-    from webapp.users import hash_password
 
     with live_app.app_context():
         if not db.session.scalar(select(func.count()).select_from(PublishedSnapshot)):
@@ -52,31 +47,15 @@ def viewer(live_app) -> dict:
                            "quadrant": None if coefficient is None else ("fix_first" if rank <= 2 else "keep_up"),
                            **({"note": "separation"} if coefficient is None else {})},
                 ))
-        email = "drivers-viewer@browser.sonla.gov.vn"
-        user = db.session.scalar(select(User).where(User.email == email))
-        if user is None:
-            user = User(email=email, password_hash=hash_password(PASSWORD), role="viewer",
-                        unit=db.session.scalar(select(Unit).where(Unit.code == UNIT)), must_change_password=False,
-                        totp_secret=pyotp.random_base32())
-            db.session.add(user)
         db.session.commit()
-        data = {"email": email, "secret": user.totp_secret}
+        email = "drivers-viewer@browser.sonla.gov.vn"
+        data = {"email": email, "secret": ensure_staff(email, "viewer", UNIT)}
         db.session.remove()
     return data
 
 
 def _sign_in(page, viewer: dict) -> None:
-    import pyotp
-
-    page.goto("/auth/login?lang=vi")
-    page.fill("#field-email", viewer["email"])
-    page.fill("#field-password", PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url("**/auth/code")
-    totp = pyotp.TOTP(viewer["secret"])
-    page.fill("#field-code", totp.at(time.time() + totp.interval))
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url("**/agency/")
+    sign_in_with_totp(page, viewer["email"], viewer["secret"], landing="**/agency/")
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
