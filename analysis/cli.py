@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import copy
 import csv
 import io
 import json
@@ -27,10 +28,8 @@ import sys
 
 import numpy as np
 
-from .design import estimate_proportion
 from .intervals import CI_METHODS, DEFAULT_CI_METHOD
 from .status import DEFAULT_TARGET, MIN_N_PUBLISH
-from .weighting import poststratify, rake
 
 DESCRIPTION = """\
 Estimate the proportion of satisfied respondents (y = 1) from survey data,
@@ -250,20 +249,37 @@ class _ReferenceColumns:
 
 
 class _FastColumns:
-    """The same columns read with pandas' C parser (see the module docstring)."""
+    """The same columns read with pandas' C parser (see the module docstring).
 
-    def __init__(self, args, numbers, labels):
+    Label columns are kept as integer codes, the ranks of their distinct
+    labels in sorted order, so the engine uses them without hashing a million
+    strings again; :meth:`as_text` gives the columns with the labels written
+    out, for the messages that name a label.
+    """
+
+    def __init__(self, args, numbers, coded):
         self.y = numbers[args.y]
         self.size = self.y.size
         self.weights = numbers[args.weights] if args.weights else None
         self.fpc = numbers[args.fpc] if args.fpc else None
-        self._labels = labels
-        self.strata = labels[args.strata] if args.strata else None
-        self.psu = labels[args.psu] if args.psu else None
-        self.domains = labels[args.by] if args.by else None
+        self._coded = coded
+        self._names = {"strata": args.strata, "psu": args.psu, "domains": args.by}
+        for attribute, name in self._names.items():
+            setattr(self, attribute, coded[name][0] if name else None)
+        self.domain_labels = coded[args.by][1] if args.by else None
 
     def labels(self, name):
-        return self._labels[name]
+        codes, labels = self._coded[name]
+        return labels[codes]
+
+    def as_text(self):
+        """A copy whose strata, PSUs and domains are the labels themselves."""
+        text = copy.copy(self)
+        for attribute, name in self._names.items():
+            if name:
+                setattr(text, attribute, self.labels(name))
+        text.domain_labels = None
+        return text
 
 
 def _label_columns(args):
@@ -350,12 +366,11 @@ def _read_fast(args):
             data.decode("utf-8")
         except UnicodeDecodeError:
             return None
-    lowered = data.lower()
+    first_end = data.find(b"\n")
+    first_line = (data if first_end < 0 else data[:first_end]).decode("utf-8").removesuffix("\r")
     # NUL trips the csv module; pandas reads TRUE/false as 1/0 in a number column.
-    if b"\0" in data or b"true" in lowered or b"false" in lowered:
+    if b"\0" in data or _has_true_or_false(data, max(first_end, 0)):
         return None
-    del lowered
-    first_line = data.split(b"\n", 1)[0].decode("utf-8").removesuffix("\r")
     if first_line.count('"') % 2 or "\r" in first_line:
         return None
     header = [name.strip() for name in next(csv.reader([first_line]), [])]
@@ -369,13 +384,13 @@ def _read_fast(args):
 
     position = {name: header.index(name) for name in numbers_wanted + labels_wanted}
     dtypes = {position[name]: np.float64 for name in numbers_wanted}
-    dtypes.update({position[name]: str for name in labels_wanted})
+    dtypes.update({position[name]: object for name in labels_wanted})
     try:
+        # header=0 with names: the first line is the header (checked above), read faster than skiprows=1.
         frame = pandas.read_csv(
             io.BytesIO(data),
             engine="c",
-            header=None,
-            skiprows=1,
+            header=0,
             names=list(range(len(header))),
             index_col=False,
             usecols=sorted(dtypes),
@@ -398,22 +413,67 @@ def _read_fast(args):
         return None
     if args.weights and not np.all(numbers[args.weights] > 0):
         return None
-    labels = {}
+    coded = {}
     for name in labels_wanted:
-        codes, uniques = pandas.factorize(frame[position[name]].to_numpy(dtype=object))
-        stripped = np.array([label.strip() for label in uniques], dtype=object)
-        if codes.min() < 0 or any(label == "" or label.upper() == "NA" for label in stripped):
+        coded[name] = _code_labels(pandas, frame[position[name]].to_numpy(dtype=object))
+        if coded[name] is None:
             return None
-        labels[name] = stripped[codes]
-    return _FastColumns(args, numbers, labels)
+    return _FastColumns(args, numbers, coded)
+
+
+def _has_true_or_false(data: bytes, header_end: int) -> bool:
+    """Whether a line after the header has TRUE or FALSE in any case.
+
+    Numbers hold no t or f, so a file of numbers is cleared by four byte
+    searches without lowering all of it; the header's names do not count.
+    """
+    if not any(data.find(letter, header_end) >= 0 for letter in (b"t", b"T", b"f", b"F")):
+        return False
+    lowered = data[header_end:].lower()
+    return b"true" in lowered or b"false" in lowered
+
+
+def _code_labels(pandas, values):
+    """Codes (ranks of the sorted stripped labels) and those labels; None for a missing label."""
+    codes, uniques = pandas.factorize(values)
+    if codes.size and codes.min() < 0:
+        return None
+    stripped = np.array([label.strip() for label in uniques], dtype=object)
+    if any(label == "" or label.upper() == "NA" for label in stripped):
+        return None
+    # " a" and "a" are one label once stripped; the k distinct labels are sorted as the engine sorts them.
+    merged, distinct = pandas.factorize(stripped)
+    distinct = np.asarray(distinct, dtype=object)
+    order = np.argsort(distinct, kind="stable")
+    rank = np.empty(order.size, dtype=np.intp)
+    rank[order] = np.arange(order.size, dtype=np.intp)
+    return rank[merged][codes], distinct[order]
 
 
 def _estimate(args):
     columns = _read_fast(args) or _ReferenceColumns(args)
-    weights = columns.weights
-    calibration = None
     if args.poststratify and args.rake:
         raise InputError("use either --poststratify or --rake, not both")
+    if not isinstance(columns, _FastColumns):
+        return _estimate_columns(args, columns)
+    try:
+        document = _estimate_columns(args, columns)
+    except ValueError:
+        # The engine names labels in its messages (a stratum with one PSU...): say them as written.
+        return _estimate_columns(args, columns.as_text())
+    if columns.domain_labels is not None:
+        for row in document["estimates"][1:]:
+            row["domain"] = columns.domain_labels[row["domain"]]
+    return document
+
+
+def _estimate_columns(args, columns):
+    # Imported here, not at the top: they load scipy.special, which --help and a bad option do not need.
+    from .design import estimate_proportion
+    from .weighting import poststratify, rake
+
+    weights = columns.weights
+    calibration = None
     base_weights = weights if weights is not None else np.ones(columns.size)
     if args.poststratify:
         variables, totals = _read_totals(args.poststratify, "--poststratify")
