@@ -131,3 +131,47 @@ def test_priority_chart_skips_points_it_cannot_place():
               charts.PriorityPoint("c", 0.6, math.inf, 3)]
     svg = str(charts.priority_svg(points, text, ("1", "2", "3", "4"), split=1.2))
     assert svg.count('class="point"') == 1
+
+
+def test_plan_texts_mask_the_formats_the_issue_lists(db, published, make_user, sign_in, client):  # noqa: F811
+    http = sign_in(make_user("agency_manager", OURS))
+    said = ("Tôi tên Mùa A Sáng, gọi 0 9 1 2 3 4 5 6 7 8 hoặc 0912/345/678, 0912_345_678, "
+            "0912\u200b345\u200b678, thư nguyenvana @ gmail . com mà không ai trả lời.")
+    assert _create(http, {**GOOD, "said": said}).status_code == 302
+    plan_id = _plans(db)[0].id
+    assert _update(http, plan_id, {"status": "in_progress", "note": "Đã gọi lại cho bà Lò Thị Xuân."}).status_code == 302
+    stored = _plans(db)[0]
+    public = check_page(client.get(f"/units/{OURS}?lang=en")).get_text(" ")
+    audit = [str(e.after) for e in _events(db, "action_plan.create") + _events(db, "action_plan.update")]
+    for leak in ("Mùa A Sáng", "5 6 7 8", "345/678", "345_678", "345\u200b678", "nguyenvana", "Lò Thị Xuân"):
+        assert leak not in stored.said + stored.updates[0].note
+        assert leak not in public
+        assert not any(leak in text for text in audit)
+
+
+@pytest.mark.parametrize("value", ['<script>alert(1)</script>', "complaint\x00", "x" * 10000])
+def test_hostile_theme_corrections_are_a_400_shown_as_text(db, registry, make_user, sign_in, value):
+    from tests.webapp.test_comment_themes import _commented, _post_themes, _themes
+
+    response_id = _commented("Chờ đợi lâu quá.")
+    before = _themes(db, response_id)
+    http = sign_in(make_user("agency_manager", OURS))
+    answer = _post_themes(http, response_id, {"waiting": value})
+    assert answer.status_code == 400
+    assert "<script>alert" not in answer.get_data(as_text=True)
+    check_page(answer, status=400)
+    assert _themes(db, response_id) == before
+
+
+def test_a_theme_correction_sent_twice_is_recorded_once(db, registry, make_user, sign_in):
+    from tests.webapp.test_comment_themes import _commented, _post_themes, _themes
+
+    response_id = _commented("Chờ đợi lâu quá.")
+    http = sign_in(make_user("agency_manager", OURS))
+    # Confirming the rules' own themes makes them the moderator's (the rules leave them alone).
+    assert _post_themes(http, response_id, {"waiting": "complaint"}).status_code == 302
+    assert _themes(db, response_id) == {"waiting": (True, "moderator")}
+    assert _post_themes(http, response_id, {"waiting": "complaint"}).status_code == 302
+    assert len(_events(db, "comment.themes")) == 1
+    assert _post_themes(http, response_id, {"waiting": "mention"}).status_code == 302
+    assert len(_events(db, "comment.themes")) == 2 and _themes(db, response_id) == {"waiting": (False, "moderator")}

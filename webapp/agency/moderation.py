@@ -330,7 +330,8 @@ def parse_theme_choices(form: Any) -> dict[str, bool]:
 def set_themes(response: Response, chosen: dict[str, bool], user: User) -> list[dict[str, Any]]:
     """Replace the comment's themes by the moderator's (``{theme: negative}``); audited.
 
-    The rules never change them again (``flask themes assign`` skips corrected comments).
+    The rules never change them again (``flask themes assign`` skips corrected comments). The
+    moderator's own themes chosen again (a form sent twice) change nothing and are not audited.
     """
     from surveys.themes import OTHER, theme_codes
     from webapp.models.insights import CommentTheme
@@ -343,6 +344,10 @@ def set_themes(response: Response, chosen: dict[str, bool], user: User) -> list[
     if OTHER in chosen and len(chosen) > 1:
         raise ModerationError(_l("“Other” means none of the themes: do not choose it with another theme."))
     before = theme_state(response)
+    if all(row["source"] == "moderator" for row in before) and {
+        row["theme"]: row["negative"] for row in before
+    } == chosen:
+        return before
     db.session.execute(delete(CommentTheme).where(CommentTheme.response_id == response.id))
     now = utcnow()
     for code in theme_codes():
