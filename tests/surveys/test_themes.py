@@ -13,7 +13,13 @@ import yaml
 
 from surveys import themes
 
-EXAMPLES = yaml.safe_load((Path(__file__).with_name("theme_examples.yaml")).read_text(encoding="utf-8"))
+HERE = Path(__file__).parent
+#: Labelled examples the rules were written against: the first rules, then the widening of 2026.12-2.
+EXAMPLES = [
+    example
+    for name in ("theme_examples.yaml", "theme_tuning.yaml")
+    for example in yaml.safe_load((HERE / name).read_text(encoding="utf-8"))
+]
 TAXONOMY = ("waiting", "attitude", "guidance", "fees", "facilities", "online", "result", "other")
 
 
@@ -58,6 +64,51 @@ def test_negation_flips_the_verdict_of_a_cue():
     # A neutral cue complains when its clause holds a negative evaluation, and only then.
     assert found("Phòng chờ nóng.") == {"facilities": True}
     assert found("Phòng chờ không nóng.") == {"facilities": False}
+
+
+def test_negation_reaches_a_few_words_on_within_its_clause_and_no_further():
+    # The negator stands five words before "ngoài lệ phí": still negated, not a fees complaint.
+    assert found("Không bị đòi bất cứ khoản tiền nào ngoài lệ phí.") == {"fees": False}
+    # ... but a neutral cue is an absence only right after the negator: the money is no complaint.
+    assert found("Không bị đòi khoản tiền nào.") == {"fees": False}
+    assert found("Không có số thứ tự.") == {"waiting": True}
+    # Past the window (negation_window words) the negator no longer reaches.
+    assert themes.rules().window == 5
+    # "Don't remember the name of the officer who was curt": six words between, a complaint.
+    assert found("Không nhớ tên người cán bộ hôm trước đã cáu gắt.") == {"attitude": True}
+    # "không biết" (don't know) negates nothing after it.
+    assert found("Không biết hôm nay cán bộ xã cáu gắt.") == {"attitude": True}
+    # A "negation_ends" word (vì, nên, mà…) closes it: the complaint after "vì" stands.
+    assert found("Không hài lòng vì cán bộ cáu gắt.") == {"attitude": True}
+    # After a negated cue it goes on only across "hay"/"hoặc" or to a cue right after.
+    assert found("Không ai gây khó dễ hay hạch sách.") == {"attitude": False}
+    assert found("Không ai gây khó dễ, hạch sách.") == {"attitude": True}
+
+
+def test_comments_without_diacritics_are_read_with_the_lists_folded():
+    assert found("cho doi lau qua") == {"waiting": True}
+    assert found("can bo niem no, tan tinh") == {"attitude": False}
+    # One-syllable words fold only when listed: "cho" (give) is not "chờ".
+    assert found("huong dan cho dan") == {"guidance": False}
+    # Two phrases that fold alike (quát: shout at, quạt: fan) are not read at all.
+    assert ("quat",) not in themes.rules().folded
+    assert found("Cán bộ quát.") == {"attitude": True} and found("Có quạt.") == {"facilities": False}
+    # A comment with diacritics never uses the folded lists: "cho" stays "give".
+    assert found("Tôi cho con đi học.") == {"other": False}
+    # Chat spellings are read as the word they stand for.
+    assert found("ko phải chờ") == {"waiting": False}
+
+
+def test_a_promised_delay_followed_by_a_longer_one_is_a_late_result():
+    assert found("Hẹn 5 ngày nhưng 2 tuần mới có kết quả.") == {"result": True}
+    assert found("Hẹn năm ngày mà hai tháng chưa có.") == {"result": True}
+    assert found("Hẹn 15 ngày, 10 ngày đã có.") == {"result": False}
+    assert found("Hẹn thứ hai mà đến nay chưa có.") == {"result": True}
+    # An appointment to be seen, or "hạn" inside "hạn chế", is no promised result.
+    assert "result" not in found("Hẹn khám lúc 8 giờ mà 10 giờ mới khám.")
+    assert "result" not in found("Nên hạn chế giấy tờ.")
+    late = [m for m in themes.explain("Hẹn 5 ngày nhưng 2 tuần mới có.") if m.rule == "result.late"]
+    assert [m.phrase for m in late] == ["hẹn 5 ngày nhưng 2 tuần mới"]
 
 
 def test_phrases_match_whole_words_and_the_longest_wins():
