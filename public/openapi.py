@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from surveys.api import BATCH_RATE_LIMIT, MAX_BATCH_BYTES, MAX_BATCH_ITEMS
 from surveys.definitions import METHODS
 from webapp.integrations.openapi_doc import dossier_paths, dossier_schemas, security_schemes
 from webapp.models import RESPONDENT_TYPES, UNIT_KINDS
@@ -151,6 +152,31 @@ RESPONSE_BODY = {
     },
 }
 
+RESPONSE_BATCH = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["responses"],
+    "properties": {
+        "responses": {
+            "type": "array",
+            "maxItems": MAX_BATCH_ITEMS,
+            "items": {"description": "A ResponseBody; an invalid one is answered in its own result (422)."},
+        }
+    },
+}
+
+RESPONSE_RESULT = {
+    "type": "object",
+    "required": ["index", "status"],
+    "description": "One item of a batch: its HTTP status, and the id or the error a single call would have answered.",
+    "properties": {
+        "index": {"type": "integer", "minimum": 0, "maximum": MAX_BATCH_ITEMS - 1},
+        "status": {"type": "integer", "enum": [200, 201, 409, 422]},
+        "id": {"type": "integer", "description": "201: the new response; 200: the one stored before."},
+        "error": ERROR["properties"]["error"],
+        "errors": ERROR["properties"]["errors"],
+    },
+}
 
 #: ``?page=`` and ``?limit=`` of list answers (see ``public.api``).
 PAGING_PARAMETERS = [
@@ -482,6 +508,52 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/responses/batch": {
+                "post": {
+                    "summary": f"Submit up to {MAX_BATCH_ITEMS} responses in one call (a kiosk draining its offline queue)",
+                    "description": "Counter kiosks only, with their `X-Device-Key`. Each item is a ResponseBody and is "
+                    "checked exactly as `POST /responses` checks it; the valid ones are stored in one transaction. The "
+                    "answer is 200 with one result per item, in order: 201 stored, 200 already stored (the same "
+                    "`client_id` sent before, or earlier in this batch: the first id), or the 4xx and error a single "
+                    "call would answer (an invalid item never blocks the others). Every item counts against the "
+                    f"device's limit of {BATCH_RATE_LIMIT.replace('/', ' ratings a ')}.",
+                    "parameters": [
+                        {"name": "X-Device-Key", "in": "header", "required": True, "schema": {"type": "string"}},
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ResponseBatch"}}},
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "One result per item, in order",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "required": ["results"],
+                                        "additionalProperties": False,
+                                        "properties": {
+                                            "results": {
+                                                "type": "array",
+                                                "maxItems": MAX_BATCH_ITEMS,
+                                                "items": {"$ref": "#/components/schemas/ResponseResult"},
+                                            }
+                                        },
+                                    }
+                                }
+                            },
+                        },
+                        "400": {"description": "Not JSON, `responses` missing or not a list, or another field", **json_error},
+                        "401": {"description": "No device key", **json_error},
+                        "403": {"description": "Unknown, revoked or not yet approved device key", **json_error},
+                        "413": {"description": f"More than {MAX_BATCH_ITEMS} items, or a body larger than "
+                                f"{MAX_BATCH_BYTES // (1024 * 1024)} MB; nothing stored", **json_error},
+                        "415": {"description": "Not application/json", **json_error},
+                        "429": {"description": "Too many ratings from this device; nothing stored", **json_error},
+                    },
+                }
+            },
             **dossier_paths(),  # the one-stop system (webapp/integrations)
         },
         "components": {
@@ -489,6 +561,8 @@ def openapi_document() -> dict[str, Any]:
                 "Error": ERROR,
                 "Unit": UNIT,
                 "ResponseBody": RESPONSE_BODY,
+                "ResponseBatch": RESPONSE_BATCH,
+                "ResponseResult": RESPONSE_RESULT,
                 "Estimate": ESTIMATE,
                 "Indicator": INDICATOR,
                 "IndicatorTarget": INDICATOR_TARGET,

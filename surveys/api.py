@@ -9,6 +9,13 @@ the integrity page, whatever else it carries: the client never chooses the chann
 ``client_id`` answers 201 with ``{"id": …}``; the same ``client_id`` again answers 200 with
 the same id and stores nothing. Every invalid body answers 4xx with an error naming the
 field, in the requester's language, and stores nothing.
+
+``POST /api/v1/responses/batch`` takes ``{"responses": [...]}``, up to 500 such bodies (a kiosk
+draining its offline queue): each is parsed here and validated by the same service as a single
+one, the valid ones are stored in one transaction (surveys/batch.py), and the answer is 200 with
+one result per item, in order: ``{"index", "status": 201|200, "id"}`` or ``{"index", "status":
+4xx, "error", "errors"}`` as a single call would have answered. A malformed body answers 400, too
+many items or bytes 413, not JSON 415; nothing is stored then.
 """
 
 from __future__ import annotations
@@ -18,20 +25,28 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, g, jsonify, request
 from flask_babel import gettext as _
 from limits import parse
 
+from surveys.batch import MAX_ITEMS as MAX_BATCH_ITEMS
+from surveys.batch import submit_batch
 from surveys.devices import find_active_device
 from surveys.messages import describe
 from surveys.submission import FieldError, Submission, SubmissionRejected, source_digest, submit_response
 from webapp.access import DEVICE, declare_access
 from webapp.audit import record_event
 from webapp.extensions import csrf, db, limiter
+from webapp.models import Device
 
 collection_api = declare_access(Blueprint("collection_api", __name__, url_prefix="/api/v1"), DEVICE)
 
 MAX_BODY_BYTES = 64 * 1024
+#: A batch: up to MAX_BATCH_ITEMS kiosk bodies (a kiosk rating is about 300 bytes; a long comment a few KB).
+MAX_BATCH_BYTES = 2 * 1024 * 1024
+#: Ratings per minute a device may send in batches (each rating counts): a kiosk back online after a
+#: day drains its queue in a minute or two; the single endpoint allows 120 requests a minute.
+BATCH_RATE_LIMIT = "600/minute"
 MAX_TEXT = 100
 MAX_ANSWERS = 200
 MAX_ANSWER_TEXT = 2000
@@ -43,10 +58,14 @@ FIELDS = {
 REFUSAL_RECORD_LIMIT = parse("1/10minute")
 
 
-def _error_response(status: int, errors: list[FieldError]):
+def _error_body(status: int, errors: list[FieldError]) -> dict[str, Any]:
     described = [{"field": e.field, "code": e.code, "message": describe(e)} for e in errors]
     first = described[0] if described else {"field": None, "code": "invalid", "message": _("The request is not valid.")}
-    return jsonify(error={"status": status, **first}, errors=described), status
+    return {"error": {"status": status, **first}, "errors": described}
+
+
+def _error_response(status: int, errors: list[FieldError]):
+    return jsonify(_error_body(status, errors)), status
 
 
 def _record_refusal(body: Any) -> None:
@@ -57,7 +76,7 @@ def _record_refusal(body: Any) -> None:
     unit = body.get("unit") if isinstance(body, dict) and isinstance(body.get("unit"), str) else None
     record_event("integrity.refused_submission", actor="system", object_type="unit" if unit else None,
                  object_id=unit[:60] if unit else None,
-                 detail=f"POST /api/v1/responses without a kiosk key from source {digest[:8]}")
+                 detail=f"POST {request.path} without a kiosk key from source {digest[:8]}")
     db.session.commit()
 
 
@@ -146,39 +165,42 @@ def _parse(body: Any) -> tuple[dict[str, Any], list[FieldError]]:
     return parsed, errors
 
 
-@collection_api.post("/responses")
-@csrf.exempt
-@limiter.limit("120/minute", key_func=_rate_key)
-def create_response():
-    """Store one response (idempotent on ``client_id``)."""
+def _read_json(max_bytes: int, too_large: FieldError) -> tuple[Any, Any]:
+    """The parsed JSON body, or the 4xx answer (415 not JSON, 413 too large, 400 malformed)."""
     if not request.is_json:
-        return _error_response(415, [FieldError("body", "invalid_json")])
-    if (request.content_length or 0) > MAX_BODY_BYTES:
-        return _error_response(413, [FieldError("body", "out_of_range")])
+        return None, _error_response(415, [FieldError("body", "invalid_json")])
+    if (request.content_length or 0) > max_bytes:
+        return None, _error_response(413, [too_large])
     raw = request.get_data(cache=False, as_text=False)
-    if len(raw) > MAX_BODY_BYTES:
-        return _error_response(413, [FieldError("body", "out_of_range")])
+    if len(raw) > max_bytes:
+        return None, _error_response(413, [too_large])
     try:
-        body = json.loads(raw.decode("utf-8"))
+        return json.loads(raw.decode("utf-8")), None
     except (UnicodeDecodeError, ValueError, RecursionError):
-        return _error_response(400, [FieldError("body", "invalid_json")])
+        return None, _error_response(400, [FieldError("body", "invalid_json")])
 
+
+def _device(body: Any) -> tuple[Device | None, Any]:
+    """The sending kiosk, or the 401/403 answer (a keyless request is noted for the integrity page)."""
     device_key = request.headers.get("X-Device-Key")
     if device_key is None:
         _record_refusal(body)
-        return _error_response(401, [FieldError("X-Device-Key", "device_required")])
+        return None, _error_response(401, [FieldError("X-Device-Key", "device_required")])
     device = find_active_device(device_key)
     if device is None:
-        return _error_response(403, [FieldError("X-Device-Key", "device_refused")])
+        return None, _error_response(403, [FieldError("X-Device-Key", "device_refused")])
+    return device, None
 
+
+def _submission(body: Any, device: Device) -> Submission | SubmissionRejected:
+    """One kiosk body as a :class:`Submission`, or why it is refused (422) before the service sees it."""
     parsed, errors = _parse(body)
     if parsed.get("channel") not in (None, "kiosk"):
         # The server decides the channel: this endpoint only ever stores kiosk ratings.
         errors.append(FieldError("channel", "invalid_choice", {"value": parsed["channel"]}))
     if errors:
-        return _error_response(422, errors)
-
-    submission = Submission(
+        return SubmissionRejected(errors)
+    return Submission(
         client_id=parsed["client_id"],
         instrument_code=parsed["instrument"],
         instrument_version=parsed["instrument_version"],
@@ -192,9 +214,67 @@ def create_response():
         respondent_type=parsed["respondent_type"],
         device=device,
     )
+
+
+@collection_api.post("/responses")
+@csrf.exempt
+@limiter.limit("120/minute", key_func=_rate_key)
+def create_response():
+    """Store one response (idempotent on ``client_id``)."""
+    body, bad = _read_json(MAX_BODY_BYTES, FieldError("body", "out_of_range"))
+    if bad is not None:
+        return bad
+    device, refused = _device(body)
+    if refused is not None:
+        return refused
+    submission = _submission(body, device)
+    if isinstance(submission, SubmissionRejected):
+        return _error_response(422, submission.errors)
     try:
         stored = submit_response(submission)
     except SubmissionRejected as rejected:
         return _error_response(rejected.status, rejected.errors)
     status = 201 if stored.created else 200
     return jsonify(id=stored.response_id, status="stored" if stored.created else "duplicate"), status
+
+
+def _batch_body() -> tuple[Any, Any]:
+    """The batch's parsed body or its 4xx answer, read once per request (the rate limit's cost reads it first)."""
+    if "batch_body" not in g:
+        g.batch_body = _read_json(MAX_BATCH_BYTES, FieldError("body", "too_large", {"max": MAX_BATCH_BYTES // 1024}))
+    return g.batch_body
+
+
+def _batch_cost() -> int:
+    """Every rating of a batch counts against the device's limit; a refused body counts once."""
+    body, bad = _batch_body()
+    items = body.get("responses") if bad is None and isinstance(body, dict) else None
+    return len(items) if isinstance(items, list) and 0 < len(items) <= MAX_BATCH_ITEMS else 1
+
+
+@collection_api.post("/responses/batch")
+@csrf.exempt
+@limiter.limit(BATCH_RATE_LIMIT, key_func=_rate_key, cost=_batch_cost)
+def create_responses():
+    """Store up to 500 responses in one transaction: one result per item, in order (surveys/batch.py)."""
+    body, bad = _batch_body()
+    if bad is not None:
+        return bad
+    device, refused = _device(body)
+    if refused is not None:
+        return refused
+    if not isinstance(body, dict) or not isinstance(body.get("responses"), list):
+        return _error_response(400, [FieldError("responses", "invalid_batch")])
+    if set(body) - {"responses"}:
+        return _error_response(400, [FieldError(str(sorted(set(body) - {"responses"})[0])[:MAX_TEXT], "unknown_field")])
+    items = body["responses"]
+    if len(items) > MAX_BATCH_ITEMS:
+        return _error_response(413, [FieldError("responses", "too_many_items", {"max": MAX_BATCH_ITEMS, "count": len(items)})])
+    results = submit_batch([_submission(item, device) for item in items])
+    answers = []
+    for index, result in enumerate(results):
+        if result.status >= 400:
+            answers.append({"index": index, "status": result.status, **_error_body(result.status, result.errors)})
+        else:
+            answers.append({"index": index, "status": result.status, "id": result.response_id})
+    return jsonify(results=answers), 200

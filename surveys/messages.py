@@ -46,5 +46,11 @@ def describe(error: FieldError) -> str:
         "invalid_json": _("The request body must be a JSON object."),
         "invalid_date": _("Give the date and time in ISO 8601 form, for example 2026-07-01T09:30:00+07:00."),
         "honeypot": _("The form could not be sent. Please try again."),
+        "invalid_batch": _("The body must be a JSON object whose field responses is a list of responses."),
+        "too_many_items": _(
+            "Send at most %(max)s responses in one batch; this one has %(count)s. Split it into smaller batches.",
+            max=params.get("max", ""), count=params.get("count", ""),
+        ),
+        "too_large": _("The request is larger than %(max)s KB. Send fewer responses at a time.", max=params.get("max", "")),
     }
     return messages.get(code, _("This answer is not valid."))

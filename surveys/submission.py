@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import ipaddress
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -255,8 +255,30 @@ def _merge_reasons(instrument: definitions.Instrument, answers: dict, reasons: S
     answers[target] = sorted(set(reasons) | set(answers.get(target, ())), key=order.index)
 
 
+#: ``(before, after, burst before, burst after)``: a device's ratings around an answer time (see :func:`device_counts`).
+DeviceCounts = Callable[[int, datetime], tuple[int, int, int, int]]
+
+
+def device_counts(device_id: int, answered_at: datetime) -> tuple[int, int, int, int]:
+    """The device's stored ratings within IMPLAUSIBLE_WINDOW at or before / at or after ``answered_at``,
+    and within BURST_WINDOW at or before / at or after it (one query)."""
+    return tuple(db.session.execute(
+        select(
+            func.count().filter(Response.answered_at <= answered_at),
+            func.count().filter(Response.answered_at >= answered_at),
+            func.count().filter(Response.answered_at > answered_at - BURST_WINDOW, Response.answered_at <= answered_at),
+            func.count().filter(Response.answered_at < answered_at + BURST_WINDOW, Response.answered_at >= answered_at),
+        ).where(
+            Response.device_id == device_id,
+            Response.answered_at > answered_at - IMPLAUSIBLE_WINDOW,
+            Response.answered_at < answered_at + IMPLAUSIBLE_WINDOW,
+        )
+    ).one())
+
+
 def _quality_flags(submission: Submission, definition: definitions.Instrument, answers: Mapping[str, Any],
-                   answered_at: datetime, now: datetime, digest: str | None, backdated: bool) -> list[str]:
+                   answered_at: datetime, now: datetime, digest: str | None, backdated: bool,
+                   counts: DeviceCounts = device_counts) -> list[str]:
     flags = ["backdated"] if backdated else []
     rated = [answers[i.code] for i in definitions.rated_items(definition) if isinstance(answers.get(i.code), int) and answers[i.code] > 0]
     too_fast = submission.duration_seconds is not None and submission.duration_seconds < MIN_SECONDS_PER_ITEM * len(rated)
@@ -265,18 +287,7 @@ def _quality_flags(submission: Submission, definition: definitions.Instrument, a
     if len(rated) >= STRAIGHT_LINING_MIN_ITEMS and len(set(rated)) == 1:
         flags.append("straight_lining")
     if submission.device is not None:
-        before, after, burst_before, burst_after = db.session.execute(
-            select(
-                func.count().filter(Response.answered_at <= answered_at),
-                func.count().filter(Response.answered_at >= answered_at),
-                func.count().filter(Response.answered_at > answered_at - BURST_WINDOW, Response.answered_at <= answered_at),
-                func.count().filter(Response.answered_at < answered_at + BURST_WINDOW, Response.answered_at >= answered_at),
-            ).where(
-                Response.device_id == submission.device.id,
-                Response.answered_at > answered_at - IMPLAUSIBLE_WINDOW,
-                Response.answered_at < answered_at + IMPLAUSIBLE_WINDOW,
-            )
-        ).one()
+        before, after, burst_before, burst_after = counts(submission.device.id, answered_at)
         # Either side of the answer time, so that neither the order of sending nor clusters
         # spread between windows can hide a pace no counter serves.
         if max(burst_before, burst_after) >= BURST_LIMIT:
@@ -297,8 +308,14 @@ def _quality_flags(submission: Submission, definition: definitions.Instrument, a
     return flags
 
 
-def validate_submission(submission: Submission, now: datetime | None = None) -> dict[str, Any]:
-    """Check everything and return the row to insert; raise :class:`SubmissionRejected`."""
+def validate_submission(submission: Submission, now: datetime | None = None, *,
+                        counts: DeviceCounts = device_counts,
+                        late: Callable[[Period], bool] | None = None) -> dict[str, Any]:
+    """Check everything and return the row to insert; raise :class:`SubmissionRejected`.
+
+    A batch (surveys/batch.py) passes ``counts`` that also see its own not yet inserted
+    ratings, and ``late`` that asks the database once per quarter.
+    """
     now = now or utcnow()
     errors: list[FieldError] = []
     if submission.channel not in CHANNELS:
@@ -369,7 +386,7 @@ def validate_submission(submission: Submission, now: datetime | None = None) -> 
         answers[COMMENT_ITEM] = comment
     scores = score_answers(definition, answers)
     digest = source_digest(submission.source_address) if submission.device is None else None
-    flags = _quality_flags(submission, definition, answers, answered_at, now, digest, backdated)
+    flags = _quality_flags(submission, definition, answers, answered_at, now, digest, backdated, counts)
     quarter = Period.quarter_of(answered_at)
     return {
         "row": {
@@ -394,7 +411,7 @@ def validate_submission(submission: Submission, now: datetime | None = None) -> 
             "comment": comment or None,
             "status": "flagged" if flags else "valid",
             "quality_flags": flags,
-            "late": is_late(quarter),
+            "late": (late or is_late)(quarter),
             "source_digest": digest,
             "asked_items": sorted(submission.asked_items) if submission.asked_items is not None else None,
             **demographic_columns(answers, residence.get(answers.get("residence"))),
@@ -403,17 +420,20 @@ def validate_submission(submission: Submission, now: datetime | None = None) -> 
     }
 
 
-def _insert_ignoring_duplicate(row: dict[str, Any]) -> int | None:
-    """INSERT … ON CONFLICT (client_id) DO NOTHING RETURNING id: None when it already existed."""
+def insert_ignoring_duplicates(rows: dict[str, Any] | list[dict[str, Any]]):
+    """INSERT … ON CONFLICT (client_id) DO NOTHING of one row or many (one multi-row VALUES)."""
     dialect = db.engine.dialect.name
     table = Response.__table__
     if dialect == "postgresql":
-        statement = postgresql.insert(table).values(row).on_conflict_do_nothing(index_elements=["client_id"])
-    elif dialect == "sqlite":
-        statement = sqlite.insert(table).values(row).on_conflict_do_nothing(index_elements=["client_id"])
-    else:  # pragma: no cover - other engines are not supported
-        statement = insert(table).values(row)
-    return db.session.execute(statement.returning(table.c.id)).scalar()
+        return postgresql.insert(table).values(rows).on_conflict_do_nothing(index_elements=["client_id"])
+    if dialect == "sqlite":
+        return sqlite.insert(table).values(rows).on_conflict_do_nothing(index_elements=["client_id"])
+    return insert(table).values(rows)  # pragma: no cover - other engines are not supported
+
+
+def _insert_ignoring_duplicate(row: dict[str, Any]) -> int | None:
+    """INSERT … ON CONFLICT (client_id) DO NOTHING RETURNING id: None when it already existed."""
+    return db.session.execute(insert_ignoring_duplicates(row).returning(Response.__table__.c.id)).scalar()
 
 
 def store_prepared(submission: Submission, prepared: dict[str, Any]) -> int | None:
