@@ -312,6 +312,12 @@ def _regular_rows(data: bytes, width: int):
         # Separators in file order; each line's field count is one more than its commas.
         separators = np.flatnonzero((raw == ord(",")) | (raw == ord("\n")))
         is_end = raw[separators] == ord("\n")
+        if raw.size and raw[-1] == ord("\n") and separators.size % width == 0:
+            # The usual file: the separators are width - 1 commas and a line end, over and over
+            # (so every line, the header included, has width fields and none is blank).
+            grid = is_end.reshape(-1, width)
+            if grid[:, -1].all() and not grid[:, :-1].any():
+                return grid.shape[0] - 1
         if raw.size and raw[-1] != ord("\n"):
             separators = np.append(separators, raw.size)
             is_end = np.append(is_end, True)

@@ -20,13 +20,11 @@ import analysis
 from analysis import cli
 
 from .reference_data import REPO_ROOT
-from .test_cli_reader import run
+from .test_cli_reader import HEADER, OPTIONS, ROWS, run, run_both
 
 
 def run_python(code):
-    completed = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
-    )
+    completed = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
     assert completed.returncode == 0, completed.stderr
     return completed.stdout
 
@@ -85,3 +83,23 @@ def test_an_error_names_the_stratum_as_written(tmp_path, capsys, monkeypatch):
     status, out, err = fast
     assert status == 2 and out == ""
     assert "stratum '07' has only one PSU" in err
+
+
+# The last column is not used, so pandas would pad a short line or cut a long one without a word.
+WIDE = HEADER.replace("\n", ",note\n") + ROWS.replace("\n", ",z\n")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        # One field too many and one too few: as many commas in all as a regular file.
+        WIDE.replace("1,1,2,a,u,z", "1,1,2,a,u,z,extra").replace("2,0,2,a,u,z", "2,0,2,a,u"),
+        # A short line and a blank line: as many separators in all as a regular file.
+        WIDE.replace("2,0,2,a,u,z", "2,0,2,a,u\n"),
+    ],
+)
+def test_ragged_lines_that_balance_out_are_still_judged_by_the_reference(tmp_path, capsys, monkeypatch, content):
+    fast, reference, used_fast = run_both(tmp_path, capsys, monkeypatch, content, OPTIONS)
+    assert not used_fast
+    assert fast == reference
+    assert fast[0] == 2 and "fields, the header has 6" in fast[2]
