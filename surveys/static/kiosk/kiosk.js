@@ -2,10 +2,12 @@
  *
  * Ratings go into IndexedDB ("sonla-kiosk": stores "queue" and "rejected") and are posted to
  * the collection API with the device key whenever the network allows: after each rating, on
- * "online", when the page becomes visible, and every data-sync-ms. An item leaves the queue
- * only when the server answers 201 or 200; a 4xx that can never succeed moves it to
- * "rejected"; 403 (key revoked) stops sending; anything else is retried with capped
- * exponential back-off with jitter. Timings are read from data-* attributes of <body> each
+ * "online", when the page becomes visible, and every data-sync-ms. The queue is sent oldest
+ * first, BATCH_SIZE ratings per request to <api>/batch, which answers one result per rating. A
+ * rating leaves the queue only when its result is 201 or 200; a 4xx that can never succeed
+ * moves it to "rejected"; 403 for the whole request (key revoked) stops sending; anything else
+ * is retried with capped exponential back-off with jitter. If the server refuses the batch
+ * whole (an older server without the endpoint), its ratings are sent one by one as before. Timings are read from data-* attributes of <body> each
  * time a timer starts. Without IndexedDB the form posts to the server as it does without JS.
  */
 (function () {
@@ -24,6 +26,8 @@
   var BASE_BACKOFF_MS = 2000;
   var MAX_BACKOFF_MS = 5 * 60 * 1000;
   var PERMANENT = [400, 409, 410, 413, 415, 422];
+  // Ratings per request to the batch endpoint (at most 500; every rating counts against the device's limit).
+  var BATCH_SIZE = 50;
   var $ = function (id) { return document.getElementById(id); };
   var TEXT = JSON.parse($("kiosk-text").textContent);
   var form = $("rate-form");
@@ -123,14 +127,93 @@
     clearTimeout(retryTimer);
     retryTimer = setTimeout(flush, wait + 10);
   }
+  function headers(key) {
+    // X-Retry-Attempt: failed sends since the last success, counted by the server's metrics.
+    return { "Content-Type": "application/json", "X-Device-Key": key, "Accept-Language": document.documentElement.lang,
+      "X-Retry-Attempt": String(failures) };
+  }
   function post(item) {
-    return fetch(item.url, {
-      method: "POST", credentials: "omit", cache: "no-store",
-      // X-Retry-Attempt: failed sends since the last success, counted by the server's metrics.
-      headers: { "Content-Type": "application/json", "X-Device-Key": item.key, "Accept-Language": document.documentElement.lang,
-        "X-Retry-Attempt": String(failures) },
-      body: JSON.stringify(item.body),
+    return fetch(item.url, { method: "POST", credentials: "omit", cache: "no-store", headers: headers(item.key),
+      body: JSON.stringify(item.body) });
+  }
+  function postBatch(items) {
+    return fetch(items[0].url + "/batch", { method: "POST", credentials: "omit", cache: "no-store",
+      headers: headers(items[0].key), body: JSON.stringify({ responses: items.map(function (item) { return item.body; }) }) });
+  }
+  function remove(item) {
+    return run(["queue"], "readwrite", function (t) { return t.objectStore("queue").delete(item.client_id); });
+  }
+  function setAside(item, status, error) {
+    error = error || {};
+    return run(["queue", "rejected"], "readwrite", function (t) {
+      t.objectStore("queue").delete(item.client_id);
+      item.rejected = { status: status, field: error.field || null, code: error.code || null, at: Date.now() };
+      t.objectStore("rejected").put(item);
     });
+  }
+  // One item through the single endpoint: "next" (go on), "stop" (key revoked) or "retry" (back off).
+  function sendOne(item) {
+    return post(item).then(function (response) {
+      var status = response.status;
+      if (status === 200 || status === 201) {
+        failures = 0;
+        return remove(item).then(function () { refreshStatus(); return "next"; });
+      }
+      if (status === 403 && item.key === data.deviceKey) { setInactive(); return "stop"; }
+      if (status === 403 || PERMANENT.indexOf(status) >= 0) {
+        return response.json().catch(function () { return null; }).then(function (detail) {
+          return setAside(item, status, detail && detail.error);
+        }).then(function () { return "next"; });
+      }
+      backOff();
+      return "retry";
+    }, function () { backOff(); return "retry"; });
+  }
+  function sendSingly(items) {
+    var next = function (index) {
+      if (index >= items.length) return Promise.resolve("next");
+      return sendOne(items[index]).then(function (outcome) { return outcome === "next" ? next(index + 1) : outcome; });
+    };
+    return next(0);
+  }
+  // Up to BATCH_SIZE items with the same key through the batch endpoint; each result settles its own item:
+  // 200/201 leave the queue, a permanent refusal is set aside, anything else stays for the next flush.
+  function sendBatch(items) {
+    return postBatch(items).then(function (response) {
+      var status = response.status;
+      if (status === 403 && items[0].key === data.deviceKey) { setInactive(); return "stop"; }
+      if (status === 403) return sendSingly(items); // an old key: each item is set aside as before
+      if (status !== 200) {
+        if (status === 429 || status >= 500) { backOff(); return "retry"; }
+        // A server without the batch endpoint, or one that refuses this batch whole: one at a time.
+        return sendSingly(items);
+      }
+      return response.json().then(function (answer) {
+        var results = answer && answer.results;
+        if (!results || results.length !== items.length) throw new Error("bad batch answer");
+        failures = 0;
+        var kept = 0;
+        return run(["queue", "rejected"], "readwrite", function (t) {
+          results.forEach(function (result, index) {
+            var item = items[result.index === undefined ? index : result.index];
+            if (result.status === 200 || result.status === 201) {
+              t.objectStore("queue").delete(item.client_id);
+            } else if (result.status === 403 || PERMANENT.indexOf(result.status) >= 0) {
+              var error = result.error || {};
+              t.objectStore("queue").delete(item.client_id);
+              item.rejected = { status: result.status, field: error.field || null, code: error.code || null, at: Date.now() };
+              t.objectStore("rejected").put(item);
+            } else {
+              kept += 1;
+            }
+          });
+        }).then(function () {
+          refreshStatus();
+          if (kept) { backOff(); return "retry"; }
+          return "next";
+        });
+      });
+    }, function () { backOff(); return "retry"; }).catch(function () { backOff(); return "retry"; });
   }
   function flush() {
     if (!db || inactive) return Promise.resolve();
@@ -139,32 +222,15 @@
     flushing = true;
     return run(["queue"], "readonly", function (t) { return t.objectStore("queue").getAll(); }).then(function (items) {
       items.sort(function (a, b) { return a.created - b.created; });
-      var next = function (index) {
-        if (index >= items.length) { failures = 0; retryAt = 0; return null; }
-        var item = items[index];
-        return post(item).then(function (response) {
-          var status = response.status;
-          if (status === 200 || status === 201) {
-            failures = 0;
-            return run(["queue"], "readwrite", function (t) { return t.objectStore("queue").delete(item.client_id); })
-              .then(function () { refreshStatus(); return next(index + 1); });
-          }
-          if (status === 403 && item.key === data.deviceKey) { setInactive(); return null; }
-          if (status === 403 || PERMANENT.indexOf(status) >= 0) {
-            return response.json().catch(function () { return null; }).then(function (detail) {
-              var error = detail && detail.error ? detail.error : {};
-              return run(["queue", "rejected"], "readwrite", function (t) {
-                t.objectStore("queue").delete(item.client_id);
-                item.rejected = { status: status, field: error.field || null, code: error.code || null, at: Date.now() };
-                t.objectStore("rejected").put(item);
-              });
-            }).then(function () { return next(index + 1); });
-          }
-          backOff();
-          return null;
-        }, function () { backOff(); return null; });
+      var next = function () {
+        if (!items.length) { failures = 0; retryAt = 0; return null; }
+        // The oldest items first, BATCH_SIZE at a time, each batch with one key and one address.
+        var batch = items.filter(function (item) { return item.key === items[0].key && item.url === items[0].url; })
+          .slice(0, BATCH_SIZE);
+        items = items.filter(function (item) { return batch.indexOf(item) < 0; });
+        return sendBatch(batch).then(function (outcome) { return outcome === "next" ? next() : null; });
       };
-      return next(0);
+      return next();
     }).catch(function () { backOff(); }).then(function () {
       flushing = false;
       refreshStatus();
