@@ -19,7 +19,6 @@ does ``analysis.<module>`` (e.g. ``analysis.status.STATUSES``).
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the same names, for type checkers and editors
@@ -137,16 +136,21 @@ __all__ = [
 ]
 
 
+def _submodule(name: str):
+    """``analysis.<name>``, imported if need be (with a fromlist, ``__import__`` returns the submodule)."""
+    return __import__(f"{__name__}.{name}", fromlist=["__name__"])
+
+
 def __getattr__(name: str):
     """Import a public name, or a submodule, on first use."""
     module_name = _MODULE_OF.get(name)
     if module_name is not None:
-        value = getattr(importlib.import_module(f".{module_name}", __name__), name)
+        value = getattr(_submodule(module_name), name)
         globals()[name] = value
         return value
     if not name.startswith("__"):
         try:
-            return importlib.import_module(f".{name}", __name__)
+            return _submodule(name)
         except ModuleNotFoundError as error:
             if error.name != f"{__name__}.{name}":
                 raise

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import codecs
-import copy
 import csv
 import io
 import json
@@ -257,29 +256,23 @@ class _FastColumns:
     out, for the messages that name a label.
     """
 
-    def __init__(self, args, numbers, coded):
+    def __init__(self, args, numbers, coded, *, text=False):
+        self._args, self._numbers, self._coded = args, numbers, coded
         self.y = numbers[args.y]
         self.size = self.y.size
         self.weights = numbers[args.weights] if args.weights else None
         self.fpc = numbers[args.fpc] if args.fpc else None
-        self._coded = coded
-        self._names = {"strata": args.strata, "psu": args.psu, "domains": args.by}
-        for attribute, name in self._names.items():
-            setattr(self, attribute, coded[name][0] if name else None)
-        self.domain_labels = coded[args.by][1] if args.by else None
+        for attribute, name in (("strata", args.strata), ("psu", args.psu), ("domains", args.by)):
+            setattr(self, attribute, (self.labels(name) if text else coded[name][0]) if name else None)
+        self.domain_labels = coded[args.by][1] if args.by and not text else None
 
     def labels(self, name):
         codes, labels = self._coded[name]
         return labels[codes]
 
     def as_text(self):
-        """A copy whose strata, PSUs and domains are the labels themselves."""
-        text = copy.copy(self)
-        for attribute, name in self._names.items():
-            if name:
-                setattr(text, attribute, self.labels(name))
-        text.domain_labels = None
-        return text
+        """The same columns with strata, PSUs and domains as the labels themselves."""
+        return _FastColumns(self._args, self._numbers, self._coded, text=True)
 
 
 def _label_columns(args):
