@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from sqlalchemy import select
 
 from tests.conftest import csrf_from
 from tests.pages import check_page
@@ -175,3 +176,30 @@ def test_a_theme_correction_sent_twice_is_recorded_once(db, registry, make_user,
     assert len(_events(db, "comment.themes")) == 1
     assert _post_themes(http, response_id, {"waiting": "mention"}).status_code == 302
     assert len(_events(db, "comment.themes")) == 2 and _themes(db, response_id) == {"waiting": (False, "moderator")}
+
+
+def test_public_theme_counts_follow_the_published_text_not_the_words_a_moderator_removed(
+    db, registry, client, make_user
+):
+    """A moderator may publish a comment with words left out ("[…]"): the public table must not
+    count a theme only those words carried; the agency's table still counts the whole comment."""
+    from tests.webapp.test_comment_themes import _commented, _table
+    from webapp.agency import moderation
+    from webapp.insights.themes import PUBLIC_MIN_COMMENTS
+    from webapp.models import Response
+
+    for _ in range(PUBLIC_MIN_COMMENTS - 1):
+        _commented("Chờ đợi lâu.", published=True)
+    edited = _commented("Chờ đợi lâu. Cán bộ đòi tiền bồi dưỡng mới làm.", published=True)
+    manager = make_user("agency_manager", OURS)
+    moderation.edit_text(db.session.get(Response, edited), "Chờ đợi lâu. […]", manager)
+    db.session.commit()
+    rows = _table(check_page(client.get(f"/units/{OURS}")))
+    fees = next(cells for label, cells in rows.items() if label.startswith("Phí"))
+    waiting = next(cells for label, cells in rows.items() if label.startswith("Thời gian chờ"))
+    assert fees[-2] == "0" and waiting[-2:] == [str(PUBLIC_MIN_COMMENTS), "100%"]
+    from webapp.insights.themes import agency_section
+    from webapp.models import Unit
+
+    section = agency_section(db.session.scalar(select(Unit).where(Unit.code == OURS)))
+    assert next(r for r in section.rows if r.theme.code == "fees").cells[-1].mentions == 1

@@ -172,7 +172,8 @@ def _section(unit: Unit, *, public: bool) -> ThemeSection | None:
             select(themed.c.period, func.count()).where(themed.c.period.in_(labels)).group_by(themed.c.period)
         ).all()
     )
-    counts = db.session.execute(
+    edited = _edited_published(scope, labels) if public else {}
+    query = (
         select(
             themed.c.period,
             CommentTheme.theme,
@@ -182,14 +183,20 @@ def _section(unit: Unit, *, public: bool) -> ThemeSection | None:
         .join(CommentTheme, CommentTheme.response_id == themed.c.id)
         .where(themed.c.period.in_(labels))
         .group_by(themed.c.period, CommentTheme.theme)
-    ).all()
+    )
+    if edited:
+        query = query.where(themed.c.id.not_in(list(edited)))
+    counts = db.session.execute(query).all()
+    counts += [(period, found.theme, 1, int(found.negative)) for period, text in edited.values()
+               for found in rules.assign(text)]
     shown = [
         (totals.get(label, 0) if not public or totals.get(label, 0) >= PUBLIC_MIN_COMMENTS else None)
         for label in labels
     ]
     cells: dict[str, dict[str, Cell]] = {}
     for period, code, mentions, negative in counts:
-        cells.setdefault(code, {})[period] = Cell(int(mentions), int(negative or 0))
+        was = cells.setdefault(code, {}).get(period, Cell(0, 0))
+        cells[code][period] = Cell(was.mentions + int(mentions), was.negative + int(negative or 0))
     order = rules.theme_codes()
     rows = [
         ThemeRow(
@@ -205,6 +212,24 @@ def _section(unit: Unit, *, public: bool) -> ThemeSection | None:
     rows.sort(key=lambda row: (-latest_cell[row.theme.code].negative, -latest_cell[row.theme.code].mentions,
                                order.index(row.theme.code)))
     return ThemeSection(labels, shown, rows, includes_subunits=len(scope) > 1, public=public)
+
+
+def _edited_published(scope: list[int], labels: list[str]) -> dict[int, tuple[str, str]]:
+    """``{response id: (period, published text)}`` of the published comments of the quarters whose
+    text a moderator shortened and whose themes the rules gave (not a moderator).
+
+    Their stored themes come from the whole comment; the public table counts the themes of the
+    published text instead, so that a theme carried only by the words left out is not published.
+    """
+    corrected = exists().where(CommentTheme.response_id == Response.id, CommentTheme.source == "moderator")
+    rows = db.session.execute(
+        select(Response.id, Response.period, CommentReview.edited_text)
+        .join(CommentReview, CommentReview.response_id == Response.id)
+        .where(Response.unit_id.in_(scope), Response.period.in_(labels), CommentReview.status == "published",
+               CommentReview.edited_text.is_not(None), CommentReview.edited_text != "", ~corrected,
+               exists().where(CommentTheme.response_id == Response.id))
+    ).all()
+    return {row.id: (row.period, row.edited_text) for row in rows}
 
 
 def public_section(unit: Unit) -> ThemeSection | None:
