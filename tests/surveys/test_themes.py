@@ -195,12 +195,35 @@ def precision_recall(examples) -> dict[str, tuple[int, int, int]]:
     return {code: tuple(counts) for code, counts in tally.items()}
 
 
-def test_held_out_comments_keep_their_measured_precision_and_recall():
-    """Measured once on comments written after the rules (docs/comment-themes.md): every theme the
-    rules find is right (precision 100%), but they miss about a third (recall 62.5%, 15 of 24)."""
-    held_out = yaml.safe_load((Path(__file__).with_name("theme_heldout.yaml")).read_text(encoding="utf-8"))
+#: Measured on comments the rules were not written against (docs/comment-themes.md), over the seven
+#: real themes: (true positives, false positives, false negatives, right complaint verdicts).
+#: heldout: 20 comments, 2026.12-1 gave (15, 0, 9); its misses were named when the rules were widened.
+#: heldout2: 100 comments written before the widening; 2026.12-1 gave (66, 3, 48); its misses were
+#: seen while widening, so this "after" is optimistic. heldout3: 60 comments written after the
+#: 2026.12-2 rules were committed, never tuned on; 2026.12-1 gave (33, 1, 36): the clean measure.
+HELD_OUT = {
+    "theme_heldout.yaml": (22, 0, 2, 21),
+    "theme_heldout2.yaml": (95, 7, 19, 89),
+    "theme_heldout3.yaml": (46, 2, 23, 38),
+}
+
+
+@pytest.mark.parametrize("name", HELD_OUT)
+def test_held_out_comments_keep_their_measured_precision_and_recall(name):
+    """A rule change may not lower recall or the right complaint verdicts on a held-out file, nor
+    bring precision under 90 %."""
+    held_out = yaml.safe_load((HERE / name).read_text(encoding="utf-8"))
     tally = precision_recall(held_out)
     tp = sum(tally[code][0] for code in TAXONOMY[:-1])
     fp = sum(tally[code][1] for code in TAXONOMY[:-1])
     fn = sum(tally[code][2] for code in TAXONOMY[:-1])
-    assert (tp, fp, fn) == (15, 0, 9) or (fp == 0 and tp >= 15), tally
+    verdicts = sum(
+        found(e["text"])[code] == negative
+        for e in held_out
+        for code, negative in e["themes"].items()
+        if code != "other" and code in found(e["text"])
+    )
+    measured_tp, _fp, measured_fn, measured_verdicts = HELD_OUT[name]
+    assert tp + fn == measured_tp + measured_fn  # the file is unchanged
+    assert tp / (tp + fp) >= 0.90, tally
+    assert tp >= measured_tp and verdicts >= measured_verdicts, (tp, fp, fn, verdicts, tally)
