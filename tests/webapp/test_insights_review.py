@@ -203,3 +203,34 @@ def test_public_theme_counts_follow_the_published_text_not_the_words_a_moderator
 
     section = agency_section(db.session.scalar(select(Unit).where(Unit.code == OURS)))
     assert next(r for r in section.rows if r.theme.code == "fees").cells[-1].mentions == 1
+
+
+def test_eight_copies_of_one_plan_sent_at_once_store_one(app, db, published, backend, make_user, sign_in):  # noqa: F811
+    """The duplicate check holds the unit's row, so copies sent at the same moment wait for each
+    other (PostgreSQL; SQLite runs one writer at a time and has no row locks to take)."""
+    import threading
+
+    if backend != "postgresql":
+        pytest.skip("row locks: PostgreSQL")
+    from tests.webapp.test_role_matrix import valid_csrf_token
+    from webapp.extensions import limiter
+
+    limiter.reset()
+    copies = 8
+    clients = [sign_in(make_user("agency_manager", OURS, email=f"m{i}@sonla.gov.vn"), app.test_client())
+               for i in range(copies)]
+    tokens = [valid_csrf_token(app, http) for http in clients]
+    barrier = threading.Barrier(copies)
+    statuses: list[int] = []
+
+    def send(http, token):
+        barrier.wait()
+        statuses.append(http.post(f"/agency/units/{OURS}/actions", data={"csrf_token": token, **GOOD}).status_code)
+
+    threads = [threading.Thread(target=send, args=pair) for pair in zip(clients, tokens, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert statuses == [302] * copies
+    assert len(_plans(db)) == 1 and len(_events(db, "action_plan.create")) == 1
