@@ -74,6 +74,16 @@ def setup(args) -> None:
         services = [s["code"] for s in unit["services"] if s["sector"] == "admin"]
         if services:
             offered[code] = services
+    with app.app_context():
+        from datetime import date
+
+        from surveys.registry_cache import registry_view
+
+        # Only service groups that exist today (ended groups are refused: service_not_valid_then).
+        services_now = registry_view().services
+        today = date.fromisoformat(args.valid_on)
+        offered = {code: kept for code, services in offered.items()
+                   if (kept := [s for s in services if services_now[s].valid_on(today)])}
     codes = list(offered)
     start = time.perf_counter()
     entries = []

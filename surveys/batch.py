@@ -48,8 +48,6 @@ from webapp.periods import Period
 
 #: Ratings in one batch at most.
 MAX_ITEMS = 500
-#: Rows per INSERT statement for scores and themes (keeps every statement under the drivers' parameter limits).
-CHUNK = 2000
 
 
 @dataclass(frozen=True)
@@ -116,9 +114,10 @@ def _hint(entries: Sequence[Submission | SubmissionRejected], now: datetime) -> 
     return (min(times), max(times)) if times else None
 
 
-def _insert_chunks(table, rows: list[dict[str, Any]]) -> None:
-    for start in range(0, len(rows), CHUNK):
-        db.session.execute(insert(table).values(rows[start:start + CHUNK]))
+def _insert_many(table, rows: list[dict[str, Any]]) -> None:
+    """Multi-row INSERTs of ``rows`` (RETURNING makes SQLAlchemy send them as multi-row VALUES on every driver)."""
+    if rows:
+        db.session.execute(insert(table).returning(table.c[next(iter(table.primary_key)).name]), rows).all()
 
 
 def submit_batch(entries: Sequence[Submission | SubmissionRejected], now: datetime | None = None) -> list[ItemResult]:
@@ -201,9 +200,9 @@ def _store(accepted: list[tuple[int, Submission, dict[str, Any]]], now: datetime
     table = Response.__table__
     # In client_id order, so that two batches sharing ratings lock them in the same order (no deadlock).
     rows = sorted((prepared["row"] for _, _, prepared in accepted), key=lambda row: row["client_id"])
-    returned = db.session.execute(
-        insert_ignoring_duplicates(rows).returning(table.c.id, table.c.client_id)
-    ).all()
+    # One statement compiled once (cached), sent as multi-row VALUES … RETURNING (SQLAlchemy's
+    # "insertmanyvalues"); rows skipped by ON CONFLICT return nothing.
+    returned = db.session.execute(insert_ignoring_duplicates().returning(table.c.id, table.c.client_id), rows).all()
     created = {client_id: response_id for response_id, client_id in returned}
     scores: list[dict[str, Any]] = []
     themes: list[dict[str, Any]] = []
@@ -219,8 +218,8 @@ def _store(accepted: list[tuple[int, Submission, dict[str, Any]]], now: datetime
             themes += rule_rows(response_id, comment)
         if entry.device is not None:
             devices[entry.device.id] = entry.device
-    _insert_chunks(ResponseScore.__table__, scores)
-    _insert_chunks(CommentTheme.__table__, themes)
+    _insert_many(ResponseScore.__table__, scores)
+    _insert_many(CommentTheme.__table__, themes)
     for device in devices.values():
         touch_device(device, now)
     return created

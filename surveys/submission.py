@@ -420,20 +420,21 @@ def validate_submission(submission: Submission, now: datetime | None = None, *,
     }
 
 
-def insert_ignoring_duplicates(rows: dict[str, Any] | list[dict[str, Any]]):
-    """INSERT … ON CONFLICT (client_id) DO NOTHING of one row or many (one multi-row VALUES)."""
+def insert_ignoring_duplicates():
+    """``INSERT INTO responses … ON CONFLICT (client_id) DO NOTHING``, for one row (``.values``) or
+    many (executed with a list of rows: SQLAlchemy sends them as multi-row VALUES)."""
     dialect = db.engine.dialect.name
     table = Response.__table__
     if dialect == "postgresql":
-        return postgresql.insert(table).values(rows).on_conflict_do_nothing(index_elements=["client_id"])
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=["client_id"])
     if dialect == "sqlite":
-        return sqlite.insert(table).values(rows).on_conflict_do_nothing(index_elements=["client_id"])
-    return insert(table).values(rows)  # pragma: no cover - other engines are not supported
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=["client_id"])
+    return insert(table)  # pragma: no cover - other engines are not supported
 
 
 def _insert_ignoring_duplicate(row: dict[str, Any]) -> int | None:
     """INSERT … ON CONFLICT (client_id) DO NOTHING RETURNING id: None when it already existed."""
-    return db.session.execute(insert_ignoring_duplicates(row).returning(Response.__table__.c.id)).scalar()
+    return db.session.execute(insert_ignoring_duplicates().values(row).returning(Response.__table__.c.id)).scalar()
 
 
 def store_prepared(submission: Submission, prepared: dict[str, Any]) -> int | None:
