@@ -7,8 +7,9 @@ Usage (from the repository root)::
     python bench/analysis_bench.py --cli --write-readme   # the command line vs a bare pandas process
 
 ``--cli`` writes the data to a CSV and times, as separate processes in
-alternating rounds, ``python -m analysis estimate`` on it and a bare
-``pandas.read_csv`` + ``np.bincount`` process forming the same sums; it checks
+alternating rounds, ``python -m analysis estimate`` on it, a bare
+``pandas.read_csv`` + ``np.bincount`` process forming the same sums, and the
+start-up floor (a process that only imports pandas and scipy.special); it checks
 that the command's numbers agree with the reference (``csv`` module) reader's
 and with the bare process's to 1e-12, and ``--write-readme`` puts the result
 in ``bench/README.md``.
@@ -159,6 +160,9 @@ _checks._factorize_by_hashing = lambda array, name: None
 sys.exit(cli.main(sys.argv[1:]))
 """
 
+# The least the command must load before it reads a byte: pandas, and scipy.special for the intervals.
+FLOOR_COMMAND = [sys.executable, "-c", "import json, pandas, scipy.special; print(json.dumps(0))"]
+
 README_BEGIN = "<!-- analysis_bench --cli: begin -->"
 README_END = "<!-- analysis_bench --cli: end -->"
 
@@ -187,6 +191,7 @@ def worst_relative_difference(rows, other_rows, fields):
 
 def run_cli_bench(y, weights, stratum, domain, repeat):
     """Time the command line against the bare process; returns the lines to print and to write."""
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as folder:
         data_path = Path(folder) / "responses.csv"
         with open(data_path, "w", newline="") as handle:
@@ -200,12 +205,14 @@ def run_cli_bench(y, weights, stratum, domain, repeat):
         bare_command = [sys.executable, "-c", BARE, str(data_path), str(N_DOMAINS)]
         reference_command = [sys.executable, "-c", REFERENCE, "estimate", str(data_path), *CLI_ARGUMENTS]
         reference_time, reference = timed(reference_command)
-        cli_times, bare_times = [], []
+        cli_times, bare_times, floor_times = [], [], []
         for _ in range(repeat):
             elapsed, document = timed(cli_command)
             cli_times.append(elapsed)
             elapsed, bare = timed(bare_command)
             bare_times.append(elapsed)
+            elapsed, _ = timed(FLOOR_COMMAND)
+            floor_times.append(elapsed)
     rows, reference_rows = document["estimates"], reference["estimates"]
     fields = ("n", "estimate", "se", "var", "ci_low", "ci_high", "deff", "n_eff", "sum_w")
     worst_reference = worst_relative_difference(rows, reference_rows, fields)
@@ -217,16 +224,20 @@ def run_cli_bench(y, weights, stratum, domain, repeat):
     )
     cli_best, bare_best = min(cli_times), min(bare_times)
     median_ratio = float(np.median(np.array(cli_times) / np.array(bare_times)))
+    floor_median_ratio = float(np.median(np.array(floor_times) / np.array(bare_times)))
     return {
         "size_mb": size_mb,
         "cli": cli_best,
         "bare": bare_best,
         "reference": reference_time,
         "ratio": cli_best / bare_best,
+        "floor": min(floor_times),
+        "floor_median_ratio": floor_median_ratio,
         "median_ratio": median_ratio,
         "worst_reference": worst_reference,
         "worst_bare": worst_bare,
         "repeat": repeat,
+        "load_before": load_before,
     }
 
 
@@ -235,7 +246,7 @@ def cli_report(result, machine):
     return [
         f"Measured {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC with "
         f"`python bench/analysis_bench.py --cli --write-readme` ({result['repeat']} alternating rounds, "
-        f"best of each; load average before the run {os.getloadavg()[0]:.2f}).",
+        f"best of each; load average before the run {result['load_before']:.2f}).",
         f"Machine: {machine}.",
         "",
         f"Data: the {N_RESPONSES:,} responses above written to a {result['size_mb']:.1f} MB CSV "
@@ -243,16 +254,21 @@ def cli_report(result, machine):
         "",
         "| process (wall time, start to exit) | time |",
         "|---|---|",
-        f"| `{command}` (pandas C parser, hashed labels) | **{result['cli']:.2f} s** |",
+        f"| `{command}` (pandas C parser, labels hashed once and passed on as integer codes) "
+        f"| **{result['cli']:.2f} s** |",
         "| bare process: `python -c` with `pandas.read_csv` (types inferred) + five `np.bincount` "
         f"per-(stratum, domain) sums and the domain means | {result['bare']:.2f} s |",
+        '| start-up floor: `python -c "import pandas, scipy.special"` (what the command loads before '
+        f"it reads a byte; nothing read) | {result['floor']:.2f} s |",
         f"| baseline, same run: the same command with the `csv`-module reader and `np.unique` sorting "
         f"(the code before issue #18; once) | {result['reference']:.2f} s |",
         "",
         f"Command / bare process: **{result['ratio']:.2f}×** (best of each), {result['median_ratio']:.2f}× "
         f"(median of the per-round ratios); before: {result['reference'] / result['bare']:.1f}×. Numbers: largest "
         f"relative difference from the reference reader {result['worst_reference']:.1e} (n, estimate, se, var, "
-        f"interval, deff, n_eff, Σw of all 201 rows); from the bare process's Σwy/Σw {result['worst_bare']:.1e}.",
+        f"interval, deff, n_eff, Σw of all 201 rows); from the bare process's Σwy/Σw {result['worst_bare']:.1e}. "
+        f"Start-up floor / bare process: {result['floor'] / result['bare']:.2f}× (best of each), "
+        f"{result['floor_median_ratio']:.2f}× (median of the per-round ratios).",
     ]
 
 
