@@ -84,15 +84,23 @@ def test_second_view_is_a_hit_with_the_same_page(web, site, db):
     assert len(cache) == 3
 
 
+def _published_part(html: str) -> str:
+    """The page without its comment-themes table, whose quarters follow moderated comments, not publishing."""
+    soup = BeautifulSoup(html, "html.parser")
+    for section in soup.select('section[aria-labelledby="themes-heading"]'):
+        section.decompose()
+    return str(soup)
+
+
 def test_publishing_a_new_quarter_shows_it_at_once(web, db):
     paths = _paths(db)
-    before = {path: _get(web, path) for path in paths}
+    before = {path: _published_part(_get(web, path)) for path in paths}
     for path in paths:
         assert "2026-Q1" in before[path] and "2026-Q2" not in before[path], path
     _publish(db, "2026-Q2")
     for path in paths:
         after = _get(web, path)
-        assert "2026-Q2" in after, path
+        assert "2026-Q2" in _published_part(after), path
 
 
 def test_a_new_revision_misses_the_cache(web, site, db):
