@@ -138,6 +138,8 @@ BAD = [
     ({"subject": "theme:weather"}, "subject", "Choose an aspect"),
     ({"subject": ""}, "subject", "Choose an aspect"),
     ({"due_on": "2026-03-31"}, "due_on", "before the baseline period 2026-Q2 begins"),
+    # A plan is a promise the public can follow: not one for the next century (found in review).
+    ({"due_on": "9999-12-31"}, "due_on", "within 5 years of the baseline period"),
     ({"due_on": "31/13/2026"}, "due_on", "Write the due date as day/month/year"),
     ({"due_on": "soon"}, "due_on", "Write the due date as day/month/year"),
     ({"due_on": ""}, "due_on", "Give the date"),

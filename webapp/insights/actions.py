@@ -59,6 +59,8 @@ MAX_OUTCOME = 2000
 LIMITS = {"said": MAX_SAID, "action": MAX_ACTION, "responsible": MAX_RESPONSIBLE, "note": MAX_NOTE, "outcome": MAX_OUTCOME}
 #: Plans listed on the agency dashboard (the plans page lists them all).
 DASHBOARD_PLANS = 5
+#: A due date is at most this many years after the baseline period starts (a promise people can follow).
+MAX_YEARS_AHEAD = 5
 #: Published quarters offered as the baseline (newest first).
 BASELINE_CHOICES = 12
 #: Statuses of a plan still to be carried out: past its due date, it is overdue.
@@ -293,7 +295,7 @@ def create_plan(
                    _l("Write what the unit will change in %(count)s characters or fewer.", count=MAX_ACTION))
     responsible = _text(
         responsible, MAX_RESPONSIBLE, "responsible",
-        _l("Name the post or office responsible, for example Bộ phận một cửa."),
+        _l("Name the post or office responsible, for example Bộ phận Một cửa."),
         _l("Write the post or office responsible in %(count)s characters or fewer.", count=MAX_RESPONSIBLE),
     )
     baseline = _baseline(baseline_period, now)
@@ -302,6 +304,12 @@ def create_plan(
     if due_on < baseline.start:
         raise ActionError(
             _l("The due date is before the baseline period %(period)s begins.", period=baseline.label), "due_on"
+        )
+    if due_on > baseline.start.replace(year=baseline.start.year + MAX_YEARS_AHEAD):
+        raise ActionError(
+            _l("Set a due date within %(years)s years of the baseline period %(period)s.", years=MAX_YEARS_AHEAD,
+               period=baseline.label),
+            "due_on",
         )
     _lock(Unit, unit.id)
     same = db.session.scalar(
