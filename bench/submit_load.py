@@ -125,7 +125,10 @@ def _proc_times() -> dict[int, tuple[str, int, float]]:
         if "gunicorn" in cmdline:
             group = "gunicorn"
         elif comm.startswith("postgres") or cmdline.startswith("postgres"):
-            group = "postgres"
+            # With BENCH_PG_DATABASE set, backends of other databases (other workers' tests) are "other".
+            backend = re.match(r"postgres: (?:[^:\s]+: )?\S+ (\S+) \S+\(", cmdline)
+            other_db = os.environ.get("BENCH_PG_DATABASE") and backend and backend.group(1) != os.environ["BENCH_PG_DATABASE"]
+            group = "other" if other_db else "postgres"
         elif comm == "wrk":
             group = "wrk"
         else:
