@@ -229,9 +229,10 @@ def test_public_page_counts_only_published_comments_from_the_minimum(db, registr
         _commented("Chờ đợi lâu.", published=True)
     _commented("Cán bộ cáu gắt.")  # pending: never counted in public
     soup = check_page(client.get(f"/units/{OURS}"))
-    rows = _table(soup)
-    # Under the minimum, no quarter shows a count or a share.
-    assert rows and not any(char.isdigit() or char == "%" for cells in rows.values() for cell in cells for char in cell)
+    section = soup.select_one("#themes-heading").find_parent("section")
+    # Under the minimum, no quarter is shown: no table, no count, no share; the page says why.
+    assert section.select_one("table") is None
+    assert "dưới 10" in section.get_text(" ") and "%" not in section.get_text(" ")
     _commented("Chờ đợi lâu.", published=True)
     soup = check_page(client.get(f"/units/{OURS}"))
     rows = _table(soup)

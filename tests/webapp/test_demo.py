@@ -221,3 +221,24 @@ def test_demo_plants_themed_comments_and_action_plans(seeded):
     plans = db.session.scalars(select(ActionPlan).order_by(ActionPlan.id)).all()
     assert {p.status for p in plans} == {"done", "in_progress", "planned"}
     assert {(p.aspect, p.theme) for p in plans} >= {("civil_servant", None), (None, "waiting")}
+
+
+def test_the_demo_draws_the_same_answers_in_every_process():
+    """The planted aspects and comments come from streams seeded from the demo's own: the seed must
+    not depend on the process (``hash(None)``, part of a Random state, does before Python 3.12)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import random\n"
+        "from surveys import definitions\n"
+        "from webapp.demo.seed import _AnswerMaker\n"
+        "instrument = definitions.load_instrument('surveys/instruments/admin-procedure.v2.yaml')\n"
+        "maker = _AnswerMaker(instrument, random.Random(7))\n"
+        "print([maker.aspect_rand.random() for _ in range(3)], [maker.comment_rand.random() for _ in range(3)])\n"
+    )
+    outputs = {
+        subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout  # noqa: S603
+        for _ in range(3)
+    }
+    assert len(outputs) == 1, outputs

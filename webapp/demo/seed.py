@@ -196,10 +196,13 @@ class _AnswerMaker:
         self.aspect_of = {item.code: section.code for section in instrument.aspects for item in section.items}
         # The verdicts on aspects come from their own stream (seeded from the demo's, without drawing
         # from it), so every other answer, and every property of the demo, is as before the planting.
-        self.aspect_rand = random.Random(hash(rand.getstate()))  # noqa: S311 (demo data, not secrets)  # nosec B311
+        # Seeded from the state's integers only: the state's last item may be None, whose hash
+        # changes from process to process before Python 3.12.
+        state = rand.getstate()[1]
+        self.aspect_rand = random.Random(hash(state))  # noqa: S311 (demo data, not secrets)  # nosec B311
         # Comments too (their texts are repeated by weight to plant themes: drawing them from the
         # main stream would shift every later answer).
-        self.comment_rand = random.Random(hash(rand.getstate()) + 1)  # noqa: S311  # nosec B311
+        self.comment_rand = random.Random(hash(state) + 1)  # noqa: S311  # nosec B311
         planted = PLANTED_DRIVERS.get(instrument.sector, ())
         self.aspect_odds = {section.code: STRONG_ASPECT if section.code in planted else WEAK_ASPECT
                             for section in instrument.aspects}

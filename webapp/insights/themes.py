@@ -150,6 +150,21 @@ class ThemeSection:
     def latest_shown(self) -> bool:
         return self.comments[-1] is not None
 
+    @property
+    def ordered_by(self) -> str:
+        """The quarter whose complaints order the rows: the latest one shown."""
+        return self.periods[self.shown[-1]] if self.shown else self.latest
+
+    @property
+    def shown(self) -> list[int]:
+        """Positions of the quarters the table shows (those with enough comments)."""
+        return [i for i, n in enumerate(self.comments) if n is not None]
+
+    @property
+    def left_out(self) -> list[str]:
+        """The quarters left out of the public table: too few published comments with a theme."""
+        return [p for p, n in zip(self.periods, self.comments, strict=True) if n is None]
+
 
 def _section(unit: Unit, *, public: bool) -> ThemeSection | None:
     scope = subtree_ids(unit)
@@ -208,7 +223,9 @@ def _section(unit: Unit, *, public: bool) -> ThemeSection | None:
         )
         for code in order
     ]
-    latest_cell = {row.theme.code: row.cells[-1] or Cell(0, 0) for row in rows}
+    # Ordered by the latest quarter the table shows (a quarter left out never orders the rows).
+    last = max((i for i, n in enumerate(shown) if n is not None), default=len(labels) - 1)
+    latest_cell = {row.theme.code: row.cells[last] or Cell(0, 0) for row in rows}
     rows.sort(key=lambda row: (-latest_cell[row.theme.code].negative, -latest_cell[row.theme.code].mentions,
                                order.index(row.theme.code)))
     return ThemeSection(labels, shown, rows, includes_subunits=len(scope) > 1, public=public)
