@@ -19,12 +19,12 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-import yaml
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from public import readers
+from surveys import themes as taxonomy
 from surveys.pii import mask_text
 from surveys.stored import definition_of
 from webapp.access import unit_in_scope
@@ -67,17 +67,6 @@ BASELINE_CHOICES = 12
 OPEN_STATUSES = ("planned", "in_progress")
 #: The order plans are listed in: under way, planned, done, dropped.
 STATUS_ORDER = ("in_progress", "planned", "done", "dropped")
-#: Used when the themes' taxonomy (``surveys/themes.yaml``) cannot be read: the codes issue #16 lists.
-FALLBACK_THEMES = {
-    "waiting": _l("Waiting time and number of trips"),
-    "attitude": _l("Staff attitude"),
-    "guidance": _l("Guidance and clarity"),
-    "fees": _l("Fees and improper requests"),
-    "facilities": _l("Facilities"),
-    "online": _l("Online services and IT systems"),
-    "result": _l("Quality of the result"),
-    "other": _l("Other"),
-}
 
 
 class ActionError(ValueError):
@@ -104,18 +93,8 @@ class AlreadySaved(Exception):
 
 
 def theme_labels() -> dict[str, str]:
-    """The comment themes' codes and names in the current language, in taxonomy order.
-
-    Read from the taxonomy (:mod:`surveys.themes`, ``surveys/themes.yaml``) when it can be read;
-    otherwise from :data:`FALLBACK_THEMES`, the codes issue #16 lists.
-    """
-    try:
-        from surveys import themes as taxonomy
-
-        codes = taxonomy.theme_codes()
-        return {code: taxonomy.theme(code).label_in(current_language()) for code in codes}
-    except (ImportError, OSError, KeyError, ValueError, yaml.YAMLError):
-        return {code: str(label) for code, label in FALLBACK_THEMES.items()}
+    """The comment themes' codes and names in the current language, in taxonomy order (``surveys/themes.yaml``)."""
+    return {code: taxonomy.theme(code).label_in(current_language()) for code in taxonomy.theme_codes()}
 
 
 def _unit_aspects(unit: Unit) -> set[tuple[str, str]]:
