@@ -861,6 +861,11 @@ def _ner(sentence: str) -> list[tuple[str, str, str, str]]:
         return _ner_cached(sentence)
 
 
+def warm_up() -> None:
+    """Load the name recogniser now (a web server's master process does, before its workers fork)."""
+    _ner("Tôi tên Mùa A Sáng.")
+
+
 @functools.lru_cache(maxsize=4096)
 def _ner_cached(sentence: str) -> tuple[tuple[str, str, str, str], ...]:
     return tuple(tuple(token) for token in _ner_function(sentence))  # type: ignore[misc]

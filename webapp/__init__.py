@@ -84,7 +84,7 @@ def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
 
 
 def warm_up(app: Flask) -> None:
-    """Compile every template, load every translation catalogue and render the home page now.
+    """Compile every template, load every translation catalogue and language model, render the home page now.
 
     ``wsgi.py`` calls it in gunicorn's master (``preload_app``), so each worker, including
     those ``max_requests`` restarts, starts with them instead of spending about a second of
@@ -103,6 +103,12 @@ def warm_up(app: Flask) -> None:
     for language in app.config["LANGUAGES"]:
         with app.test_request_context(f"/?lang={language}"):
             get_translations()
+    # The Vietnamese language models (names in the masker, word segmentation for comment themes),
+    # loaded once here rather than on the first comment each worker receives.
+    from surveys import pii, themes
+
+    pii.warm_up()
+    themes.assign("Chờ đợi lâu.")
     from public.cache import prerender
 
     prerender(app)
