@@ -31,7 +31,9 @@ from sqlalchemy import insert, select
 
 from surveys.submission import (
     BURST_WINDOW,
+    CLOCK_SKEW,
     IMPLAUSIBLE_WINDOW,
+    MAX_QUEUE_AGE,
     FieldError,
     Submission,
     SubmissionRejected,
@@ -108,9 +110,14 @@ def _existing_ids(client_ids: set[uuid.UUID]) -> dict[uuid.UUID, int]:
 
 
 def _hint(entries: Sequence[Submission | SubmissionRejected], now: datetime) -> tuple[datetime, datetime] | None:
-    """The span of the claimed answer times (what the device's stored ratings are first read for)."""
+    """The span of the plausible claimed answer times (what the device's stored ratings are first read for).
+
+    Times a single rating would be refused for (too old, in the future) are left out: they never
+    reach the flags, and the ends of the calendar would overflow the window arithmetic.
+    """
     times = [min(e.answered_at, now) for e in entries
-             if isinstance(e, Submission) and e.answered_at is not None and e.answered_at.tzinfo is not None]
+             if isinstance(e, Submission) and e.answered_at is not None and e.answered_at.tzinfo is not None
+             and now - MAX_QUEUE_AGE <= e.answered_at <= now + CLOCK_SKEW]
     return (min(times), max(times)) if times else None
 
 

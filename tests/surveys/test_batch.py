@@ -215,3 +215,14 @@ def test_the_same_batch_sent_twice_at_once_stores_each_rating_once(app, db, make
     assert count(db) == 60 and count(db, ResponseScore) == 60
     stored = set(db.session.scalars(select(Response.client_id)))
     assert stored == {uuid.UUID(item["client_id"]) for item in items}
+
+
+@pytest.mark.parametrize("extreme", ["0001-01-01T00:10:00+00:00", "9999-12-31T23:50:00+00:00"])
+def test_an_answer_time_at_the_ends_of_the_calendar_is_refused_without_harming_the_batch(client, db, make_device,
+                                                                                         kiosk_body, extreme):
+    _, key = make_device()
+    answer = send(client, [kiosk_body(answered_at=extreme), kiosk_body()], key)
+    assert answer.status_code == 200
+    assert statuses(answer) == [422, 201]
+    assert answer.json["results"][0]["error"]["field"] == "answered_at"
+    assert count(db) == 1
