@@ -50,6 +50,14 @@ What is masked
   the first word of a sentence — go to underthesea's named-entity recogniser (``underthesea.ner``,
   CRF model shipped inside the package, loaded lazily once per process, calls serialised by a
   lock), which reads the sentence around them; words it tags ``B-PER``/``I-PER`` are masked.
+  Capitalised names of ethnic groups after "người", "dân tộc", "đồng bào" ("người Dao", "đồng
+  bào Dao, La Ha và Kháng", :data:`ETHNIC_GROUPS`) are kept.
+* **Full names in lower case** (``name``): a family name of :data:`SURNAMES`, "văn", "thị", "a"
+  or "seo" and a given name ("gặp chị [tên] ở quầy" for "quàng thị mai"), unless the middle name
+  and the next word make a common word ("vì thị trấn", "mua văn phòng phẩm") or it follows a
+  street word ("đường lò văn giá", as when capitalised); the word after
+  the given name is masked too when the recogniser, reading the sentence with the name and that
+  word capitalised, tags it as part of the name ("trần thị hồng nhung"; rules only: not).
 
 What is deliberately not masked
 -------------------------------
@@ -66,11 +74,12 @@ digits, it is masked (``123.456.789`` may be a CMND).
 
 Known limits
 ------------
-* Names written in lower case or all in upper case are not detected, nor a one-word given name
-  as the first word of a sentence ("Hùng làm rất tốt") unless a family name starts it.
-* A street or place named after a person ("đường Lò Văn Giá") is masked when it is a full name
-  after a place word; a place the rules do not know may be masked when the recogniser takes it
-  for a person ("Khu du lịch Ngũ Động"): the issue allows masking a place when unsure.
+* Names written all in upper case are not detected, nor names in lower case other than a full
+  name with "văn"/"thị"/"a"/"seo" ("chị mai", "nguyễn trãi"), nor a one-word given name as the
+  first word of a sentence ("Hùng làm rất tốt") unless a family name starts it.
+* A street, school or place named after a person ("đường Lò Văn Giá", "Trường THCS Chu Văn An")
+  is masked when it is a full name after a place word; a place the rules do not know may be
+  masked when the recogniser takes it for a person ("Khu du lịch Ngũ Động"): the issue allows masking a place when unsure.
 * Title Case sentences ("Cô Giáo Dạy Rất Tốt") mask words that are not names.
 * The recogniser runs at most :data:`NER_BUDGET` times per text (about 2 ms each); in a longer
   text, runs it would have read are masked.
@@ -107,6 +116,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 
 __all__ = [
+    "ETHNIC_GROUPS",
     "HONORIFICS",
     "KNOWN_PLACES",
     "NER_BUDGET",
@@ -800,6 +810,54 @@ SURNAMES = _words("""nguyễn trần lê phạm hoàng huỳnh phan vũ võ đ�
 #: Middle names that make a run of capitalised words a person's name ("Lò Văn…", "Mùa A…").
 _MIDDLE = _words("văn thị a seo thi bá đức ngọc hữu công quang xuân thanh minh hồng mạnh")
 _STRONG_MIDDLE = _words("văn thị a seo")
+#: Common words that start with a middle name: "vì thị trấn", "mua văn phòng phẩm" are not names.
+_MIDDLE_WORDS = _words(
+    """thị trấn|thị xã|thị trường|thị thực|thị chính|thị sát|thị hiếu|thị lực|thị phần|thị ủy|thị uỷ
+    |thị giác|thị uy|thị phi|thị tộc|thị dân|thị thành|thị tứ|thị vệ|thị sảnh|thị trưởng|văn bản
+    |văn phòng|văn hóa|văn hoá|văn thư|văn minh|văn nghệ|văn học|văn kiện|văn xuôi|văn phong|văn hiến
+    |văn tự|văn bằng|văn chương|văn miếu|văn thể|văn công|văn vẻ|văn mẫu|văn võ|văn sĩ|văn nhân
+    |văn hào|văn thơ|văn tế|văn khấn|văn hay|văn án|a lô|a còng|a dua|a ha|a la|a di|a tòng""",
+    "|",
+)
+#: Vietnam's ethnic groups: after "người", "dân tộc", "đồng bào" ("người Dao", "dân tộc La Ha"), not names.
+ETHNIC_GROUPS = _words(
+    """kinh|tày|thái|mường|khmer|hoa|nùng|mông|hmông|h'mông|dao|gia rai|ê đê|ba na|xơ đăng|sán chay
+    |cơ ho|chăm|sán dìu|hrê|mnông|ra glai|xtiêng|bru vân kiều|bru|vân kiều|thổ|giáy|cơ tu|gié triêng
+    |mạ|khơ mú|khơmú|co|tà ôi|chơ ro|kháng|xinh mun|hà nhì|chu ru|lào|la chí|la ha|phù lá|la hủ|lự
+    |lô lô|chứt|mảng|pà thẻn|cơ lao|cống|bố y|si la|pu péo|brâu|ơ đu|rơ măm""",
+    "|",
+)
+_ETHNIC_SYLLABLES = frozenset(syllable for group in ETHNIC_GROUPS for syllable in group.split())
+_LOWER_WORD_RE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+
+
+def _after_ethnic_word(before: str) -> bool:
+    """Whether ``before`` ends with "người"/"dân tộc"/"đồng bào" and, maybe, a list of ethnic
+    groups ("đồng bào Dao, La Ha và "): the next capitalised words name a group, not a person."""
+    words = _LOWER_WORD_RE.findall(before.lower())
+    while words and (words[-1] in _ETHNIC_SYLLABLES or words[-1] == "và"):
+        words.pop()
+    return bool(words) and (words[-1] == "người" or words[-2:] in (["dân", "tộc"], ["đồng", "bào"]))
+
+
+#: A full name in lower case: family name, a strong middle name, a given name ("quàng thị mai").
+_LOWER_NAME_RE = re.compile(
+    _NOT_LETTER_BEHIND
+    + "(?P<family>"
+    + _LOWER
+    + "+)"
+    + _SP
+    + "+(?P<middle>"
+    + "|".join(sorted(_STRONG_MIDDLE))
+    + ")"
+    + _SP
+    + "+(?P<given>"
+    + _LOWER
+    + "+)"
+    + _NOT_LETTER_AHEAD
+)
+_NEXT_LOWER_RE = re.compile(_SP + "+(" + _LOWER + "+)" + _NOT_LETTER_AHEAD)
+_WORD_RE = re.compile(r"[^\W\d_]+")
 #: Places of Sơn La (and a few others) whose first word is also a family name or a given name.
 KNOWN_PLACES = _words(
     """sơn la|mộc châu|thuận châu|mường la|phù yên|bắc yên|quỳnh nhai|sốp cộp|mai sơn|yên châu|vân hồ
@@ -1059,6 +1117,8 @@ class _Masker:
         family = lower[0] in SURNAMES and len(lower) >= 2
         if prev_word in _STREET_BEFORE:
             return None
+        if " ".join(lower) in ETHNIC_GROUPS and _after_ethnic_word(before):
+            return None  # "người Dao", "dân tộc La Ha"
         if prev_word in _PLACE_BEFORE:
             full = family and (lower[1] in _MIDDLE or len(lower) >= 3)
             return (start, end) if full else None
@@ -1075,6 +1135,12 @@ class _Masker:
         if self.budget[0] == 0:
             return True  # unsure and out of budget: mask rather than leak
         self.budget[0] -= 1
+        left, right = self._sentence(start, end)
+        window = self.text[left:right]
+        return any(a < end - left and b > start - left for a, b in _per_spans(window))
+
+    def _sentence(self, start: int, end: int) -> tuple[int, int]:
+        """The bounds of the sentence around text[start:end] (at most _NER_WINDOW either side)."""
         text = self.text
         left = max(0, start - _NER_WINDOW)
         right = min(len(text), end + _NER_WINDOW)
@@ -1083,8 +1149,37 @@ class _Masker:
         stop = _BOUNDARY_RE.search(text, end, right)
         if stop is not None:
             right = stop.start() + 1
-        window = text[left:right]
-        return any(a < end - left and b > start - left for a, b in _per_spans(window))
+        return left, right
+
+    def stage_lower_names(self) -> None:
+        """Full names in lower case ("gặp chị quàng thị mai"): a family name, "văn"/"thị"/"a"/"seo"
+        and a given name are masked, unless the middle and the next word make a common word ("vì
+        thị trấn") or a street word comes before ("đường lò văn giá"); the recogniser, reading the sentence with the name and the word after it
+        capitalised, says whether that word is a second given name ("trần thị hồng nhung")."""
+        for m in _LOWER_NAME_RE.finditer(self.shadow):
+            if m.group("family") not in SURNAMES or f"{m.group('middle')} {m.group('given')}" in _MIDDLE_WORDS:
+                continue
+            prev = _WORD_BEFORE_RE.search(self.shadow, max(0, m.start() - 40), m.start())
+            if prev and prev.group(1).lower() in _STREET_BEFORE:
+                continue  # "đường lò văn giá": a street, kept as when capitalised
+            end = m.end()
+            after = _NEXT_LOWER_RE.match(self.shadow, end)
+            if after is not None and self._ner_extends_name(m.start(), after.start(1), after.end()):
+                end = after.end()
+            self.claim(m.start(), end, "name")
+        self.commit()
+
+    def _ner_extends_name(self, start: int, word_start: int, word_end: int) -> bool:
+        """Whether the recogniser tags text[word_start:word_end] as part of the person's name that
+        starts at ``start`` once text[start:word_end] is capitalised (it reads case; rules only or
+        out of budget: no, the name stops at its first given name)."""
+        if self.budget[0] <= 0:
+            return False
+        self.budget[0] -= 1
+        left, right = self._sentence(start, word_end)
+        name = _WORD_RE.sub(lambda w: w.group()[:1].upper() + w.group()[1:], self.text[start:word_end])
+        window = self.text[left:start] + name + self.text[word_end:right]
+        return any(a <= word_start - left and b >= word_end - left for a, b in _per_spans(window))
 
     def _name_span(self, m: re.Match[str]) -> tuple[int, int] | None:
         shadow = self.shadow
@@ -1185,6 +1280,7 @@ def _mask_once(text: str, budget: list[int] | None = None) -> list[tuple[int, in
     masker.stage_keep()
     masker.stage_names()
     masker.stage_open_names()
+    masker.stage_lower_names()
     masker.stage_numbers()
     return masker.replacements()
 

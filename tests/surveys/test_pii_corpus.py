@@ -11,7 +11,12 @@ import pytest
 from surveys.pii import mask_personal_data
 from tests.surveys.pii_labelled import HELD_OUT, TUNING, Comment, load, parse, score
 
-PARTS = {"tuning": load(TUNING), "held-out": load(HELD_OUT)}
+#: A second blind set, written without reading the masker's word lists and committed before its
+#: one blind run (recall 74/79 = 93.7 %: names in lower case leaked). That blind number is in
+#: bench/README.md; the set was then read and its general bugs fixed, so here it is held to the
+#: same thresholds as the rest (it reaches 79/79 and 99.8 % kept after the fixes).
+BLIND_2 = TUNING.with_name("pii_corpus_blind2.yaml")
+PARTS = {"tuning": load(TUNING), "held-out": load(HELD_OUT), "blind 2 (no longer blind)": load(BLIND_2)}
 
 
 def test_corpus_is_large_and_covers_the_issue() -> None:
