@@ -544,11 +544,12 @@ def openapi_document() -> dict[str, Any]:
                                 }
                             },
                         },
-                        "400": {"description": "Not JSON, `responses` missing or not a list, or another field", **json_error},
+                        "400": {"description": f"Not JSON, `responses` missing, not a list or with more than "
+                                f"{MAX_BATCH_ITEMS} items, or another field; nothing stored", **json_error},
                         "401": {"description": "No device key", **json_error},
                         "403": {"description": "Unknown, revoked or not yet approved device key", **json_error},
-                        "413": {"description": f"More than {MAX_BATCH_ITEMS} items, or a body larger than "
-                                f"{MAX_BATCH_BYTES // (1024 * 1024)} MB; nothing stored", **json_error},
+                        "413": {"description": f"A body larger than {MAX_BATCH_BYTES // (1024 * 1024)} MB; nothing stored",
+                                **json_error},
                         "415": {"description": "Not application/json", **json_error},
                         "429": {"description": "Too many ratings from this device; nothing stored", **json_error},
                     },

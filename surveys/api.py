@@ -15,7 +15,7 @@ draining its offline queue): each is parsed here and validated by the same servi
 one, the valid ones are stored in one transaction (surveys/batch.py), and the answer is 200 with
 one result per item, in order: ``{"index", "status": 201|200, "id"}`` or ``{"index", "status":
 4xx, "error", "errors"}`` as a single call would have answered. A malformed body answers 400, too
-many items or bytes 413, not JSON 415; nothing is stored then.
+many items 400, too many bytes 413, not JSON 415; nothing is stored then.
 """
 
 from __future__ import annotations
@@ -269,7 +269,7 @@ def create_responses():
         return _error_response(400, [FieldError(str(sorted(set(body) - {"responses"})[0])[:MAX_TEXT], "unknown_field")])
     items = body["responses"]
     if len(items) > MAX_BATCH_ITEMS:
-        return _error_response(413, [FieldError("responses", "too_many_items", {"max": MAX_BATCH_ITEMS, "count": len(items)})])
+        return _error_response(400, [FieldError("responses", "too_many_items", {"max": MAX_BATCH_ITEMS, "count": len(items)})])
     results = submit_batch([_submission(item, device) for item in items])
     answers = []
     for index, result in enumerate(results):
