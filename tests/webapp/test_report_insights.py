@@ -22,9 +22,11 @@ HEADING = "From scores to action: key drivers, comment themes and action plans"
 
 @pytest.fixture(scope="module")
 def published(app):
-    with published_app(app, responses=12_000, seed=14, first_quarter=PREVIOUS, periods=[PREVIOUS, PERIOD]) as ready:
-        with ready.app_context():
-            yield ready
+    with (
+        published_app(app, responses=12_000, seed=14, first_quarter=PREVIOUS, periods=[PREVIOUS, PERIOD]) as ready,
+        ready.app_context(),
+    ):
+        yield ready
 
 
 def _build(unit, fmt, locale="en"):
