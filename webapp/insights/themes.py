@@ -166,22 +166,25 @@ class ThemeSection:
         return [p for p, n in zip(self.periods, self.comments, strict=True) if n is None]
 
 
-def _section(unit: Unit, *, public: bool) -> ThemeSection | None:
-    scope = subtree_ids(unit)
-    base = select(Response.id, Response.period).where(Response.unit_id.in_(scope))
+def _themed(scope: list[int] | None, public: bool):
+    """Responses (id, period) with a themed comment, of these units (None: all), published ones only if ``public``."""
+    base = select(Response.id, Response.period)
+    if scope is not None:
+        base = base.where(Response.unit_id.in_(scope))
     if public:
         base = base.join(CommentReview, CommentReview.response_id == Response.id).where(
             CommentReview.status == "published"
         )
-    themed = base.where(exists().where(CommentTheme.response_id == Response.id)).subquery()
-    latest = db.session.scalar(select(func.max(themed.c.period)))
-    if latest is None:
-        return None
-    quarter = Period.parse(latest)
-    periods = [quarter]
-    while len(periods) < QUARTERS:
-        periods.insert(0, periods[0].previous())
-    labels = [p.label for p in periods]
+    return base.where(exists().where(CommentTheme.response_id == Response.id)).subquery()
+
+
+def period_counts(scope: list[int] | None, labels: list[str], *, public: bool = False, themed=None):
+    """Themed comments per quarter of ``labels``, and ``(quarter, theme, mentions, complaints)`` rows.
+
+    ``scope``: unit ids (None: every unit). In public, a comment a moderator shortened counts the themes
+    the rules find in its published text.
+    """
+    themed = themed if themed is not None else _themed(scope, public)
     totals = dict(
         db.session.execute(
             select(themed.c.period, func.count()).where(themed.c.period.in_(labels)).group_by(themed.c.period)
@@ -201,9 +204,24 @@ def _section(unit: Unit, *, public: bool) -> ThemeSection | None:
     )
     if edited:
         query = query.where(themed.c.id.not_in(list(edited)))
-    counts = db.session.execute(query).all()
+    counts = [tuple(row) for row in db.session.execute(query).all()]
     counts += [(period, found.theme, 1, int(found.negative)) for period, text in edited.values()
                for found in rules.assign(text)]
+    return totals, counts
+
+
+def _section(unit: Unit, *, public: bool) -> ThemeSection | None:
+    scope = subtree_ids(unit)
+    themed = _themed(scope, public)
+    latest = db.session.scalar(select(func.max(themed.c.period)))
+    if latest is None:
+        return None
+    quarter = Period.parse(latest)
+    periods = [quarter]
+    while len(periods) < QUARTERS:
+        periods.insert(0, periods[0].previous())
+    labels = [p.label for p in periods]
+    totals, counts = period_counts(scope, labels, public=public, themed=themed)
     shown = [
         (totals.get(label, 0) if not public or totals.get(label, 0) >= PUBLIC_MIN_COMMENTS else None)
         for label in labels

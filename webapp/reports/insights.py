@@ -14,15 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import case, func, select
-
 from public import readers
 from surveys import themes as theme_rules
-from webapp.extensions import db
 from webapp.insights import actions
-from webapp.insights.themes import MIN_FOR_SHARE
-from webapp.models import PublishedSnapshot, Response, Unit
-from webapp.models.insights import CommentTheme
+from webapp.insights.themes import MIN_FOR_SHARE, period_counts
+from webapp.models import PublishedSnapshot, Unit
 from webapp.periods import Period
 from webapp.portal.response_rates import subtree_ids
 from webapp.publishing.compute import ASPECT_HOST
@@ -140,23 +136,11 @@ def _drivers(snapshot: PublishedSnapshot, unit: Unit | None, locale: str) -> lis
 
 
 def _themes(scope: list[int] | None, period: Period, locale: str) -> tuple[int, list[ThemeLine]]:
-    where = [Response.period.in_([q.label for q in period.quarters])]
-    if scope is not None:
-        where.append(Response.unit_id.in_(scope))
-    themed = db.session.scalar(
-        select(func.count(func.distinct(CommentTheme.response_id)))
-        .join(Response, Response.id == CommentTheme.response_id)
-        .where(*where)
-    ) or 0
-    counts = {
-        code: (int(mentions), int(negative or 0))
-        for code, mentions, negative in db.session.execute(
-            select(CommentTheme.theme, func.count(), func.sum(case((CommentTheme.negative.is_(True), 1), else_=0)))
-            .join(Response, Response.id == CommentTheme.response_id)
-            .where(*where)
-            .group_by(CommentTheme.theme)
-        )
-    }
+    totals, rows = period_counts(scope, [q.label for q in period.quarters])
+    counts: dict[str, tuple[int, int]] = {}
+    for _quarter, code, mentions, negative in rows:
+        before = counts.get(code, (0, 0))
+        counts[code] = (before[0] + int(mentions), before[1] + int(negative or 0))
     language = locale.split("_")[0]
     order = theme_rules.theme_codes()
     lines = [
@@ -165,7 +149,7 @@ def _themes(scope: list[int] | None, period: Period, locale: str) -> tuple[int, 
         if code in counts
     ]
     lines.sort(key=lambda line: (-line.negative, -line.mentions, order.index(line.code)))
-    return themed, lines
+    return sum(totals.values()), lines
 
 
 def _actions(scope: list[int] | None, locale: str, today: date) -> list[ActionLine]:
