@@ -176,6 +176,7 @@ CHANNEL_NAMES = {
     "online": ("Trực tuyến", "Online"),
     "qr": ("Mã QR trên phiếu hẹn", "QR code on the receipt"),
     "paper": ("Phiếu giấy", "Paper"),
+    "sms": ("Tin nhắn SMS", "Text message (SMS)"),
 }
 RESPONDENT_NAMES = {"citizen": ("Người dân", "Citizens"), "business": ("Doanh nghiệp", "Businesses")}
 assert set(CHANNEL_NAMES) >= set(CHANNELS) and set(RESPONDENT_NAMES) >= set(RESPONDENT_TYPES)  # import-time check of constants; tests run it  # nosec B101

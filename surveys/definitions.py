@@ -37,7 +37,7 @@ SCHEMA_DIR = PACKAGE_DIR / "schema"
 
 LANGUAGES = ("vi", "en")
 SECTORS = ("admin", "health", "education")
-CHANNELS = ("kiosk", "online", "qr", "paper")
+CHANNELS = ("kiosk", "online", "qr", "paper", "sms")
 RESPONDENT_TYPES = ("citizen", "business")
 ITEM_TYPES = ("scale5", "scale3", "choice", "multi_choice", "yes_no", "text")
 RATING_TYPES = ("scale5", "scale3")

@@ -23,13 +23,13 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 
-from surveys import definitions
+from surveys import definitions, languages
 from surveys.demographics import RESIDENCE_KINDS, demographic_columns
 from surveys.registry_cache import InstrumentEntry, RegistryView, registry_view
 from surveys.scoring import score_answers
 from surveys.stored import definition_of
 from webapp.extensions import db
-from webapp.models import CHANNELS, Device, PublishedSnapshot, ReceiptToken, Response, ResponseScore, Unit, utcnow
+from webapp.models import CHANNELS, MODES, Device, PublishedSnapshot, ReceiptToken, Response, ResponseScore, Unit, utcnow
 from webapp.ops.metrics import record_submission
 from webapp.periods import VIETNAM, Period
 
@@ -107,6 +107,11 @@ class Submission:
     source_address: str | None = None
     #: Matrix sampling: the item codes the respondent was asked (None: everything was asked).
     asked_items: frozenset[str] | None = None
+    #: How the respondent answered (``MODES``): set by the path the response came in on, never taken
+    #: from the client as such (``assisted`` only from an interviewer's session, ``sms`` only by SMS).
+    mode: str = "self"
+    #: The language the questions were shown in (``surveys.languages``).
+    language: str = "vi"
 
 
 @dataclass(frozen=True)
@@ -324,6 +329,10 @@ def validate_submission(submission: Submission, now: datetime | None = None, *,
         errors.append(FieldError("channel", "device_required"))
     if submission.channel == "qr" and submission.receipt_token is None:
         errors.append(FieldError("token", "required"))
+    if submission.mode not in MODES or (submission.mode == "sms") != (submission.channel == "sms"):
+        errors.append(FieldError("mode", "invalid_choice", {"value": submission.mode}))
+    if not languages.is_known(submission.language):
+        errors.append(FieldError("language", "invalid_choice", {"value": submission.language}))
     answered_at = _check_time(submission, now, errors)
     backdated = False
     if submission.device is not None:
@@ -397,6 +406,8 @@ def validate_submission(submission: Submission, now: datetime | None = None, *,
             "counter_id": submission.device.counter_id if submission.device else None,
             "device_id": submission.device.id if submission.device else None,
             "channel": submission.channel,
+            "mode": submission.mode,
+            "language": submission.language,
             "respondent_type": respondent_type,
             "period": quarter.label,
             "answered_at": answered_at,

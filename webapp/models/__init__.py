@@ -6,7 +6,7 @@ with the migrations.
 
 # The modules of issues #15 and #16 list their tables in their own ``__all__`` (star-imported for the metadata).
 from webapp.models.accounts import ROLES, AuditEvent, LoginThrottle, StaffSession, User
-from webapp.models.collection import CHANNELS, RESPONDENT_TYPES, Instrument, ReceiptToken, Response, ResponseScore
+from webapp.models.collection import CHANNELS, MODES, RESPONDENT_TYPES, Instrument, ReceiptToken, Response, ResponseScore
 from webapp.models.delivery import *  # noqa: F401, F403
 from webapp.models.demo import DemoTruth
 from webapp.models.feedback import COMMENT_STATUSES, CommentReview, PlanProgressValue
@@ -24,6 +24,7 @@ from webapp.models.types import utcnow
 __all__ = [
     "AuditEvent",
     "CHANNELS",
+    "MODES",
     "COMMENT_STATUSES",
     "CommentReview",
     "Counter",

@@ -11,7 +11,9 @@ from webapp.extensions import db
 from webapp.models.registry import Unit
 from webapp.models.types import BigIdentifier, JSONDocument, UTCDateTime, one_of, utcnow
 
-ROLES = ("admin", "agency_manager", "viewer")
+#: ``interviewer``: a commune officer or volunteer who fills the survey with a respondent who cannot
+#: read or use a phone; scoped to a unit's subtree like the agency roles, and sees no results.
+ROLES = ("admin", "agency_manager", "viewer", "interviewer")
 
 
 class User(db.Model):

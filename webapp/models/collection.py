@@ -25,7 +25,12 @@ from webapp.extensions import db
 from webapp.models.registry import Counter, Device, Service, Unit
 from webapp.models.types import BigIdentifier, JSONDocument, UTCDateTime, one_of, utcnow
 
-CHANNELS = ("kiosk", "online", "qr", "paper")
+CHANNELS = ("kiosk", "online", "qr", "paper", "sms")
+#: How the respondent answered: alone (``self``), with the questions read aloud by the device
+#: (``read_aloud``), with an interviewer entering the answers (``assisted``), or by text message
+#: (``sms``). Decided by the server from the path the response came in on, except ``read_aloud``,
+#: which the kiosk or the survey page reports when the listen button was used.
+MODES = ("self", "read_aloud", "assisted", "sms")
 RESPONDENT_TYPES = ("citizen", "business")
 RESPONSE_STATUSES = ("valid", "flagged")
 GENDERS = ("female", "male", "other")
@@ -83,6 +88,7 @@ class Response(db.Model):
         CheckConstraint("duration_seconds IS NULL OR duration_seconds >= 0", name="duration"),
         CheckConstraint("items_satisfied >= 0 AND items_satisfied <= items_rated", name="item_counts"),
         CheckConstraint("kiosk_rating IS NULL OR kiosk_rating BETWEEN 1 AND 5", name="kiosk_rating"),
+        CheckConstraint(one_of("mode", MODES), name="mode"),
         Index("ix_responses_period_unit", "period", "unit_id"),
         # The burst check counts a device's recent ratings on every kiosk submission.
         Index("ix_responses_device_answered", "device_id", "answered_at"),
@@ -98,6 +104,10 @@ class Response(db.Model):
     counter_id: Mapped[int | None] = mapped_column(ForeignKey("counters.id", ondelete="RESTRICT"))
     device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id", ondelete="RESTRICT"))
     channel: Mapped[str] = mapped_column(String(10))
+    #: One of ``MODES``; never identifies who assisted (that is in the audit log only).
+    mode: Mapped[str] = mapped_column(String(10), default="self", server_default="self")
+    #: The language the questions were shown (or sent) in: ``vi``, ``en`` or a language pack's code.
+    language: Mapped[str] = mapped_column(String(12), default="vi", server_default="vi")
     respondent_type: Mapped[str] = mapped_column(String(10), default="citizen")
     #: Quarter of ``answered_at`` in Vietnam time; half-years and years are unions of quarters.
     period: Mapped[str] = mapped_column(String(7))
