@@ -74,6 +74,11 @@ def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
 
     for part in (jobs, integrations, delivery, portal):
         part.init_app(app)
+    # Issue #17: two-way SMS, questions read aloud, language packs, assisted interviews.
+    from webapp import audio, interview, languages, sms
+
+    for part in (sms, audio, languages, interview):
+        part.init_app(app)
     from webapp.ops import init_app as init_operations  # backups, request logs, /metrics
 
     init_operations(app)
