@@ -317,13 +317,6 @@ def test_reinstate_and_exclude_services(db, plant):
 # --- the admin page ---------------------------------------------------------------------------
 
 
-@pytest.fixture(name="admin_client")
-def admin_client_fixture(make_user, sign_in, client):
-    user = make_user("admin")
-    sign_in(user)
-    client.admin = user
-    return client
-
 
 def _audit(db, action: str):
     from webapp.models import AuditEvent

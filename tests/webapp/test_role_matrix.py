@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from tests.conftest import valid_csrf_token
 from webapp.access import SIGN_IN, STAFF
 
 #: Values for the URL variables of the routes (real codes from the registry where it matters).
@@ -23,7 +24,7 @@ SAMPLE_VALUES = {
     "instrument_code": "counter-quick",
 }
 #: The roles whose rights are checked; the scoped ones are given the one-stop centre.
-ROLES = ("anonymous", "viewer", "agency_manager", "admin")
+ROLES = ("anonymous", "viewer", "interviewer", "agency_manager", "admin")
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
@@ -78,18 +79,6 @@ def as_role(app, make_user, sign_in):
         return sign_in(user, http)
 
     return make
-
-
-def valid_csrf_token(app, http) -> str:
-    """A CSRF token the app accepts for ``http``'s session (access, not CSRF, is under test here)."""
-    import secrets
-
-    from itsdangerous import URLSafeTimedSerializer
-
-    raw = secrets.token_hex(20)
-    with http.session_transaction() as session:
-        session["csrf_token"] = raw
-    return URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw)
 
 
 @pytest.mark.parametrize("role", ROLES)
