@@ -149,6 +149,20 @@ RESPONSE_BODY = {
         },
         "duration_seconds": {"type": "integer", "minimum": 0, "maximum": 86400},
         "respondent_type": {"type": "string", "enum": list(RESPONDENT_TYPES)},
+        "read_aloud": {
+            "type": "boolean",
+            "default": False,
+            "description": "`true` when the respondent used a listen (Nghe) button: the response is stored with mode "
+            "`read_aloud`, else `self`. The client never sets the mode itself.",
+        },
+        "language": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 12,
+            "examples": ["vi", "en"],
+            "description": "The language the kiosk showed the question in: `vi` (default), `en` or an installed "
+            "language pack's code; any other value is refused (422).",
+        },
     },
 }
 

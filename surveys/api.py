@@ -29,6 +29,7 @@ from flask import Blueprint, g, jsonify, request
 from flask_babel import gettext as _
 from limits import parse
 
+from surveys import languages
 from surveys.batch import MAX_ITEMS as MAX_BATCH_ITEMS
 from surveys.batch import submit_batch
 from surveys.devices import find_active_device
@@ -52,8 +53,10 @@ MAX_ANSWERS = 200
 MAX_ANSWER_TEXT = 2000
 FIELDS = {
     "client_id", "instrument", "instrument_version", "unit", "service", "channel", "answers", "reasons",
-    "answered_at", "duration_seconds", "respondent_type",
+    "answered_at", "duration_seconds", "respondent_type", "read_aloud", "language",
 }
+#: Longest language code a body may name (``vi``, ``en`` or a language pack's code).
+MAX_LANGUAGE = 12
 #: Refused submissions without a device key are written to the audit log at most this often per address.
 REFUSAL_RECORD_LIMIT = parse("1/10minute")
 
@@ -162,6 +165,16 @@ def _parse(body: Any) -> tuple[dict[str, Any], list[FieldError]]:
     if duration is not None and (isinstance(duration, bool) or not isinstance(duration, int) or not 0 <= duration <= 86_400):
         errors.append(FieldError("duration_seconds", "out_of_range"))
     parsed["duration_seconds"] = duration
+    # Read aloud: the kiosk's listen button was used; the server then records mode ``read_aloud``.
+    read_aloud = body.get("read_aloud", False)
+    if not isinstance(read_aloud, bool):
+        errors.append(FieldError("read_aloud", "invalid_type"))
+    parsed["read_aloud"] = read_aloud is True
+    language = body.get("language")
+    if language is not None and (not isinstance(language, str) or not 1 <= len(language) <= MAX_LANGUAGE):
+        errors.append(FieldError("language", "invalid_type"))
+        language = None
+    parsed["language"] = language
     return parsed, errors
 
 
@@ -213,6 +226,9 @@ def _submission(body: Any, device: Device) -> Submission | SubmissionRejected:
         duration_seconds=parsed["duration_seconds"],
         respondent_type=parsed["respondent_type"],
         device=device,
+        mode="read_aloud" if parsed["read_aloud"] else "self",
+        # The kiosk's current language; the submission service refuses an unknown one (422).
+        language=parsed["language"] or languages.SOURCE,
     )
 
 

@@ -10,6 +10,12 @@ keys move between them, Enter or Space chooses, a tap chooses.
   and is sent to ``POST /api/v1/responses`` with the ``X-Device-Key`` header whenever the
   network allows; a service worker (``/kiosk/sw.js``, scope ``/kiosk/``) keeps the page
   and its assets so the kiosk reloads while offline.
+* **Read aloud** (``static/kiosk/listen.js``): a large "Nghe" (listen) button beside the
+  question and each face plays the approved recording of that text in the kiosk's language
+  (:func:`webapp.audio.audio_clips`), or speaks it with the tablet's Vietnamese voice where
+  there is no recording; the service worker keeps the active version's recordings for offline
+  use. Without JavaScript, or with neither a recording nor a voice, no button is shown. A
+  rating given after a listen button was used is sent with ``read_aloud`` (mode ``read_aloud``).
 * **Without JavaScript** the faces are submit buttons of a real form that posts here
   (CSRF-protected, rate limited per device) and stores the rating server-side. Only the
   values of the instrument's options are accepted.
@@ -43,6 +49,8 @@ from surveys.registry_cache import registry_view
 from surveys.stored import definition_of
 from surveys.submission import Submission, SubmissionRejected, overall_satisfied, submit_response, touch_device
 from webapp.access import DEVICE, declare_access
+from webapp.audio import audio_clips
+from webapp.audio.service import active_clip_urls
 from webapp.extensions import db, limiter
 from webapp.i18n import DEFAULT_TIMEZONE, current_language
 from webapp.periods import vietnam_today
@@ -60,7 +68,7 @@ ASSETS = (
     "kiosk/face-very-unhappy.svg", "kiosk/face-unhappy.svg", "kiosk/face-neutral.svg", "kiosk/face-happy.svg",
     "kiosk/face-very-happy.svg",
     "kiosk/clock.svg", "kiosk/guidance.svg", "kiosk/staff.svg", "kiosk/one-trip.svg", "kiosk/fees.svg",
-    "kiosk/no-bribe.svg",
+    "kiosk/no-bribe.svg", "kiosk/listen.js",
 )
 #: Milliseconds: warn after this much inactivity once a face was chosen, reset after a further
 #: ``GRACE_MS``; the thank-you screen resets after ``THANKS_MS``; the queue is retried every ``SYNC_MS``.
@@ -135,10 +143,12 @@ def _page(device, device_key: str, *, status: int = 200, error: str | None = Non
         chosen = services[0].code
     lang = current_language()
     overall = instrument.item("overall")
+    clips = audio_clips(instrument, lang)
     faces = [
         {
             "value": option.value,
             "label": option.label.get(lang),
+            "clip": clips.get(f"option:overall:{option.value}"),
             "pictogram": option.pictogram,
             "image": asset_url(f"kiosk/{option.pictogram}.svg"),
             # The chips that follow: what went well after a satisfied face, what did not otherwise.
@@ -174,6 +184,7 @@ def _page(device, device_key: str, *, status: int = 200, error: str | None = Non
         device_key=device_key,
         instrument=instrument,
         question=overall.text.get(lang),
+        question_clip=clips.get("item:overall"),
         faces=faces,
         chips=chips,
         services=services,
@@ -216,6 +227,7 @@ def rate(device_key: str):
         return _page(device, device_key, status=422, error=_("Choose the service you used, then choose a face."))
     if overall is None:
         return _page(device, device_key, status=422, error=_("Choose one of the faces."), chosen=service)
+    language = current_language()
     try:
         client_id = uuid.UUID(request.form.get("client_id", ""))
     except ValueError:
@@ -229,6 +241,9 @@ def rate(device_key: str):
         channel="kiosk",
         answers={"overall": overall},
         device=device,
+        # Set by listen.js when a listen button was used before the form was posted.
+        mode="read_aloud" if request.form.get("read_aloud") == "1" else "self",
+        language=language,
     )
     try:
         submit_response(submission)
@@ -271,6 +286,9 @@ def service_worker():
     settings = {
         "cache": f"kiosk-{asset_version()}",
         "assets": [asset_url(name) for name in ASSETS],
+        # The recordings of the active version, every language: kept so that they play offline.
+        "audio": active_clip_urls(INSTRUMENT),
+        "audio_prefix": url_for("audio_files.clip", sha256="x" * 64, ext="opus").rsplit("/", 1)[0] + "/",
         "scope": scope,
         # The page shown when the kiosk page was never saved and the network is down.
         "offline": {

@@ -260,6 +260,7 @@
       // No working queue on this tablet: let the server store it, as without JavaScript.
       var field = document.createElement("input");
       field.type = "hidden"; field.name = "overall"; field.value = item.body.answers.overall;
+      form.elements.namedItem("read_aloud").value = item.body.read_aloud ? "1" : "";
       form.appendChild(field);
       form.submit();
     });
@@ -269,6 +270,7 @@
   function clearTimers() { clearTimeout(idleTimer); clearTimeout(graceTimer); clearTimeout(thanksTimer); }
   function show(name, focusTarget) {
     stage = name;
+    document.dispatchEvent(new Event("listen:stop"));
     Object.keys(stages).forEach(function (key) { stages[key].hidden = key !== name; });
     data.stage = name;
     if (focusTarget) focusTarget.focus();
@@ -305,8 +307,11 @@
         client_id: id, instrument: data.instrument, instrument_version: Number(data.instrumentVersion), unit: data.unit,
         service: currentService(), channel: "kiosk", answers: { overall: overall }, reasons: reasons, answered_at: isoWithOffset(now),
         duration_seconds: Math.min(86400, Math.max(0, Math.round((now.getTime() - (startedAt || now.getTime())) / 1000))),
+        language: data.language || document.documentElement.lang,
       },
     };
+    // A listen button was used for this rating (listen.js marks the page).
+    if (data.readAloud === "true") item.body.read_aloud = true;
     overall = null;
     clearTimers();
     enqueue(item);
@@ -323,6 +328,8 @@
     overall = null;
     chips = null;
     startedAt = null;
+    delete data.readAloud;
+    form.elements.namedItem("read_aloud").value = "";
     freshClientId();
     if (!inactive) show("rate", $("q-overall"));
   }

@@ -1,12 +1,16 @@
-/* Counter kiosk service worker (scope /kiosk/). `KIOSK` ({cache, assets, scope, offline}) is
-   prepended by the server. Pages: network first (4 s), then the saved copy; assets: cache first.
+/* Counter kiosk service worker (scope /kiosk/). `KIOSK` ({cache, assets, audio, audio_prefix, scope,
+   offline}) is prepended by the server. Pages: network first (4 s), then the saved copy; assets and
+   the recordings of questions (/audio/<sha256>.<ext>, immutable): cache first. The active version's
+   recordings are stored at install; one that fails to download does not stop the install.
    Ratings never pass through here: the page queues them in IndexedDB and posts them itself. */
 "use strict";
 const NAV_TIMEOUT_MS = 4000;
 const MATCH = { ignoreVary: true };
 
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(KIOSK.cache).then((cache) => cache.addAll(KIOSK.assets)).then(() => self.skipWaiting()));
+  event.waitUntil(caches.open(KIOSK.cache).then((cache) => cache.addAll(KIOSK.assets).then(() =>
+    Promise.all((KIOSK.audio || []).map((url) => cache.match(url, MATCH).then((hit) => hit || cache.add(url)).catch(() => null)))))
+    .then(() => self.skipWaiting()));
 });
 
 self.addEventListener("activate", (event) => {
@@ -31,7 +35,9 @@ self.addEventListener("fetch", (event) => {
   const request = event.request;
   if (request.method !== "GET") return;
   const url = new URL(request.url);
-  if (url.origin !== self.location.origin || !url.pathname.startsWith(KIOSK.scope)) return;
+  if (url.origin !== self.location.origin) return;
+  if (KIOSK.audio_prefix && url.pathname.startsWith(KIOSK.audio_prefix)) { event.respondWith(recording(request)); return; }
+  if (!url.pathname.startsWith(KIOSK.scope)) return;
   if (request.mode === "navigate") event.respondWith(page(request));
   else if (url.pathname.startsWith(KIOSK.scope + "static/")) event.respondWith(asset(request));
 });
@@ -76,4 +82,35 @@ async function asset(request) {
     if (older) return older;
     throw error;
   }
+}
+
+// A recording: the whole stored file (a media element's Range request gets a 206 cut from it).
+async function recording(request) {
+  const cache = await caches.open(KIOSK.cache);
+  const url = request.url;
+  let saved = await cache.match(url, MATCH);
+  if (!saved) {
+    try {
+      const response = await fetch(url, { credentials: "omit" });
+      if (!response.ok) return response;
+      await cache.put(url, response.clone());
+      saved = response;
+    } catch (error) {
+      const older = await caches.match(url, MATCH);
+      if (!older) throw error;
+      saved = older;
+    }
+  }
+  const range = /^bytes=(\d+)-(\d*)$/.exec(request.headers.get("Range") || "");
+  if (!range) return saved;
+  const body = await saved.clone().arrayBuffer();
+  const start = Number(range[1]);
+  const end = range[2] ? Math.min(Number(range[2]), body.byteLength - 1) : body.byteLength - 1;
+  if (start >= body.byteLength || start > end) {
+    return new Response(null, { status: 416, headers: { "Content-Range": `bytes */${body.byteLength}` } });
+  }
+  const headers = new Headers(saved.headers);
+  headers.set("Content-Range", `bytes ${start}-${end}/${body.byteLength}`);
+  headers.set("Content-Length", String(end - start + 1));
+  return new Response(body.slice(start, end + 1), { status: 206, headers });
 }
