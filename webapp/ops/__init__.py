@@ -13,7 +13,9 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the request log, the metrics endpoint and the backup commands."""
     from webapp.ops import backup, logs, metrics
+    from webapp.ops.metrics_views import metrics_bp
 
     logs.init_app(app)
+    app.register_blueprint(metrics_bp)
     metrics.init_app(app)
     backup.init_app(app)

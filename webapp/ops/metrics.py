@@ -1,4 +1,4 @@
-"""``/metrics`` in Prometheus's text format: off unless ``METRICS_ENABLED``.
+"""The counters behind ``/metrics`` (webapp.ops.metrics_views), off unless ``METRICS_ENABLED``.
 
 Counted: requests by method, endpoint and status with a latency histogram; submissions by
 channel and outcome (``created``, ``duplicate``, ``rejected``); kiosk queue-sync retries (the
@@ -12,22 +12,10 @@ counts there and ``/metrics`` adds them up, whichever worker answers.
 
 from __future__ import annotations
 
-import hmac
-import os
 import time
 
-from flask import Blueprint, Flask, Response, current_app, g, has_request_context, request
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-    multiprocess,
-)
-
-from webapp.access import OPERATOR, declare_access
+from flask import Flask, Response, current_app, g, has_request_context, request
+from prometheus_client import Counter, Histogram
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 SUBMISSION_ENDPOINT = "collection_api.create_response"
@@ -48,10 +36,7 @@ KIOSK_RETRIES = Counter(
     "sonla_kiosk_sync_retries_total", "Kiosk queue sends that retry an earlier failed send (X-Retry-Attempt > 0)."
 )
 
-metrics_bp = declare_access(Blueprint("ops_metrics", __name__), OPERATOR)
-
-
-def _enabled() -> bool:
+def enabled() -> bool:
     return bool(current_app.config.get("METRICS_ENABLED"))
 
 
@@ -59,7 +44,7 @@ def record_submission(channel: str | None, outcome: str) -> None:
     """Count one submission; safe to call anywhere (does nothing while metrics are off)."""
     from webapp.models import CHANNELS
 
-    if not _enabled() or outcome not in OUTCOMES:
+    if not enabled() or outcome not in OUTCOMES:
         return
     SUBMISSIONS.labels(channel=channel if channel in CHANNELS else "unknown", outcome=outcome).inc()
     if has_request_context():
@@ -78,42 +63,8 @@ def _retry_attempt() -> int:
         return 0
 
 
-def _registry() -> CollectorRegistry:
-    if os.environ.get(MULTIPROC_ENV):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        return registry
-    return REGISTRY
-
-
-def _authorised() -> bool:
-    token = current_app.config.get("METRICS_TOKEN")
-    if not token:
-        return True
-    sent = request.headers.get("Authorization", "")
-    return hmac.compare_digest(sent.encode(), f"Bearer {token}".encode())
-
-
-@metrics_bp.get("/metrics")
-def metrics() -> Response:
-    """The counters, for Prometheus; 404 while metrics are off."""
-    if not _enabled():
-        from flask import abort
-
-        abort(404)
-    if not _authorised():
-        return Response(
-            "A valid bearer token is required.\n",
-            status=401,
-            mimetype="text/plain",
-            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
-        )
-    return Response(generate_latest(_registry()), mimetype=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
-
-
 def init_app(app: Flask) -> None:
-    """Register ``/metrics`` and, when metrics are on, the hooks that count requests."""
-    app.register_blueprint(metrics_bp)
+    """When metrics are on, the hooks that count requests (``/metrics`` is in ``metrics_views``)."""
     if not app.config.get("METRICS_ENABLED"):
         return
 
