@@ -4,15 +4,17 @@ Reads a CSV, estimates a weighted proportion for the whole sample and (with
 ``--by``) for each domain, and prints one JSON document.  Bad input exits with
 status 2 and one line on stderr.
 
-Two readers give the same columns.  pandas' C parser reads a well-formed file
-(the usual case, and the fast one: a million rows in a fraction of a second);
-label columns are read as text, so a stratum "01" stays distinct from "1".
+Two readers give the same columns.  Arrow's CSV reader (pyarrow) reads a
+well-formed file (the usual case, and the fast one: a million rows in a
+fraction of a second, parsed on several threads, label columns hashed into
+dictionaries as they are parsed; pandas is not loaded); label columns are read
+as text, so a stratum "01" stays distinct from "1".
 The standard library's ``csv`` reader is the reference: whenever the fast
 reader cannot vouch that the file is one the reference reads without error
 (a ragged or blank-but-not-empty line, a missing or non-numeric value, a y
-that is not 0/1, a weight <= 0, bytes that are not UTF-8, a "TRUE" that
-pandas would take for 1...), the file is read again by the reference, which
-reports the problem with its line number exactly as before.
+that is not 0/1, a weight <= 0, bytes that are not UTF-8, a "TRUE"...), the
+file is read again by the reference, which reports the problem with its line
+number exactly as before.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from __future__ import annotations
 import argparse
 import codecs
 import csv
-import io
 import json
 import math
 import sys
@@ -248,7 +249,7 @@ class _ReferenceColumns:
 
 
 class _FastColumns:
-    """The same columns read with pandas' C parser (see the module docstring).
+    """The same columns read with Arrow's CSV reader (see the module docstring).
 
     Label columns are kept as integer codes, the ranks of their distinct
     labels in sorted order, so the engine uses them without hashing a million
@@ -285,66 +286,32 @@ def _label_columns(args):
     return names
 
 
-def _regular_rows(data: bytes, width: int):
-    """Number of data rows if every non-empty line after the header has ``width`` fields, else None.
+def _plain_line_ends_and_quotes(data: bytes) -> bool:
+    """Whether the parser splits ``data`` into the lines and fields the ``csv`` module finds.
 
-    Counts the commas and line ends outside quotes with numpy over the raw
-    bytes, so that a ragged or whitespace-only line, which pandas would pad,
-    cut or skip, goes to the reference reader instead.  Quotes are tracked by
-    parity, which is the ``csv`` module's reading only where every opening
-    quote starts a field and every closing quote ends one; otherwise None.
+    The parser itself refuses a line with another number of fields than the
+    header (a ragged or whitespace-only line) and skips empty ones, as the
+    ``csv`` module does.  What is left to check: every CR ends a line (CRLF;
+    a lone CR is a line end to the csv module), and every quote opens or
+    closes a field (tracked by parity), where both read quotes alike.
     """
-    raw = np.frombuffer(data, dtype=np.uint8)
     if b"\r" in data:
-        # A CR that does not end a line (CRLF) is a line end to the csv module but not to pandas.
+        raw = np.frombuffer(data, dtype=np.uint8)
         returns = np.flatnonzero(raw == ord("\r"))
         if returns[-1] == raw.size - 1 or np.any(raw[returns + 1] != ord("\n")):
-            return None
-    quotes = np.flatnonzero(raw == ord('"')) if b'"' in data else np.empty(0, dtype=np.intp)
-    if not quotes.size:
-        # Separators in file order; each line's field count is one more than its commas.
-        separators = np.flatnonzero((raw == ord(",")) | (raw == ord("\n")))
-        is_end = raw[separators] == ord("\n")
-        if raw.size and raw[-1] == ord("\n") and separators.size % width == 0:
-            # The usual file: the separators are width - 1 commas and a line end, over and over
-            # (so every line, the header included, has width fields and none is blank).
-            grid = is_end.reshape(-1, width)
-            if grid[:, -1].all() and not grid[:, :-1].any():
-                return grid.shape[0] - 1
-        if raw.size and raw[-1] != ord("\n"):
-            separators = np.append(separators, raw.size)
-            is_end = np.append(is_end, True)
-        fields = np.diff(np.flatnonzero(is_end), prepend=-1)
-        return _count_regular(raw, separators[is_end], fields, width)
-    commas = np.flatnonzero(raw == ord(","))
-    ends = np.flatnonzero(raw == ord("\n"))
+            return False
+    if b'"' not in data:
+        return True
+    raw = np.frombuffer(data, dtype=np.uint8)
+    quotes = np.flatnonzero(raw == ord('"'))
     if quotes.size % 2:
-        return None
+        return False
     opening, closing = quotes[0::2], quotes[1::2]
     before = raw[np.maximum(opening - 1, 0)]
     after = raw[np.minimum(closing + 1, raw.size - 1)]
     field_start = np.isin(before, np.frombuffer(b',\n"', dtype=np.uint8)) | (opening == 0)
     field_end = np.isin(after, np.frombuffer(b',\r\n"', dtype=np.uint8)) | (closing == raw.size - 1)
-    if not (field_start.all() and field_end.all()):
-        return None
-    commas = commas[np.searchsorted(quotes, commas) % 2 == 0]
-    ends = ends[np.searchsorted(quotes, ends) % 2 == 0]
-    if raw.size and raw[-1] != ord("\n"):
-        ends = np.append(ends, raw.size)
-    fields = np.diff(np.searchsorted(commas, np.concatenate(([0], ends)))) + 1
-    return _count_regular(raw, ends, fields, width)
-
-
-def _count_regular(raw, ends, fields, width):
-    """Data rows, given each line's end and field count; None if a non-empty line has another count."""
-    starts = np.concatenate(([0], ends[:-1] + 1))
-    length = ends - starts
-    crlf = length > 0
-    crlf[crlf] = raw[ends[crlf] - 1] == ord("\r")
-    empty = length - crlf == 0
-    if fields[0] != width or np.any(fields[1:][~empty[1:]] != width):
-        return None
-    return int(np.count_nonzero(~empty[1:]))
+    return bool(field_start.all() and field_end.all())
 
 
 def _read_fast(args):
@@ -367,43 +334,50 @@ def _read_fast(args):
             return None
     first_end = data.find(b"\n")
     first_line = (data if first_end < 0 else data[:first_end]).decode("utf-8").removesuffix("\r")
-    # NUL trips the csv module; pandas reads TRUE/false as 1/0 in a number column.
-    if b"\0" in data or _has_true_or_false(data, max(first_end, 0)):
+    # NUL trips the csv module. (TRUE, NA, nan and the like in a number column stop the parser or the
+    # finiteness check below: no value is read as a number that Python's float() would not read alike.)
+    if b"\0" in data:
         return None
     if first_line.count('"') % 2 or "\r" in first_line:
         return None
     header = [name.strip() for name in next(csv.reader([first_line]), [])]
     if len(header) < 2 or any(name not in header for name in numbers_wanted + labels_wanted):
         return None
-    size = _regular_rows(data, len(header))
-    if not size:
+    if not _plain_line_ends_and_quotes(data):
         return None
 
-    import pandas
+    # Imported here, not at the top: --help and a file only the reference can judge do not need it.
+    import pyarrow
+    import pyarrow.csv
 
     position = {name: header.index(name) for name in numbers_wanted + labels_wanted}
-    dtypes = {position[name]: np.float64 for name in numbers_wanted}
-    dtypes.update({position[name]: object for name in labels_wanted})
+    types = {str(position[name]): pyarrow.float64() for name in numbers_wanted}
+    types.update({str(position[name]): pyarrow.dictionary(pyarrow.int32(), pyarrow.string()) for name in labels_wanted})
     try:
-        # header=0 with names: the first line is the header (checked above), read faster than skiprows=1.
-        frame = pandas.read_csv(
-            io.BytesIO(data),
-            engine="c",
-            header=0,
-            names=list(range(len(header))),
-            index_col=False,
-            usecols=sorted(dtypes),
-            dtype=dtypes,
-            na_filter=False,
-            encoding="utf-8",
+        table = pyarrow.csv.read_csv(
+            pyarrow.BufferReader(data),
+            read_options=pyarrow.csv.ReadOptions(
+                column_names=[str(k) for k in range(len(header))], skip_rows=1, block_size=_BLOCK_SIZE
+            ),
+            # A quoted field may hold a line end (the csv module reads it); only then must the parser look for one.
+            parse_options=pyarrow.csv.ParseOptions(newlines_in_values=b'"' in data, ignore_empty_lines=True),
+            convert_options=pyarrow.csv.ConvertOptions(
+                column_types=types,
+                include_columns=sorted(types, key=int),
+                null_values=[],
+                true_values=[],
+                false_values=[],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
         )
-    except (ValueError, pandas.errors.ParserError):
+    except (pyarrow.ArrowInvalid, ValueError):
         return None
-    if len(frame) != size:
+    if not table.num_rows:
         return None
     numbers = {}
     for name in numbers_wanted:
-        values = frame[position[name]].to_numpy(dtype=np.float64)
+        values = _concatenate([np.from_dlpack(chunk) for chunk in table.column(str(position[name])).chunks])
         if not np.all(np.isfinite(values)):
             return None
         numbers[name] = values
@@ -414,39 +388,43 @@ def _read_fast(args):
         return None
     coded = {}
     for name in labels_wanted:
-        coded[name] = _code_labels(pandas, frame[position[name]].to_numpy(dtype=object))
+        coded[name] = _code_labels(table.column(str(position[name])).chunks)
         if coded[name] is None:
             return None
     return _FastColumns(args, numbers, coded)
 
 
-def _has_true_or_false(data: bytes, header_end: int) -> bool:
-    """Whether a line after the header has TRUE or FALSE in any case.
+#: Bytes the parser gives each of its threads at a time (Arrow's default, 1 MiB).
+_BLOCK_SIZE = 1 << 20
 
-    Numbers hold no t or f, so a file of numbers is cleared by four byte
-    searches without lowering all of it; the header's names do not count.
+
+def _concatenate(arrays):
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+
+def _code_labels(chunks):
+    """Codes (ranks of the sorted stripped labels) and those labels; None for a missing label.
+
+    The parser hashes each block's labels into a dictionary of its own; the
+    few distinct labels of each block are stripped and merged here, so the
+    million values are never looked at from Python.
     """
-    if not any(data.find(letter, header_end) >= 0 for letter in (b"t", b"T", b"f", b"F")):
-        return False
-    lowered = data[header_end:].lower()
-    return b"true" in lowered or b"false" in lowered
-
-
-def _code_labels(pandas, values):
-    """Codes (ranks of the sorted stripped labels) and those labels; None for a missing label."""
-    codes, uniques = pandas.factorize(values)
-    if codes.size and codes.min() < 0:
-        return None
-    stripped = np.array([label.strip() for label in uniques], dtype=object)
-    if any(label == "" or label.upper() == "NA" for label in stripped):
+    merged: dict[str, int] = {}
+    codes = []
+    for chunk in chunks:
+        lookup = np.array(
+            [merged.setdefault(label.strip(), len(merged)) for label in chunk.dictionary.to_pylist()], dtype=np.intp
+        )
+        indices = np.from_dlpack(chunk.indices)
+        codes.append(lookup[indices] if lookup.size else indices.astype(np.intp))
+    distinct = np.array(list(merged), dtype=object)
+    if any(label == "" or label.upper() == "NA" for label in distinct):
         return None
     # " a" and "a" are one label once stripped; the k distinct labels are sorted as the engine sorts them.
-    merged, distinct = pandas.factorize(stripped)
-    distinct = np.asarray(distinct, dtype=object)
     order = np.argsort(distinct, kind="stable")
     rank = np.empty(order.size, dtype=np.intp)
     rank[order] = np.arange(order.size, dtype=np.intp)
-    return rank[merged][codes], distinct[order]
+    return rank[_concatenate(codes)], distinct[order]
 
 
 def _estimate(args):

@@ -27,6 +27,11 @@ WELL_FORMED = {
     "bom": ("\ufeff" + HEADER + ROWS, OPTIONS),
     "no final newline": (HEADER + ROWS.rstrip("\n"), OPTIONS),
     "blank lines": (HEADER + ROWS.replace("3,1,3", "\n3,1,3") + "\n\n", OPTIONS),
+    "blank CRLF lines": ((HEADER + ROWS.replace("3,1,3", "\n3,1,3") + "\n\n").replace("\n", "\r\n"), OPTIONS),
+    "line end inside a quoted label": (
+        HEADER + ROWS.replace(",u\n", ',"u\nx"\n').replace(",v\n", ',"v\r\nw"\n'),
+        OPTIONS,
+    ),
     "quoted fields": (
         '"id","y","w","h","unit"\n'
         + "".join(
@@ -57,6 +62,8 @@ NEEDS_REFERENCE = {
     "ragged: long line": (HEADER + ROWS + "7,1,2,a,u,extra\n", OPTIONS),
     "ragged: short line": (HEADER + ROWS + "7,1,2,a\n", OPTIONS),
     "ragged: whitespace-only line": (HEADER + ROWS + "   \n", OPTIONS),
+    "ragged: whitespace-only CRLF line": ((HEADER + ROWS + "   \n" + ROWS).replace("\n", "\r\n"), OPTIONS),
+    "ragged: many lines later": (HEADER + ROWS * 500 + "7,1,2,a,u,\n" + ROWS * 500, OPTIONS),
     "TRUE is not a number": (HEADER + ROWS.replace("1,1,2", "1,TRUE,2"), OPTIONS),
     "False weight": (HEADER + ROWS.replace("1,1,2", "1,1,False"), OPTIONS),
     "missing number": (HEADER + ROWS.replace("1,1,2", "1,1,"), OPTIONS),

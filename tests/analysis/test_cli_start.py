@@ -103,3 +103,27 @@ def test_ragged_lines_that_balance_out_are_still_judged_by_the_reference(tmp_pat
     assert not used_fast
     assert fast == reference
     assert fast[0] == 2 and "fields, the header has 6" in fast[2]
+
+
+def test_the_command_reads_a_well_formed_file_without_loading_pandas(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text(HEADER + ROWS * 20, encoding="utf-8")
+    out = run_python(
+        "import io, sys, contextlib\n"
+        "from analysis import cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    status = cli.main(['estimate', {str(path)!r}, *{OPTIONS!r}])\n"
+        "print(status, 'pandas' in sys.modules)\n"
+    )
+    assert out.split() == ["0", "False"]
+
+
+def test_labels_split_over_many_blocks_of_the_parser_are_coded_as_one_column(tmp_path, capsys, monkeypatch):
+    # Each block the parser reads in parallel has its own dictionary of labels; they must be merged.
+    labels = ["b", " a", "10", "9", "a ", "Mường La", "c"]
+    rows = "".join(f"{k},{k % 2},{1 + k % 4},{labels[(k * 7) % 5 + k % 3]},{labels[k % 7]}\n" for k in range(3000))
+    monkeypatch.setattr(cli, "_BLOCK_SIZE", 1 << 10)
+    fast, reference, used_fast = run_both(tmp_path, capsys, monkeypatch, HEADER + rows, OPTIONS)
+    assert used_fast
+    assert fast == reference
+    assert [row["domain"] for row in json.loads(fast[1])["estimates"][1:]] == ["10", "9", "Mường La", "a", "b", "c"]
