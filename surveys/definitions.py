@@ -20,8 +20,8 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +95,10 @@ __all__ = [
     "share_answers",
     "share_items",
     "snapshot",
+    "set_pack_lookup",
     "targets_for",
+    "text_context",
+    "texts",
     "validate_answers",
 ]
 
@@ -137,16 +140,44 @@ class AnswerError:
 # --------------------------------------------------------------------------------------
 
 
+#: Looks up a language pack's reviewed text: ``(key, language, Vietnamese text) -> text or None``.
+#: Installed by ``webapp.languages`` (the pack store); without it every pack reads Vietnamese.
+PackLookup = Callable[[str, str, str], "str | None"]
+_pack_lookup: PackLookup | None = None
+
+
+def set_pack_lookup(lookup: PackLookup | None) -> None:
+    """Install the function :meth:`LocalizedText.get` asks for a language pack's texts."""
+    global _pack_lookup
+    _pack_lookup = lookup
+
+
 @dataclass(frozen=True)
 class LocalizedText:
-    """A text in Vietnamese (first) and English."""
+    """A text in Vietnamese (first) and English, and in the language packs through :data:`_pack_lookup`.
+
+    ``key`` says where the text sits (``onestop.v2:items.q1.text``; the translators' msgctxt). It is
+    not content: it takes no part in equality, snapshots or hashes, so a pack never changes an
+    instrument's version.
+    """
 
     vi: str
     en: str
+    key: str | None = field(default=None, compare=False)
 
     def get(self, language: str) -> str:
-        """The text in ``language``; Vietnamese for anything but ``"en"``."""
-        return self.en if language == "en" else self.vi
+        """The text in ``language``: English, a pack's reviewed text, else Vietnamese."""
+        if language == "en":
+            return self.en
+        if language == "vi" or self.key is None or _pack_lookup is None:
+            return self.vi
+        return _pack_lookup(self.key, language, self.vi) or self.vi
+
+    def language_of(self, language: str) -> str:
+        """The language :meth:`get` answers ``language`` in (``vi`` when a pack lacks the text)."""
+        if language in ("vi", "en") or self.key is None or _pack_lookup is None:
+            return "en" if language == "en" else "vi"
+        return language if _pack_lookup(self.key, language, self.vi) else "vi"
 
     def as_dict(self) -> dict[str, str]:
         return {"vi": self.vi, "en": self.en}
@@ -365,6 +396,18 @@ def _text(vi: str, en: str) -> LocalizedText:
     return LocalizedText(vi=vi, en=en)
 
 
+def _keyed_options(item_type: str, options: tuple[Option, ...]) -> tuple[Option, ...]:
+    """A standard option set whose labels carry their shared keys (``standard:scale5.4``)."""
+    return tuple(
+        replace(option, label=replace(option.label, key=f"{STANDARD_CONTEXT}:{item_type}.{option.value}"))
+        for option in options
+    )
+
+
+#: msgctxt prefix of the standard option labels, translated once for every instrument.
+STANDARD_CONTEXT = "standard"
+
+
 SCALE5_OPTIONS: tuple[Option, ...] = (
     Option(1, _text("Rất không hài lòng", "Very dissatisfied"), "face-very-unhappy"),
     Option(2, _text("Không hài lòng", "Dissatisfied"), "face-unhappy"),
@@ -381,6 +424,11 @@ SCALE3_OPTIONS: tuple[Option, ...] = (
 YES_NO_OPTIONS: tuple[Option, ...] = (
     Option("yes", _text("Có", "Yes")),
     Option("no", _text("Không", "No")),
+)
+SCALE5_OPTIONS, SCALE3_OPTIONS, YES_NO_OPTIONS = (
+    _keyed_options("scale5", SCALE5_OPTIONS),
+    _keyed_options("scale3", SCALE3_OPTIONS),
+    _keyed_options("yes_no", YES_NO_OPTIONS),
 )
 _STANDARD_OPTIONS = {"scale5": SCALE5_OPTIONS, "scale3": SCALE3_OPTIONS, "yes_no": YES_NO_OPTIONS}
 
@@ -633,22 +681,28 @@ def latest_instruments(directory: str | Path | None = None) -> dict[str, Instrum
     return latest
 
 
-def _localized(data: Mapping[str, str] | None) -> LocalizedText | None:
+def _localized(data: Mapping[str, str] | None, key: str | None = None) -> LocalizedText | None:
     if data is None:
         return None
-    return LocalizedText(vi=data["vi"].strip(), en=data["en"].strip())
+    return LocalizedText(vi=data["vi"].strip(), en=data["en"].strip(), key=key)
+
+
+def text_context(code: str, version: int) -> str:
+    """The msgctxt prefix of an instrument version's texts: ``onestop.v2``."""
+    return f"{code}.v{version}"
 
 
 def _build_instrument(source: _Source) -> Instrument:
     _schema_check(source, "instrument.schema.json")
     data = source.data
-    sections = tuple(_build_section(source, index, section) for index, section in enumerate(data["sections"]))
+    at = text_context(data["code"], data["version"]) + ":"
+    sections = tuple(_build_section(source, index, section, at) for index, section in enumerate(data["sections"]))
     instrument = Instrument(
         code=data["code"],
         version=data["version"],
-        title=_localized(data["title"]),
-        intro=_localized(data["intro"]),
-        privacy_notice=_localized(data.get("privacy_notice")),
+        title=_localized(data["title"], at + "title"),
+        intro=_localized(data["intro"], at + "intro"),
+        privacy_notice=_localized(data.get("privacy_notice"), at + "privacy_notice"),
         sector=data["sector"],
         channels=tuple(data["channels"]),
         respondent_types=tuple(data["respondent_types"]),
@@ -660,35 +714,47 @@ def _build_instrument(source: _Source) -> Instrument:
     return instrument
 
 
-def _build_section(source: _Source, index: int, data: Mapping[str, Any]) -> Section:
+def _build_section(source: _Source, index: int, data: Mapping[str, Any], at: str = "") -> Section:
     items = tuple(
-        _build_item(source, ["sections", index, "items", item_index], item)
+        _build_item(source, ["sections", index, "items", item_index], item, at)
         for item_index, item in enumerate(data["items"])
     )
+    here = f"{at}sections.{data['code']}."
     return Section(
         code=data["code"],
-        title=_localized(data["title"]),
-        help=_localized(data.get("help")),
+        title=_localized(data["title"], here + "title"),
+        help=_localized(data.get("help"), here + "help"),
         aspect=data.get("aspect", False),
         sample=data.get("sample"),
         items=items,
     )
 
 
-def _build_item(source: _Source, path: list[str | int], data: Mapping[str, Any]) -> Item:
+def _build_item(source: _Source, path: list[str | int], data: Mapping[str, Any], at: str = "") -> Item:
     item_type = data["type"]
     has_options = "options" in data
+    here = f"{at}items.{data['code']}."
     if has_options:
+        # A label written out as the standard set's (a snapshot writes every option) keeps the standard key.
+        standard = {(o.value, o.label): o.label.key for o in _STANDARD_OPTIONS.get(item_type, ())}
         options = tuple(
-            Option(option["value"], _localized(option["label"]), option.get("pictogram")) for option in data["options"]
+            Option(
+                option["value"],
+                _localized(option["label"], f"{here}options.{option['value']}"),
+                option.get("pictogram"),
+            )
+            for option in data["options"]
+        )
+        options = tuple(
+            replace(o, label=replace(o.label, key=standard.get((o.value, o.label), o.label.key))) for o in options
         )
     else:
         options = _STANDARD_OPTIONS.get(item_type, ())
     item = Item(
         code=data["code"],
         type=item_type,
-        text=_localized(data["text"]),
-        help=_localized(data.get("help")),
+        text=_localized(data["text"], here + "text"),
+        help=_localized(data.get("help"), here + "help"),
         required=data.get("required", item_type in RATING_TYPES),
         options=options,
         source=data.get("source"),
@@ -961,6 +1027,27 @@ def content_hash(instrument: Instrument) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def texts(instrument: Instrument) -> Iterator[LocalizedText]:
+    """Every text a respondent may read, in the order of the survey, each once (by key).
+
+    Standard option labels (``standard:…``) come with the first item that uses them; what
+    translators get from ``flask --app webapp languages export``.
+    """
+    seen: set[str | None] = set()
+
+    def once(*found: LocalizedText | None) -> Iterator[LocalizedText]:
+        for text in found:
+            if text is not None and text.key not in seen:
+                seen.add(text.key)
+                yield text
+
+    yield from once(instrument.title, instrument.intro, instrument.privacy_notice)
+    for section in instrument.sections:
+        yield from once(section.title, section.help)
+        for item in section.items:
+            yield from once(item.text, item.help, *(option.label for option in item.options))
+
+
 # --------------------------------------------------------------------------------------
 # Indicators
 # --------------------------------------------------------------------------------------
@@ -1118,7 +1205,9 @@ def share_items(instrument: Instrument, path: str | Path | None = None) -> dict[
     }
 
 
-def share_answers(instrument: Instrument, answers: Mapping[str, Any], path: str | Path | None = None) -> list[tuple[str, int]]:
+def share_answers(
+    instrument: Instrument, answers: Mapping[str, Any], path: str | Path | None = None
+) -> list[tuple[str, int]]:
     """``(share indicator, 1 or 0)`` for each share indicator the answers count in.
 
     A share indicator counts every instrument of its sector that asks its item; a respondent who
@@ -1139,7 +1228,9 @@ def scored_indicator(link: IndicatorLink, path: str | Path | None = None) -> str
 
     ``KeyError`` when none counts answers on that scale (``load_indicators`` refuses such files).
     """
-    return _series_of_file(Path(path) if path is not None else INDICATORS_PATH)[(link.indicator, RULES[link.rule].item_type)]
+    return _series_of_file(Path(path) if path is not None else INDICATORS_PATH)[
+        (link.indicator, RULES[link.rule].item_type)
+    ]
 
 
 def _instrument_error(instrument: Instrument, path: list[str | int], reason: str) -> DefinitionError:

@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from surveys import languages as _languages
+
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
 #: Secret keys that were public at some point (in the code or in the tests): refused outside tests.
@@ -103,7 +105,11 @@ class Config:
     SQLALCHEMY_RECORD_QUERIES = False
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
-    LANGUAGES = ("vi", "en")
+    #: Vietnamese, English and the language packs of the registry (surveys/languages.yaml; docs/languages.md).
+    LANGUAGE_REGISTRY = str(_languages.REGISTRY_PATH)
+    LANGUAGES = _languages.codes_in(_languages.REGISTRY_PATH)
+    #: Reviewed instrument texts of the packs: <dir>/<code>/<instrument>.v<N>.po.
+    INSTRUMENT_TRANSLATIONS_DIR = str(_languages.REGISTRY_PATH.parent / "translations")
     WTF_CSRF_TIME_LIMIT = 3600 * 8
     #: Staff sessions end after a working day; administrators must use a TOTP second factor.
     PERMANENT_SESSION_LIFETIME = 3600 * 10

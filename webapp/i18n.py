@@ -1,33 +1,60 @@
 """Locale choice and locale-aware formatting.
 
 The locale comes from ``?lang=`` (remembered in the session), then the session, then the
-browser's ``Accept-Language``, then Vietnamese.
+browser's ``Accept-Language``, then Vietnamese. The languages are those of the registry
+(``surveys/languages.yaml``): Vietnamese, English and the language packs.
+
+A language pack's code may be unknown to Babel's CLDR data (a code for local use, ``qaa``), or
+known with conventions that are not Vietnam's (CLDR's ``hnj`` writes Hmong in the Nyiakeng
+Puachue script). So a pack's locale is a :class:`PackLocale`: its identifier is the pack's code,
+which is what the gettext catalogs are looked up by and what ``current_language()`` returns,
+while numbers and dates are formatted with the registry's ``formatting`` locale (Vietnamese).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
+from babel import Locale
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_date, format_datetime, format_number, format_percent, get_locale
 from jinja2 import pass_context
 
+from surveys import languages as registry
+
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 
 
-def select_locale() -> str:
+class PackLocale(Locale):
+    """A language pack's locale: named by the pack's code, formatting like ``formatting``."""
+
+    def __init__(self, code: str, formatting: str = registry.SOURCE) -> None:
+        self.__dict__.update(Locale.parse(formatting).__dict__)
+        self.language, self.territory, self.script, self.variant, self.modifier = code, None, None, None, None
+
+
+def locale_for(code: str) -> Locale | str:
+    """What Flask-Babel gets for ``code``: the code itself for vi and en, a :class:`PackLocale` for a pack."""
+    language = registry.get(code)
+    if language is None or not language.is_pack:
+        return code
+    return PackLocale(code, language.formatting)
+
+
+def select_locale() -> Locale | str:
     """The locale for this request (see module docstring); Vietnamese outside requests (CLI)."""
-    languages = current_app.config["LANGUAGES"]
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
+    languages = registry.codes()
     asked = request.args.get("lang")
     if asked in languages:
         session["lang"] = asked
-        return asked
+        return locale_for(asked)
     remembered = session.get("lang")
     if remembered in languages:
-        return remembered
-    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+        return locale_for(remembered)
+    best = request.accept_languages.best_match(languages)
+    return locale_for(best) if best else current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def select_timezone() -> str:
@@ -35,8 +62,15 @@ def select_timezone() -> str:
 
 
 def current_language() -> str:
-    """``vi`` or ``en``: the language of the page being rendered."""
+    """The code of the page's language: ``vi``, ``en`` or a language pack's (``blt``)."""
     return str(get_locale() or "vi")
+
+
+def html_lang(code: str | None = None) -> str:
+    """The BCP 47 tag for ``lang="…"`` of ``code`` (default: the page's language)."""
+    code = code or current_language()
+    language = registry.get(code)
+    return language.html_lang if language is not None else code
 
 
 def percent(value: float | None, decimals: int = 1) -> str:
@@ -58,7 +92,7 @@ def short_date(value: date | datetime | None) -> str:
     """A date as people write it: ``01/07/2025`` in Vietnamese, ``1 Jul 2025`` in English."""
     if value is None:
         return ""
-    pattern = "dd/MM/yyyy" if current_language() == "vi" else "d MMM yyyy"
+    pattern = "d MMM yyyy" if current_language() == "en" else "dd/MM/yyyy"
     if isinstance(value, datetime):
         return format_datetime(value, pattern)
     return format_date(value, pattern)
@@ -98,6 +132,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["localized"] = localized
     app.jinja_env.globals["current_language"] = current_language
     app.jinja_env.globals["switch_language_url"] = switch_language_url
+    app.jinja_env.globals["html_lang"] = html_lang
     # Deferred: the report labels import this module's number formats.
     from webapp.reports.labels import secondary_name
 
