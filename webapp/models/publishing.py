@@ -10,7 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from webapp.extensions import db
 from webapp.models.types import BigIdentifier, JSONDocument, UTCDateTime, one_of, utcnow
 
-DOMAIN_TYPES = ("province", "sector", "district", "commune", "unit", "service", "channel", "respondent_type")
+DOMAIN_TYPES = ("province", "sector", "district", "commune", "unit", "service", "channel", "respondent_type", "mode",
+                "language")
 STATUSES = ("met", "below", "inconclusive", "insufficient", "no_target")
 
 

@@ -1,7 +1,7 @@
 """The one place where SQL aggregates responses for estimation (DESIGN.md §3, §6).
 
 The database does the heavy work: it groups a period's valid responses by the finest key the
-estimates need — quarter, unit, service, respondent type and channel — and counts them and
+estimates need — quarter, unit, service, respondent type, channel, mode and language — and counts them and
 their satisfied answers. Every weighting cell and every domain is a function of that key,
 so Python only ever sees a few thousand rows, whatever the number of responses.
 """
@@ -28,47 +28,50 @@ class ScoreGroup(NamedTuple):
     metric: str
     n: int
     satisfied: int
+    #: How the respondent answered (``self``, ``read_aloud``, ``assisted``, ``sms``) and in which language:
+    #: last, with defaults, so that groups built by hand (microdata, transaction cells) need not name them.
+    mode: str = "self"
+    language: str = "vi"
+
+
+#: The finest key of the estimates, mode and language last (the groups carry them last).
+_KEY = (Response.period, Response.unit_id, Response.service_id, Response.respondent_type, Response.channel,
+        Response.mode, Response.language)
 
 
 def fetch_score_groups(quarters: Sequence[str], metrics: Sequence[str]) -> list[ScoreGroup]:
-    """``GROUP BY`` quarter, unit, service, respondent type, channel and metric (valid responses only)."""
+    """``GROUP BY`` quarter, unit, service, respondent type, channel, mode, language and metric (valid responses only)."""
     query = (
-        select(
-            Response.period, Response.unit_id, Response.service_id, Response.respondent_type, Response.channel,
-            ResponseScore.metric, func.count(), func.sum(ResponseScore.satisfied),
-        )
+        select(*_KEY, ResponseScore.metric, func.count(), func.sum(ResponseScore.satisfied))
         .join(ResponseScore, ResponseScore.response_id == Response.id)
         .where(Response.period.in_(list(quarters)), Response.status == "valid", ResponseScore.metric.in_(list(metrics)))
-        .group_by(Response.period, Response.unit_id, Response.service_id, Response.respondent_type, Response.channel,
-                  ResponseScore.metric)
+        .group_by(*_KEY, ResponseScore.metric)
     )
-    return [ScoreGroup(*row[:7], int(row[7] or 0)) for row in db.session.execute(query)]
+    return [ScoreGroup(*row[:5], row[7], row[8], int(row[9] or 0), *row[5:7]) for row in db.session.execute(query)]
 
 
 def fetch_all_items_groups(quarters: Sequence[str], instrument_ids: Sequence[int]) -> list[ScoreGroup]:
     """The Ministry of Health "hài lòng toàn diện": respondents who rated items and were satisfied with all."""
     all_satisfied = case((Response.items_satisfied == Response.items_rated, 1), else_=0)
     query = (
-        select(Response.period, Response.unit_id, Response.service_id, Response.respondent_type, Response.channel,
-               func.count(), func.sum(all_satisfied))
+        select(*_KEY, func.count(), func.sum(all_satisfied))
         .where(Response.period.in_(list(quarters)), Response.status == "valid", Response.items_rated > 0,
                Response.instrument_id.in_(list(instrument_ids)))
-        .group_by(Response.period, Response.unit_id, Response.service_id, Response.respondent_type, Response.channel)
+        .group_by(*_KEY)
     )
-    return [ScoreGroup(*row[:5], "all-items", row[5], int(row[6] or 0)) for row in db.session.execute(query)]
+    return [ScoreGroup(*row[:5], "all-items", row[7], int(row[8] or 0), *row[5:7]) for row in db.session.execute(query)]
 
 
 def fetch_response_groups(quarters: Sequence[str], instrument_ids: Sequence[int]) -> list[ScoreGroup]:
     """Every valid response of the instruments, per key (``satisfied`` unused): the respondents a
     criterion measured by matrix sampling was drawn from, asked it or not."""
     query = (
-        select(Response.period, Response.unit_id, Response.service_id, Response.respondent_type, Response.channel,
-               func.count())
+        select(*_KEY, func.count())
         .where(Response.period.in_(list(quarters)), Response.status == "valid",
                Response.instrument_id.in_(list(instrument_ids)))
-        .group_by(Response.period, Response.unit_id, Response.service_id, Response.respondent_type, Response.channel)
+        .group_by(*_KEY)
     )
-    return [ScoreGroup(*row[:5], "responses", row[5], 0) for row in db.session.execute(query)]
+    return [ScoreGroup(*row[:5], "responses", row[7], 0, *row[5:7]) for row in db.session.execute(query)]
 
 
 class ItemGroup(NamedTuple):
@@ -85,6 +88,13 @@ class ItemGroup(NamedTuple):
     sxx: float
     sxy: float
     syy: float
+    mode: str = "self"
+    language: str = "vi"
+
+
+def _item_group(row) -> ItemGroup:
+    """An :class:`ItemGroup` from a row of ``*_KEY, count, Σx, Σy, Σx², Σxy, Σy²``."""
+    return ItemGroup(*row[:5], row[7], *(float(v) for v in row[8:]), *row[5:7])
 
 
 #: What a ratio of answers is over: ``share`` counts satisfied answers, ``mean`` the answers' points above 1
@@ -107,13 +117,12 @@ def fetch_item_groups(quarters: Sequence[str], instrument_ids: Sequence[int], st
     else:
         raise ValueError(f"statistic must be one of {', '.join(RATIO_STATISTICS)}")
     query = (
-        select(Response.period, Response.unit_id, Response.service_id, Response.respondent_type, Response.channel,
-               func.count(), func.sum(x), func.sum(y), func.sum(x * x), func.sum(x * y), func.sum(y * y))
+        select(*_KEY, func.count(), func.sum(x), func.sum(y), func.sum(x * x), func.sum(x * y), func.sum(y * y))
         .where(Response.period.in_(list(quarters)), Response.status == "valid", rated > 0, stored,
                Response.instrument_id.in_(list(instrument_ids)))
-        .group_by(Response.period, Response.unit_id, Response.service_id, Response.respondent_type, Response.channel)
+        .group_by(*_KEY)
     )
-    return [ItemGroup(*row[:6], *(float(v) for v in row[6:])) for row in db.session.execute(query)]
+    return [_item_group(row) for row in db.session.execute(query)]
 
 
 def per_response_aspects(quarters: Sequence[str], instrument_ids: Sequence[int], metrics: Sequence[str]):
@@ -135,12 +144,11 @@ def fetch_aspect_groups(quarters: Sequence[str], instrument_ids: Sequence[int], 
     per = per_response_aspects(quarters, instrument_ids, metrics)
     x, y = per.c.x, per.c.y
     query = (
-        select(Response.period, Response.unit_id, Response.service_id, Response.respondent_type, Response.channel,
-               func.count(), func.sum(x), func.sum(y), func.sum(x * x), func.sum(x * y), func.sum(y * y))
+        select(*_KEY, func.count(), func.sum(x), func.sum(y), func.sum(x * x), func.sum(x * y), func.sum(y * y))
         .join(per, per.c.response_id == Response.id)
-        .group_by(Response.period, Response.unit_id, Response.service_id, Response.respondent_type, Response.channel)
+        .group_by(*_KEY)
     )
-    return [ItemGroup(*row[:6], *(float(v) for v in row[6:])) for row in db.session.execute(query)]
+    return [_item_group(row) for row in db.session.execute(query)]
 
 
 def fetch_transaction_counts(quarters: Sequence[str]) -> list[tuple[str, int, int, str, int]]:

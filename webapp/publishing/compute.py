@@ -4,7 +4,7 @@ For each satisfaction indicator: weighting cells (unit × service × respondent 
 quarter) get post-stratification weights from the transaction counts
 (:func:`analysis.cell_weights`); per-(cell, domain) sums go to
 :func:`analysis.estimate_from_sums`, once per kind of domain (province, sector, district or
-commune, unit, service, channel, respondent type), so every domain is estimated as a domain
+commune, unit, service, channel, respondent type, mode, language), so every domain is estimated as a domain
 of the whole design. Then disclosure control (:mod:`webapp.publishing.disclosure`): fewer than
 ``min_n_show`` responses → not published at all; fewer than ``min_n`` responses or effective
 size → the count only; and complementary suppression wherever a withheld value could be
@@ -29,7 +29,7 @@ from webapp.extensions import db
 from webapp.models import Indicator, Instrument, Service, Unit, UnitSuccession
 from webapp.periods import Period
 from webapp.publishing.aggregate import ItemGroup, PeriodInputs, ScoreGroup
-from webapp.publishing.disclosure import control, disclosure_summary
+from webapp.publishing.disclosure import NO_TRANSACTIONS, control, disclosure_summary
 
 METHODOLOGY_VERSION = "2026.1"
 #: The date the district level was abolished; periods ending after it are reported by commune.
@@ -130,6 +130,8 @@ def _domain_functions(period: Period, units: dict[int, UnitInfo], services: dict
         "service": lambda g: services[g.service_id].code,
         "channel": lambda g: g.channel,
         "respondent_type": lambda g: g.respondent_type,
+        "mode": lambda g: g.mode,
+        "language": lambda g: g.language,
     }
     if period.end <= LAST_DAY_OF_DISTRICTS:
         functions["district"] = lambda g: units[g.unit_id].district
@@ -298,8 +300,8 @@ def _domain_extras(cells: _Cells, codes: np.ndarray, labels: list[str], groups: 
             extra["weighted"] = "imputed"
             imputed = {"other_quarter": int(by_quarter[code]), "service_rate": int(by_rate[code])}
             extra["imputed_cells"] = {how: cells_ for how, cells_ in imputed.items() if cells_}
-        # A channel or a respondent type is not a part of the transaction counts: no response rate.
-        if population[code] > 0 and responses[code] > 0 and domain_type not in ("channel", "respondent_type"):
+        # A channel, respondent type, mode or language is not a part of the transaction counts: no response rate.
+        if population[code] > 0 and responses[code] > 0 and domain_type not in NO_TRANSACTIONS:
             extra["transactions"] = int(population[code])
             extra["response_rate"] = float(responses[code] / population[code])
         total = sum(flagged.get(u, (0, 0))[0] for u in units_of.get(code, ()))
@@ -500,7 +502,7 @@ def compute_period(period: Period, previous: dict[tuple, tuple] | None = None,
         row = instrument_rows[instrument_id]
         versions[row.code].append(row.version)
     hashes = {
-        "responses": _digest((g.quarter, g.unit_id, g.service_id, g.respondent_type, g.channel, g.metric, g.n, g.satisfied) for g in groups),
+        "responses": _digest(tuple(g) for g in groups),
         "transaction_counts": _digest(counts),
         "targets": _digest((i.code, t.year, t.value, t.comparison) for i in indicators for t in i.targets),
         "instruments": _digest((r.code, r.version, r.content_hash) for r in instrument_rows.values()),
@@ -545,6 +547,11 @@ def criterion_instruments(sector: str | None) -> dict[str, list[int]]:
     return found
 
 
+def _group_key(g: ScoreGroup) -> tuple:
+    """A score group's key without its metric and counts."""
+    return (*g[:5], g.mode, g.language)
+
+
 def _criterion_records(indicator, criteria: dict[str, list[ScoreGroup]], inputs: PeriodInputs, quarters: list[str],
                        counts, sector_services, domain_functions, target) -> list[EstimateRecord]:
     """One rate per criterion measured by matrix sampling (``<indicator>/item:<code>``), province and unit.
@@ -561,15 +568,15 @@ def _criterion_records(indicator, criteria: dict[str, list[ScoreGroup]], inputs:
         ids = instruments.get(metric.removeprefix("item:"))
         if not ids:
             continue
-        by_key = {g[:5]: g for g in answered}
+        by_key = {_group_key(g): g for g in answered}
         groups = []
         for g in inputs.response_groups(quarters, ids):
             if g.service_id not in sector_services:
                 continue
-            hit = by_key.get(g[:5])
+            hit = by_key.get(_group_key(g))
             x, y = (float(hit.n), float(hit.satisfied)) if hit is not None else (0.0, 0.0)
             # x and y are 0/1 per response: Σx² = Σx, Σxy = Σy² = Σy.
-            groups.append(ItemGroup(*g[:5], g.n, x, y, x, y, y))
+            groups.append(ItemGroup(*g[:5], g.n, x, y, x, y, y, g.mode, g.language))
         records += _ratio_records(f"{indicator.code}/{metric}", groups, counts, sector_services,
                                   {t: domain_functions[t] for t in ("province", "unit")}, target, "gt",
                                   indicator.min_n, kind="criterion asked of a random part of respondents",
@@ -686,7 +693,7 @@ def _ratio_records(metric: str, items, counts, sector_services, domain_functions
     """
     if not items:
         return []
-    as_scores = [ScoreGroup(g.quarter, g.unit_id, g.service_id, g.respondent_type, g.channel, "items", g.n, 0) for g in items]
+    as_scores = [ScoreGroup(*g[:5], "items", g.n, 0, g.mode, g.language) for g in items]
     cells = _Cells(as_scores, counts, sector_services)
     w = cells.weight
     n = np.array([g.n for g in items], dtype=float)

@@ -11,7 +11,7 @@ What an attacker can use. Exact linear relations between cells of one family:
 
 - time: half-year = its two quarters, year = its two half-years (same metric and domain);
 - hierarchy within a period: province = Σ sectors = Σ services = Σ channels = Σ respondent
-  types = Σ units; sector = Σ its units; district (periods ending on or before 2025-06-30) or
+  types = Σ modes = Σ languages = Σ units; sector = Σ its units; district (periods ending on or before 2025-06-30) or
   commune (later) = Σ the units in it. Both unit trees are covered because a unit's year cell
   links its quarters (district tree in 2025-H1) to its commune (2025 year).
 
@@ -71,9 +71,9 @@ from webapp.periods import Period
 #: Value families an attacker can add and subtract.
 FAMILIES = ("n", "transactions", "total")
 #: Domain types that partition a metric's responses in a period (besides units).
-PARTITION_TYPES = ("sector", "service", "channel", "respondent_type", "unit")
-#: Domain types without transaction counts.
-NO_TRANSACTIONS = ("channel", "respondent_type")
+PARTITION_TYPES = ("sector", "service", "channel", "respondent_type", "mode", "language", "unit")
+#: Domain types without transaction counts (how and in which language people answered is not counted at the counter).
+NO_TRANSACTIONS = ("channel", "respondent_type", "mode", "language")
 #: Fields of a row that follow from its rate.
 RATE_FIELDS = ("estimate", "se", "ci_low", "ci_high", "n_eff", "deff")
 #: Extras dropped with the rate: transactions and response rate give the weight total.

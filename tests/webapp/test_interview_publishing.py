@@ -1,0 +1,83 @@
+"""Breakdowns by mode (self, read aloud, assisted, SMS) and by language: published like channels,
+under the same disclosure rules (issue #17)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from surveys.submission import Submission, submit_response
+from tests.conftest import add_dossier_counts
+from webapp.models import PublishedEstimate
+
+NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
+SEPTEMBER = datetime(2026, 9, 10, 2, 0, tzinfo=UTC)
+
+
+def rate(count: int, overall: int, *, mode: str = "self", language: str = "vi", device=None, start: int = 0):
+    for i in range(count):
+        submit_response(Submission(
+            client_id=uuid.uuid4(), instrument_code="counter-quick", unit_code="sl-ttpvhcc", service_code="land",
+            channel="kiosk" if device is not None else "online", answers={"overall": overall},
+            answered_at=SEPTEMBER + timedelta(minutes=7 * (i + start)), device=device, mode=mode, language=language,
+        ), now=SEPTEMBER + timedelta(days=1))
+
+
+def shown(db, metric="sat-agencies"):
+    rows = db.session.scalars(select(PublishedEstimate).where(PublishedEstimate.metric == metric)).all()
+    return {(r.domain_type, r.domain): r for r in rows}
+
+
+def test_modes_and_languages_are_published_as_partitions_of_the_province(app, db, registry, client):
+    from webapp.publishing.publish import publish_period
+
+    add_dossier_counts("sl-ttpvhcc", "land", {"2026-Q3": 400})
+    rate(40, 5)
+    rate(35, 4, mode="assisted", start=40)
+    rate(30, 2, mode="read_aloud", language="en", start=80)
+    publish_period("2026-Q3", now=NOW)
+    rows = shown(db)
+    assert rows[("province", "sl")].n == 105
+    assert rows[("mode", "self")].n == 40 and rows[("mode", "assisted")].n == 35 and rows[("mode", "read_aloud")].n == 30
+    assert rows[("mode", "self")].estimate == 1.0 and rows[("mode", "read_aloud")].estimate == 0.0
+    assert rows[("language", "vi")].n == 75 and rows[("language", "en")].n == 30
+    # How people answered is not counted at the counter: no transactions, no response rate.
+    for key in [("mode", "self"), ("mode", "assisted"), ("language", "vi")]:
+        assert "response_rate" not in rows[key].extra and "transactions" not in rows[key].extra
+    assert "response_rate" in rows[("unit", "sl-ttpvhcc")].extra
+    document = client.get("/api/v1/estimates?indicator=sat-agencies&period=2026-Q3&domain_type=mode").json
+    assert {e["domain"] for e in document["estimates"]} == {"self", "assisted", "read_aloud"}
+
+
+def test_a_thin_mode_is_hidden_with_its_complement(app, db, registry):
+    from webapp.publishing.publish import publish_period
+
+    rate(40, 5)
+    rate(5, 1, mode="assisted", language="en", start=40)
+    publish_period("2026-Q3", now=NOW)
+    rows = shown(db)
+    assert rows[("province", "sl")].n == 45
+    # 5 assisted interviews are never shown; 40 self-completed would reveal them as 45 − 40.
+    assert ("mode", "assisted") not in rows and ("mode", "self") not in rows
+    assert ("language", "en") not in rows and ("language", "vi") not in rows
+    result = app.test_cli_runner().invoke(args=["disclosure", "audit", "2026-Q3"])
+    assert result.exit_code == 0, result.output
+
+
+def test_a_count_only_mode_keeps_its_rate_out_of_reach(app, db, registry):
+    """Between the two minimums only the count is shown, and the other mode's rate is withheld too,
+    since province = self + assisted would give it away."""
+    from webapp.publishing.publish import publish_period
+
+    rate(60, 5)
+    rate(15, 1, mode="assisted", start=60)
+    publish_period("2026-Q3", now=NOW)
+    rows = shown(db)
+    assisted = rows[("mode", "assisted")]
+    assert assisted.n == 15 and assisted.status == "insufficient" and assisted.estimate is None
+    assert rows[("province", "sl")].estimate is not None
+    assert rows[("mode", "self")].estimate is None
+    result = app.test_cli_runner().invoke(args=["disclosure", "audit", "2026-Q3"])
+    assert result.exit_code == 0, result.output
