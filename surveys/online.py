@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +45,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from surveys import definitions
+from surveys import definitions, languages
 from surveys.demographics import RESIDENCE_KINDS
 from surveys.forms import (
     MAX_CODE_LENGTH,
@@ -104,6 +105,36 @@ class SurveyTarget:
     def key(self) -> str:
         return f"{self.unit.code}/{self.row.code}/{self.service.code}"
 
+
+@dataclass(frozen=True)
+class Flow:
+    """How a survey is answered: by the respondent on their own (``/survey``), or with an interviewer
+    entering the answers (``/interview``, :mod:`webapp.interview`).
+
+    ``blueprint`` names the views (``question_page``, ``thanks``, ``services_view``) and ``unit_arg``
+    their unit's URL variable; each flow keeps its progress under its own ``session_key``.
+    """
+
+    blueprint: str
+    unit_arg: str = "unit_code"
+    #: The view listing the unit's services (the first page's Back link).
+    services_view: str = "unit_services"
+    session_key: str = SESSION_KEY
+    #: ``assisted``: an interviewer entered the answers (else ``self``, or ``read_aloud`` when
+    #: the respondent listened to the questions).
+    assisted: bool = False
+    template: str = "survey/page.html"
+    #: Called with the target and the stored response after a response was created (the audit event).
+    after_store: Callable[[SurveyTarget, Stored], None] | None = None
+
+    def url(self, view: str, target_unit: str, **values: Any) -> str:
+        return url_for(f"{self.blueprint}.{view}", **{self.unit_arg: target_unit}, **values)
+
+
+#: The respondent answering on their own phone or computer.
+SELF_FLOW = Flow("survey")
+#: The form field page.html sends as "1" once the respondent used a listen button.
+READ_ALOUD_FIELD = "read_aloud"
 
 _definitions: dict[tuple[int, str], definitions.Instrument] = {}
 
@@ -186,24 +217,24 @@ def _now_seconds() -> int:
     return int(utcnow().timestamp())
 
 
-def load_progress(target: SurveyTarget) -> dict[str, Any] | None:
+def load_progress(target: SurveyTarget, flow: Flow = SELF_FLOW) -> dict[str, Any] | None:
     """This survey's progress in the session, unless it was for another instrument version."""
-    progress = session.get(SESSION_KEY, {}).get(target.key)
+    progress = session.get(flow.session_key, {}).get(target.key)
     if progress is None or progress.get("version") != target.row.version:
         return None
     return progress
 
 
-def save_progress(target: SurveyTarget, progress: dict[str, Any]) -> None:
+def save_progress(target: SurveyTarget, progress: dict[str, Any], flow: Flow = SELF_FLOW) -> None:
     """Keep ``progress`` in the session; forget the oldest surveys beyond the few kept."""
     progress["touched"] = _now_seconds()
-    surveys = dict(session.get(SESSION_KEY, {}))
+    surveys = dict(session.get(flow.session_key, {}))
     surveys[target.key] = progress
     kept = sorted(surveys.items(), key=lambda entry: entry[1].get("touched", 0), reverse=True)
-    session[SESSION_KEY] = dict(kept[:MAX_SURVEYS_IN_PROGRESS])
+    session[flow.session_key] = dict(kept[:MAX_SURVEYS_IN_PROGRESS])
 
 
-def start_progress(target: SurveyTarget, token: ReceiptToken | None = None) -> dict[str, Any]:
+def start_progress(target: SurveyTarget, token: ReceiptToken | None = None, flow: Flow = SELF_FLOW) -> dict[str, Any]:
     """A fresh start: a new client id, the clock started, no answers yet, the questions drawn."""
     asked = definitions.draw_asked_items(target.instrument, _SAMPLER)
     progress = {
@@ -220,7 +251,7 @@ def start_progress(target: SurveyTarget, token: ReceiptToken | None = None) -> d
         # The highest page this session was counted as reaching (drop-off counters).
         "counted": 0,
     }
-    save_progress(target, progress)
+    save_progress(target, progress, flow)
     return progress
 
 
@@ -259,13 +290,13 @@ def add_to_dropoff(instrument_id: int, page: int, section: str | None) -> None:
     db.session.commit()
 
 
-def count_page_reached(target: SurveyTarget, progress: dict[str, Any], step: Step) -> None:
+def count_page_reached(target: SurveyTarget, progress: dict[str, Any], step: Step, flow: Flow = SELF_FLOW) -> None:
     """Count this session on ``step``'s page the first time it gets there."""
     if step.number <= progress.get("counted", 0):
         return
     add_to_dropoff(target.row.id, step.number, step.section.code)
     progress["counted"] = step.number
-    save_progress(target, progress)
+    save_progress(target, progress, flow)
 
 
 # --------------------------------------------------------------------------------------
@@ -274,7 +305,7 @@ def count_page_reached(target: SurveyTarget, progress: dict[str, Any], step: Ste
 
 
 def save_page_answers(
-    target: SurveyTarget, progress: dict[str, Any], step: Step, formdata
+    target: SurveyTarget, progress: dict[str, Any], step: Step, formdata, flow: Flow = SELF_FLOW
 ) -> tuple[dict[str, str], dict[str, Any]]:
     """Validate one page's answers and keep them in ``progress`` when they are acceptable.
 
@@ -298,7 +329,10 @@ def save_page_answers(
         merged = {code: value for code, value in merged.items() if not _is_demographic(target, code)}
     progress["answers"] = merged
     progress["reached"] = max(progress["reached"], step.number + 1)
-    save_progress(target, progress)
+    if formdata.get(READ_ALOUD_FIELD) == "1":
+        # The respondent listened to the questions on some page: the response was read aloud.
+        progress["read_aloud"] = True
+    save_progress(target, progress, flow)
     return {}, merged
 
 
@@ -306,10 +340,25 @@ def _is_demographic(target: SurveyTarget, code: str) -> bool:
     return target.instrument.has_item(code) and target.instrument.item(code).demographic
 
 
-def finish_survey(target: SurveyTarget, progress: dict[str, Any]) -> Stored:
+def response_mode(progress: dict[str, Any], flow: Flow = SELF_FLOW) -> str:
+    """``assisted`` in an interview, else ``read_aloud`` when the respondent listened, else ``self``."""
+    if flow.assisted:
+        return "assisted"
+    return "read_aloud" if progress.get("read_aloud") else "self"
+
+
+def response_language() -> str:
+    """The language the questions were shown in (Vietnamese when the page's is not a survey language)."""
+    language = current_language()
+    return language if languages.is_known(language) else languages.SOURCE
+
+
+def finish_survey(target: SurveyTarget, progress: dict[str, Any], flow: Flow = SELF_FLOW) -> Stored:
     """Store the response (once per client id) and mark the progress done.
 
-    Raises :class:`SubmissionRejected` when the answers or the receipt are refused.
+    The answers leave the session: only the client id and the response id stay, so that the
+    last page sent again ends on the same thank-you page. Raises :class:`SubmissionRejected`
+    when the answers or the receipt are refused.
     """
     answers = dict(progress["answers"])
     if answers.get(definitions.CONSENT_ITEM) != "yes":
@@ -330,12 +379,18 @@ def finish_survey(target: SurveyTarget, progress: dict[str, Any]) -> Stored:
         answers=answers,
         duration_seconds=duration if 0 <= duration <= MAX_DURATION_SECONDS else None,
         receipt_token=token,
-        source_address=request.remote_addr,
+        # An interviewer's tablet sends many respondents' answers: its address says nothing about
+        # stuffing (the audit log says who assisted), so it is not counted per address.
+        source_address=None if flow.assisted else request.remote_addr,
         asked_items=asked_items(target, progress),
+        mode=response_mode(progress, flow),
+        language=response_language(),
     )
     stored = submit_response(submission)
     if stored.created:
         add_to_dropoff(target.row.id, SUBMITTED_PAGE, None)
+        if flow.after_store is not None:
+            flow.after_store(target, stored)
     save_progress(
         target,
         {
@@ -344,6 +399,7 @@ def finish_survey(target: SurveyTarget, progress: dict[str, Any]) -> Stored:
             "done": True,
             "response_id": stored.response_id,
         },
+        flow,
     )
     return stored
 
@@ -363,11 +419,11 @@ def start_receipt_survey(token: ReceiptToken) -> SurveyTarget | None:
     return target
 
 
-def forget_progress(target: SurveyTarget) -> None:
-    """Drop this survey's answers from the session (a robot's, or a receipt used meanwhile)."""
-    surveys = dict(session.get(SESSION_KEY, {}))
+def forget_progress(target: SurveyTarget, flow: Flow = SELF_FLOW) -> None:
+    """Drop this survey's answers from the session (a robot's, a receipt used meanwhile, the next respondent)."""
+    surveys = dict(session.get(flow.session_key, {}))
     surveys.pop(target.key, None)
-    session[SESSION_KEY] = surveys
+    session[flow.session_key] = surveys
 
 
 # --------------------------------------------------------------------------------------
@@ -375,21 +431,13 @@ def forget_progress(target: SurveyTarget) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def _page_url(target: SurveyTarget, number: int, anchor: str | None = None) -> str:
-    return url_for(
-        "survey.question_page",
-        unit_code=target.unit.code,
-        instrument_code=target.row.code,
-        page=number,
-        service=target.service.code,
-        _anchor=anchor,
-    )
+def _page_url(target: SurveyTarget, number: int, anchor: str | None = None, flow: Flow = SELF_FLOW) -> str:
+    return flow.url("question_page", target.unit.code, instrument_code=target.row.code, page=number,
+                    service=target.service.code, _anchor=anchor)
 
 
-def _thanks_url(target: SurveyTarget) -> str:
-    return url_for(
-        "survey.thanks", unit_code=target.unit.code, instrument_code=target.row.code, service=target.service.code
-    )
+def _thanks_url(target: SurveyTarget, flow: Flow = SELF_FLOW) -> str:
+    return flow.url("thanks", target.unit.code, instrument_code=target.row.code, service=target.service.code)
 
 
 @survey.get("/survey/<unit_code>")
@@ -406,48 +454,55 @@ def unit_services(unit_code: str):
 @limiter.limit(POST_LIMIT, methods=["POST"])
 def question_page(unit_code: str, instrument_code: str, page: int):
     """One page of questions; a valid POST saves it and moves on (or stores the response)."""
+    return answer_page(SELF_FLOW, unit_code, instrument_code, page)
+
+
+def answer_page(flow: Flow, unit_code: str, instrument_code: str, page: int, check=None):
+    """The view of one page of questions in ``flow``; ``check(target)`` may refuse the target (abort)."""
     service_code = request.args.get("service", "")
     if not service_code:
-        return redirect(url_for("survey.unit_services", unit_code=unit_code))
+        return redirect(flow.url(flow.services_view, unit_code))
     target = find_survey_target(unit_code, instrument_code, service_code)
     if target is None:
         abort(404)
-    progress = load_progress(target)
+    if check is not None:
+        check(target)
+    progress = load_progress(target, flow)
     if request.method == "POST" and progress is not None and progress.get("done"):
         # The last page sent again after it was stored (a double click, the Back button).
-        return redirect(_thanks_url(target))
+        return redirect(_thanks_url(target, flow))
     if progress is None or progress.get("done"):
-        progress = start_progress(target)
+        progress = start_progress(target, flow=flow)
     steps = steps_for(target, progress)
     if not 1 <= page <= len(steps):
         abort(404)
     if page > progress["reached"]:
         # Earlier pages come first: their required answers are not known yet.
-        return redirect(_page_url(target, min(progress["reached"], len(steps))))
+        return redirect(_page_url(target, min(progress["reached"], len(steps)), flow=flow))
     form = SurveyPageForm()
     if request.method == "GET":
-        count_page_reached(target, progress, steps[page - 1])
-        return _render_page(target, steps, page, form, progress["answers"])
+        count_page_reached(target, progress, steps[page - 1], flow)
+        return _render_page(target, steps, page, form, progress["answers"], flow=flow)
 
     if form.honeypot_filled:
-        forget_progress(target)
-        return redirect(_thanks_url(target))
-    errors, values = save_page_answers(target, progress, steps[page - 1], request.form)
+        forget_progress(target, flow)
+        return redirect(_thanks_url(target, flow))
+    errors, values = save_page_answers(target, progress, steps[page - 1], request.form, flow)
     if errors:
         # Shown again with the problems: 422 tells scripts and tests the answers were refused.
-        return _render_page(target, steps, page, form, values, errors), 422
+        return _render_page(target, steps, page, form, values, errors, flow=flow), 422
     steps = steps_for(target, progress)  # saying yes to the personal questions adds a page
     if page < len(steps):
-        return redirect(_page_url(target, page + 1))
+        return redirect(_page_url(target, page + 1, flow=flow))
     try:
-        finish_survey(target, progress)
+        finish_survey(target, progress, flow)
     except SubmissionRejected as rejected:
         if any(error.code == "already_used" for error in rejected.errors):
-            forget_progress(target)
+            forget_progress(target, flow)
             return render_template("survey/receipt_used.html"), 409
-        page_html = _render_page(target, steps, page, form, values, summary=_submission_errors(target, steps, rejected))
-        return page_html, 422
-    return redirect(_thanks_url(target))
+        summary = _submission_errors(target, steps, rejected, flow)
+        return _render_page(target, steps, page, form, values, summary=summary, flow=flow), 422
+    return redirect(_thanks_url(target, flow))
 
 
 def _render_page(
@@ -458,6 +513,7 @@ def _render_page(
     values: dict[str, Any],
     errors: dict[str, str] | None = None,
     summary: list[dict[str, str]] | None = None,
+    flow: Flow = SELF_FLOW,
 ):
     """The page of questions ``page``, showing ``values`` and the problems found, if any."""
     language = current_language()
@@ -471,17 +527,15 @@ def _render_page(
     ] + (summary or [])
     residences = residence_groups(fetch_residence_units(), language) if step.needs_sources else ()
     return render_template(
-        "survey/page.html",
+        flow.template,
         target=target,
         step=step,
         total=len(steps),
         form=form,
         fields=page_fields(step, values, errors, language, residences),
         errors=summary,
-        action=_page_url(target, page),
-        back_url=_page_url(target, page - 1)
-        if page > 1
-        else url_for("survey.unit_services", unit_code=target.unit.code),
+        action=_page_url(target, page, flow=flow),
+        back_url=_page_url(target, page - 1, flow=flow) if page > 1 else flow.url(flow.services_view, target.unit.code),
         is_last=page == len(steps),
         privacy_here=page == 1 or step.asks_consent,
     )
@@ -492,7 +546,8 @@ def _summary_text(item: definitions.Item, message: str) -> str:
     return f"{item.text.get(current_language())} – {message}"
 
 
-def _submission_errors(target: SurveyTarget, steps: list[Step], rejected: SubmissionRejected) -> list[dict[str, str]]:
+def _submission_errors(target: SurveyTarget, steps: list[Step], rejected: SubmissionRejected,
+                       flow: Flow = SELF_FLOW) -> list[dict[str, str]]:
     """The error summary for a refused submission: answer problems link to their page."""
     entries = []
     for error in rejected.errors:
@@ -503,7 +558,7 @@ def _submission_errors(target: SurveyTarget, steps: list[Step], rejected: Submis
             problem = definitions.AnswerError(code, error.code, dict(error.params))
             entries.append(
                 {
-                    "href": _page_url(target, step.number, field_id(code)),
+                    "href": _page_url(target, step.number, field_id(code), flow),
                     "text": _summary_text(item, answer_error_message(item, problem)),
                 }
             )

@@ -35,8 +35,9 @@ OPERATOR = "operator"
 INTEGRATION_CLIENT = "integration_client"
 RULES = (PUBLIC, RESPONDENT, DEVICE, TOKEN_HOLDER, STAFF, SIGN_IN, OPERATOR, INTEGRATION_CLIENT)
 
-#: Every staff role, most powerful first.
-ALL_ROLES = ROLES
+#: Every staff role that sees results (the agency area), most powerful first. Interviewers see none:
+#: they have the interview area alone (webapp/interview).
+ALL_ROLES = tuple(role for role in ROLES if role != "interviewer")
 #: Roles that may change things in the agency area (viewers only read).
 EDITOR_ROLES = ("admin", "agency_manager")
 
@@ -57,7 +58,7 @@ def declare_staff_area(blueprint: Blueprint, roles: Iterable[str]) -> Blueprint:
     administrator without a second factor, is sent to finish that first.
     """
     allowed = tuple(roles)
-    unknown = set(allowed) - set(ALL_ROLES)
+    unknown = set(allowed) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown roles {sorted(unknown)}")
     declare_access(blueprint, STAFF)

@@ -101,8 +101,9 @@ def _client_address() -> str:
 
 
 def landing_url(user: User) -> str:
-    """Where a user goes after signing in: the admin area for admins, the agency area otherwise."""
-    endpoint = "admin.index" if user.role == "admin" else "agency.dashboard"
+    """Where a user goes after signing in: the admin area for admins, the interview area for
+    interviewers, the agency area otherwise."""
+    endpoint = {"admin": "admin.index", "interviewer": "interview.index"}.get(user.role, "agency.dashboard")
     if endpoint not in current_app.view_functions:
         endpoint = "auth.account"
     return url_for(endpoint)
