@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template
+from flask_babel import lazy_gettext as _l
 
 from webapp.access import declare_staff_area
 
+#: The registry's statuses (surveys/languages.py STATUSES) as the page says them.
+STATUS_LABELS = {
+    "empty": _l("empty: nothing translated yet"),
+    "not reviewed": _l("translated, not reviewed"),
+    "reviewed samples": _l("reviewed samples only"),
+    "reviewed": _l("reviewed"),
+}
+
 languages_admin = declare_staff_area(
-    Blueprint("languages_admin", __name__, url_prefix="/admin/languages", template_folder="templates"), ["admin"]
+    Blueprint("languages_admin", __name__, url_prefix="/admin/languages"), ["admin"]
 )
 
 
@@ -18,4 +27,4 @@ def index():
 
     instruments = packs.active_instruments()
     reports = [packs.coverage(language.code, instruments) for language in registry.packs()]
-    return render_template("languages/coverage.html", reports=reports)
+    return render_template("languages/coverage.html", reports=reports, status_labels=STATUS_LABELS)
