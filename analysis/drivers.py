@@ -111,7 +111,8 @@ class DriverModel:
 
     def ranked(self) -> list[DriverCoefficient]:
         """Estimable drivers, strongest association (largest coefficient) first."""
-        return sorted((d for d in self.drivers if d.estimable), key=lambda d: -d.coefficient)
+        estimable = [(d.coefficient, d) for d in self.drivers if d.coefficient is not None]
+        return [d for _, d in sorted(estimable, key=lambda pair: -pair[0])]
 
 
 def _logit_irls(y, X, w):

@@ -17,17 +17,7 @@ import numpy as np
 from scipy import special
 
 from ._checks import check_alpha
-
-#: The interval published by default: Wilson's score interval on the
-#: effective sample size floored at Kish's (:func:`kish_floored_size`), with
-#: Yates' continuity correction on the bound nearer 0 or 1, ``wilson-cc-kish``
-#: (DESIGN.md section 6; see :func:`proportion_ci`).  It keeps each tail's
-#: error at most 2.5 % where plain ``wilson-kish`` misses on the edge side in
-#: about 3.5 % of samples (``tests/analysis/test_comparisons_error_rates.py``).
-DEFAULT_CI_METHOD = "wilson-cc-kish"
-
-#: Interval methods understood by :func:`proportion_ci`.
-CI_METHODS = ("wilson-cc-kish", "wilson-kish", "beta-kish", "beta", "xlogit", "wilson", "mean", "asin")
+from ._defaults import CI_METHODS, DEFAULT_CI_METHOD
 
 NOTE_BOUNDARY = "estimate is 0 or 1: exact (Clopper-Pearson type) bound from the Kish effective size"
 NOTE_ZERO_VARIANCE = "zero estimated variance: Korn-Graubard interval from the Kish effective size"

@@ -52,7 +52,8 @@ def _glm_intercept(y, weights, epsilon=1e-8, max_iter=25):
     mu = _linkinv(eta)
     devold = _deviance(y, mu, weights)
     beta = 0.0
-    w_last = None
+    w_last: np.ndarray | None = None
+    dev = devold
     for _ in range(max_iter):
         mu_eta = _mu_eta(eta)
         z = eta + (y - mu) / mu_eta
@@ -65,6 +66,8 @@ def _glm_intercept(y, weights, epsilon=1e-8, max_iter=25):
         if abs(dev - devold) / (abs(dev) + 0.1) < epsilon:
             break
         devold = dev
+    if w_last is None:
+        raise ValueError(f"max_iter must be at least 1, got {max_iter}")
     return beta, mu, eta, w_last * w_last, dev
 
 

@@ -16,13 +16,8 @@ import numpy as np
 from scipy import special
 
 from ._checks import check_target
-
-#: Fewer responses (or effective responses) than this: status ``insufficient``.
-MIN_N_PUBLISH = 30
-#: Fewer responses than this: the web application never shows the cell at all.
-MIN_N_SHOW = 10
-#: Target used when an indicator has none (DESIGN.md: satisfaction > 80 %).
-DEFAULT_TARGET = 0.80
+from ._defaults import DEFAULT_TARGET, MIN_N_PUBLISH
+from ._defaults import MIN_N_SHOW as MIN_N_SHOW  # analysis.status.MIN_N_SHOW, as the web application reads it
 
 STATUS_MET = "met"
 STATUS_BELOW = "below"
@@ -184,4 +179,4 @@ def test_against_target(estimate, se, target=DEFAULT_TARGET, df=math.inf):
 
 
 # pytest would collect a module-level function named test_*; keep it out.
-test_against_target.__test__ = False
+test_against_target.__test__ = False  # type: ignore[attr-defined]

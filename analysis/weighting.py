@@ -244,7 +244,7 @@ def _match_totals(labels, totals, name, partial):
     remaining = dict(totals)
     # Categories read from a CSV are text while totals may be keyed by
     # numbers (or the reverse): fall back to matching on the text form.
-    by_text = {}
+    by_text: dict[tuple[str, ...], tuple] = {}
     for key in totals:
         by_text.setdefault(tuple(str(k) for k in key), key)
     for index, label in enumerate(labels):
@@ -430,7 +430,7 @@ def rake(
     old_table = np.bincount(joint, weights=w, minlength=joint_size)
     converged = False
     iterations = 0
-    last_sweep = []
+    last_sweep: list[MarginFit] = []
     delta = math.inf
     while iterations < max_iter:
         last_sweep = []

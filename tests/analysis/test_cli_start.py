@@ -127,3 +127,15 @@ def test_labels_split_over_many_blocks_of_the_parser_are_coded_as_one_column(tmp
     assert used_fast
     assert fast == reference
     assert [row["domain"] for row in json.loads(fast[1])["estimates"][1:]] == ["10", "9", "Mường La", "a", "b", "c"]
+
+
+def test_help_loads_no_statistics_library():
+    out = run_python(
+        "import contextlib, io, sys\n"
+        "from analysis import cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as text, contextlib.suppress(SystemExit):\n"
+        "    cli.main(['estimate', '--help'])\n"
+        "assert 'wilson-cc-kish' in text.getvalue() and 'n < 30' in text.getvalue()\n"
+        "print(sorted(m for m in ('scipy', 'pandas', 'pyarrow') if m in sys.modules))\n"
+    )
+    assert out.split() == ["[]"]
