@@ -20,7 +20,7 @@ import yaml
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import CHANNELS, RESPONDENT_TYPES, PublishedEstimate, PublishedSnapshot, Service, Unit
+from webapp.models import CHANNELS, MODES, RESPONDENT_TYPES, PublishedEstimate, PublishedSnapshot, Service, Unit
 from webapp.models.publishing import DOMAIN_TYPES
 from webapp.periods import Period
 from webapp.safe_text import csv_cell
@@ -70,8 +70,8 @@ FIELDS: tuple[tuple[str, str, str | None, str, str], ...] = (
         "domain",
         "string",
         None,
-        "Code of the domain: sl for the province, a unit, service, channel or respondent type code.",
-        "Mã phạm vi: sl là toàn tỉnh, hoặc mã đơn vị, dịch vụ, kênh, loại người trả lời.",
+        "Code of the domain: sl for the province, a unit, service, channel, respondent type, mode or language code.",
+        "Mã phạm vi: sl là toàn tỉnh, hoặc mã đơn vị, dịch vụ, kênh, loại người trả lời, cách trả lời hoặc ngôn ngữ.",
     ),
     ("domain_name_vi", "string", None, "Name of the domain in Vietnamese.", "Tên phạm vi bằng tiếng Việt."),
     ("domain_name_en", "string", None, "Name of the domain in English.", "Tên phạm vi bằng tiếng Anh."),
@@ -179,7 +179,17 @@ CHANNEL_NAMES = {
     "sms": ("Tin nhắn SMS", "Text message (SMS)"),
 }
 RESPONDENT_NAMES = {"citizen": ("Người dân", "Citizens"), "business": ("Doanh nghiệp", "Businesses")}
+#: How the respondent answered (``Response.mode``).
+MODE_NAMES = {
+    "self": ("Tự trả lời", "Self-completed"),
+    "read_aloud": ("Nghe đọc câu hỏi", "Questions read aloud"),
+    "assisted": ("Phỏng vấn có hỗ trợ", "Assisted interview"),
+    "sms": ("Tin nhắn SMS", "Text message (SMS)"),
+}
+#: The built-in survey languages; a language pack's code is its own name in the files.
+LANGUAGE_NAMES = {"vi": ("Tiếng Việt", "Vietnamese"), "en": ("Tiếng Anh", "English")}
 assert set(CHANNEL_NAMES) >= set(CHANNELS) and set(RESPONDENT_NAMES) >= set(RESPONDENT_TYPES)  # import-time check of constants; tests run it  # nosec B101
+assert set(MODE_NAMES) >= set(MODES)  # nosec B101
 
 
 def period_sort_key(label: str):
@@ -249,6 +259,10 @@ def _domain_names(rows: list[PublishedEstimate]) -> dict[tuple[str, str], tuple[
         names[("channel", code)] = pair
     for code, pair in RESPONDENT_NAMES.items():
         names[("respondent_type", code)] = pair
+    for code, pair in MODE_NAMES.items():
+        names[("mode", code)] = pair
+    for code, pair in LANGUAGE_NAMES.items():
+        names[("language", code)] = pair
     return names
 
 

@@ -83,6 +83,45 @@ def plan():
     )
 
 
+#: The indicators whose rates by mode and by language the methodology page shows, in order.
+MODE_INDICATORS = ("sat-agencies", "sat-health", "sat-education")
+#: The order of the modes in the table (self-completed first: the others are compared with it).
+MODE_ORDER = ("self", "read_aloud", "assisted", "sms")
+
+
+def mode_and_language_tables() -> dict | None:
+    """The latest published quarter's rates by mode and by language of :data:`MODE_INDICATORS`:
+    ``{"period": label, "indicators": [(indicator, mode rows, language rows)]}``, or None before any."""
+    from public import readers
+    from webapp.models import Indicator
+
+    snapshots = readers.latest_snapshots("Q")
+    if not snapshots:
+        return None
+    latest = snapshots[-1]
+    indicators = {i.code: i for i in db.session.scalars(select(Indicator).where(Indicator.code.in_(MODE_INDICATORS)))}
+    tables = []
+    for code in MODE_INDICATORS:
+        modes = readers.rows_of(latest, code, "mode")
+        languages = readers.rows_of(latest, code, "language")
+        if code in indicators and (modes or languages):
+            modes.sort(key=lambda r: MODE_ORDER.index(r.domain) if r.domain in MODE_ORDER else len(MODE_ORDER))
+            languages.sort(key=lambda r: (r.domain != "vi", r.domain))
+            tables.append((indicators[code], modes, languages))
+    return {"period": latest.period, "indicators": tables}
+
+
+def census_ethnic_mix() -> list[tuple[str, float]]:
+    """The census's ethnic groups and their shares of the province's population (province-wide: the
+    loaded margins have no commune-level mix)."""
+    from webapp.models.inputs import PopulationMargin
+
+    rows = db.session.execute(select(PopulationMargin.category, PopulationMargin.total)
+                              .where(PopulationMargin.variable == "ethnicity_group")).all()
+    total = sum(count for _, count in rows)
+    return sorted(((group, count / total) for group, count in rows), key=lambda r: -r[1]) if total else []
+
+
 @public_info.get("/methodology")
 def methodology():
     """The method in plain words and in formulas, and the log of revised publications."""
@@ -92,6 +131,8 @@ def methodology():
 
     return render_template(
         "info/methodology.html",
+        modes=mode_and_language_tables(),
+        census_ethnic_mix=census_ethnic_mix(),
         revisions=downloads.revisions_log(),
         methodology_version=METHODOLOGY_VERSION,
         default_ci_method=DEFAULT_CI_METHOD,

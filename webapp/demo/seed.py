@@ -19,6 +19,13 @@ The model, in short (all effects on the logit scale):
   reads higher still: δ + :data:`THREE_FACE_SHIFT`), from it the active (latest) version. Three-face
   ratings feed only their own series ``sat-agencies-3face``, so before the switch the truth of
   ``sat-agencies`` is that of the channels other than the kiosk.
+* **modes and languages** (issue #17): from :data:`INTERVIEWS_FROM`, a share
+  (:data:`ASSISTED_SHARE`) of online answers are assisted interviews, which read higher
+  (:data:`ASSISTED_SHIFT`: answering to a person, people prefer a polite answer) — the true rates
+  include them, as the cell's users answer that way; a few online, QR and kiosk respondents listen to
+  the questions read aloud (no shift), and a few answer in a language other than Vietnamese (every
+  language :func:`surveys.languages.codes` knows when the demo is planted). Modes and languages are
+  drawn from their own stream, so the other draws stay as they were;
 * **planted key drivers** (:data:`PLANTED_DRIVERS`): each respondent is satisfied or not with each
   aspect of a long questionnaire, drawn from their overall verdict; two aspects per sector follow it
   closely (:data:`STRONG_ASPECT`), the others loosely (:data:`WEAK_ASPECT`), and an aspect's
@@ -41,6 +48,7 @@ import numpy as np
 from sqlalchemy import func, insert, select, text
 
 from surveys import definitions
+from surveys import languages as survey_languages
 from surveys.scoring import score_answers
 from surveys.stored import definition_of
 from webapp.audit import record_event
@@ -67,6 +75,14 @@ FIRST_QUARTER = Period(2012, "Q", 1)
 CHUNK = 5_000
 
 CHANNEL_SHIFT = {"kiosk": 0.45, "paper": 0.15, "qr": 0.0, "online": -0.30}
+#: Assisted interviews (commune officers and volunteers) start in this year: share of online answers, logit shift.
+INTERVIEWS_FROM = 2025
+ASSISTED_SHARE = 0.3
+ASSISTED_SHIFT = 0.5
+#: Share of online, QR and kiosk respondents who listen to the questions read aloud.
+READ_ALOUD_SHARE = 0.06
+#: Share of online and QR respondents who answer in a language other than Vietnamese.
+OTHER_LANGUAGE_SHARE = 0.05
 #: The day (Vietnam time) the demo's questionnaires change: responses before it answer version 1 of
 #: every instrument, from it the active version (the five-face kiosk). The first day of a quarter,
 #: so that each quarter's true rates belong to one era.
@@ -164,6 +180,8 @@ class _Cell:
     transactions: int
     business_share: float | None
     mix: dict[str, float]
+    #: Share of the cell's online answers given in assisted interviews.
+    assisted: float = 0.0
 
 
 #: The aspects planted as key drivers of overall satisfaction, per sector (docs/key-drivers.md).
@@ -449,14 +467,24 @@ def _cells_for_quarter(quarter, index, total, units, offered, unit_effect, servi
             volume = BASE_VOLUME.get(unit.kind, 50) * SERVICE_VOLUME.get(service.code, 0.6)
             transactions = max(1, int(round(volume * rng.lognormal(0, 0.3) * (1 + 0.01 * index))))
             mix = channel_mix(service.sector, quarter.year, unit.id in counters)
-            cells.append(_Cell(unit, service, eta, transactions, BUSINESS_SHARE.get(service.code), mix))
+            assisted = ASSISTED_SHARE if quarter.year >= INTERVIEWS_FROM else 0.0
+            cells.append(_Cell(unit, service, eta, transactions, BUSINESS_SHARE.get(service.code), mix, assisted))
     return cells
 
 
 def _truth(cell: _Cell, mix: dict[str, float], shift: float) -> float:
     """The share satisfied of the cell's users answering through ``mix`` (logit ``shift`` added)."""
     total = sum(mix.values())
-    return sum(m * expit(cell.eta + shift + CHANNEL_SHIFT[c]) for c, m in mix.items()) / total
+    return sum(m * _channel_truth(cell, c, shift) for c, m in mix.items()) / total
+
+
+def _channel_truth(cell: _Cell, channel: str, shift: float) -> float:
+    """The share satisfied of the cell's users answering through ``channel``: online, assisted
+    interviews included."""
+    alone = expit(cell.eta + shift + CHANNEL_SHIFT[channel])
+    if channel != "online" or not cell.assisted:
+        return alone
+    return (1 - cell.assisted) * alone + cell.assisted * expit(cell.eta + shift + CHANNEL_SHIFT[channel] + ASSISTED_SHIFT)
 
 
 def _cell_truths(cell: _Cell, five_faces: bool) -> list[tuple[str, float]]:
@@ -539,12 +567,28 @@ def _demographics(rand: random.Random, channel: str, residence_codes: list[str])
     }
 
 
-def _satisfied_probability(cell: _Cell, channel: str, link: definitions.IndicatorLink) -> float:
-    """How likely a respondent of ``cell`` through ``channel`` is satisfied on ``link``'s item."""
+def _satisfied_probability(cell: _Cell, channel: str, link: definitions.IndicatorLink, mode: str = "self") -> float:
+    """How likely a respondent of ``cell`` through ``channel`` (in ``mode``) is satisfied on ``link``'s item."""
     shift = CHANNEL_SHIFT[channel] + (PROCEDURE_SHIFT if link.indicator == "sat-procedures" else 0.0)
+    shift += ASSISTED_SHIFT if mode == "assisted" else 0.0
     if definitions.RULES[link.rule].item_type == "scale3":
         shift += THREE_FACE_SHIFT
     return expit(cell.eta + shift)
+
+
+def _mode_and_language(modes: random.Random, cell: _Cell, channel: str, others: list[str]) -> tuple[str, str]:
+    """How one demo respondent answered, and in which language (see the module's documentation)."""
+    draw = modes.random()
+    if channel == "online" and draw < cell.assisted:
+        mode = "assisted"
+    elif channel in ("online", "qr", "kiosk") and modes.random() < READ_ALOUD_SHARE:
+        mode = "read_aloud"
+    else:
+        mode = "self"
+    language = "vi"
+    if others and channel in ("online", "qr") and mode != "assisted" and modes.random() < OTHER_LANGUAGE_SHARE:
+        language = modes.choice(others)
+    return mode, language
 
 
 def _responses_for_quarter(quarter, cells, count, eras, definitions_by_id, makers, counters,
@@ -555,6 +599,10 @@ def _responses_for_quarter(quarter, cells, count, eras, definitions_by_id, maker
     """
     if not cells or count == 0:
         return
+    # Modes and languages from a stream of their own (seeded by the quarter), so that planting
+    # them leaves every other draw of the demo as it was.
+    modes = random.Random(f"modes:{quarter.label}")  # noqa: S311 (reproducible demo data)  # nosec B311
+    languages = [code for code in survey_languages.codes() if code != survey_languages.SOURCE]
     eta = np.array([c.eta for c in cells])
     propensity = np.exp(eta - eta.mean()) * np.array([c.transactions for c in cells], dtype=float)
     allocation = rng.multinomial(count, propensity / propensity.sum())
@@ -569,6 +617,7 @@ def _responses_for_quarter(quarter, cells, count, eras, definitions_by_id, maker
         burst_left, burst_start = 0, None
         for channel, answered_at in zip(drawn_channels, moments, strict=True):
             flags: list[str] = []
+            mode, language = _mode_and_language(modes, cell, channel, languages)
             instrument_code = "counter-quick" if channel == "kiosk" else cell.service.instrument_code
             instrument_row = eras[answered_at.astimezone(VIETNAM).date() >= DEMO_VERSION_SWITCH][instrument_code]
             instrument = definitions_by_id[instrument_row.id]
@@ -576,7 +625,8 @@ def _responses_for_quarter(quarter, cells, count, eras, definitions_by_id, maker
                 respondent_type = "business" if rand.random() < cell.business_share else "citizen"
             else:
                 respondent_type = "citizen" if rand.random() < 0.95 else "business"
-            satisfied = {link.indicator: rand.random() < _satisfied_probability(cell, channel, link) for link in instrument.indicators}
+            satisfied = {link.indicator: rand.random() < _satisfied_probability(cell, channel, link, mode)
+                         for link in instrument.indicators}
             consent = channel != "kiosk" and rand.random() < 0.55
             demographics = _demographics(rand, channel, residence_codes) if consent else {}
             answers = makers[instrument_row.id].make(satisfied, respondent_type, consent, demographics)
@@ -614,6 +664,8 @@ def _responses_for_quarter(quarter, cells, count, eras, definitions_by_id, maker
                 "counter_id": counter_id,
                 "device_id": device_id,
                 "channel": channel,
+                "mode": mode,
+                "language": language,
                 "respondent_type": answers.get(definitions.RESPONDENT_TYPE_ITEM, respondent_type),
                 "period": quarter.label,
                 "answered_at": answered_at,
