@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from public.readers import fold
 from surveys.online import (
+    QUICK_INSTRUMENT,
     Flow,
     SurveyTarget,
     answer_page,
@@ -25,7 +26,7 @@ from webapp.extensions import db, limiter
 from webapp.models import Unit
 
 interview = declare_staff_area(
-    Blueprint("interview", __name__, url_prefix="/interview", template_folder="templates"), roles=("interviewer",)
+    Blueprint("interview", __name__, url_prefix="/interview"), roles=("interviewer",)
 )
 
 #: Units shown at once in the picker (search narrows it).
@@ -58,7 +59,7 @@ def record_assisted(target: SurveyTarget, stored: Stored) -> None:
 
 INTERVIEW = Flow(
     "interview", unit_arg="unit", services_view="services", session_key="interview_progress", assisted=True,
-    template="interview/page.html", after_store=record_assisted,
+    template="survey/interview/page.html", after_store=record_assisted,
 )
 
 
@@ -105,14 +106,19 @@ def units_to_pick(query: str, today: date | None = None) -> list[Unit]:
 def index():
     """Pick the unit the respondent used (searchable)."""
     query = (request.args.get("q") or "").strip()[:100]
-    return render_template("interview/index.html", units=units_to_pick(query), query=query, own=scope_root())
+    return render_template("survey/interview/index.html", units=units_to_pick(query), query=query, own=scope_root())
 
 
 @interview.get("/<unit>")
 def services(unit: str):
     """Pick the service the respondent used."""
     found = _unit_or_refuse(unit)
-    return render_template("interview/services.html", unit=found, services=fetch_services_to_rate(found))
+    offered = fetch_services_to_rate(found)
+    # The quick rating too, where the survey offers it: some respondents agree to one question only.
+    quick = {s.code for s in offered if s.instrument_code != QUICK_INSTRUMENT
+             and find_survey_target(found.code, QUICK_INSTRUMENT, s.code) is not None}
+    return render_template("survey/interview/services.html", unit=found, services=offered, quick=quick,
+                           quick_code=QUICK_INSTRUMENT)
 
 
 @interview.route("/<unit>/<instrument_code>", defaults={"page": 1}, methods=["GET", "POST"])
@@ -132,7 +138,7 @@ def thanks(unit: str, instrument_code: str):
     target = find_survey_target(found.code, instrument_code, service)
     if target is None:
         abort(404)
-    return render_template("interview/thanks.html", target=target)
+    return render_template("survey/interview/thanks.html", target=target)
 
 
 @interview.post("/<unit>/<instrument_code>/next")
