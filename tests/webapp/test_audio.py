@@ -36,6 +36,8 @@ def admins(make_user, sign_in, app):
     sign_in(uploader, first)
     sign_in(reviewer, second)
     first.user, second.user = uploader, reviewer
+    for http in (first, second):
+        http.get("/?lang=en")  # messages are asserted in English (remembered in the session)
     return first, second
 
 
@@ -247,8 +249,8 @@ def test_carry_over_copies_clips_of_unchanged_texts(admins, db, runner):
     old, new = versions[-2], versions[-1]
     approved_clip(admins, db, instrument=old, target="title")
     approved_clip(admins, db, instrument=old, target="item:overall", name="tone-mono.mp3")
-    from webapp.audio import service
     from surveys.stored import definition_of
+    from webapp.audio import service
 
     unchanged = {t.key for t in service.targets(definition_of(old))} & {t.key for t in service.targets(definition_of(new))}
     result = runner.invoke(args=["audio", "carry-over", "counter-quick"])
@@ -329,3 +331,17 @@ def test_kiosk_form_without_javascript_records_read_aloud(client, db, make_devic
     assert answer.status_code == 200
     [response] = stored_responses(db)
     assert response.mode == "read_aloud"
+
+
+def test_the_admin_templates_strings_are_listed_for_extraction():
+    """babel.cfg does not read webapp/audio/templates: webapp/audio/template_strings.py lists their strings."""
+    from webapp.audio import template_strings
+
+    templates = Path(__file__).resolve().parents[2] / "webapp" / "audio" / "templates" / "audio"
+    singular, plural = set(), set()
+    for path in templates.glob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        plural |= set(re.findall(r'ngettext\(\s*"([^"]*)"\s*,\s*"([^"]*)"', text))
+        singular |= {match[1] for match in re.findall(r'(?<![a-z])_\(\s*(["\'])(.*?)\1', text)}
+    assert singular == set(template_strings.STRINGS)
+    assert plural == set(template_strings.PLURALS)

@@ -1,7 +1,8 @@
 /* Questions read aloud, on the kiosk and the online survey (progressive enhancement).
  *
  * Every text that can be read aloud has a "Nghe" (listen) button, hidden in the HTML:
- * <button data-listen data-audio="ID of an <audio>" data-say="the text" hidden>. This script shows
+ * <button data-listen data-audio="ID of an <audio>" data-say="the text" hidden> (or a visible button in a
+ * hidden <span data-listen-box>). This script shows
  * the button when it has a recording (data-audio), or, without one, when the page is in
  * Vietnamese and the device has a Vietnamese speech-synthesis voice (the text is then spoken).
  * Pressing a button stops whatever is playing, plays its text, and marks the page as read aloud:
@@ -32,7 +33,8 @@
   function showAvailable() {
     var voice = vietnameseVoice();
     buttons.forEach(function (button) {
-      button.hidden = !(recording(button) || (voice && button.getAttribute("data-say")));
+      // The button, or the box it is hidden in (<span data-listen-box hidden>) where its style would show it.
+      (button.closest("[data-listen-box]") || button).hidden = !(recording(button) || (voice && button.getAttribute("data-say")));
     });
   }
   function stop() {
