@@ -4,25 +4,16 @@ next one; axe finds nothing on any page, and nothing scrolls sideways."""
 
 from __future__ import annotations
 
-import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
 from tests.browser.axe import assert_no_axe_violations
 from tests.browser.conftest import ensure_staff, open_narrow_page, sign_in_with_totp
+from tests.browser.test_survey import tab_until
 
 WARD = "n03646"
 CENTRE = "ttpv-n03646"
 EMAIL = "interviewer@browser.sonla.gov.vn"
-MAX_TABS = 80
-
-
-def tab_until(page, selector: str) -> None:
-    for _ in range(MAX_TABS):
-        page.keyboard.press("Tab")
-        if page.evaluate("(s) => document.activeElement && document.activeElement.matches(s)", selector):
-            return
-    pytest.fail(f"Tab never reached {selector}")
 
 
 def no_sideways_scroll(page) -> None:
