@@ -28,6 +28,13 @@ connection fails, the request reads the version through the session as before.
 Each gunicorn worker has its own cache (``app.extensions``); since the key is the data, every
 worker serves the same page for the same snapshots. The cache is on unless the application is
 ``TESTING``; ``PUBLIC_PAGE_CACHE`` turns it on or off explicitly.
+
+Issue #18: most of a hit's cost was Flask's request machinery around it (hooks, session,
+locale selection, limiter pass), not the page. :class:`FastPath`, a WSGI layer in front of
+Flask, answers the hits of anonymous, cookie-less ``GET`` requests without query string with
+the same key, bytes, headers, log line and metrics, and leaves everything else to Flask
+(``PUBLIC_FAST_PATH = False`` switches it off). Cached responses say ``Vary: Accept-Language,
+Cookie``: the language comes from either, so a shared cache in front must keep them apart.
 """
 
 from __future__ import annotations
@@ -39,20 +46,24 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from flask import Flask, Response, current_app, g, request, session
 from flask_babel import get_locale
 from sqlalchemy import func, select
+from werkzeug.exceptions import SecurityError
 
 from webapp.extensions import db, limiter
 from webapp.insights.actions import version as actions_version
 from webapp.models.feedback import CommentReview
 from webapp.models.insights import CommentTheme
+from webapp.ops.logs import REQUEST_ID_HEADER, incoming_request_id, line_fields, masked_path, write_line
+from webapp.security import is_embeddable_view, new_nonce, set_security_headers
 
 View = TypeVar("View", bound=Callable[..., Any])
+T = TypeVar("T")
 
 #: How long a rendered page is kept at most, whatever happens to the snapshots.
 TTL_SECONDS = 300.0
@@ -80,12 +91,19 @@ class PageCache:
         self.misses = 0
         #: (when, value) of the last :func:`comments_version` read.
         self.comments_checked: tuple[float, tuple[Any, ...]] | None = None
+        #: What :class:`FastPath` learnt from the normal path, each kept for ``ttl`` as pages are:
+        #: address -> (expiry, :class:`Route`), ``Accept-Language`` header -> (expiry, the
+        #: language the normal path chose for it).
+        self._routes: OrderedDict[tuple[str, ...], tuple[float, Route]] = OrderedDict()
+        self._languages: OrderedDict[str | None, tuple[float, str]] = OrderedDict()
+        #: Pages answered by :class:`FastPath` (counted in :attr:`hits` too).
+        self.fast_hits = 0
 
-    def get(self, key: Hashable) -> bytes | None:
+    def get(self, key: Hashable, count_miss: bool = True) -> bytes | None:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None or entry[0] < time.monotonic():
-                self.misses += 1
+                self.misses += count_miss
                 return None
             self._entries.move_to_end(key)
             self.hits += 1
@@ -101,10 +119,32 @@ class PageCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._routes.clear()
+            self._languages.clear()
             self.comments_checked = None
+
+    def learn(self, address: tuple[str, ...], route: Route, accept_language: str | None, language: str) -> None:
+        """Remember what the normal path decided for an anonymous, cookie-less ``GET`` without query."""
+        expiry = time.monotonic() + self.ttl
+        with self._lock:
+            for known, key, value in ((self._routes, address, route), (self._languages, accept_language, language)):
+                known[key] = (expiry, value)
+                known.move_to_end(key)
+                while len(known) > self.max_entries:
+                    known.popitem(last=False)
+
+    def route(self, address: tuple[str, ...]) -> Route | None:
+        return _unexpired(self._routes.get(address))
+
+    def language(self, accept_language: str | None) -> str | None:
+        return _unexpired(self._languages.get(accept_language))
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def _unexpired(entry: tuple[float, T] | None) -> T | None:
+    return entry[1] if entry is not None and entry[0] >= time.monotonic() else None
 
 
 def page_cache(app: Flask | None = None) -> PageCache:
@@ -167,19 +207,19 @@ def snapshots_version() -> tuple[Any, ...]:
     return tuple(db.session.connection().exec_driver_sql(SNAPSHOTS_VERSION_SQL).one())
 
 
-def _enabled() -> bool:
-    config = current_app.config
+def _enabled(config: Mapping[str, Any] | None = None) -> bool:
+    config = current_app.config if config is None else config
     return bool(config.get("PUBLIC_PAGE_CACHE", not config.get("TESTING", False)))
+
+
+def _login_cookie(cookies: Mapping[str, str], config: Mapping[str, Any]) -> bool:
+    """Whether the request carries a session or "remember me" cookie (a signed-in user may)."""
+    return config["SESSION_COOKIE_NAME"] in cookies or config.get("REMEMBER_COOKIE_NAME", "remember_token") in cookies
 
 
 def _anonymous() -> bool:
     """No signed-in user: without a session or "remember me" cookie there cannot be one."""
-    cookies = request.cookies
-    config = current_app.config
-    if (
-        config["SESSION_COOKIE_NAME"] not in cookies
-        and config.get("REMEMBER_COOKIE_NAME", "remember_token") not in cookies
-    ):
+    if not _login_cookie(request.cookies, current_app.config):
         return True
     from flask_login import current_user
 
@@ -193,19 +233,32 @@ def _cacheable_request() -> bool:
     return _anonymous()
 
 
-def _key(view_args: dict[str, Any]) -> tuple[Any, ...]:
+def _key(
+    endpoint: str | None,
+    view_args: tuple[tuple[str, Any], ...],
+    language: str,
+    address: tuple[str, ...],
+    query_string: bytes,
+    vary: Callable[..., Hashable] | None,
+) -> tuple[Any, ...]:
+    """The cache key of a page (module docstring); ``address`` is (scheme, host, root path, path).
+
+    The normal path and :class:`FastPath` both call it: the same request gets the same key.
+    """
     return (
-        request.endpoint,
-        tuple(sorted(view_args.items())),
-        str(get_locale()),
-        request.scheme,
-        request.host,
-        request.root_path,
-        request.path,
-        request.query_string,
+        endpoint,
+        view_args,
+        language,
+        *address,
+        query_string,
         date.today().isoformat(),
         snapshots_version(),
+        vary(**dict(view_args)) if vary else None,
     )
+
+
+def _address() -> tuple[str, ...]:
+    return (request.scheme, request.host, request.root_path, request.path)
 
 
 def _per_request_state() -> tuple[Any, ...]:
@@ -220,7 +273,12 @@ def _per_request_state() -> tuple[Any, ...]:
 
 
 def _html_response(body: bytes) -> Response:
-    return current_app.response_class(body, mimetype=HTML_MIMETYPE)
+    """A cached page's response before the ``after_request`` hooks: the HTML says which
+    language it is in, chosen from the cookie or ``Accept-Language`` (``Cookie`` is added
+    by the session's ``save_session``), so caches between us and the reader must vary on them."""
+    response = current_app.response_class(body, mimetype=HTML_MIMETYPE)
+    response.vary.add("Accept-Language")
+    return response
 
 
 def comments_version(**_view_args: Any) -> tuple[Any, ...]:
@@ -311,17 +369,135 @@ def cached_page(vary: Callable[..., Hashable] | None = None) -> Callable[[View],
             if not (_enabled() and _cacheable_request()):
                 return view(*args, **kwargs)
             cache = page_cache()
-            key = (*_key(kwargs), vary(**kwargs) if vary else None)
+            view_args = tuple(sorted(kwargs.items()))
+            language = str(get_locale())
+            address = _address()
+            # Read before rendering: a publication while the view renders can only make the key older than the page.
+            key = _key(request.endpoint, view_args, language, address, request.query_string, vary)
             found = cache.get(key)
-            if found is not None:
-                return _html_response(found)
-            before = _per_request_state()
-            response = view(*args, **kwargs)
-            if isinstance(response, str) and _per_request_state() == before:
-                cache.put(key, response.encode())
-            return response
+            if found is None:
+                before = _per_request_state()
+                response = view(*args, **kwargs)
+                if not (isinstance(response, str) and _per_request_state() == before):
+                    return response
+                found = response.encode()
+                cache.put(key, found)
+            if not request.query_string and not _login_cookie(request.cookies, current_app.config):
+                rule = request.url_rule.rule if request.url_rule is not None else ""
+                route = Route(request.endpoint or "", rule, view_args, vary)
+                cache.learn(address, route, request.headers.get("Accept-Language"), language)
+            return _html_response(found)
 
         wrapper.page_cached = True  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+class Route(NamedTuple):
+    """What the normal path found for an address: the view, its URL rule and arguments, its ``vary``."""
+
+    endpoint: str
+    rule: str
+    view_args: tuple[tuple[str, Any], ...]
+    vary: Callable[..., Hashable] | None
+
+
+class FastPath:
+    """A WSGI layer in front of Flask that answers cache hits without Flask's request machinery.
+
+    It serves only what the normal path would answer from :class:`PageCache` anyway: a ``GET``
+    with no query string and no session or "remember me" cookie (so no signed-in user and no
+    remembered language), for an address (scheme, host, root path, path) whose page the normal
+    path has served to such a request, with an ``Accept-Language`` header it has seen: the
+    normal path records the view it routed to and the language ``i18n.select_locale`` chose
+    (:meth:`PageCache.learn`), so the fast path never decides either itself. The key is then
+    made by :func:`_key`, as in the normal path (same date, snapshots version and ``vary``,
+    read at this request: a publication shows at once).
+
+    On a hit it writes the stored page with the headers the normal path sends, made by the
+    same functions: the response of :func:`_html_response`, ``webapp.security``'s headers with
+    a fresh CSP nonce, the request id, the session interface's ``save_session`` for a session
+    that was read and is empty (``Vary: Cookie``, no cookie); and the same request log line and
+    request metrics. Anything else (a miss, ``HEAD``, ``POST``, any query, a cookie, an
+    address or header not seen yet, an untrusted host) goes to Flask unchanged. Rate limits are
+    not involved: cached pages have none (:func:`_is_cached_page`).
+
+    On unless ``PUBLIC_FAST_PATH`` is false; only where the page cache is on (:func:`_enabled`).
+    """
+
+    def __init__(self, app: Flask, wsgi_app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") == "GET" and not environ.get("QUERY_STRING"):
+            response = self.answer(environ)
+            if response is not None:
+                return response(environ, start_response)
+        return self.wsgi_app(environ, start_response)
+
+    def answer(self, environ: dict[str, Any]) -> Response | None:
+        """The response to a cache hit, or None to let Flask answer."""
+        started = time.perf_counter()
+        app = self.app
+        config = app.config
+        cache = app.extensions.get("public_page_cache")
+        if cache is None or not config.get("PUBLIC_FAST_PATH", True) or not _enabled(config):
+            return None
+        request_ = app.request_class(environ)
+        if config["TRUSTED_HOSTS"] is not None:  # as Flask's request context does
+            request_.trusted_hosts = config["TRUSTED_HOSTS"]
+        try:
+            if _login_cookie(request_.cookies, config):
+                return None
+            address = (request_.scheme, request_.host, request_.root_path, request_.path)
+        except SecurityError:  # an untrusted host: Flask answers 400
+            return None
+        route = cache.route(address)
+        language = cache.language(environ.get("HTTP_ACCEPT_LANGUAGE"))
+        if route is None or language is None:
+            return None
+        with app.app_context():
+            body = cache.get(_key(route.endpoint, route.view_args, language, address, b"", route.vary), count_miss=False)
+            if body is None:
+                return None
+            cache.fast_hits += 1
+            response = _html_response(body)
+            request_id = incoming_request_id(environ.get("HTTP_X_REQUEST_ID"))
+            set_security_headers(
+                response.headers,
+                new_nonce(),
+                embeddable=is_embeddable_view(app.view_functions.get(route.endpoint)),
+                secure=request_.is_secure,
+            )
+            response.headers[REQUEST_ID_HEADER] = request_id
+            # The empty session of a request without a cookie, read as select_locale reads it.
+            session = app.session_interface.open_session(app, request_)
+            if session is not None:
+                session.accessed = True
+                app.session_interface.save_session(app, session, response)
+            self._count(route.endpoint, started)
+            write_line(
+                line_fields(
+                    method="GET",
+                    route=route.rule,
+                    path=masked_path(request_.path, dict(route.view_args)),
+                    query_keys=None,
+                    status=response.status_code,
+                    started=started,
+                    request_id=request_id,
+                    remote_addr=request_.remote_addr,
+                    user_id=None,
+                )
+            )
+        return response
+
+    def _count(self, endpoint: str, started: float) -> None:
+        """The request metrics of ``webapp.ops.metrics``'s ``after_request`` hook, when they are on."""
+        if not self.app.config.get("METRICS_ENABLED"):
+            return
+        from webapp.ops.metrics import LATENCY, REQUESTS
+
+        REQUESTS.labels(method="GET", endpoint=endpoint, status="200").inc()
+        LATENCY.labels(method="GET", endpoint=endpoint).observe(time.perf_counter() - started)

@@ -53,6 +53,9 @@ def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
     # Never a public default: the environment's key, the tests' key, or this instance's own.
     app.config["SECRET_KEY"] = resolve_secret_key(app.config)
 
+    from public.cache import FastPath  # cache hits of public pages without Flask's request machinery (#18)
+
+    app.wsgi_app = FastPath(app, app.wsgi_app)  # type: ignore[method-assign]
     if app.config["PROXY_FIX_X_FOR"]:
         hops = app.config["PROXY_FIX_X_FOR"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]

@@ -23,6 +23,7 @@ from typing import TypeVar
 
 from flask import Flask, abort, current_app, g, request
 from flask.wrappers import Response
+from werkzeug.datastructures import Headers
 
 View = TypeVar("View", bound=Callable)
 
@@ -57,13 +58,22 @@ def csp_nonce() -> str:
     """This response's nonce for an inline ``<script nonce="…">`` (made on first use)."""
     nonce = g.get("csp_nonce")
     if nonce is None:
-        nonce = g.csp_nonce = secrets.token_urlsafe(16)
+        nonce = g.csp_nonce = new_nonce()
     return nonce
+
+
+def new_nonce() -> str:
+    """A fresh nonce: 128 random bits."""
+    return secrets.token_urlsafe(16)
 
 
 def is_embeddable_request() -> bool:
     """Whether the view that answered this request was marked :func:`embeddable`."""
-    view = current_app.view_functions.get(request.endpoint or "")
+    return is_embeddable_view(current_app.view_functions.get(request.endpoint or ""))
+
+
+def is_embeddable_view(view: Callable | None) -> bool:
+    """Whether ``view`` was marked :func:`embeddable`."""
     return bool(getattr(view, "embeddable", False))
 
 
@@ -97,17 +107,22 @@ def content_security_policy(nonce: str, frame_ancestors: str = FRAME_ANCESTORS_N
 
 
 def add_security_headers(response: Response) -> Response:
-    """Add the security headers to ``response`` (``after_request`` hook).
+    """Add the security headers to ``response`` (``after_request`` hook)."""
+    set_security_headers(response.headers, csp_nonce(), embeddable=is_embeddable_request(), secure=request.is_secure)
+    return response
 
-    A ``Referrer-Policy`` the view already set is kept: the kiosk sends a stricter
-    ``no-referrer`` because its address holds the device key.
+
+def set_security_headers(headers: Headers, nonce: str, *, embeddable: bool, secure: bool) -> None:
+    """Set the security headers of a response for a view that is ``embeddable`` or not.
+
+    The one place they are decided: the ``after_request`` hook above and the fast path of the
+    public page cache (``public.cache.FastPath``, which answers without a request context) both
+    call it. A ``Referrer-Policy`` the view already set is kept: the kiosk sends a stricter
+    ``no-referrer`` because its address holds the device key. ``secure``: the request came over
+    HTTPS (behind a proxy, ProxyFix makes ``X-Forwarded-Proto`` visible).
     """
-    embeddable_view = is_embeddable_request()
-    headers = response.headers
-    headers["Content-Security-Policy"] = content_security_policy(
-        csp_nonce(), "*" if embeddable_view else FRAME_ANCESTORS_NONE
-    )
-    if embeddable_view:
+    headers["Content-Security-Policy"] = content_security_policy(nonce, "*" if embeddable else FRAME_ANCESTORS_NONE)
+    if embeddable:
         headers.pop("X-Frame-Options", None)
     else:
         headers["X-Frame-Options"] = "DENY"
@@ -115,11 +130,9 @@ def add_security_headers(response: Response) -> Response:
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     headers["Permissions-Policy"] = PERMISSIONS_POLICY
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
-    # Only over HTTPS (behind a proxy, ProxyFix makes ``X-Forwarded-Proto`` visible here):
-    # browsers ignore it over plain http, and a development server must stay reachable.
-    if request.is_secure:
+    # Browsers ignore it over plain http, and a development server must stay reachable.
+    if secure:
         headers["Strict-Transport-Security"] = HSTS
-    return response
 
 
 #: PostgreSQL's ``integer``: an identifier in an address beyond it can name nothing.

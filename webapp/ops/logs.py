@@ -66,10 +66,12 @@ def mask_query_string(query: str) -> str:
     return mask_secrets("?" + query)[1:] if query else query
 
 
-def masked_path() -> str:
-    """The request's path with every secret segment replaced by ``***`` (no query string)."""
-    path = request.path
-    for name, value in (request.view_args or {}).items():
+def masked_path(path: str | None = None, view_args: dict[str, Any] | None = None) -> str:
+    """The request's path (or ``path`` matched with ``view_args``) with every secret segment
+    replaced by ``***`` (no query string)."""
+    if path is None:
+        path, view_args = request.path, request.view_args
+    for name, value in (view_args or {}).items():
         if name in SECRET_ARGS and isinstance(value, str) and value:
             path = path.replace(f"/{value}", f"/{MASK}")
     return mask_secrets(path)
@@ -85,20 +87,61 @@ def _user_id() -> str | None:
 
 def request_fields(response: Response) -> dict[str, Any]:
     """What one log line says about the request that ``response`` answers."""
-    started = getattr(g, "request_started", None)
+    return line_fields(
+        method=request.method,
+        route=request.url_rule.rule if request.url_rule is not None else None,
+        path=masked_path(),
+        query_keys=sorted(request.args.keys()) or None,
+        status=response.status_code,
+        started=getattr(g, "request_started", None),
+        request_id=getattr(g, "request_id", None),
+        remote_addr=request.remote_addr,
+        user_id=_user_id(),
+    )
+
+
+def line_fields(
+    *,
+    method: str,
+    route: str | None,
+    path: str,
+    query_keys: list[str] | None,
+    status: int,
+    started: float | None,
+    request_id: str | None,
+    remote_addr: str | None,
+    user_id: str | None,
+) -> dict[str, Any]:
+    """The fields of one log line, in order (``started``: ``time.perf_counter()`` when the request began).
+
+    Flask's ``after_request`` hook and the fast path of the public page cache
+    (``public.cache.FastPath``, which answers without a request context) both build them here.
+    """
     duration = (time.perf_counter() - started) * 1000 if started is not None else None
     return {
         "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
-        "request_id": getattr(g, "request_id", None),
-        "method": request.method,
-        "route": request.url_rule.rule if request.url_rule is not None else None,
-        "path": masked_path(),
-        "query_keys": sorted(request.args.keys()) or None,
-        "status": response.status_code,
+        "request_id": request_id,
+        "method": method,
+        "route": route,
+        "path": path,
+        "query_keys": query_keys,
+        "status": status,
         "duration_ms": round(duration, 2) if duration is not None else None,
-        "remote_addr": request.remote_addr,
-        "user_id": _user_id(),
+        "remote_addr": remote_addr,
+        "user_id": user_id,
     }
+
+
+def write_line(fields: dict[str, Any]) -> None:
+    """Log one request (an error from 500 on)."""
+    logger.log(
+        logging.ERROR if fields["status"] >= 500 else logging.INFO,
+        "%s %s %s",
+        fields["method"],
+        fields["path"],
+        fields["status"],
+        extra={"request": fields},
+    )
 
 
 class JsonFormatter(logging.Formatter):
@@ -166,15 +209,7 @@ def init_app(app: Flask) -> None:
         if "request_id" not in g:  # the request failed before before_request ran
             g.request_id = incoming_request_id(request.headers.get(REQUEST_ID_HEADER))
         response.headers[REQUEST_ID_HEADER] = g.request_id
-        fields = request_fields(response)
-        logger.log(
-            logging.ERROR if response.status_code >= 500 else logging.INFO,
-            "%s %s %s",
-            fields["method"],
-            fields["path"],
-            fields["status"],
-            extra={"request": fields},
-        )
+        write_line(request_fields(response))
         return response
 
     @app.context_processor
