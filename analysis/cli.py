@@ -345,31 +345,12 @@ def _read_fast(args):
     if not _plain_line_ends_and_quotes(data):
         return None
 
-    # Imported here, not at the top: --help and a file only the reference can judge do not need it;
-    # and before the engine's thread starts, so that the two threads never import at the same time.
-    import threading
-
-    import pyarrow.csv  # noqa: F401
-
-    # The engine's import (scipy.special, most of the start-up) runs while Arrow parses without the GIL.
-    engine_import = threading.Thread(target=_import_engine, daemon=True)
-    engine_import.start()
-    try:
-        return _parse(args, data, header, numbers_wanted, labels_wanted)
-    finally:
-        engine_import.join()
-
-
-def _import_engine():
-    """Import the modules :func:`_estimate_columns` uses; a failure is left for its own import to report."""
-    import contextlib
-
-    with contextlib.suppress(Exception):
-        from . import design, weighting  # noqa: F401
+    return _parse(args, data, header, numbers_wanted, labels_wanted)
 
 
 def _parse(args, data, header, numbers_wanted, labels_wanted):
     """The columns parsed by Arrow from a file whose lines and quotes the checks have cleared, or None."""
+    # Imported here, not at the top: --help and a file only the reference can judge do not need it.
     import pyarrow
     import pyarrow.csv
 
