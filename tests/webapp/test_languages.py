@@ -291,3 +291,9 @@ def test_tai_viet_font_is_declared_for_its_block_only_and_served(client):
     font = client.get("/static/fonts/NotoSansTaiViet-Regular.subset.woff2")
     assert font.status_code == 200 and font.data[:4] == b"wOF2"
     assert (REPO / "webapp/static/fonts/OFL.txt").read_text().count("SIL Open Font License") >= 1
+
+
+def test_pages_declare_the_packs_bcp47_tag(client, registry):
+    """Mông is written in Latin letters here; CLDR's hnj defaults to another script, so pages say hnj-Latn."""
+    assert soup_of(client.get(f"/survey/{UNIT}?lang=hnj")).html["lang"] == "hnj-Latn"
+    assert soup_of(client.get(f"/survey/{UNIT}?lang=blt")).html["lang"] == "blt"
