@@ -73,6 +73,14 @@ def html_lang(code: str | None = None) -> str:
     return language.html_lang if language is not None else code
 
 
+def lang_of(text) -> str:
+    """The ``lang`` tag of an instrument text as the page shows it (``vi`` where a pack lacks it).
+
+    For templates that tag fallbacks: ``<p lang="{{ lang_of(item.text) }}">{{ item.text.get(language) }}</p>``.
+    """
+    return html_lang(text.language_of(current_language()))
+
+
 def percent(value: float | None, decimals: int = 1) -> str:
     """A share as a percentage in the current locale: ``85,3%`` in Vietnamese, ``85.3%`` in English."""
     if value is None:
@@ -133,6 +141,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["current_language"] = current_language
     app.jinja_env.globals["switch_language_url"] = switch_language_url
     app.jinja_env.globals["html_lang"] = html_lang
+    app.jinja_env.globals["lang_of"] = lang_of
     # Deferred: the report labels import this module's number formats.
     from webapp.reports.labels import secondary_name
 

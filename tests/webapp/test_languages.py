@@ -181,8 +181,13 @@ def test_a_translation_awaiting_review_is_not_shown(app, client, toy):
 # --- export and import ---------------------------------------------------------------------------
 
 
-def test_export_then_import_round_trip(app, toy):
+def test_export_then_import_round_trip(app, db, toy):
+    from webapp.models import AuditEvent
+
     translated = translate_some(app, toy)
+    db.session.expire_all()
+    actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("languages.%"))).all()
+    assert sorted(actions) == ["languages.add", "languages.import"]
     again = toy / "again.po"
     assert invoke(app, "languages", "export", TOY, "-o", str(again)).exit_code == 0
     exported = {message.context: message for message in read_po(again.open("rb")) if message.context}
@@ -245,7 +250,10 @@ def test_a_pack_never_changes_an_instruments_hash(app, client, toy):
     before = {key: definitions.content_hash(instrument) for key, instrument in definitions.load_instruments().items()}
     translate_some(app, toy)
     with app.test_request_context(f"/?lang={TOY}"):
-        assert ADMIN.title.get(TOY) == "TOY TITLE"
+        from webapp.i18n import lang_of
+
+        assert ADMIN.title.get(TOY) == "TOY TITLE" and lang_of(ADMIN.title) == TOY
+        assert lang_of(ADMIN.sections[0].items[0].text) == "vi", "an untranslated text is tagged Vietnamese"
         after = {
             key: definitions.content_hash(instrument) for key, instrument in definitions.load_instruments().items()
         }
