@@ -36,5 +36,7 @@ def test_switch_reaches_thai_by_keyboard_and_loads_the_tai_viet_font(page):
         "() => [...document.fonts].filter(f => f.family.includes('Tai Viet') && f.status === 'loaded').length"
     )
     assert loaded == 1, "the Tai Viet name in the switch pulls in Noto Sans Tai Viet"
-    width = page.locator('.lang-switch [aria-current][lang="blt"]').evaluate("element => element.getBoundingClientRect().width")
+    width = page.locator('.lang-switch [aria-current][lang="blt"]').evaluate(
+        "element => element.getBoundingClientRect().width"
+    )
     assert width > 0

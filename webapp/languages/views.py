@@ -15,9 +15,7 @@ STATUS_LABELS = {
     "reviewed": _l("reviewed"),
 }
 
-languages_admin = declare_staff_area(
-    Blueprint("languages_admin", __name__, url_prefix="/admin/languages"), ["admin"]
-)
+languages_admin = declare_staff_area(Blueprint("languages_admin", __name__, url_prefix="/admin/languages"), ["admin"])
 
 
 @languages_admin.get("/")
