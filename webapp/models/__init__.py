@@ -20,6 +20,7 @@ from webapp.models.jobs import *  # noqa: F401, F403
 from webapp.models.portal import *  # noqa: F401, F403
 from webapp.models.publishing import PublishedEstimate, PublishedSnapshot
 from webapp.models.registry import SECTORS, UNIT_KINDS, Counter, Device, Service, Unit, UnitSuccession, unit_services
+from webapp.models.sms import *  # noqa: F401, F403
 from webapp.models.types import utcnow
 
 __all__ = [
