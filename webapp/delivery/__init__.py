@@ -93,9 +93,10 @@ def _take_cap_slot(unit_id: int, channel: str, day: date, cap: int) -> bool:
 
 
 def request_delivery(token_row: Any, *, survey_url: str, code: str, contact: dict[str, str],
-                     channels: list[str]) -> list[Any]:
+                     channels: list[str], sms_text: str | None = None) -> list[Any]:
     """Queue one message per channel in ``channels`` (``email``, ``sms``, ``zalo``) carrying ``survey_url``
     for the receipt token ``token_row`` (a ``ReceiptToken``; its unit and service name the message).
+    ``sms_text`` replaces the SMS's link text (the first question of the two-way SMS survey, ``webapp.sms``).
 
     ``contact`` (``phone``, ``email``; already validated by the caller) travels only inside the queued
     job, never to the database or a log. Returns the delivery rows created, added to the caller's
@@ -135,7 +136,8 @@ def request_delivery(token_row: Any, *, survey_url: str, code: str, contact: dic
                 "deliver",
                 {"delivery_id": row.id},
                 key=f"deliver:{row.id}",
-                sealed={"to": address, "survey_url": survey_url, "code": code, "expires_on": expires_on},
+                sealed={"to": address, "survey_url": survey_url, "code": code, "expires_on": expires_on,
+                        **({"text": sms_text} if sms_text and channel == "sms" else {})},
                 unit_id=token_row.unit_id,
                 title=f"Survey link by {channel} (delivery {row.id})",
             )

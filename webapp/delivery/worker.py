@@ -37,7 +37,7 @@ def reference(delivery_id: int) -> str:
 
 
 def build_message(row: Delivery, sealed: dict) -> Message:
-    """The message of ``row`` to the sealed contact, texts in Vietnamese."""
+    """The message of ``row`` to the sealed contact, texts in Vietnamese (an SMS's own ``text`` when sealed with one)."""
     to = sealed["to"]
     unit_name = row.receipt_token.unit.name_vi
     survey_url, code = sealed["survey_url"], sealed["code"]
@@ -49,7 +49,8 @@ def build_message(row: Delivery, sealed: dict) -> Message:
                        unsubscribe_url=link_out)
     phone = normalise_phone(to)
     if row.channel == "sms":
-        return Message(channel="sms", to=phone, text=sms_text(unit_name, survey_url, code, link_out), ref=ref)
+        text = sealed.get("text") or sms_text(unit_name, survey_url, code, link_out)
+        return Message(channel="sms", to=phone, text=text, ref=ref)
     data = zalo_data(unit_name, survey_url, code, link_out)
     return Message(channel="zalo", to=phone, text="", template_data=data, ref=ref)
 

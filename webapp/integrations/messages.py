@@ -30,6 +30,9 @@ def describe_field(error: FieldError) -> str:
         "contact_missing": lambda: _(
             "Sending by %(channel)s needs contact.%(field)s.", channel=p.get("channel", ""), field=p.get("needs", "")
         ),
+        "conflicting_choice": lambda: _(
+            "Choose either sms (the link by SMS) or sms_survey (the survey by SMS replies), not both."
+        ),
         "dossier_other_service": lambda: _(
             "This dossier number already has a survey link for another service of this unit."
         ),

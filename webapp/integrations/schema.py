@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from surveys.submission import FieldError
 from webapp.extensions import db
-from webapp.integrations.service import CHANNEL_CONTACT, DossierRequest, in_scope
+from webapp.integrations.service import CHANNEL_CONTACT, EXCLUSIVE_CHANNELS, DossierRequest, in_scope
 from webapp.models import RESPONDENT_TYPES, IntegrationClient, Service, Unit, utcnow
 from webapp.periods import VIETNAM
 
@@ -161,6 +161,8 @@ def parse_dossier(body: Any, client: IntegrationClient, now: datetime | None = N
             errors.append(FieldError("deliver", "invalid_choice"))
         elif len(set(raw_deliver)) != len(raw_deliver):
             errors.append(FieldError("deliver", "duplicate_choice"))
+        elif set(EXCLUSIVE_CHANNELS) <= set(raw_deliver):
+            errors.append(FieldError("deliver", "conflicting_choice", {"channels": " + ".join(EXCLUSIVE_CHANNELS)}))
         else:
             deliver = list(raw_deliver)
             if not any(error.field.startswith("contact") for error in errors):
@@ -265,12 +267,22 @@ def dossier_schema() -> dict[str, Any]:
                 "uniqueItems": True,
                 "items": {"type": "string", "enum": list(CHANNELS)},
                 "description": "Send the link by these channels (sms and zalo need `contact.phone`, email "
-                "`contact.email`: 422 otherwise). Only when the dossier is new: a repeated report sends nothing.",
+                "`contact.email`: 422 otherwise). `sms_survey` (needs `contact.phone`) asks the two-way SMS survey "
+                "instead of sending the link by SMS, for feature phones: the citizen answers 1-5 by reply; not "
+                "with `sms` (422). Only when the dossier is new: a repeated report sends nothing.",
+            },
+        },
+        # One SMS conversation or one SMS with the link, not both (the rule of ``conflicting_choice``).
+        "not": {
+            "required": ["deliver"],
+            "properties": {
+                "deliver": {"type": "array", "allOf": [{"contains": {"const": c}} for c in EXCLUSIVE_CHANNELS]}
             },
         },
         # A channel needs its contact (the rule of ``contact_missing``).
         "allOf": [
-            _channel_needs(channels, needs) for needs, channels in (("phone", ["sms", "zalo"]), ("email", ["email"]))
+            _channel_needs(channels, needs)
+            for needs, channels in (("phone", ["sms", "zalo", "sms_survey"]), ("email", ["email"]))
         ],
     }
 

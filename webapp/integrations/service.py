@@ -49,8 +49,11 @@ CLIENT_PREFIX = "ic_"
 MAX_NAME = 200
 #: ``last_used_at`` is written at most this often per client (one write per call would serialise them).
 LAST_USED_RESOLUTION_SECONDS = 60
-#: Delivery channels and the contact field each needs.
-CHANNEL_CONTACT = {"sms": "phone", "zalo": "phone", "email": "email"}
+#: Delivery channels and the contact field each needs; ``sms_survey`` asks the two-way SMS survey
+#: (``webapp.sms``) instead of sending the link by SMS, for feature phones.
+CHANNEL_CONTACT = {"sms": "phone", "zalo": "phone", "email": "email", "sms_survey": "phone"}
+#: Channels that may not be asked together: one SMS conversation, or one SMS with the link.
+EXCLUSIVE_CHANNELS = ("sms", "sms_survey")
 
 
 # --- clients ------------------------------------------------------------------------------------
@@ -267,10 +270,17 @@ def _request_delivery(link: IssuedLink, request: DossierRequest) -> None:
     from webapp import delivery
 
     contact = {name: value for name, value in request.contact.items() if value}
+    channels = [channel for channel in request.deliver if channel != "sms_survey"]
     try:
-        delivery.request_delivery(
-            link.row, survey_url=link.survey_url, code=link.code, contact=contact, channels=list(request.deliver)
-        )
+        if channels:
+            delivery.request_delivery(
+                link.row, survey_url=link.survey_url, code=link.code, contact=contact, channels=channels
+            )
+        if "sms_survey" in request.deliver:
+            from webapp.sms.service import start_for_dossier
+
+            start_for_dossier(link.row, contact["phone"], survey_url=link.survey_url, code=link.code,
+                              respondent_type=request.respondent_type)
     except Exception as error:  # the dossier and its link stand; the delivery side logs and counts its own failures
         # The exception's class only: its message or traceback could carry the contact.
         log.error(
