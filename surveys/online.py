@@ -27,6 +27,11 @@ drawn on the server (:func:`surveys.definitions.draw_asked_items` with
 :class:`random.SystemRandom`), kept in the session and stored with the response
 (``asked_items``); only those are shown, and an answer to another one is refused.
 
+Mode and language: the response records ``read_aloud`` once the respondent used a listen button
+(page.html sends ``read_aloud=1``), else ``self``, and the language the questions were shown in.
+The same pages serve assisted interviews (:mod:`webapp.interview`) through another :class:`Flow`:
+its own URLs and session key, mode ``assisted``, and an audit event instead of the network address.
+
 Drop-off: each page a session reaches, and the sending of its answers, adds one to an
 anonymous per-day counter (:class:`webapp.models.collection.DropoffCount`); nothing about the
 session is stored. ``/admin/dropoff`` shows the shares.
