@@ -4,15 +4,16 @@ Usage (from the repository root)::
 
     python bench/analysis_bench.py            # engine vs bare numpy passes
     python bench/analysis_bench.py --with-r   # also R's svyby on the same data (needs Rscript + survey)
-    python bench/analysis_bench.py --cli --write-readme   # the command line vs a bare pandas process
+    python bench/analysis_bench.py --cli --write-readme   # the command line vs bare pandas/Arrow processes
 
 ``--cli`` writes the data to a CSV and times, as separate processes in
-alternating rounds, ``python -m analysis estimate`` on it, a bare
-``pandas.read_csv`` + ``np.bincount`` process forming the same sums, and the
-start-up floor (a process that only imports pandas and scipy.special); it checks
-that the command's numbers agree with the reference (``csv`` module) reader's
-and with the bare process's to 1e-12, and ``--write-readme`` puts the result
-in ``bench/README.md``.
+alternating rounds, ``python -m analysis estimate`` on it, two bare processes
+forming the same sums (``pandas.read_csv`` or ``pyarrow.csv.read_csv``, then
+``np.bincount``), and the start-up floor (a process that only imports
+pyarrow.csv and scipy.special); it checks that the command's numbers agree
+with the reference (``csv`` module) reader's and with the bare processes' to
+1e-12 (and stops if not), and ``--write-readme`` puts the result in
+``bench/README.md``.
 
 The data are generated here with a fixed seed (weighting cells as strata,
 ``w = N_h / n_h``, 0/1 outcome around 85 %, domains crossing the cells).
@@ -38,6 +39,7 @@ import datetime
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -134,9 +136,13 @@ def run_r(y, weights, stratum, domain):
 
 CLI_ARGUMENTS = ["--y", "y", "--weights", "w", "--strata", "stratum", "--by", "domain", "--ci", "beta"]
 
-# The bare process: the least any tool reading this CSV must do (read it, form the per-cell sums).
-BARE = r"""
+# The bare processes: the least any tool reading this CSV must do (read it, form the per-cell sums),
+# with either reader; the command is compared with the faster of the two in each round.
+# pandas 3 imports pyarrow when it is installed (for its string type): the pandas process blocks that
+# import, so it runs as it did before pyarrow was a requirement (and is faster for it).
+BARE_PANDAS = r"""
 import json, sys
+sys.modules["pyarrow"] = None
 import numpy as np
 import pandas as pd
 frame = pd.read_csv(sys.argv[1])
@@ -146,6 +152,23 @@ key = frame["stratum"].to_numpy() * int(sys.argv[2]) + frame["domain"].to_numpy(
 w2 = w * w
 sums = [np.bincount(key, weights=v) for v in (np.ones_like(w), w, w * y, w2, w2 * y)]
 domain = frame["domain"].to_numpy()
+sw, swy = np.bincount(domain, weights=w), np.bincount(domain, weights=w * y)
+json.dump({"overall": float(sums[2].sum() / sums[1].sum()), "domains": (swy / sw).tolist()}, sys.stdout)
+"""
+
+BARE_ARROW = r"""
+import json, sys
+import numpy as np
+import pyarrow.csv
+table = pyarrow.csv.read_csv(sys.argv[1])
+def column(name):
+    return np.concatenate([np.from_dlpack(chunk) for chunk in table.column(name).chunks])
+y = column("y").astype(float)
+w = column("w")
+key = column("stratum") * int(sys.argv[2]) + column("domain")
+w2 = w * w
+sums = [np.bincount(key, weights=v) for v in (np.ones_like(w), w, w * y, w2, w2 * y)]
+domain = column("domain")
 sw, swy = np.bincount(domain, weights=w), np.bincount(domain, weights=w * y)
 json.dump({"overall": float(sums[2].sum() / sums[1].sum()), "domains": (swy / sw).tolist()}, sys.stdout)
 """
@@ -160,19 +183,24 @@ _checks._factorize_by_hashing = lambda array, name: None
 sys.exit(cli.main(sys.argv[1:]))
 """
 
-# The least the command must load before it reads a byte: pandas, and scipy.special for the intervals.
-FLOOR_COMMAND = [sys.executable, "-c", "import json, pandas, scipy.special; print(json.dumps(0))"]
+# The least the command must load: Arrow's CSV reader, and scipy.special for the intervals.
+FLOOR_COMMAND = [sys.executable, "-c", "import json, pyarrow.csv, scipy.special; print(json.dumps(0))"]
 
 README_BEGIN = "<!-- analysis_bench --cli: begin -->"
 README_END = "<!-- analysis_bench --cli: end -->"
 
 
-def timed(command):
+def timed(command, cpu=None):
+    """Wall time and parsed output of a process; with a list ``cpu``, its CPU time (user + system) is appended."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     completed = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if completed.returncode != 0:
         raise SystemExit(f"{command[:3]} failed: {completed.stderr}")
+    if cpu is not None:
+        cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     return elapsed, json.loads(completed.stdout)
 
 
@@ -190,7 +218,7 @@ def worst_relative_difference(rows, other_rows, fields):
 
 
 def run_cli_bench(y, weights, stratum, domain, repeat):
-    """Time the command line against the bare process; returns the lines to print and to write."""
+    """Time the command line against the bare processes; returns the measurements."""
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as folder:
         data_path = Path(folder) / "responses.csv"
@@ -201,74 +229,101 @@ def run_cli_bench(y, weights, stratum, domain, repeat):
                 zip(y.astype(int).tolist(), weights.tolist(), stratum.tolist(), domain.tolist(), strict=True)
             )
         size_mb = data_path.stat().st_size / 1e6
-        cli_command = [sys.executable, "-m", "analysis", "estimate", str(data_path), *CLI_ARGUMENTS]
-        bare_command = [sys.executable, "-c", BARE, str(data_path), str(N_DOMAINS)]
+        commands = {
+            "cli": [sys.executable, "-m", "analysis", "estimate", str(data_path), *CLI_ARGUMENTS],
+            "bare_pandas": [sys.executable, "-c", BARE_PANDAS, str(data_path), str(N_DOMAINS)],
+            "bare_arrow": [sys.executable, "-c", BARE_ARROW, str(data_path), str(N_DOMAINS)],
+            "floor": FLOOR_COMMAND,
+        }
         reference_command = [sys.executable, "-c", REFERENCE, "estimate", str(data_path), *CLI_ARGUMENTS]
         reference_time, reference = timed(reference_command)
-        cli_times, bare_times, floor_times = [], [], []
+        times = {name: [] for name in commands}
+        cpu_times = {name: [] for name in commands}
+        outputs = {}
         for _ in range(repeat):
-            elapsed, document = timed(cli_command)
-            cli_times.append(elapsed)
-            elapsed, bare = timed(bare_command)
-            bare_times.append(elapsed)
-            elapsed, _ = timed(FLOOR_COMMAND)
-            floor_times.append(elapsed)
-    rows, reference_rows = document["estimates"], reference["estimates"]
+            for name, command in commands.items():
+                elapsed, outputs[name] = timed(command, cpu_times[name])
+                times[name].append(elapsed)
+    load_after = os.getloadavg()[0]
+    rows, reference_rows = outputs["cli"]["estimates"], reference["estimates"]
     fields = ("n", "estimate", "se", "var", "ci_low", "ci_high", "deff", "n_eff", "sum_w")
     worst_reference = worst_relative_difference(rows, reference_rows, fields)
-    # The bare process codes domains as integers, the command as text (sorted as text): match by label.
+    # The bare processes code domains as integers, the command as text (sorted as text): match by label.
     by_label = {int(row["domain"]): row["estimate"] for row in rows[1:]}
     worst_bare = max(
-        [abs(rows[0]["estimate"] - bare["overall"]) / bare["overall"]]
-        + [abs(by_label[d] - value) / value for d, value in enumerate(bare["domains"])]
+        abs(value - expected) / expected
+        for bare in (outputs["bare_pandas"], outputs["bare_arrow"])
+        for value, expected in [(rows[0]["estimate"], bare["overall"])]
+        + [(by_label[d], expected) for d, expected in enumerate(bare["domains"])]
     )
-    cli_best, bare_best = min(cli_times), min(bare_times)
-    median_ratio = float(np.median(np.array(cli_times) / np.array(bare_times)))
-    floor_median_ratio = float(np.median(np.array(floor_times) / np.array(bare_times)))
+    if not (worst_reference <= 1e-12 and worst_bare <= 1e-12):
+        raise SystemExit(f"numbers differ: {worst_reference:.1e} from the reference, {worst_bare:.1e} from bare")
+    arrays = {name: np.array(values) for name, values in times.items()}
+    bare = np.minimum(arrays["bare_pandas"], arrays["bare_arrow"])  # the faster bare process of each round
     return {
         "size_mb": size_mb,
-        "cli": cli_best,
-        "bare": bare_best,
+        "best": {name: float(values.min()) for name, values in arrays.items()},
+        "median": {name: float(np.median(values)) for name, values in arrays.items()},
+        "cpu": {name: float(np.median(values)) for name, values in cpu_times.items()},
         "reference": reference_time,
-        "ratio": cli_best / bare_best,
-        "floor": min(floor_times),
-        "floor_median_ratio": floor_median_ratio,
-        "median_ratio": median_ratio,
+        "ratio": float(arrays["cli"].min() / bare.min()),
+        "median_ratio": float(np.median(arrays["cli"] / bare)),
+        "floor_ratio": float(arrays["floor"].min() / bare.min()),
+        "floor_median_ratio": float(np.median(arrays["floor"] / bare)),
         "worst_reference": worst_reference,
         "worst_bare": worst_bare,
         "repeat": repeat,
         "load_before": load_before,
+        "load_after": load_after,
     }
 
 
 def cli_report(result, machine):
     command = "python -m analysis estimate responses.csv " + " ".join(CLI_ARGUMENTS)
+    best, median, cpu = result["best"], result["median"], result["cpu"]
+    bare_best = min(best["bare_pandas"], best["bare_arrow"])
+
+    def row(text, name, bold=False):
+        value = f"{best[name]:.2f} s"
+        return f"| {text} | {f'**{value}**' if bold else value} | {median[name]:.2f} s | {cpu[name]:.2f} s |"
+
     return [
         f"Measured {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC with "
-        f"`python bench/analysis_bench.py --cli --write-readme` ({result['repeat']} alternating rounds, "
-        f"best of each; load average before the run {result['load_before']:.2f}).",
+        f"`python bench/analysis_bench.py --cli --write-readme` ({result['repeat']} alternating rounds; "
+        f"load average {result['load_before']:.2f} before the run, {result['load_after']:.2f} after it).",
         f"Machine: {machine}.",
         "",
         f"Data: the {N_RESPONSES:,} responses above written to a {result['size_mb']:.1f} MB CSV "
         "(y as 0/1, w with 17 significant digits, stratum and domain as integers).",
         "",
-        "| process (wall time, start to exit) | time |",
-        "|---|---|",
-        f"| `{command}` (pandas C parser, labels hashed once and passed on as integer codes) "
-        f"| **{result['cli']:.2f} s** |",
-        "| bare process: `python -c` with `pandas.read_csv` (types inferred) + five `np.bincount` "
-        f"per-(stratum, domain) sums and the domain means | {result['bare']:.2f} s |",
-        '| start-up floor: `python -c "import pandas, scipy.special"` (what the command loads before '
-        f"it reads a byte; nothing read) | {result['floor']:.2f} s |",
+        "| process (wall time, start to exit; CPU time, user + system, all threads) | best | median | CPU, median |",
+        "|---|---|---|---|",
+        row(
+            f"`{command}` (Arrow's CSV reader on two threads, labels dictionary-encoded as they are parsed "
+            "and passed on as integer codes; pandas not loaded)",
+            "cli",
+            bold=True,
+        ),
+        row(
+            "bare process, pandas: `python -c` with `pandas.read_csv` (types inferred; pyarrow kept out, as "
+            "before it was installed) + five `np.bincount` per-(stratum, domain) sums and the domain means",
+            "bare_pandas",
+        ),
+        row("bare process, Arrow: the same with `pyarrow.csv.read_csv` (types inferred)", "bare_arrow"),
+        row(
+            'start-up floor: `python -c "import pyarrow.csv, scipy.special"` (what the command loads; nothing read)',
+            "floor",
+        ),
         f"| baseline, same run: the same command with the `csv`-module reader and `np.unique` sorting "
-        f"(the code before issue #18; once) | {result['reference']:.2f} s |",
+        f"(the code before issue #18; once) | {result['reference']:.2f} s | | |",
         "",
-        f"Command / bare process: **{result['ratio']:.2f}×** (best of each), {result['median_ratio']:.2f}× "
-        f"(median of the per-round ratios); before: {result['reference'] / result['bare']:.1f}×. Numbers: largest "
-        f"relative difference from the reference reader {result['worst_reference']:.1e} (n, estimate, se, var, "
-        f"interval, deff, n_eff, Σw of all 201 rows); from the bare process's Σwy/Σw {result['worst_bare']:.1e}. "
-        f"Start-up floor / bare process: {result['floor'] / result['bare']:.2f}× (best of each), "
-        f"{result['floor_median_ratio']:.2f}× (median of the per-round ratios).",
+        f"Command / bare process (the faster of the two bare processes, round by round): "
+        f"**{result['ratio']:.2f}×** (best of each), **{result['median_ratio']:.2f}×** (median of the per-round "
+        f"ratios); before issue #18: {result['reference'] / bare_best:.1f}×. Start-up floor / bare process: "
+        f"{result['floor_ratio']:.2f}× (best of each), {result['floor_median_ratio']:.2f}× (median of the "
+        f"per-round ratios). Numbers: largest relative difference from the reference reader "
+        f"{result['worst_reference']:.1e} (n, estimate, se, var, interval, deff, n_eff, Σw of all 201 rows); "
+        f"from the bare processes' Σwy/Σw {result['worst_bare']:.1e}.",
     ]
 
 
@@ -300,7 +355,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=15, help="runs per measurement (best is reported)")
     parser.add_argument("--with-r", action="store_true", help="also time R's svyby (slow)")
-    parser.add_argument("--cli", action="store_true", help="time the command line against a bare pandas process")
+    parser.add_argument(
+        "--cli", action="store_true", help="time the command line against bare pandas and Arrow processes"
+    )
     parser.add_argument("--write-readme", action="store_true", help="with --cli: write the result in bench/README.md")
     args = parser.parse_args(argv)
 
@@ -310,8 +367,9 @@ def main(argv=None):
     print(f"data: {N_RESPONSES:,} responses, {N_STRATA} strata, {N_DOMAINS} domains")
     if args.cli:
         import pandas
+        import pyarrow
 
-        machine += f", pandas {pandas.__version__}"
+        machine += f", pandas {pandas.__version__}, pyarrow {pyarrow.__version__}"
         lines = cli_report(run_cli_bench(y, weights, stratum, domain, args.repeat), machine)
         print("\n".join(lines))
         if args.write_readme:
