@@ -37,7 +37,6 @@ from datetime import datetime, timedelta
 from flask import current_app
 from limits import parse
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from surveys import definitions
 from surveys.registry_cache import registry_view
@@ -47,6 +46,7 @@ from webapp import jobs
 from webapp.delivery.optout import _key, contact_digest, normalise_phone, record_optout
 from webapp.delivery.senders import Message, PermanentSendError, TransientSendError, sender_for
 from webapp.extensions import db, limiter
+from webapp.integrations.service import _insert_or_nothing
 from webapp.models import ReceiptToken, Service, Unit, utcnow
 from webapp.models.sms import SmsConversation, SmsInboundMessage
 from webapp.ops.metrics import record_submission
@@ -246,10 +246,7 @@ def _start_from_poster(phone: str, digest: str, start: tuple[str, str | None], n
 
 def _claim(message_id: str, now: datetime) -> bool:
     """Record the gateway's message id; ``False`` when it was handled already (or is being handled now)."""
-    table = SmsInboundMessage.__table__
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(gateway_message_id=message_id, received_at=now).on_conflict_do_nothing()
-    return db.session.execute(statement.returning(table.c.id)).scalar() is not None
+    return _insert_or_nothing(SmsInboundMessage, {"gateway_message_id": message_id, "received_at": now})
 
 
 def _locked(query):

@@ -11,6 +11,8 @@ name is abbreviated (``TT PVHCC``, ``UBND``…) to fit. Every other reply fits o
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
@@ -57,26 +59,27 @@ def retry_text(instrument: Instrument, index: int) -> str:
     return fold(text)[:SMS_MAX * 2]
 
 
-def thanks_text() -> str:
+def _in_vietnamese(message: Callable[[], str]) -> str:
+    """``message()`` translated to Vietnamese, without diacritics."""
     with force_locale("vi"):
-        return fold(_("Thank you for your answer. It helps the province improve its services."))
+        return fold(message())
+
+
+def thanks_text() -> str:
+    return _in_vietnamese(lambda: _("Thank you for your answer. It helps the province improve its services."))
 
 
 def gave_up_text() -> str:
-    with force_locale("vi"):
-        return fold(_("Sorry, we could not read your answer, so nothing was recorded. Thank you."))
+    return _in_vietnamese(lambda: _("Sorry, we could not read your answer, so nothing was recorded. Thank you."))
 
 
 def repeat_text() -> str:
-    with force_locale("vi"):
-        return fold(_("You have already answered about this service. Thank you."))
+    return _in_vietnamese(lambda: _("You have already answered about this service. Thank you."))
 
 
 def stopped_text() -> str:
-    with force_locale("vi"):
-        return fold(_("You will receive no more survey messages."))
+    return _in_vietnamese(lambda: _("You will receive no more survey messages."))
 
 
 def unknown_code_text() -> str:
-    with force_locale("vi"):
-        return fold(_("We could not find this code. Please text DG and the code shown on the poster."))
+    return _in_vietnamese(lambda: _("We could not find this code. Please text DG and the code shown on the poster."))
