@@ -71,18 +71,26 @@ def registry_path() -> Path:
     return REGISTRY_PATH
 
 
+def file_stamp(path: Path) -> tuple[int, int, int] | None:
+    """What changes when a file is written (two writes within one clock tick differ in size or inode)."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return (found.st_mtime_ns, found.st_size, found.st_ino)
+
+
 def load(path: Path | None = None) -> tuple[Language, ...]:
     """Every language of the registry at ``path``, built-in first (read again when the file changes)."""
     path = Path(path) if path is not None else registry_path()
-    try:
-        stamp = path.stat().st_mtime_ns
-    except OSError as exc:
-        raise RegistryError(f"{path}: cannot read the language registry ({exc.strerror or exc})") from exc
+    stamp = file_stamp(path)
+    if stamp is None:
+        raise RegistryError(f"{path}: cannot read the language registry")
     return _load(path, stamp)
 
 
 @functools.lru_cache(maxsize=16)
-def _load(path: Path, _stamp: int) -> tuple[Language, ...]:
+def _load(path: Path, _stamp: tuple) -> tuple[Language, ...]:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     out: list[Language] = []
     for index, entry in enumerate(data.get("languages") or ()):

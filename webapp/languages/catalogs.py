@@ -30,7 +30,9 @@ class PackDomain(Domain):
             return found[1]
         directories = tuple(get_babel().translation_directories)
         stamps = tuple(
-            _stamp(Path(d) / c / "LC_MESSAGES" / "messages.mo") for d in directories for c in (code, registry.SOURCE)
+            registry.file_stamp(Path(d) / c / "LC_MESSAGES" / "messages.mo")
+            for d in directories
+            for c in (code, registry.SOURCE)
         )
         key = (directories, code, stamps)
         translations = self.cache.get(key)
@@ -40,13 +42,6 @@ class PackDomain(Domain):
             self.cache[key] = translations
         ctx.pack_translations = (code, translations)
         return translations
-
-
-def _stamp(path: Path) -> int:
-    try:
-        return path.stat().st_mtime_ns
-    except OSError:
-        return 0
 
 
 def _load(directories: tuple[str, ...], code: str) -> support.Translations:

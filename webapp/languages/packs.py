@@ -94,7 +94,7 @@ def _read(path: Path) -> Catalog:
 
 
 @functools.lru_cache(maxsize=256)
-def _entries(path: Path, _stamp: int) -> dict[str, Entry]:
+def _entries(path: Path, _stamp: tuple) -> dict[str, Entry]:
     catalog = _read(path)
     return {
         message.context: Entry(
@@ -108,11 +108,8 @@ def _entries(path: Path, _stamp: int) -> dict[str, Entry]:
 def stored_entries(code: str, file_name: str) -> dict[str, Entry]:
     """The entries of one pack file (empty when there is none)."""
     path = instruments_dir() / code / file_name
-    try:
-        stamp = path.stat().st_mtime_ns
-    except OSError:
-        return {}
-    return _entries(path, stamp)
+    stamp = registry.file_stamp(path)
+    return {} if stamp is None else _entries(path, stamp)
 
 
 def lookup(key: str, language: str, vi: str) -> str | None:
@@ -142,6 +139,9 @@ def active_instruments() -> list[definitions.Instrument]:
         )
         found = [definition_of(row) for row in rows]
     except Exception:  # noqa: BLE001 - no database (a translator's laptop): the shipped files
+        from webapp.extensions import db
+
+        db.session.rollback()
         found = []
     return found or list(definitions.latest_instruments().values())
 
@@ -171,10 +171,17 @@ def _catalog(code: str) -> Catalog:
 
 
 def _write(catalog: Catalog, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     write_po(buffer, catalog, width=76, sort_output=False, include_previous=False)
-    path.write_bytes(buffer.getvalue())
+    _replace(path, buffer.getvalue())
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """Write ``data`` to a new file and move it over ``path``: a reader sees the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.new")
+    temporary.write_bytes(data)
+    temporary.replace(path)
 
 
 def export(code: str, instruments: Iterable[definitions.Instrument] | None = None) -> bytes:
@@ -190,7 +197,7 @@ def export(code: str, instruments: Iterable[definitions.Instrument] | None = Non
                 text.vi,
                 entry.text if same else "",
                 auto_comments=[f"en: {text.en}"],
-                flags=() if not same or entry.reviewed else ("fuzzy",),
+                flags=("fuzzy",) if same and entry.text and not entry.reviewed else (),
                 context=text.key,
             )
     buffer = io.BytesIO()
@@ -330,6 +337,21 @@ def create_files(code: str) -> list[Path]:
         "(flask --app webapp languages import). Entries marked fuzzy await review and are not shown.\n",
         encoding="utf-8",
     )
+    return made + create_instrument_files(code)
+
+
+def create_instrument_files(code: str) -> list[Path]:
+    """An empty PO file per active instrument version (and ``standard.po``) that has none yet."""
+    made = []
+    for file_name, found in _all_texts(active_instruments()).items():
+        path = instruments_dir() / code / file_name
+        if path.exists():
+            continue
+        catalog = _catalog(code)
+        for text in found:
+            catalog.add(text.vi, "", auto_comments=[f"en: {text.en}"], context=text.key)
+        _write(catalog, path)
+        made.append(path)
     return made
 
 
@@ -340,7 +362,7 @@ def compile_catalog(code: str) -> Path:
     catalog = _read(source)
     buffer = io.BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
-    target.write_bytes(buffer.getvalue())
+    _replace(target, buffer.getvalue())
     return target
 
 
@@ -438,13 +460,6 @@ def _shipped_instruments() -> tuple[definitions.Instrument, ...]:
     return tuple(definitions.latest_instruments().values())
 
 
-def _stamp(path: Path) -> int:
-    try:
-        return path.stat().st_mtime_ns
-    except OSError:
-        return 0
-
-
 @functools.lru_cache(maxsize=64)
 def _cached_share(code: str, _where: tuple[str, str], _stamps: tuple) -> float:
     return coverage(code, _shipped_instruments()).share
@@ -454,7 +469,7 @@ def reviewed_share(code: str) -> float:
     """The share of ``code``'s texts (interface and shipped instruments) reviewed; cached until a file changes."""
     folder = instruments_dir() / code
     files = sorted(folder.glob("*.po")) if folder.is_dir() else []
-    stamps = (_stamp(catalog_path(code)), *((path.name, _stamp(path)) for path in files))
+    stamps = (registry.file_stamp(catalog_path(code)), *((path.name, registry.file_stamp(path)) for path in files))
     return _cached_share(code, (str(folder), str(catalog_path(code))), stamps)
 
 
