@@ -139,3 +139,13 @@ def test_help_loads_no_statistics_library():
         "print(sorted(m for m in ('scipy', 'pandas', 'pyarrow') if m in sys.modules))\n"
     )
     assert out.split() == ["[]"]
+
+
+def test_quoted_labels_with_line_ends_over_many_blocks_read_as_the_reference_reads_them(tmp_path, capsys, monkeypatch):
+    labels = ['"a\nb"', '"a, b"', "a", '"say ""hi"""', '" a"']
+    rows = "".join(f"{k},{k % 2},{1 + k % 4},{labels[k % 4]},{labels[(k * 3) % 5]}\n" for k in range(2000))
+    monkeypatch.setattr(cli, "_BLOCK_SIZE", 1 << 10)
+    fast, reference, used_fast = run_both(tmp_path, capsys, monkeypatch, HEADER + rows, OPTIONS)
+    assert used_fast
+    assert fast == reference
+    assert [row["domain"] for row in json.loads(fast[1])["estimates"][1:]] == ["a", "a\nb", "a, b", 'say "hi"']
