@@ -30,6 +30,7 @@ from webapp.audio import service
 from webapp.audio.messages import describe, status_of
 from webapp.extensions import db
 from webapp.forms import ConfirmForm
+from webapp.i18n import current_language
 from webapp.models import Instrument
 from webapp.models.audio import AUDIO_TYPES, QuestionAudio
 from webapp.services import ServiceError
@@ -44,7 +45,9 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 def language_name(code: str) -> str:
-    return {"vi": _("Vietnamese"), "en": _("English")}.get(code, code)
+    """The language's name from the registry (surveys/languages.yaml), for a reader of the page's language."""
+    found = languages.get(code)
+    return found.name(current_language()) if found is not None else code
 
 
 class UploadForm(FlaskForm):
@@ -127,13 +130,17 @@ def upload(instrument_id: int):
     return redirect(url_for("audio_admin.instrument", instrument_id=row.id))
 
 
-@audio_admin.get("/review")
-def review():
+def _review_page(problem: str | None = None, status: int = 200):
     clips = db.session.scalars(
         select(QuestionAudio).where(QuestionAudio.status == "pending").order_by(QuestionAudio.uploaded_at, QuestionAudio.id)
     ).all()
     return render_template("audio/review.html", clips=clips, confirm=ConfirmForm(), reject_form=RejectForm(formdata=None),
-                           language_name=language_name, problem=None), 200
+                           language_name=language_name, problem=problem), status
+
+
+@audio_admin.get("/review")
+def review():
+    return _review_page()
 
 
 def _pending_or_404(clip_id: int) -> QuestionAudio:
@@ -145,11 +152,7 @@ def _pending_or_404(clip_id: int) -> QuestionAudio:
 
 def _refused(error: ServiceError):
     db.session.rollback()
-    clips = db.session.scalars(
-        select(QuestionAudio).where(QuestionAudio.status == "pending").order_by(QuestionAudio.uploaded_at, QuestionAudio.id)
-    ).all()
-    return render_template("audio/review.html", clips=clips, confirm=ConfirmForm(), reject_form=RejectForm(formdata=None),
-                           language_name=language_name, problem=describe(error)), status_of(error)
+    return _review_page(describe(error), status_of(error))
 
 
 @audio_admin.post("/clips/<int:clip_id>/approve")
