@@ -22,6 +22,10 @@ each in Vietnamese (no header: the default) and, with ``--english``, in English
 (``Accept-Language: en``). It prints requests/s, p50/p99, errors and the cores used by
 gunicorn and by everything else, and appends every measurement to ``--log-dir``/results.jsonl.
 Nothing is written to the database by ``run``.
+
+``--ab`` also starts the site with the fast path of cached pages switched off
+(``PUBLIC_FAST_PATH=0``: every request through Flask, as before issue #18) on the port after
+the bare app's, and measures each page there right after the fast one, in the same rounds.
 """
 
 from __future__ import annotations
@@ -92,10 +96,13 @@ def pick_paths(url: str) -> tuple[dict[str, str], int]:
     return {"home": "/", "indicator": f"/indicators/{indicator}", "unit": f"/units/{unit}"}, quarters
 
 
-def start_gunicorn(app: str, port: int, args: argparse.Namespace, log: Path) -> subprocess.Popen:
-    """gunicorn with the shipped config on ``port``; the same settings for both apps."""
+def start_gunicorn(
+    app: str, port: int, args: argparse.Namespace, log: Path, extra: dict[str, str] | None = None
+) -> subprocess.Popen:
+    """gunicorn with the shipped config on ``port``; the same settings for every app."""
     env = {
         **os.environ,
+        **(extra or {}),
         "APP_ENV": "production",
         "SECRET_KEY": secrets.token_hex(32),
         "DATABASE_URL": args.database_url,
@@ -104,6 +111,9 @@ def start_gunicorn(app: str, port: int, args: argparse.Namespace, log: Path) -> 
         # (``webapp.warm_up``) are keyed on it.
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "GUNICORN_ACCESS_LOG": "",
+        # Production refuses per-worker rate limits; cached pages never count against them.
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/7"),
+        "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "bench-pages"),
     }
     if args.workers:
         env["WEB_CONCURRENCY"] = str(args.workers)
@@ -148,7 +158,7 @@ def wrk(url: str, duration: int, connections: int, threads: int, headers: dict[s
     return result
 
 
-def measure(name: str, url: str, lang: str, args: argparse.Namespace) -> dict:
+def measure(name: str, url: str, lang: str, args: argparse.Namespace, variant: str = "site") -> dict:
     headers = {"Accept-Language": lang} if lang != "vi" else {}
     wrk(url, args.warmup, args.connections, args.wrk_threads, headers)
     before, sys_before = _proc_times(), _system_busy()
@@ -160,6 +170,7 @@ def measure(name: str, url: str, lang: str, args: argparse.Namespace) -> dict:
     ok = sum(n for s, n in result["statuses"].items() if 200 <= s < 300)
     row = {
         "name": name,
+        "variant": variant,
         "lang": lang,
         "cache": not args.no_cache,
         "url": url,
@@ -174,7 +185,7 @@ def measure(name: str, url: str, lang: str, args: argparse.Namespace) -> dict:
         "cpu": cpu,
     }
     print(
-        f"{name:<9} {lang}: {row['rps']:7.1f} req/s  p50 {row['p50']:6.1f} ms  p99 {row['p99']:6.1f} ms  "
+        f"{name:<9} {variant:<8} {lang}: {row['rps']:7.1f} req/s  p50 {row['p50']:6.1f} ms  p99 {row['p99']:6.1f} ms  "
         f"errors {row['errors']}  cores gunicorn {cpu['gunicorn']:.2f} wrk {cpu['wrk']:.2f} "
         f"other {cpu['other'] + cpu['postgres']:.2f}",
         flush=True,
@@ -185,19 +196,25 @@ def measure(name: str, url: str, lang: str, args: argparse.Namespace) -> dict:
 
 
 def summarize(rows: list[dict]) -> None:
-    """Median over the rounds per (page, language), and each page's share of hello's req/s."""
-    groups: dict[tuple[str, str], list[dict]] = {}
+    """Median over the rounds per (page, variant, language), and each one's share of hello's req/s."""
+    groups: dict[tuple[str, str, str], list[dict]] = {}
     for row in rows:
-        groups.setdefault((row["name"], row["lang"]), []).append(row)
-    hello = statistics.median(r["rps"] for r in groups[("hello", "vi")])
-    print("\n| page | lang | req/s (median of rounds) | share of hello | p50 ms | p99 ms (worst round) | errors |")
-    print("|---|---|---|---|---|---|---|")
-    for (name, lang), found in groups.items():
+        groups.setdefault((row["name"], row.get("variant", "site"), row["lang"]), []).append(row)
+    hello = statistics.median(r["rps"] for r in groups[("hello", "site", "vi")])
+    print(
+        "\n| page | site | lang | req/s (median of rounds) | share of hello (per round) | p50 ms | p99 ms (worst round) | errors |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    hello_by_round = [r["rps"] for r in groups[("hello", "site", "vi")]]
+    for (name, variant, lang), found in groups.items():
         rps = statistics.median(r["rps"] for r in found)
         p50 = statistics.median(r["p50"] for r in found)
         p99 = max(r["p99"] for r in found)
         errors = sum(r["errors"] for r in found)
-        print(f"| {name} | {lang} | {rps:,.0f} | {rps / hello:.0%} | {p50:.1f} | {p99:.1f} | {errors} |")
+        rounds = ", ".join(f"{r['rps'] / h:.0%}" for r, h in zip(found, hello_by_round, strict=False))
+        print(
+            f"| {name} | {variant} | {lang} | {rps:,.0f} | {rps / hello:.0%} ({rounds}) | {p50:.1f} | {p99:.1f} | {errors} |"
+        )
 
 
 def run(args: argparse.Namespace) -> None:
@@ -209,21 +226,31 @@ def run(args: argparse.Namespace) -> None:
     site_app = "bench.wsgi_nocache:app" if args.no_cache else "wsgi:app"
     site = start_gunicorn(site_app, args.port, args, args.log_dir / "gunicorn-site.log")
     hello = start_gunicorn("bench.hello_app:app", args.port + 1, args, args.log_dir / "gunicorn-hello.log")
+    servers = [site, hello]
+    sites = [("site", args.port)]
+    if args.ab:
+        servers.append(
+            start_gunicorn(
+                site_app, args.port + 2, args, args.log_dir / "gunicorn-flask.log", {"PUBLIC_FAST_PATH": "0"}
+            )
+        )
+        sites.append(("flask", args.port + 2))
     rows = []
     try:
         deadline = time.monotonic() + 90
-        wait_for_port(args.port, deadline)
-        wait_for_port(args.port + 1, deadline)
+        for port in range(args.port, args.port + len(servers)):
+            wait_for_port(port, deadline)
         time.sleep(1.0)
         languages = ["vi", "en"] if args.english else ["vi"]
         for _ in range(args.rounds):
             rows.append(measure("hello", f"http://127.0.0.1:{args.port + 1}/", "vi", args))
             for name, path in paths.items():
                 for lang in languages:
-                    rows.append(measure(name, f"http://127.0.0.1:{args.port}{path}", lang, args))
+                    for variant, port in sites:
+                        rows.append(measure(name, f"http://127.0.0.1:{port}{path}", lang, args, variant))
     finally:
-        stop(site)
-        stop(hello)
+        for server in servers:
+            stop(server)
     summarize(rows)
 
 
@@ -244,6 +271,7 @@ def main() -> None:
     p_run.add_argument("--threads", type=int, help="GUNICORN_THREADS for both apps")
     p_run.add_argument("--english", action="store_true", help="also measure every page in English")
     p_run.add_argument("--no-cache", action="store_true", help="serve the site with the page cache off")
+    p_run.add_argument("--ab", action="store_true", help="also measure the site with PUBLIC_FAST_PATH=0, interleaved")
     p_run.add_argument("--log-dir", type=Path, default=Path("/tmp/bench/pages"))
     args = parser.parse_args()
     if args.command == "prepare":

@@ -43,6 +43,7 @@ import contextlib
 import functools
 import logging
 import os
+import secrets
 import threading
 import time
 from collections import OrderedDict
@@ -167,9 +168,8 @@ class _VersionProbe(threading.local):
 _probe = _VersionProbe()
 
 
-def _probe_connection() -> Any:
-    """This thread's probe connection to the current engine (opened on first use)."""
-    engine = db.engine
+def _probe_connection(engine: Any) -> Any:
+    """This thread's probe connection to ``engine`` (opened on first use)."""
     if _probe.pid != os.getpid():  # made before a fork: the parent's socket, never to be used or closed here
         _probe.connection, _probe.engine, _probe.pid = None, None, os.getpid()
     if _probe.connection is not None and _probe.engine is engine:
@@ -193,8 +193,17 @@ def _close_probe() -> None:
 
 def snapshots_version() -> tuple[Any, ...]:
     """Changes whenever a snapshot or a revision is published (or one is deleted)."""
+    found = probed_version(db.engine)
+    if found is None:  # no probe connection (in-memory SQLite), or a dropped one: through the session
+        found = tuple(db.session.connection().exec_driver_sql(SNAPSHOTS_VERSION_SQL).one())
+    return found
+
+
+def probed_version(engine: Any) -> tuple[Any, ...] | None:
+    """:func:`snapshots_version` read on this thread's probe connection to ``engine``, or None
+    if there is none or it failed (it is then closed, and opened again next time)."""
     try:
-        connection = _probe_connection()
+        connection = _probe_connection(engine)
         if connection is not None:
             cursor = connection.cursor()
             try:
@@ -202,9 +211,9 @@ def snapshots_version() -> tuple[Any, ...]:
                 return tuple(cursor.fetchone())
             finally:
                 cursor.close()
-    except Exception:  # noqa: BLE001  (a dropped connection: read through the session instead)
+    except Exception:  # noqa: BLE001  (a dropped connection)
         _close_probe()
-    return tuple(db.session.connection().exec_driver_sql(SNAPSHOTS_VERSION_SQL).one())
+    return None
 
 
 def _enabled(config: Mapping[str, Any] | None = None) -> bool:
@@ -239,22 +248,16 @@ def _key(
     language: str,
     address: tuple[str, ...],
     query_string: bytes,
-    vary: Callable[..., Hashable] | None,
+    version: tuple[Any, ...],
+    varied: Hashable,
 ) -> tuple[Any, ...]:
-    """The cache key of a page (module docstring); ``address`` is (scheme, host, root path, path).
+    """The cache key of a page (module docstring); ``address`` is (scheme, host, root path, path),
+    ``version`` the :func:`snapshots_version` read for this request, ``varied`` what the view's
+    ``vary`` returned for it (or None).
 
     The normal path and :class:`FastPath` both call it: the same request gets the same key.
     """
-    return (
-        endpoint,
-        view_args,
-        language,
-        *address,
-        query_string,
-        date.today().isoformat(),
-        snapshots_version(),
-        vary(**dict(view_args)) if vary else None,
-    )
+    return (endpoint, view_args, language, *address, query_string, date.today().isoformat(), version, varied)
 
 
 def _address() -> tuple[str, ...]:
@@ -373,7 +376,9 @@ def cached_page(vary: Callable[..., Hashable] | None = None) -> Callable[[View],
             language = str(get_locale())
             address = _address()
             # Read before rendering: a publication while the view renders can only make the key older than the page.
-            key = _key(request.endpoint, view_args, language, address, request.query_string, vary)
+            version = snapshots_version()
+            varied = vary(**kwargs) if vary else None
+            key = _key(request.endpoint, view_args, language, address, request.query_string, version, varied)
             found = cache.get(key)
             if found is None:
                 before = _per_request_state()
@@ -392,6 +397,11 @@ def cached_page(vary: Callable[..., Hashable] | None = None) -> Callable[[View],
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+#: Stand-ins, in :meth:`FastPath._fixed_headers`, for the values made anew for every response.
+_NONCE_MARK = secrets.token_urlsafe(16)
+_REQUEST_ID_MARK = f"request-id-{secrets.token_hex(16)}"
 
 
 class Route(NamedTuple):
@@ -416,10 +426,8 @@ class FastPath:
     read at this request: a publication shows at once).
 
     On a hit it writes the stored page with the headers the normal path sends, made by the
-    same functions: the response of :func:`_html_response`, ``webapp.security``'s headers with
-    a fresh CSP nonce, the request id, the session interface's ``save_session`` for a session
-    that was read and is empty (``Vary: Cookie``, no cookie); and the same request log line and
-    request metrics. Anything else (a miss, ``HEAD``, ``POST``, any query, a cookie, an
+    same functions (:meth:`_fixed_headers`) with a fresh CSP nonce and request id, and writes
+    the same request log line and request metrics. Anything else (a miss, ``HEAD``, ``POST``, any query, a cookie, an
     address or header not seen yet, an untrusted host) goes to Flask unchanged. Rate limits are
     not involved: cached pages have none (:func:`_is_cached_page`).
 
@@ -429,16 +437,22 @@ class FastPath:
     def __init__(self, app: Flask, wsgi_app: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
         self.wsgi_app = wsgi_app
+        #: (page length, embeddable, https) -> (status, headers with :data:`_NONCE_MARK` and
+        #: :data:`_REQUEST_ID_MARK`): what the functions below give for such a page, once.
+        self._headers: dict[tuple[int, bool, bool], tuple[str, list[tuple[str, str]]]] = {}
+        self._engine: Any = None
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") == "GET" and not environ.get("QUERY_STRING"):
-            response = self.answer(environ)
-            if response is not None:
-                return response(environ, start_response)
+            answer = self.answer(environ)
+            if answer is not None:
+                status, headers, body = answer
+                start_response(status, headers)
+                return [body]
         return self.wsgi_app(environ, start_response)
 
-    def answer(self, environ: dict[str, Any]) -> Response | None:
-        """The response to a cache hit, or None to let Flask answer."""
+    def answer(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes] | None:
+        """Status, headers and page of a cache hit, or None to let Flask answer."""
         started = time.perf_counter()
         app = self.app
         config = app.config
@@ -458,40 +472,74 @@ class FastPath:
         language = cache.language(environ.get("HTTP_ACCEPT_LANGUAGE"))
         if route is None or language is None:
             return None
-        with app.app_context():
-            body = cache.get(_key(route.endpoint, route.view_args, language, address, b"", route.vary), count_miss=False)
-            if body is None:
-                return None
-            cache.fast_hits += 1
-            response = _html_response(body)
-            request_id = incoming_request_id(environ.get("HTTP_X_REQUEST_ID"))
-            set_security_headers(
-                response.headers,
-                new_nonce(),
-                embeddable=is_embeddable_view(app.view_functions.get(route.endpoint)),
-                secure=request_.is_secure,
+        version = probed_version(self._database())
+        if version is None:  # no probe connection: Flask reads the version through the session
+            return None
+        varied = None
+        if route.vary is not None:
+            with app.app_context():
+                varied = route.vary(**dict(route.view_args))
+        body = cache.get(_key(route.endpoint, route.view_args, language, address, b"", version, varied), count_miss=False)
+        if body is None:
+            return None
+        cache.fast_hits += 1
+        request_id = incoming_request_id(environ.get("HTTP_X_REQUEST_ID"))
+        status, headers = self._fixed_headers(request_, route, body)
+        nonce = new_nonce()
+        headers = [
+            (name, request_id if value == _REQUEST_ID_MARK else value.replace(_NONCE_MARK, nonce))
+            for name, value in headers
+        ]
+        self._count(route.endpoint, started)
+        write_line(
+            line_fields(
+                method="GET",
+                route=route.rule,
+                path=masked_path(request_.path, dict(route.view_args)),
+                query_keys=None,
+                status=int(status.split(" ", 1)[0]),
+                started=started,
+                request_id=request_id,
+                remote_addr=request_.remote_addr,
+                user_id=None,
             )
-            response.headers[REQUEST_ID_HEADER] = request_id
-            # The empty session of a request without a cookie, read as select_locale reads it.
-            session = app.session_interface.open_session(app, request_)
-            if session is not None:
-                session.accessed = True
-                app.session_interface.save_session(app, session, response)
-            self._count(route.endpoint, started)
-            write_line(
-                line_fields(
-                    method="GET",
-                    route=route.rule,
-                    path=masked_path(request_.path, dict(route.view_args)),
-                    query_keys=None,
-                    status=response.status_code,
-                    started=started,
-                    request_id=request_id,
-                    remote_addr=request_.remote_addr,
-                    user_id=None,
-                )
-            )
-        return response
+        )
+        return status, headers, body
+
+    def _database(self) -> Any:
+        """The application's engine (the same object for its lifetime: workers only dispose its pool)."""
+        if self._engine is None:
+            with self.app.app_context():
+                self._engine = db.engine
+        return self._engine
+
+    def _fixed_headers(self, request_: Any, route: Route, body: bytes) -> tuple[str, list[tuple[str, str]]]:
+        """The normal path's status and headers for ``body``, with marks for the nonce and request id.
+
+        Made by the normal path's own functions, once per page length, embeddable or not and
+        HTTPS or not (what they depend on): :func:`_html_response`, ``set_security_headers``,
+        the session interface's ``open_session`` and ``save_session`` for the empty session of a
+        request without a cookie, read as select_locale reads it (``Vary: Cookie``, no cookie),
+        and werkzeug's ``get_wsgi_headers``, as Flask's response does.
+        """
+        app = self.app
+        embeddable = is_embeddable_view(app.view_functions.get(route.endpoint))
+        key = (len(body), embeddable, request_.is_secure)
+        found = self._headers.get(key)
+        if found is None:
+            with app.app_context():
+                response = _html_response(body)
+                set_security_headers(response.headers, _NONCE_MARK, embeddable=embeddable, secure=request_.is_secure)
+                response.headers[REQUEST_ID_HEADER] = _REQUEST_ID_MARK
+                session = app.session_interface.open_session(app, request_)
+                if session is not None:
+                    session.accessed = True
+                    app.session_interface.save_session(app, session, response)
+                found = (response.status, response.get_wsgi_headers(request_.environ).to_wsgi_list())
+            if len(self._headers) >= MAX_ENTRIES:
+                self._headers.clear()
+            self._headers[key] = found
+        return found
 
     def _count(self, endpoint: str, started: float) -> None:
         """The request metrics of ``webapp.ops.metrics``'s ``after_request`` hook, when they are on."""
