@@ -51,6 +51,27 @@ def test_modes_and_languages_are_published_as_partitions_of_the_province(app, db
     assert {e["domain"] for e in document["estimates"]} == {"self", "assisted", "read_aloud"}
 
 
+def test_modes_and_languages_stay_out_of_the_microdata(app, db, registry, tmp_path):
+    """The microdata's disclosure rules cover its quasi-identifiers only: no block by mode or language."""
+    import csv
+
+    from webapp.publishing.publish import publish_period
+
+    rate(40, 5)
+    rate(35, 4, mode="assisted", language="en", start=40)
+    publish_period("2026-Q3", now=NOW)
+    assert ("mode", "assisted") in shown(db)
+    for tier in (["--tier", "public"], ["--tier", "restricted", "--purpose", "Checking the blocks of the file"]):
+        path = tmp_path / f"m-{tier[1]}.csv"
+        result = app.test_cli_runner().invoke(args=["export", "microdata", "2026-Q3", "--indicator", "sat-agencies",
+                                                   "-o", str(path), *tier])
+        assert result.exit_code == 0, result.output
+        with path.open(encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        assert rows and not {"mode", "language"} & set(rows[0])
+        assert not {"mode", "language"} & {row.get("domain_type") for row in rows}
+
+
 def test_a_thin_mode_is_hidden_with_its_complement(app, db, registry):
     from webapp.publishing.publish import publish_period
 

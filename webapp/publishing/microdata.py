@@ -69,6 +69,8 @@ RATIO_COLUMNS = ("x", "y")
 MICRODATA_KINDS = ("satisfaction", "share", "index")
 #: Columns that could single out a respondent in combination (the public file labels one per row).
 QUASI_IDENTIFIERS = ("unit", "service", "channel", "respondent_type", "district", "commune")
+#: Domain types published in the tables but never in the microdata (not among its quasi-identifiers).
+NOT_IN_MICRODATA = ("mode", "language")
 #: Smallest number of rows any labelled combination of quasi-identifiers may hold in the public file.
 MIN_COMBINATION = 5
 TIERS = ("public", "restricted")
@@ -158,6 +160,8 @@ def _load(period_label: str, indicator_code: str) -> _Data:
     cells = _Cells(groups, fetch_transaction_counts(quarters), sector_services)
     strata, sizes = np.unique(cells.stratum, return_counts=True)
     domains = _domains_of(indicator, _domain_functions(period, _unit_infos(period), services))
+    # Mode and language are published as tables only: the microdata's disclosure rules do not cover them.
+    domains = {name: function for name, function in domains.items() if name not in NOT_IN_MICRODATA}
     if criterion_ids:
         domains = {name: domains[name] for name in ("province", "unit")}
     labels = {name: [function(g) for g in groups] for name, function in domains.items()}
