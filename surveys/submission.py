@@ -66,6 +66,8 @@ QUEUE_DRAIN = timedelta(minutes=15)
 #: How stale a device's "last seen" time may get before a rating updates it.
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 COMMENT_ITEM = "comment"
+#: Short instruments asked about any service of their sector (the counter tablet, the SMS survey).
+ANY_SERVICE_INSTRUMENTS = ("counter-quick", "sms-quick")
 
 
 @dataclass(frozen=True)
@@ -366,7 +368,7 @@ def validate_submission(submission: Submission, now: datetime | None = None, *,
     definition = definition_of(instrument)
     if submission.channel not in definition.channels:
         errors.append(FieldError("channel", "not_for_instrument"))
-    if service.instrument_code != instrument.code and instrument.code != "counter-quick":
+    if service.instrument_code != instrument.code and instrument.code not in ANY_SERVICE_INSTRUMENTS:
         errors.append(FieldError("instrument", "not_for_service"))
     if definition.sector != service.sector:
         errors.append(FieldError("instrument", "not_for_service"))

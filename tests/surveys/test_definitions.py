@@ -41,11 +41,14 @@ SHIPPED = sorted(INSTRUMENTS_DIR.glob("*.yaml"))
 DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 SHIPPED_CODES = {
     "counter-quick",
+    "sms-quick",
     "admin-procedure",
     "health-outpatient",
     "health-inpatient",
     "education-parent",
 }
+#: The short instruments: one rating (and chips, or a follow-up by SMS), nothing about the person.
+QUICK_CODES = {"counter-quick", "sms-quick"}
 
 
 # --------------------------------------------------------------------------------------
@@ -132,7 +135,7 @@ def test_snapshot_round_trips(path):
 
 
 def test_long_instruments_have_consent_gated_demographics_and_comment(instruments):
-    for code in SHIPPED_CODES - {"counter-quick"}:
+    for code in SHIPPED_CODES - QUICK_CODES:
         instrument = instruments[code]
         assert instrument.privacy_notice is not None
         consent = instrument.item("consent_demographics")
@@ -914,7 +917,7 @@ SON_LA_ETHNIC_GROUPS = [
 def test_the_latest_long_instruments_list_the_ethnic_groups_of_son_la(instruments):
     from webapp.models.collection import ETHNICITY_GROUPS
 
-    for code in SHIPPED_CODES - {"counter-quick"}:
+    for code in SHIPPED_CODES - QUICK_CODES:
         ethnicity = instruments[code].item("ethnicity")
         assert [(o.value, o.label.vi) for o in ethnicity.options] == SON_LA_ETHNIC_GROUPS, code
         # The raking groups keep their values: every group but "other" is an option.
@@ -922,7 +925,7 @@ def test_the_latest_long_instruments_list_the_ethnic_groups_of_son_la(instrument
 
 
 def test_the_privacy_notice_names_the_controller_the_decree_and_withdrawal(instruments):
-    for code in SHIPPED_CODES - {"counter-quick"}:
+    for code in SHIPPED_CODES - QUICK_CODES:
         notice = instruments[code].privacy_notice
         assert "Sở Nội vụ tỉnh Sơn La" in notice.vi and "Sở Nội vụ tỉnh Sơn La" in notice.en
         assert "13/2023/NĐ-CP" in notice.vi and "13/2023/NĐ-CP" in notice.en
