@@ -20,7 +20,7 @@ from tests.fakes import fake_gateway, smtp_sink
 from tests.pages import check_page
 from webapp import jobs
 from webapp.delivery import request_delivery, status_counts
-from webapp.delivery.optout import contact_digest, optout_token
+from webapp.delivery.contacts import contact_digest, optout_token
 from webapp.extensions import db as database
 from webapp.extensions import limiter
 from webapp.models import ReceiptToken, Service, Unit, utcnow

@@ -243,7 +243,7 @@ def test_a_rating_waiting_for_its_second_answer_is_stored_after_a_day(client, db
 
 
 def test_stop_opts_out_and_no_survey_is_sent_to_that_phone_again(client, db, gateway, one_stop):
-    from webapp.delivery.optout import contact_digest
+    from webapp.delivery.contacts import contact_digest
 
     report_dossier(client, one_stop, "HS-0001")
     gateway.reply(FROM, "HUY")

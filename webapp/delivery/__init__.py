@@ -106,7 +106,7 @@ def request_delivery(token_row: Any, *, survey_url: str, code: str, contact: dic
     ``not_configured``); none of these is queued. ``ValueError`` for an unknown channel.
     """
     from webapp import jobs
-    from webapp.delivery.optout import is_opted_out
+    from webapp.delivery.contacts import is_opted_out
     from webapp.delivery.senders import sender_for
 
     contact = contact or {}

@@ -20,8 +20,8 @@ import logging
 from flask import current_app
 
 from webapp import jobs
+from webapp.delivery.contacts import is_opted_out, normalise_phone, optout_url
 from webapp.delivery.messages import email_parts, sms_text, zalo_data
-from webapp.delivery.optout import is_opted_out, normalise_phone, optout_url
 from webapp.delivery.senders import Message, PermanentSendError, TransientSendError, sender_for
 from webapp.extensions import db
 from webapp.models.delivery import Delivery

@@ -43,7 +43,7 @@ from surveys.registry_cache import registry_view
 from surveys.stored import definition_of
 from surveys.submission import Submission, SubmissionRejected, store_prepared, validate_submission
 from webapp import jobs
-from webapp.delivery.optout import _key, contact_digest, normalise_phone, record_optout
+from webapp.delivery.contacts import contact_digest, keyed, normalise_phone, record_optout
 from webapp.delivery.senders import Message, PermanentSendError, TransientSendError, sender_for
 from webapp.extensions import db, limiter
 from webapp.integrations.service import _insert_or_nothing
@@ -76,7 +76,7 @@ class RetryLater(Exception):
 
 def phone_digest(phone: str) -> str:
     """Keyed hash of the normalised phone number (purpose ``sms-conversation``): the only trace kept of it."""
-    return hmac.new(_key("sms-conversation"), normalise_phone(phone).encode(), hashlib.sha256).hexdigest()
+    return hmac.new(keyed("sms-conversation"), normalise_phone(phone).encode(), hashlib.sha256).hexdigest()
 
 
 def _instrument() -> tuple[definitions.Instrument, int]:
