@@ -70,6 +70,8 @@ ASSETS = (
     "kiosk/clock.svg", "kiosk/guidance.svg", "kiosk/staff.svg", "kiosk/one-trip.svg", "kiosk/fees.svg",
     "kiosk/no-bribe.svg", "kiosk/listen.js",
 )
+#: The site's own static files the kiosk uses (kiosk.css names the Tai Viet font): kept offline too.
+SITE_ASSETS = ("fonts/NotoSansTaiViet-Regular.subset.woff2",)
 #: Milliseconds: warn after this much inactivity once a face was chosen, reset after a further
 #: ``GRACE_MS``; the thank-you screen resets after ``THANKS_MS``; the queue is retried every ``SYNC_MS``.
 IDLE_MS, GRACE_MS, THANKS_MS, SYNC_MS = 30_000, 20_000, 5_000, 30_000
@@ -285,7 +287,8 @@ def service_worker():
     scope = url_for("kiosk.page", device_key="x")[: -len("x")]
     settings = {
         "cache": f"kiosk-{asset_version()}",
-        "assets": [asset_url(name) for name in ASSETS],
+        "assets": [asset_url(name) for name in ASSETS] + [url_for("static", filename=name) for name in SITE_ASSETS],
+        "site_prefix": url_for("static", filename="x")[: -len("x")],
         # The recordings of the active version, every language: kept so that they play offline.
         "audio": active_clip_urls(INSTRUMENT),
         "audio_prefix": url_for("audio_files.clip", sha256="x" * 64, ext="opus").rsplit("/", 1)[0] + "/",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -78,3 +79,19 @@ def test_vietnamese_follows_the_glossary():
     # The respondent types as the forms of the Ministry of Home Affairs name them.
     assert texts["Citizens"] == "Cá nhân"
     assert texts["Businesses and organisations"] == "Tổ chức, doanh nghiệp"
+
+
+def test_every_template_is_read_when_strings_are_extracted():
+    """A template outside babel.cfg's patterns would ship its strings untranslated."""
+    from babel.messages.extract import pathmatch
+
+    repo = Path(__file__).resolve().parents[2]
+    patterns = re.findall(r"^\[jinja2: (.+)\]$", (repo / "babel.cfg").read_text(encoding="utf-8"), re.MULTILINE)
+    templates = [
+        path.relative_to(repo).as_posix()
+        for package in ("webapp", "surveys", "public")
+        for path in (repo / package).rglob("templates/**/*.html")
+    ]
+    assert len(templates) > 80 and any(t.startswith("webapp/audio/templates/") for t in templates)
+    missed = [t for t in templates if not any(pathmatch(pattern, t) for pattern in patterns)]
+    assert not missed, missed

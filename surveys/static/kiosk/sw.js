@@ -37,6 +37,7 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
   if (KIOSK.audio_prefix && url.pathname.startsWith(KIOSK.audio_prefix)) { event.respondWith(recording(request)); return; }
+  if (KIOSK.site_prefix && url.pathname.startsWith(KIOSK.site_prefix + "fonts/")) { event.respondWith(asset(request)); return; }
   if (!url.pathname.startsWith(KIOSK.scope)) return;
   if (request.mode === "navigate") event.respondWith(page(request));
   else if (url.pathname.startsWith(KIOSK.scope + "static/")) event.respondWith(asset(request));
