@@ -545,7 +545,6 @@ class FastPath:
         """The request metrics of ``webapp.ops.metrics``'s ``after_request`` hook, when they are on."""
         if not self.app.config.get("METRICS_ENABLED"):
             return
-        from webapp.ops.metrics import LATENCY, REQUESTS
+        from webapp.ops.metrics import record_request
 
-        REQUESTS.labels(method="GET", endpoint=endpoint, status="200").inc()
-        LATENCY.labels(method="GET", endpoint=endpoint).observe(time.perf_counter() - started)
+        record_request("GET", endpoint, 200, time.perf_counter() - started)

@@ -51,6 +51,13 @@ def record_submission(channel: str | None, outcome: str) -> None:
         g.submission_counted = True
 
 
+def record_request(method: str, endpoint: str, status: int, seconds: float | None) -> None:
+    """Count one answered request and its time (the hook below, and the cached pages' fast path)."""
+    REQUESTS.labels(method=method, endpoint=endpoint, status=str(status)).inc()
+    if seconds is not None:
+        LATENCY.labels(method=method, endpoint=endpoint).observe(seconds)
+
+
 def _endpoint() -> str:
     # The route's endpoint, never the raw path: a bounded set of label values.
     return request.url_rule.endpoint if request.url_rule is not None else "unmatched"
@@ -77,10 +84,9 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def count_request(response: Response) -> Response:
         endpoint = _endpoint()
-        REQUESTS.labels(method=request.method, endpoint=endpoint, status=str(response.status_code)).inc()
         started = g.get("metrics_started")
-        if started is not None:
-            LATENCY.labels(method=request.method, endpoint=endpoint).observe(time.perf_counter() - started)
+        seconds = time.perf_counter() - started if started is not None else None
+        record_request(request.method, endpoint, response.status_code, seconds)
         if endpoint == SUBMISSION_ENDPOINT:
             if _retry_attempt() > 0:
                 KIOSK_RETRIES.inc()
