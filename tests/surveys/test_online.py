@@ -180,7 +180,10 @@ def test_first_page_has_intro_privacy_progress_and_labelled_questions(client, re
     honeypot = soup.find("input", {"name": "website"})
     assert honeypot["tabindex"] == "-1" and honeypot.find_parent(attrs={"aria-hidden": "true"})
     assert soup.find("label", {"for": "website"}).get_text(strip=True) == "Leave this empty"
-    assert not soup.find("script") and not soup.find(style=True), "no inline script or style (CSP)"
+    # Scripts only from files (the listen buttons' progressive enhancement), never inline (CSP).
+    scripts = soup.find_all("script")
+    assert all(script.get("src") and not script.string for script in scripts), "no inline script (CSP)"
+    assert not soup.find(style=True) and not soup.find("style"), "no inline style (CSP)"
 
 
 def test_scale_questions_read_from_very_satisfied_down_with_no_opinion_last(client, registry):
