@@ -55,6 +55,7 @@ ROLE_NAMES = {
     "admin": _l("Administrator (Department of Home Affairs)"),
     "agency_manager": _l("Agency manager"),
     "viewer": _l("Viewer (read only)"),
+    "interviewer": _l("Interviewer (assisted interviews, sees no results)"),
 }
 
 

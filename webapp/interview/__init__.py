@@ -15,7 +15,7 @@ the online survey's own pages (:mod:`surveys.online`, flow :data:`webapp.intervi
   interviewer does otherwise, and leave it when the response is stored; "Next respondent" starts
   afresh.
 - Administrators do not use the area: every assisted response counts in the published figures,
-  so training happens on the demo site (``make run``, account ``interviewer@demo.sonla.gov.vn``).
+  so training happens on the demo site (``make run``; ``flask users create --role interviewer --unit CODE``).
 
 See docs/interviews.md.
 """
@@ -23,15 +23,10 @@ See docs/interviews.md.
 from __future__ import annotations
 
 from flask import Flask
-from flask_babel import lazy_gettext as _l
-
-from webapp.accounts import ROLE_NAMES
 
 
 def init_app(app: Flask) -> None:
-    """Register the interview area and the role's name."""
+    """Register the interview area."""
     from webapp.interview.views import interview
 
-    # The role's name for people, beside the other roles' (webapp/accounts.py).
-    ROLE_NAMES.setdefault("interviewer", _l("Interviewer (assisted interviews, sees no results)"))
     app.register_blueprint(interview)
