@@ -7,7 +7,6 @@ import io
 from datetime import UTC, datetime
 
 from tests.pages import check_page
-from tests.webapp.test_admin_pages import admin_client_fixture  # noqa: F401  (fixture)
 from webapp.models import AuditEvent
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.webapp.test_admin_pages import admin_client_fixture, post  # noqa: F401  (fixture)
+from tests.webapp.test_admin_pages import post
 
 
 @pytest.mark.parametrize(

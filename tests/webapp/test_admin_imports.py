@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from surveys import definitions
 from tests.conftest import csrf_from
 from tests.pages import check_page
-from tests.webapp.test_admin_pages import admin_client_fixture, audit_rows  # noqa: F401  (fixture)
+from tests.webapp.test_admin_pages import audit_rows
 from webapp.models import PopulationMargin, Response, TransactionCount
 
 GOOD_COUNTS = "period,unit,service,count\n2026-Q1,sl-ttpvhcc,land,120\n2026-Q1,sl-ttpvhcc,construction,45\n"

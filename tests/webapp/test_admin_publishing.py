@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from tests.pages import check_page
-from tests.webapp.test_admin_pages import admin_client_fixture, audit_rows, post  # noqa: F401  (fixture)
+from tests.webapp.test_admin_pages import audit_rows, post
 from webapp.models import IndicatorTarget, PublishedSnapshot
 from webapp.periods import current_quarter
 

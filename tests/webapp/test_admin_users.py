@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from tests.conftest import csrf_from
 from tests.pages import check_page
-from tests.webapp.test_admin_pages import admin_client_fixture, audit_rows, post  # noqa: F401  (fixture)
+from tests.webapp.test_admin_pages import audit_rows, post
 from webapp.models import User
 
 

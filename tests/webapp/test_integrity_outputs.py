@@ -26,7 +26,6 @@ from sqlalchemy import func, select
 
 from tests.conftest import csrf_from, empty_all_tables
 from tests.webapp.published_demo import NOW, PERIOD, publish_demo_quarters
-from tests.webapp.test_admin_pages import admin_client_fixture  # noqa: F401  (fixture)
 from webapp.imports.tables import MAX_REPORTED_ROWS
 from webapp.models import PopulationMargin, Response, TransactionCount, Unit
 

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from tests.conftest import csrf_from, make_app
 from tests.pages import check_page
 from tests.webapp import test_jobs_handlers as handlers
-from tests.webapp.test_admin_pages import admin_client_fixture, audit_rows  # noqa: F401  (fixture)
+from tests.webapp.test_admin_pages import audit_rows
 from webapp import jobs
 from webapp.models import Job, utcnow
 
