@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from surveys.api import BATCH_RATE_LIMIT, MAX_BATCH_BYTES, MAX_BATCH_ITEMS
+from surveys.batch import BATCH_RATE_LIMIT, MAX_BATCH_BYTES
+from surveys.batch import MAX_ITEMS as MAX_BATCH_ITEMS
 from surveys.definitions import METHODS
 from webapp.integrations.openapi_doc import dossier_paths, dossier_schemas, security_schemes
 from webapp.models import RESPONDENT_TYPES, UNIT_KINDS

@@ -18,100 +18,25 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from public import charts, comments, embeds, readers
+from public import comments, embeds, readers
 from public.cache import cached_page, comments_version
+from public.page_charts import funnel_chart, trend_chart
 from webapp.access import PUBLIC, declare_access
 from webapp.extensions import db
-from webapp.i18n import current_language, localized, number, percent
+from webapp.i18n import current_language, localized
 from webapp.insights import actions as insights_actions
 from webapp.insights import drivers as insights_drivers
 from webapp.insights import themes as insights_themes
 from webapp.models import Indicator, Unit
 from webapp.portal.figures import MIN_N as PORTAL_MIN_N
 from webapp.portal.figures import latest_portal_figure
-from webapp.reports.labels import secondary_order
+from webapp.reports.labels import aspect_rank, secondary_order
 from webapp.security import embeddable
 
 public_pages = declare_access(Blueprint("public_pages", __name__, template_folder="templates"), PUBLIC)
 
-#: Aspects in the order the questionnaires ask them.
-ASPECT_ORDER = (
-    "access",
-    "transparency",
-    "procedure",
-    "civil_servant",
-    "staff",
-    "facilities",
-    "environment",
-    "activities",
-    "result",
-    "results",
-    "feedback",
-)
 #: Breakdown tables of the indicator page, in order.
 BREAKDOWNS = ("sector", "district", "commune", "service", "channel", "respondent_type")
-
-
-def trend_chart(
-    rows: list[readers.TrendRow],
-    *,
-    ident: str,
-    target: float | None,
-    title: str,
-    desc: str,
-    x_label: str,
-    y_label: str,
-    target_label: str = "",
-    empty: str = "",
-    score: bool = False,
-):
-    """The trend of rates; ``score``: of a mean score 1–5, drawn as (score − 1)/4 and labelled in points."""
-    to_chart = (lambda v: None if v is None else (v - 1) / 4) if score else (lambda v: v)
-    points = [
-        charts.TrendPoint(r.period, to_chart(r.estimate.estimate), to_chart(r.estimate.ci_low),
-                          to_chart(r.estimate.ci_high), r.estimate.target)
-        if r.estimate
-        else charts.TrendPoint(r.period, None)
-        for r in rows
-    ]
-    text = charts.ChartText(
-        title=title, desc=desc, x_label=x_label, y_label=y_label, target_label=target_label, empty=empty
-    )
-    fmt = (lambda v: _("%(score)s / 5", score=number(round(1 + 4 * v, 1)))) if score else (lambda v: percent(v, 0))
-    return charts.trend_svg(points, text, ident=ident, target=target, fmt=fmt)
-
-
-def funnel_chart(
-    rows,
-    *,
-    ident: str,
-    reference: float | None,
-    title: str,
-    desc: str,
-    x_label: str,
-    y_label: str,
-    reference_label: str = "",
-    empty: str = "",
-):
-    points = []
-    for row in rows:
-        funnel = row.extra.get("funnel") or {}
-        points.append(
-            charts.FunnelPoint(
-                row.domain,
-                row.n_eff,
-                row.estimate,
-                funnel.get("lower95"),
-                funnel.get("upper95"),
-                funnel.get("lower998"),
-                funnel.get("upper998"),
-                funnel.get("position", "within"),
-            )
-        )
-    text = charts.ChartText(
-        title=title, desc=desc, x_label=x_label, y_label=y_label, reference_label=reference_label, empty=empty
-    )
-    return charts.funnel_svg(points, text, ident=ident, reference=reference, fmt=lambda v: percent(v, 0), fmt_n=number)
 
 
 def _indicator(code: str) -> Indicator:
@@ -205,7 +130,7 @@ def secondary_groups(rows) -> dict[str, dict[str, list]]:
             group["items"].append((kind, row))
     for group in secondary.values():
         group["aspects"].sort(
-            key=lambda pair: ASPECT_ORDER.index(pair[0]) if pair[0] in ASPECT_ORDER else len(ASPECT_ORDER)
+            key=lambda pair: aspect_rank(pair[0])
         )
         group["items"].sort(key=lambda pair: pair[0] != "item-level")
         group["criteria"].sort(key=lambda pair: secondary_order(pair[0]))

@@ -30,8 +30,8 @@ from flask_babel import gettext as _
 from limits import parse
 
 from surveys import languages
+from surveys.batch import BATCH_RATE_LIMIT, MAX_BATCH_BYTES, submit_batch
 from surveys.batch import MAX_ITEMS as MAX_BATCH_ITEMS
-from surveys.batch import submit_batch
 from surveys.devices import find_active_device
 from surveys.messages import describe
 from surveys.submission import FieldError, Submission, SubmissionRejected, source_digest, submit_response
@@ -43,11 +43,6 @@ from webapp.models import Device
 collection_api = declare_access(Blueprint("collection_api", __name__, url_prefix="/api/v1"), DEVICE)
 
 MAX_BODY_BYTES = 64 * 1024
-#: A batch: up to MAX_BATCH_ITEMS kiosk bodies (a kiosk rating is about 300 bytes; a long comment a few KB).
-MAX_BATCH_BYTES = 2 * 1024 * 1024
-#: Ratings per minute a device may send in batches (each rating counts): a kiosk back online after a
-#: day drains its queue in a minute or two; the single endpoint allows 120 requests a minute.
-BATCH_RATE_LIMIT = "600/minute"
 MAX_TEXT = 100
 MAX_ANSWERS = 200
 MAX_ANSWER_TEXT = 2000

@@ -50,6 +50,11 @@ from webapp.periods import Period
 
 #: Ratings in one batch at most.
 MAX_ITEMS = 500
+#: A batch's body at most: MAX_ITEMS kiosk bodies (a kiosk rating is about 300 bytes; a long comment a few KB).
+MAX_BATCH_BYTES = 2 * 1024 * 1024
+#: Ratings per minute a device may send in batches (each rating counts): a kiosk back online after a
+#: day drains its queue in a minute or two; the single endpoint allows 120 requests a minute.
+BATCH_RATE_LIMIT = "600/minute"
 
 
 @dataclass(frozen=True)

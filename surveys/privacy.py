@@ -21,7 +21,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
 
 from surveys.forms import MAX_CODE_LENGTH
-from surveys.online import POST_LIMIT
+from surveys.survey_flow import POST_LIMIT
 from webapp.access import TOKEN_HOLDER, declare_access
 from webapp.extensions import db, limiter
 from webapp.services.privacy import (

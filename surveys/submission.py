@@ -29,7 +29,17 @@ from surveys.registry_cache import InstrumentEntry, RegistryView, registry_view
 from surveys.scoring import score_answers
 from surveys.stored import definition_of
 from webapp.extensions import db
-from webapp.models import CHANNELS, MODES, Device, PublishedSnapshot, ReceiptToken, Response, ResponseScore, Unit, utcnow
+from webapp.models import (
+    CHANNELS,
+    MODES,
+    Device,
+    PublishedSnapshot,
+    ReceiptToken,
+    Response,
+    ResponseScore,
+    Unit,
+    utcnow,
+)
 from webapp.ops.metrics import record_submission
 from webapp.periods import VIETNAM, Period
 

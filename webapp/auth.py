@@ -14,11 +14,9 @@ e-mails get the same answers. Sign-in posts are also rate limited per client add
 from __future__ import annotations
 
 import time
-import unicodedata
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
-from urllib.parse import urlsplit
 
 import segno
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
@@ -36,6 +34,7 @@ from webapp.accounts import SESSION_ID_KEY, SignedInUser
 from webapp.extensions import db, limiter
 from webapp.forms import ConfirmForm
 from webapp.models import User
+from webapp.urls import safe_next
 
 auth = declare_access(Blueprint("auth", __name__, url_prefix="/auth"), SIGN_IN)
 
@@ -77,22 +76,6 @@ def signed_in_required(view: Callable) -> Callable:
         return view(*args, **kwargs)
 
     return wrapped
-
-
-def safe_next(target: str | None) -> str | None:
-    """``target`` if it is a path on this site, else ``None`` (the default page).
-
-    Never another host (no open redirect) and no control character: CR/LF would break the
-    ``Location`` header, and browsers drop tabs and newlines, so ``/\t/evil`` means ``//evil``.
-    """
-    if not isinstance(target, str) or not target or len(target) > 2000:
-        return None
-    if any(unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"} for ch in target):
-        return None
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    parts = urlsplit(target)
-    return target if not parts.scheme and not parts.netloc else None
 
 
 def _client_address() -> str:

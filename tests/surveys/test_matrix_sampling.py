@@ -141,7 +141,7 @@ def registry(runner):
 
 
 def _asked_in_session(client) -> frozenset[str]:
-    from surveys.online import SESSION_KEY
+    from surveys.survey_flow import SESSION_KEY
 
     with client.session_transaction() as flask_session:
         progress = next(iter(flask_session[SESSION_KEY].values()))

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from surveys import definitions
-from surveys.online import SESSION_KEY
+from surveys.survey_flow import SESSION_KEY
 from tests.pages import check_page
 from webapp.extensions import limiter
 from webapp.models import Response, ResponseScore, Unit, utcnow

@@ -17,7 +17,7 @@ from tests.conftest import make_app, migrate_database
 PEER = "10.0.0.2"
 FORGED = "198.51.100.7"
 CLIENT = "203.0.113.5"
-#: ``GET /r/<token>`` is limited per address (surveys.online.RECEIPT_LIMIT).
+#: ``GET /r/<token>`` is limited per address (surveys.survey_flow.RECEIPT_LIMIT).
 RECEIPT_LIMIT = 60
 
 

@@ -11,6 +11,7 @@ from flask import request
 from sqlalchemy import func, select
 
 from webapp.extensions import db
+from webapp.models import Unit
 from webapp.paging import Page
 
 PAGE_SIZE = 50
@@ -64,3 +65,11 @@ def page_of(rows: list, number: int, size: int = PAGE_SIZE) -> Page:
     number = min(number, max(1, ceil(len(rows) / size)))
     return Page(rows[(number - 1) * size : number * size], number, len(rows), size)
 
+
+def unit_options(selected: str | None) -> list[dict]:
+    """Units valid today, by name, for the unit drop-down."""
+    today = date.today()
+    units = [
+        u for u in db.session.scalars(select(Unit).order_by(Unit.name_vi)) if u.valid_on(today) or u.code == selected
+    ]
+    return [{"value": u.code, "text": f"{u.name_vi} ({u.code})", "selected": u.code == selected} for u in units]

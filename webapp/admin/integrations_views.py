@@ -17,8 +17,8 @@ from wtforms.validators import DataRequired, Length
 
 from webapp.access import editor_required
 from webapp.admin import admin
+from webapp.admin.common import unit_options
 from webapp.admin.forms import ConfirmForm
-from webapp.admin.users_views import unit_options
 from webapp.extensions import db
 from webapp.integrations import service
 from webapp.integrations.messages import describe_refusal

@@ -21,11 +21,11 @@ from webapp.admin import admin
 from webapp.admin.common import arg_date, arg_page, arg_text, changed_fields, page_of, snapshot
 from webapp.admin.forms import ConfirmForm, CounterForm, ServiceForm, UnitForm
 from webapp.audit import record_event
-from webapp.auth import safe_next
 from webapp.extensions import db
 from webapp.models import UNIT_KINDS, Counter, Device, Service, Unit, UnitSuccession
 from webapp.services import ServiceError, describe
 from webapp.services import devices as device_service
+from webapp.urls import safe_next
 
 UNIT_FIELDS = ("name_vi", "name_en", "valid_from", "valid_to")
 REORGANISATION_FILTERS = ("replaced", "successor")

@@ -6,8 +6,6 @@ never kept in the session or the database in clear.
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -17,21 +15,12 @@ from webapp import users as accounts_service
 from webapp.access import editor_required
 from webapp.admin import admin
 from webapp.admin.accounts import AccountRefused, change_role, remove_second_factor, set_active
-from webapp.admin.common import arg_page, arg_text, paginate
+from webapp.admin.common import arg_page, arg_text, paginate, unit_options
 from webapp.admin.forms import ConfirmForm, NewUserForm, RoleForm
 from webapp.extensions import db
 from webapp.models import ROLES, Unit, User, utcnow
 
 USER_STATES = ("active", "disabled", "locked")
-
-
-def unit_options(selected: str | None) -> list[dict]:
-    """Units valid today, by name, for the unit drop-down."""
-    today = date.today()
-    units = [
-        u for u in db.session.scalars(select(Unit).order_by(Unit.name_vi)) if u.valid_on(today) or u.code == selected
-    ]
-    return [{"value": u.code, "text": f"{u.name_vi} ({u.code})", "selected": u.code == selected} for u in units]
 
 
 def _unit_from(form: RoleForm) -> Unit | None:

@@ -14,11 +14,11 @@ from webapp.access import editor_required, require_in_scope, unit_or_404
 from webapp.agency import moderation
 from webapp.agency.blueprint import agency
 from webapp.agency.forms import ConfirmForm, EditForm, HideForm, ReplyForm
-from webapp.auth import safe_next
 from webapp.extensions import db
 from webapp.insights import themes as insights_themes
 from webapp.models import Response
 from webapp.periods import Period
+from webapp.urls import safe_next
 
 
 def _filters(unit) -> dict:

@@ -22,7 +22,6 @@ from sqlalchemy import func, select
 
 import analysis
 from public import readers
-from public.pages import ASPECT_ORDER
 from webapp.extensions import db
 from webapp.models import (
     Counter,
@@ -38,7 +37,7 @@ from webapp.models import (
 from webapp.periods import Period, current_quarter
 from webapp.portal import response_rates
 from webapp.publishing.compute import target_for
-from webapp.reports.labels import secondary_order
+from webapp.reports.labels import aspect_rank, secondary_order
 
 #: Defaults when an indicator row is missing (DESIGN.md §6).
 MIN_N_SHOW = analysis.MIN_N_SHOW
@@ -339,7 +338,7 @@ def _published(overview: Overview, indicators_all: dict[str, Indicator]) -> None
             host, _, kind = row.metric.partition("/")
             overview.aspects.setdefault(host, []).append((kind, row))
     for pairs in overview.aspects.values():
-        pairs.sort(key=lambda pair: ASPECT_ORDER.index(pair[0]) if pair[0] in ASPECT_ORDER else len(ASPECT_ORDER))
+        pairs.sort(key=lambda pair: aspect_rank(pair[0]))
     for pairs in overview.criteria.values():
         pairs.sort(key=lambda pair: secondary_order(pair[0]))
     for line in overview.lines:

@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from public import readers
-from public.pages import funnel_chart, trend_chart
+from public.page_charts import funnel_chart, trend_chart
 from webapp.access import EDITOR_ROLES, scope_root, scoped_units_query, unit_or_404
 from webapp.agency import moderation, overview
 from webapp.agency.blueprint import agency

@@ -9,7 +9,8 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from public.readers import fold
-from surveys.online import (
+from surveys.submission import Stored
+from surveys.survey_flow import (
     QUICK_INSTRUMENT,
     Flow,
     SurveyTarget,
@@ -19,7 +20,6 @@ from surveys.online import (
     find_survey_target,
     forget_progress,
 )
-from surveys.submission import Stored
 from webapp.access import declare_staff_area, scope_root, scoped_units_query, unit_in_scope
 from webapp.audit import record_event
 from webapp.extensions import db, limiter

@@ -7,7 +7,15 @@ with the migrations.
 # The modules of issues #15 and #16 list their tables in their own ``__all__`` (star-imported for the metadata).
 from webapp.models.accounts import ROLES, AuditEvent, LoginThrottle, StaffSession, User
 from webapp.models.audio import *  # noqa: F401, F403
-from webapp.models.collection import CHANNELS, MODES, RESPONDENT_TYPES, Instrument, ReceiptToken, Response, ResponseScore
+from webapp.models.collection import (
+    CHANNELS,
+    MODES,
+    RESPONDENT_TYPES,
+    Instrument,
+    ReceiptToken,
+    Response,
+    ResponseScore,
+)
 from webapp.models.delivery import *  # noqa: F401, F403
 from webapp.models.demo import DemoTruth
 from webapp.models.feedback import COMMENT_STATUSES, CommentReview, PlanProgressValue

@@ -10,23 +10,28 @@ from flask_babel import gettext as _
 from webapp.i18n import percent
 from webapp.periods import VIETNAM, Period
 
-#: Aspects in the order the questionnaires ask them, then the two whole-questionnaire rates.
-SECONDARY_ORDER = (
-    "aspect:access",
-    "aspect:transparency",
-    "aspect:procedure",
-    "aspect:civil_servant",
-    "aspect:staff",
-    "aspect:facilities",
-    "aspect:environment",
-    "aspect:activities",
-    "aspect:result",
-    "aspect:results",
-    "aspect:feedback",
-    "item-level",
-    "all-items",
+#: Aspects in the order the questionnaires ask them.
+ASPECT_ORDER = (
+    "access",
+    "transparency",
+    "procedure",
+    "civil_servant",
+    "staff",
+    "facilities",
+    "environment",
+    "activities",
+    "result",
+    "results",
+    "feedback",
 )
+#: The aspects' rates in that order, then the two whole-questionnaire rates.
+SECONDARY_ORDER = (*(f"aspect:{code}" for code in ASPECT_ORDER), "item-level", "all-items")
 ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
+
+
+def aspect_rank(code: str) -> int:
+    """Where aspect ``code`` comes in :data:`ASPECT_ORDER` (unknown ones last)."""
+    return ASPECT_ORDER.index(code) if code in ASPECT_ORDER else len(ASPECT_ORDER)
 
 
 def language() -> str:
