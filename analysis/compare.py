@@ -182,8 +182,9 @@ def compare_intervals(estimate, ci, reference_estimate, reference_ci, *, alpha=0
     alpha : float, default 0.05
         One minus the level of the two intervals (and of the change's).
     """
-    return compare_independent(estimate, 0.0, reference_estimate, 0.0, alpha=alpha, method="mover",
-                               ci=ci, reference_ci=reference_ci)
+    return compare_independent(
+        estimate, 0.0, reference_estimate, 0.0, alpha=alpha, method="mover", ci=ci, reference_ci=reference_ci
+    )
 
 
 class FunnelLimits(NamedTuple):
@@ -229,7 +230,9 @@ def _binomial_limit(probability, n, theta, upper):
     def tail_at(x):
         with np.errstate(invalid="ignore", divide="ignore"):
             if upper:  # P(X >= x), decreasing in x
-                return np.where(x <= 0, 1.0, special.betainc(np.maximum(x, 1e-300), np.maximum(n - x + 1.0, 1e-300), theta))
+                return np.where(
+                    x <= 0, 1.0, special.betainc(np.maximum(x, 1e-300), np.maximum(n - x + 1.0, 1e-300), theta)
+                )
             return np.where(x >= n, 1.0, special.betainc(np.maximum(n - x, 1e-300), x + 1.0, 1.0 - theta))  # P(X <= x)
 
     for _ in range(80):  # bisection on the count; 80 halvings reach machine precision for n <= 1e9

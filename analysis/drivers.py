@@ -216,8 +216,16 @@ def fit_drivers(
     df = degf + 1 - p
 
     def empty(status):
-        return DriverModel(status, n, events, n - events, df, 0, None,
-                           tuple(DriverCoefficient(names[j], None, None, None, None, notes[j] or status) for j in range(k)))
+        return DriverModel(
+            status,
+            n,
+            events,
+            n - events,
+            df,
+            0,
+            None,
+            tuple(DriverCoefficient(names[j], None, None, None, None, notes[j] or status) for j in range(k)),
+        )
 
     if n == 0 or events in (0, n):
         return empty("no_variation")

@@ -50,8 +50,23 @@ class RatioRow(NamedTuple):
     n_kish_items: float = np.nan
 
 
-def ratio_from_sums(stratum, domain, n, swx, swy, sw2x2, sw2xy, sw2y2, sw, sw2, sw2x=None, *, alpha=0.05,
-                    ci_method=DEFAULT_CI_METHOD, df="design"):
+def ratio_from_sums(
+    stratum,
+    domain,
+    n,
+    swx,
+    swy,
+    sw2x2,
+    sw2xy,
+    sw2y2,
+    sw,
+    sw2,
+    sw2x=None,
+    *,
+    alpha=0.05,
+    ci_method=DEFAULT_CI_METHOD,
+    df="design",
+):
     r"""Ratio estimates :math:`\sum wy/\sum wx` with linearised SEs and intervals, per domain.
 
     Parameters
@@ -85,8 +100,18 @@ def ratio_from_sums(stratum, domain, n, swx, swy, sw2x2, sw2xy, sw2y2, sw, sw2, 
     check_alpha(alpha)
     n = as_float_array(n, "n")
     K = n.size
-    a = {name: as_float_array(v, name, length=K) for name, v in
-         (("swx", swx), ("swy", swy), ("sw2x2", sw2x2), ("sw2xy", sw2xy), ("sw2y2", sw2y2), ("sw", sw), ("sw2", sw2))}
+    a = {
+        name: as_float_array(v, name, length=K)
+        for name, v in (
+            ("swx", swx),
+            ("swy", swy),
+            ("sw2x2", sw2x2),
+            ("sw2xy", sw2xy),
+            ("sw2y2", sw2y2),
+            ("sw", sw),
+            ("sw2", sw2),
+        )
+    }
     if sw2x is None:
         if ci_method.endswith("-kish"):
             raise ValueError(f"method {ci_method!r} needs sw2x (sum of w^2 x) for the item answers' Kish size")
@@ -143,15 +168,40 @@ def _ratios(d_index, D, s_index, n_h, n, a, alpha, ci_method, df, labels) -> lis
     high = np.full(D, np.nan)
     if np.any(ok):
         p = np.clip(R[ok], 0.0, 1.0)
-        lo, hi, _ = interval_arrays(ci_method, p, variance[ok], np.maximum(df_used[ok], 0.0), count[ok],
-                                    n_kish_items[ok], alpha)
+        lo, hi, _ = interval_arrays(
+            ci_method, p, variance[ok], np.maximum(df_used[ok], 0.0), count[ok], n_kish_items[ok], alpha
+        )
         low[ok], high[ok] = lo, hi
     rows = []
     for j, label in enumerate(labels):
         if not ok[j]:
-            rows.append(RatioRow(label, int(count[j]), None, None, None, None, ci_method, float(n_kish[j]),
-                                 float(df_used[j]), float("nan")))
+            rows.append(
+                RatioRow(
+                    label,
+                    int(count[j]),
+                    None,
+                    None,
+                    None,
+                    None,
+                    ci_method,
+                    float(n_kish[j]),
+                    float(df_used[j]),
+                    float("nan"),
+                )
+            )
             continue
-        rows.append(RatioRow(label, int(count[j]), float(R[j]), float(np.sqrt(variance[j])), float(low[j]),
-                             float(high[j]), ci_method, float(n_kish[j]), float(df_used[j]), float(n_kish_items[j])))
+        rows.append(
+            RatioRow(
+                label,
+                int(count[j]),
+                float(R[j]),
+                float(np.sqrt(variance[j])),
+                float(low[j]),
+                float(high[j]),
+                ci_method,
+                float(n_kish[j]),
+                float(df_used[j]),
+                float(n_kish_items[j]),
+            )
+        )
     return rows

@@ -40,10 +40,24 @@ import submit_load  # noqa: E402
 
 
 def wrk_batch(args, duration: int, ids_out: Path | None = None) -> tuple[dict, str]:
-    command = ["wrk", f"-t{args.wrk_threads}", f"-c{args.batch_connections}", f"-d{duration}s", "--latency",
-               "--timeout", "10s", "-s", str(ROOT / "bench" / "batch.lua"), f"http://127.0.0.1:{args.port}"]
-    env = {**os.environ, "SUBMIT_DEVICES": str(args.devices_file), "BATCH_SIZE": str(args.batch_size),
-           "WRK_THREADS": str(args.wrk_threads)}
+    command = [
+        "wrk",
+        f"-t{args.wrk_threads}",
+        f"-c{args.batch_connections}",
+        f"-d{duration}s",
+        "--latency",
+        "--timeout",
+        "10s",
+        "-s",
+        str(ROOT / "bench" / "batch.lua"),
+        f"http://127.0.0.1:{args.port}",
+    ]
+    env = {
+        **os.environ,
+        "SUBMIT_DEVICES": str(args.devices_file),
+        "BATCH_SIZE": str(args.batch_size),
+        "WRK_THREADS": str(args.wrk_threads),
+    }
     if ids_out is not None:
         env["SUBMIT_IDS_OUT"] = str(ids_out)
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=duration + 60)
@@ -89,19 +103,32 @@ def measure_batch(args) -> dict:
     ok = sum(n for s, n in result["statuses"].items() if 200 <= s < 300)
     stored = rows_after - rows_before
     row = {
-        "name": "batch", "batch_size": args.batch_size, "connections": args.batch_connections,
-        "requests": result["requests"], "rps": result["requests"] / wall, "ratings_per_s": created / wall,
-        "p50": result.get("p50"), "p90": result.get("p90"), "p99": result.get("p99"), "max": result.get("max"),
+        "name": "batch",
+        "batch_size": args.batch_size,
+        "connections": args.batch_connections,
+        "requests": result["requests"],
+        "rps": result["requests"] / wall,
+        "ratings_per_s": created / wall,
+        "p50": result.get("p50"),
+        "p90": result.get("p90"),
+        "p99": result.get("p99"),
+        "max": result.get("max"),
         "errors": result["requests"] - ok + sum(result[k] for k in ("connect_err", "read_err", "write_err", "timeout")),
-        "statuses": result["statuses"], "items": result["items"], "rows_stored": stored,
-        "rows_flagged": flagged_after - flagged_before, "cpu": cpu,
+        "statuses": result["statuses"],
+        "items": result["items"],
+        "rows_stored": stored,
+        "rows_flagged": flagged_after - flagged_before,
+        "cpu": cpu,
         # Every 201 item is one distinct stored row; other new rows are batches in flight at the stop.
         "check": len(ids) == created == len(set(ids)) == found
         and 0 <= stored - created <= args.batch_connections * args.batch_size,
     }
-    print(f"batch    : {row['ratings_per_s']:7.1f} ratings/s ({row['rps']:.1f} batches/s of {args.batch_size})  "
-          f"p50 {row['p50']:.1f} ms  p99 {row['p99']:.1f} ms  errors {row['errors']}  items {row['items']}  "
-          f"check {'ok' if row['check'] else 'FAILED'}  cores {_cores(cpu)}", flush=True)
+    print(
+        f"batch    : {row['ratings_per_s']:7.1f} ratings/s ({row['rps']:.1f} batches/s of {args.batch_size})  "
+        f"p50 {row['p50']:.1f} ms  p99 {row['p99']:.1f} ms  errors {row['errors']}  items {row['items']}  "
+        f"check {'ok' if row['check'] else 'FAILED'}  cores {_cores(cpu)}",
+        flush=True,
+    )
     return row
 
 
@@ -113,9 +140,18 @@ def measure_single(args) -> dict:
     run_args = argparse.Namespace(**vars(args))
     run_args.warmup = args.warmup
     row = submit_load.run_one(run_args, args.workers, args.threads, args.single_connections)
-    return {"name": "single", "rps": row["created_per_s"], "p50": row["p50"], "p99": row["p99"], "max": row["max"],
-            "errors": row["non_2xx"] + row["socket_errors"], "check": row["rows_match"], "cpu": row["cpu"],
-            "connections": args.single_connections, "statuses": row["statuses"]}
+    return {
+        "name": "single",
+        "rps": row["created_per_s"],
+        "p50": row["p50"],
+        "p99": row["p99"],
+        "max": row["max"],
+        "errors": row["non_2xx"] + row["socket_errors"],
+        "check": row["rows_match"],
+        "cpu": row["cpu"],
+        "connections": args.single_connections,
+        "statuses": row["statuses"],
+    }
 
 
 def measure_hello(args) -> dict:
@@ -152,8 +188,11 @@ def main() -> None:
     parser.add_argument("--measure", default="hello,single,batch", help="which measurements, in this order per round")
     parser.add_argument("--reset", action="store_true", help="delete the bench devices' rows before each measurement")
     parser.add_argument("--log-dir", type=Path, default=Path("/tmp/bench/batch"))
-    parser.add_argument("--ratelimit-storage", default=os.environ.get("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/7"),
-                        help="production refuses in-memory limits with several workers (gunicorn.conf.py)")
+    parser.add_argument(
+        "--ratelimit-storage",
+        default=os.environ.get("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/7"),
+        help="production refuses in-memory limits with several workers (gunicorn.conf.py)",
+    )
     args = parser.parse_args()
     args.log_dir.mkdir(parents=True, exist_ok=True)
     os.environ["RATELIMIT_STORAGE_URI"] = args.ratelimit_storage
@@ -175,9 +214,11 @@ def main() -> None:
         if not group:
             continue
         rate = statistics.median(r["ratings_per_s"] if name == "batch" else r["rps"] for r in group)
-        print(f"| {name} | {rate:,.0f} {unit} | {statistics.median(r['p50'] for r in group):.1f} ms | "
-              f"{max(r['p99'] for r in group):.1f} ms | {sum(r['errors'] for r in group)} | "
-              f"{all(r.get('check', True) for r in group)} |")
+        print(
+            f"| {name} | {rate:,.0f} {unit} | {statistics.median(r['p50'] for r in group):.1f} ms | "
+            f"{max(r['p99'] for r in group):.1f} ms | {sum(r['errors'] for r in group)} | "
+            f"{all(r.get('check', True) for r in group)} |"
+        )
 
 
 if __name__ == "__main__":

@@ -43,8 +43,10 @@ def main(url: str, responses: int) -> None:
             db.session.commit()
             print("seeded", time.time() - start)
             pub.publish_period("2026-Q2", now=NOW)
-        print("2026-Q3 responses", db.session.scalar(
-            select(func.count()).select_from(Response).where(Response.period == "2026-Q3")))
+        print(
+            "2026-Q3 responses",
+            db.session.scalar(select(func.count()).select_from(Response).where(Response.period == "2026-Q3")),
+        )
 
         def drop():
             ids = db.session.scalars(select(PublishedSnapshot.id).where(PublishedSnapshot.period == "2026-Q3")).all()
@@ -72,8 +74,10 @@ def main(url: str, responses: int) -> None:
             rows = store_drivers(snapshot, computed, inputs)
             alone = time.perf_counter() - start
             db.session.rollback()
-            print(f"round {round_}: publish with drivers {with_drivers:.2f} s, without {without:.2f} s, "
-                  f"store_drivers alone {alone:.2f} s ({rows} rows)")
+            print(
+                f"round {round_}: publish with drivers {with_drivers:.2f} s, without {without:.2f} s, "
+                f"store_drivers alone {alone:.2f} s ({rows} rows)"
+            )
 
 
 if __name__ == "__main__":

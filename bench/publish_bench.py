@@ -108,8 +108,10 @@ def main() -> None:
         total = db.session.scalar(select(func.count()).select_from(Response))
         period = Period.parse(args.period)
         in_period = db.session.scalar(select(func.count()).select_from(Response).where(Response.period == period.label))
-        print(f"{db.engine.dialect.name}: {total:,} responses, {in_period:,} in {period.label}; size {database_size(args.database_url)}",
-              flush=True)
+        print(
+            f"{db.engine.dialect.name}: {total:,} responses, {in_period:,} in {period.label}; size {database_size(args.database_url)}",
+            flush=True,
+        )
         if args.seed_only:
             return
 
@@ -126,8 +128,9 @@ def main() -> None:
 
         metrics = period_inputs().metrics
         quarters = [period.label]
-        times: dict[str, list[float]] = {k: [] for k in (
-            "sql_scores", "sql_small", "compute", "publish_first", "publish_again")}
+        times: dict[str, list[float]] = {
+            k: [] for k in ("sql_scores", "sql_small", "compute", "publish_first", "publish_again")
+        }
         estimates = 0
         groups = 0
         for round_ in range(args.rounds):
@@ -135,8 +138,14 @@ def main() -> None:
             seconds, result = timed(lambda: fetch_score_groups(quarters, metrics), "sql_scores")
             times["sql_scores"].append(seconds)
             groups = len(result)
-            seconds, _ = timed(lambda: (fetch_transaction_counts(quarters), fetch_flagged_counts(quarters),
-                                        fetch_instrument_versions(quarters)), "sql_small")
+            seconds, _ = timed(
+                lambda: (
+                    fetch_transaction_counts(quarters),
+                    fetch_flagged_counts(quarters),
+                    fetch_instrument_versions(quarters),
+                ),
+                "sql_small",
+            )
             times["sql_small"].append(seconds)
             previous = _previous_values(period)
             seconds, computed = timed(lambda previous=previous: compute_period(period, previous), "compute")
@@ -146,8 +155,10 @@ def main() -> None:
             seconds, published = timed(lambda: publish_period(period.label, actor="bench"), "publish_first")
             times["publish_first"].append(seconds)
             estimates = published.estimates
-            seconds, again = timed(lambda r=round_: publish_period(period.label, reason=f"bench republication {r}", actor="bench"),
-                                   "publish_again")
+            seconds, again = timed(
+                lambda r=round_: publish_period(period.label, reason=f"bench republication {r}", actor="bench"),
+                "publish_again",
+            )
             times["publish_again"].append(seconds)
             print(f"round {round_ + 1}: " + ", ".join(f"{k} {v[-1]:.3f} s" for k, v in times.items()), flush=True)
 
@@ -167,12 +178,16 @@ def main() -> None:
             "publish_first": f"publish_period, first publication ({estimates:,} estimates)",
             "publish_again": "publish_period, republication with a reason",
         }
-        print(f"\n| {db.engine.dialect.name}: {total:,} responses ({in_period:,} in {period.label}) "
-              "| wall, best | wall, median | CPU of this process, median |")
+        print(
+            f"\n| {db.engine.dialect.name}: {total:,} responses ({in_period:,} in {period.label}) "
+            "| wall, best | wall, median | CPU of this process, median |"
+        )
         print("|---|---|---|---|")
         for key, label in labels.items():
-            print(f"| {label} | {min(times[key]):.2f} s | {statistics.median(times[key]):.2f} s "
-                  f"| {statistics.median(CPU_SECONDS[key]):.2f} s |")
+            print(
+                f"| {label} | {min(times[key]):.2f} s | {statistics.median(times[key]):.2f} s "
+                f"| {statistics.median(CPU_SECONDS[key]):.2f} s |"
+            )
 
 
 if __name__ == "__main__":

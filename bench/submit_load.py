@@ -41,9 +41,12 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # --- setup -------------------------------------------------------------------------------------
 
+
 def flask_cli(url: str, *args: str) -> None:
     env = {**os.environ, "DATABASE_URL": url, "APP_ENV": "development"}
-    subprocess.run([str(Path(sys.executable).parent / "flask"), "--app", "webapp", *args], cwd=ROOT, env=env, check=True)
+    subprocess.run(
+        [str(Path(sys.executable).parent / "flask"), "--app", "webapp", *args], cwd=ROOT, env=env, check=True
+    )
 
 
 def lua_string(value: str) -> str:
@@ -82,8 +85,11 @@ def setup(args) -> None:
         # Only service groups that exist today (ended groups are refused: service_not_valid_then).
         services_now = registry_view().services
         today = date.fromisoformat(args.valid_on)
-        offered = {code: kept for code, services in offered.items()
-                   if (kept := [s for s in services if services_now[s].valid_on(today)])}
+        offered = {
+            code: kept
+            for code, services in offered.items()
+            if (kept := [s for s in services if services_now[s].valid_on(today)])
+        }
     codes = list(offered)
     start = time.perf_counter()
     entries = []
@@ -107,6 +113,7 @@ def setup(args) -> None:
 
 # --- CPU accounting from /proc -----------------------------------------------------------------
 
+
 def _proc_times() -> dict[int, tuple[str, int, float]]:
     """pid -> (group, ppid, CPU seconds including reaped children)."""
     out = {}
@@ -118,8 +125,8 @@ def _proc_times() -> dict[int, tuple[str, int, float]]:
             cmdline = Path(f"/proc/{entry.name}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        comm = stat[stat.index("(") + 1: stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2:].split()
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
         ppid = int(fields[1])
         utime, stime, cutime, cstime = (int(x) for x in fields[11:15])
         if "gunicorn" in cmdline:
@@ -127,7 +134,9 @@ def _proc_times() -> dict[int, tuple[str, int, float]]:
         elif comm.startswith("postgres") or cmdline.startswith("postgres"):
             # With BENCH_PG_DATABASE set, backends of other databases (other workers' tests) are "other".
             backend = re.match(r"postgres: (?:[^:\s]+: )?\S+ (\S+) \S+\(", cmdline)
-            other_db = os.environ.get("BENCH_PG_DATABASE") and backend and backend.group(1) != os.environ["BENCH_PG_DATABASE"]
+            other_db = (
+                os.environ.get("BENCH_PG_DATABASE") and backend and backend.group(1) != os.environ["BENCH_PG_DATABASE"]
+            )
             group = "other" if other_db else "postgres"
         elif comm == "wrk":
             group = "wrk"
@@ -161,6 +170,7 @@ def cpu_split(before: dict, after: dict, sys_before, sys_after, seconds: float) 
 
 # --- run ---------------------------------------------------------------------------------------
 
+
 def wait_for_port(port: int, deadline: float) -> None:
     while time.monotonic() < deadline:
         try:
@@ -182,7 +192,7 @@ def count_rows(url: str, ids: list[int] | None = None) -> tuple[int, int, int]:
         found = 0
         query = text("select count(*) from responses where id in :ids").bindparams(bindparam("ids", expanding=True))
         for start in range(0, len(ids or ()), 20_000):  # under the drivers' parameter limits
-            found += conn.execute(query, {"ids": ids[start:start + 20_000]}).scalar()
+            found += conn.execute(query, {"ids": ids[start : start + 20_000]}).scalar()
     engine.dispose()
     return total, flagged, found
 
@@ -203,8 +213,18 @@ def reset(url: str) -> None:
 
 
 def wrk(args, duration: int, connections: int, ids_out: Path | None = None) -> tuple[dict, str]:
-    command = ["wrk", f"-t{args.wrk_threads}", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "5s",
-               "-s", str(ROOT / "bench" / "submit.lua"), f"http://127.0.0.1:{args.port}"]
+    command = [
+        "wrk",
+        f"-t{args.wrk_threads}",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--latency",
+        "--timeout",
+        "5s",
+        "-s",
+        str(ROOT / "bench" / "submit.lua"),
+        f"http://127.0.0.1:{args.port}",
+    ]
     env = {**os.environ, "SUBMIT_DEVICES": str(args.devices_file)}
     if ids_out is not None:
         env["SUBMIT_IDS_OUT"] = str(ids_out)
@@ -236,8 +256,13 @@ def run_one(args, workers: int, threads: int, connections: int) -> dict:
         reset(args.database_url)
     log_path = args.log_dir / f"gunicorn-w{workers}-t{threads}-c{connections}.log"
     with open(log_path, "w") as log:
-        server = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
-                                  cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_for_port(args.port, time.monotonic() + 60)
         time.sleep(1.0)
@@ -267,15 +292,23 @@ def run_one(args, workers: int, threads: int, connections: int) -> dict:
     wrk_seconds = result.get("duration_us", 0) / 1e6 or seconds
     ok = sum(n for s, n in result["statuses"].items() if 200 <= s < 300)
     row = {
-        "workers": workers, "threads": threads, "connections": connections,
-        "requests": result.get("requests", 0), "rps": result.get("requests", 0) / wrk_seconds,
+        "workers": workers,
+        "threads": threads,
+        "connections": connections,
+        "requests": result.get("requests", 0),
+        "rps": result.get("requests", 0) / wrk_seconds,
         "created_per_s": created / wrk_seconds,
-        "p50": result.get("p50"), "p90": result.get("p90"), "p99": result.get("p99"), "p99.9": result.get("p99.9"),
+        "p50": result.get("p50"),
+        "p90": result.get("p90"),
+        "p99": result.get("p99"),
+        "p99.9": result.get("p99.9"),
         "max": result.get("max"),
         "non_2xx": result.get("requests", 0) - ok,
         "socket_errors": sum(result.get(k, 0) for k in ("connect_err", "read_err", "write_err", "timeout")),
         "statuses": result["statuses"],
-        "created": created, "rows_stored": rows_after - rows_before, "rows_flagged": flagged_after - flagged_before,
+        "created": created,
+        "rows_stored": rows_after - rows_before,
+        "rows_flagged": flagged_after - flagged_before,
         "cpu": cpu_split(procs_before, procs_after, sys_before, sys_after, seconds),
     }
     # Every 201 is one distinct stored row; the only other new rows are the requests still in
@@ -283,8 +316,7 @@ def run_one(args, workers: int, threads: int, connections: int) -> dict:
     row["ids_distinct"] = len(set(ids))
     row["ids_found"] = ids_found
     row["in_flight_rows"] = row["rows_stored"] - created
-    row["rows_match"] = (len(ids) == created == len(set(ids)) == ids_found
-                         and 0 <= row["in_flight_rows"] <= connections)
+    row["rows_match"] = len(ids) == created == len(set(ids)) == ids_found and 0 <= row["in_flight_rows"] <= connections
     print(format_row(row), flush=True)
     with open(args.log_dir / "results.jsonl", "a") as out:
         out.write(json.dumps(row) + "\n")
@@ -293,12 +325,14 @@ def run_one(args, workers: int, threads: int, connections: int) -> dict:
 
 def format_row(row: dict) -> str:
     cpu = " ".join(f"{k}={v:.2f}" for k, v in row["cpu"].items())
-    return (f"w={row['workers']} t={row['threads']} c={row['connections']}: {row['rps']:.0f} req/s "
-            f"({row['created_per_s']:.0f} created/s), p50 {row['p50']:.1f} ms, p99 {row['p99']:.1f} ms, "
-            f"max {row['max']:.0f} ms, non-2xx {row['non_2xx']}, socket errors {row['socket_errors']}, "
-            f"statuses {row['statuses']}, rows {row['rows_stored']} (201s found {row['ids_found']}, "
-            f"in flight at stop {row['in_flight_rows']}, check {'ok' if row['rows_match'] else 'FAILED'}, "
-            f"flagged {row['rows_flagged']}); cores: {cpu}")
+    return (
+        f"w={row['workers']} t={row['threads']} c={row['connections']}: {row['rps']:.0f} req/s "
+        f"({row['created_per_s']:.0f} created/s), p50 {row['p50']:.1f} ms, p99 {row['p99']:.1f} ms, "
+        f"max {row['max']:.0f} ms, non-2xx {row['non_2xx']}, socket errors {row['socket_errors']}, "
+        f"statuses {row['statuses']}, rows {row['rows_stored']} (201s found {row['ids_found']}, "
+        f"in flight at stop {row['in_flight_rows']}, check {'ok' if row['rows_match'] else 'FAILED'}, "
+        f"flagged {row['rows_flagged']}); cores: {cpu}"
+    )
 
 
 def main() -> None:
@@ -323,8 +357,11 @@ def main() -> None:
             p.add_argument("--threads", type=int, default=2)
             p.add_argument("--connections", type=int, default=32)
         else:
-            p.add_argument("--configs", default="2x1x16,3x1x16,4x1x32,4x2x32,5x1x32,3x4x32,4x2x64",
-                           help="workers x threads x connections, comma-separated")
+            p.add_argument(
+                "--configs",
+                default="2x1x16,3x1x16,4x1x32,4x2x32,5x1x32,3x4x32,4x2x64",
+                help="workers x threads x connections, comma-separated",
+            )
     args = parser.parse_args()
     if args.command == "setup":
         args.out = args.devices_file
@@ -334,7 +371,11 @@ def main() -> None:
         run_one(args, args.workers, args.threads, args.connections)
     else:
         rows = [run_one(args, *(int(x) for x in config.split("x"))) for config in args.configs.split(",")]
-        best = max((r for r in rows if r["non_2xx"] == 0 and r["socket_errors"] == 0), key=lambda r: r["created_per_s"], default=None)
+        best = max(
+            (r for r in rows if r["non_2xx"] == 0 and r["socket_errors"] == 0),
+            key=lambda r: r["created_per_s"],
+            default=None,
+        )
         if best:
             print("best without errors:", format_row(best))
 

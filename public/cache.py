@@ -302,18 +302,23 @@ def comments_version(**_view_args: Any) -> tuple[Any, ...]:
     with cache._lock:
         if cache.comments_checked is not None and now - cache.comments_checked[0] < COMMENTS_CHECK_SECONDS:
             return cache.comments_checked[1]
-    row = tuple(
-        db.session.execute(
-            select(
-                func.count(),
-                func.count(CommentReview.reply),
-                func.max(CommentReview.reviewed_at),
-                func.max(CommentReview.replied_at),
-                # A moderator's theme correction (issue #16) inserts rows dated now.
-                select(func.max(CommentTheme.assigned_at)).where(CommentTheme.source == "moderator").scalar_subquery(),
-            )
-        ).one()
-    ) + actions_version()
+    row = (
+        tuple(
+            db.session.execute(
+                select(
+                    func.count(),
+                    func.count(CommentReview.reply),
+                    func.max(CommentReview.reviewed_at),
+                    func.max(CommentReview.replied_at),
+                    # A moderator's theme correction (issue #16) inserts rows dated now.
+                    select(func.max(CommentTheme.assigned_at))
+                    .where(CommentTheme.source == "moderator")
+                    .scalar_subquery(),
+                )
+            ).one()
+        )
+        + actions_version()
+    )
     with cache._lock:
         cache.comments_checked = (now, row)
     return row
@@ -479,7 +484,9 @@ class FastPath:
         if route.vary is not None:
             with app.app_context():
                 varied = route.vary(**dict(route.view_args))
-        body = cache.get(_key(route.endpoint, route.view_args, language, address, b"", version, varied), count_miss=False)
+        body = cache.get(
+            _key(route.endpoint, route.view_args, language, address, b"", version, varied), count_miss=False
+        )
         if body is None:
             return None
         cache.fast_hits += 1

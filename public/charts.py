@@ -420,8 +420,11 @@ def priority_svg(
     Each point carries its rank as a number, so the table next to it names the aspect.
     """
     parts = _open(ident, text, "chart chart-priority")
-    drawn = [p for p in points
-             if clamp(p.performance) is not None and p.importance is not None and math.isfinite(p.importance)]
+    drawn = [
+        p
+        for p in points
+        if clamp(p.performance) is not None and p.importance is not None and math.isfinite(p.importance)
+    ]
     if split is not None and not math.isfinite(split):
         split = None
     if not drawn:
@@ -481,8 +484,12 @@ def priority_svg(
             f'<line class="split" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{_f(y(split))}" y2="{_f(y(split))}" '
             f'stroke="{INK}" stroke-width="1" stroke-dasharray="2 3"/>'
         )
-    corners = ((LEFT + 6, TOP + 32, "start"), (WIDTH - RIGHT - 6, TOP + 32, "end"),
-               (LEFT + 6, HEIGHT - BOTTOM - 8, "start"), (WIDTH - RIGHT - 6, HEIGHT - BOTTOM - 8, "end"))
+    corners = (
+        (LEFT + 6, TOP + 32, "start"),
+        (WIDTH - RIGHT - 6, TOP + 32, "end"),
+        (LEFT + 6, HEIGHT - BOTTOM - 8, "start"),
+        (WIDTH - RIGHT - 6, HEIGHT - BOTTOM - 8, "end"),
+    )
     for (cx, cy, anchor), name in zip(corners, quadrants, strict=True):
         parts.append(
             f'<text class="quadrant" x="{cx}" y="{cy}" text-anchor="{anchor}" font-size="14" '

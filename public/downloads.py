@@ -188,7 +188,9 @@ MODE_NAMES = {
 }
 #: The built-in survey languages; a language pack's code is its own name in the files.
 LANGUAGE_NAMES = {"vi": ("Tiếng Việt", "Vietnamese"), "en": ("Tiếng Anh", "English")}
-assert set(CHANNEL_NAMES) >= set(CHANNELS) and set(RESPONDENT_NAMES) >= set(RESPONDENT_TYPES)  # import-time check of constants; tests run it  # nosec B101
+assert set(CHANNEL_NAMES) >= set(CHANNELS) and set(RESPONDENT_NAMES) >= set(
+    RESPONDENT_TYPES
+)  # import-time check of constants; tests run it  # nosec B101
 assert set(MODE_NAMES) >= set(MODES)  # nosec B101
 
 

@@ -48,7 +48,9 @@ def unit_figure(unit: Unit, indicator_code: str | None = None) -> UnitFigure:
     indicators = readers.indicators_by_code()
     snapshots = readers.latest_snapshots("Q")
     index, published = readers.latest_unit_estimates(snapshots, unit.code)
-    rows = [r for r in published if "/" not in r.metric and r.metric in indicators and indicator_code in (None, r.metric)]
+    rows = [
+        r for r in published if "/" not in r.metric and r.metric in indicators and indicator_code in (None, r.metric)
+    ]
     if index is not None and rows:
         best = max(rows, key=lambda r: (r.n, r.metric))
         return UnitFigure(unit, snapshots[index], best, indicators[best.metric])

@@ -20,8 +20,15 @@ CACHE_CONTROL = "public, max-age=0, must-revalidate"
 #: Coverage of 95% intervals in the simulation of bench/README.md (``bench/coverage_sim.py``):
 #: near 97.5% for R's beta, wilson and Wald and the published wilson-cc-kish; near 85% for wilson-cc-kish.
 #: (Passed as variables: Jinja folds filters applied to literals at compile time, in one locale.)
-SIMULATED_COVERAGE = {"beta": 0.906, "wilson": 0.890, "wald": 0.861, "published": 0.980, "near85": 0.964,
-                      "upper_miss_plain": 0.030, "upper_miss_published": 0.018}
+SIMULATED_COVERAGE = {
+    "beta": 0.906,
+    "wilson": 0.890,
+    "wald": 0.861,
+    "published": 0.980,
+    "near85": 0.964,
+    "upper_miss_plain": 0.030,
+    "upper_miss_published": 0.018,
+}
 
 
 #: Tolerance when comparing an entered share with a target ("100%" entered as 0.9999999).
@@ -116,8 +123,9 @@ def census_ethnic_mix() -> list[tuple[str, float]]:
     loaded margins have no commune-level mix)."""
     from webapp.models.inputs import PopulationMargin
 
-    rows = db.session.execute(select(PopulationMargin.category, PopulationMargin.total)
-                              .where(PopulationMargin.variable == "ethnicity_group")).all()
+    rows = db.session.execute(
+        select(PopulationMargin.category, PopulationMargin.total).where(PopulationMargin.variable == "ethnicity_group")
+    ).all()
     total = sum(count for _, count in rows)
     return sorted(((group, count / total) for group, count in rows), key=lambda r: -r[1]) if total else []
 

@@ -47,7 +47,10 @@ UNIT = {
             "format": "date",
             "description": "Last day; null while the unit exists.",
         },
-        "gso_code": {"type": ["string", "null"], "description": "Administrative unit code (mã đơn vị hành chính, Mã ĐVHC), where the unit has one."},
+        "gso_code": {
+            "type": ["string", "null"],
+            "description": "Administrative unit code (mã đơn vị hành chính, Mã ĐVHC), where the unit has one.",
+        },
         "illustrative": {"type": "boolean", "description": "True for rows made up for the demonstration."},
     },
 }
@@ -95,8 +98,11 @@ ESTIMATE = {
         },
         "deff": {"type": ["number", "null"]},
         "target": {"type": ["number", "null"]},
-        "status": {"type": "string", "enum": ["met", "below", "inconclusive", "insufficient", "no_target"],
-                   "description": "Against the target in force; `no_target` for a figure that has none (an index, a mean score, a share of facts)."},
+        "status": {
+            "type": "string",
+            "enum": ["met", "below", "inconclusive", "insufficient", "no_target"],
+            "description": "Against the target in force; `no_target` for a figure that has none (an index, a mean score, a share of facts).",
+        },
         "revision": {"type": "integer"},
         "scale": {
             "type": "string",
@@ -117,7 +123,11 @@ RESPONSE_BODY = {
         "instrument_version": {"type": "integer", "minimum": 1, "description": "Default: the active version."},
         "unit": {"type": "string", "examples": ["sl-ttpvhcc"]},
         "service": {"type": "string", "examples": ["land"]},
-        "channel": {"type": "string", "enum": ["kiosk"], "description": "Only kiosks use this endpoint; the server records `kiosk`."},
+        "channel": {
+            "type": "string",
+            "enum": ["kiosk"],
+            "description": "Only kiosks use this endpoint; the server records `kiosk`.",
+        },
         "answers": {
             "type": "object",
             "description": "Item code → value. `counter-quick` (version 2, five faces): `overall` 1 Rất không hài "
@@ -239,8 +249,19 @@ INDICATOR = {
     "type": "object",
     "additionalProperties": False,
     "required": [
-        "code", "name_vi", "name_en", "description_vi", "description_en", "kind", "method", "sector",
-        "plan_section", "subset_of", "min_n", "min_n_show", "targets",
+        "code",
+        "name_vi",
+        "name_en",
+        "description_vi",
+        "description_en",
+        "kind",
+        "method",
+        "sector",
+        "plan_section",
+        "subset_of",
+        "min_n",
+        "min_n_show",
+        "targets",
     ],
     "properties": {
         "code": {"type": "string"},
@@ -559,12 +580,17 @@ def openapi_document() -> dict[str, Any]:
                                 }
                             },
                         },
-                        "400": {"description": f"Not JSON, `responses` missing, not a list or with more than "
-                                f"{MAX_BATCH_ITEMS} items, or another field; nothing stored", **json_error},
+                        "400": {
+                            "description": f"Not JSON, `responses` missing, not a list or with more than "
+                            f"{MAX_BATCH_ITEMS} items, or another field; nothing stored",
+                            **json_error,
+                        },
                         "401": {"description": "No device key", **json_error},
                         "403": {"description": "Unknown, revoked or not yet approved device key", **json_error},
-                        "413": {"description": f"A body larger than {MAX_BATCH_BYTES // (1024 * 1024)} MB; nothing stored",
-                                **json_error},
+                        "413": {
+                            "description": f"A body larger than {MAX_BATCH_BYTES // (1024 * 1024)} MB; nothing stored",
+                            **json_error,
+                        },
                         "415": {"description": "Not application/json", **json_error},
                         "429": {"description": "Too many ratings from this device; nothing stored", **json_error},
                     },

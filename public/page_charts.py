@@ -28,8 +28,13 @@ def trend_chart(
     """The trend of rates; ``score``: of a mean score 1–5, drawn as (score − 1)/4 and labelled in points."""
     to_chart = (lambda v: None if v is None else (v - 1) / 4) if score else (lambda v: v)
     points = [
-        charts.TrendPoint(r.period, to_chart(r.estimate.estimate), to_chart(r.estimate.ci_low),
-                          to_chart(r.estimate.ci_high), r.estimate.target)
+        charts.TrendPoint(
+            r.period,
+            to_chart(r.estimate.estimate),
+            to_chart(r.estimate.ci_low),
+            to_chart(r.estimate.ci_high),
+            r.estimate.target,
+        )
         if r.estimate
         else charts.TrendPoint(r.period, None)
         for r in rows

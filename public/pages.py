@@ -129,9 +129,7 @@ def secondary_groups(rows) -> dict[str, dict[str, list]]:
         else:
             group["items"].append((kind, row))
     for group in secondary.values():
-        group["aspects"].sort(
-            key=lambda pair: aspect_rank(pair[0])
-        )
+        group["aspects"].sort(key=lambda pair: aspect_rank(pair[0]))
         group["items"].sort(key=lambda pair: pair[0] != "item-level")
         group["criteria"].sort(key=lambda pair: secondary_order(pair[0]))
     return secondary

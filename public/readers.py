@@ -131,7 +131,9 @@ def unit_estimates(snapshot: PublishedSnapshot, unit_code: str) -> list[Publishe
     )
 
 
-def latest_unit_estimates(snapshots: list[PublishedSnapshot], unit_code: str) -> tuple[int | None, list[PublishedEstimate]]:
+def latest_unit_estimates(
+    snapshots: list[PublishedSnapshot], unit_code: str
+) -> tuple[int | None, list[PublishedEstimate]]:
     """The position in ``snapshots`` (oldest first) of the newest one publishing rows for the
     unit, and those rows; ``(None, [])`` when none does. Two queries, however many snapshots."""
     if not snapshots:

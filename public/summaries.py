@@ -45,8 +45,12 @@ def fetch_headlines() -> list[Headline]:
         snapshot = year if indicator.kind == "coverage" else quarter
         estimate = None
         if snapshot is not None:
-            estimate = db.session.scalar(select(PublishedEstimate).where(
-                PublishedEstimate.snapshot_id == snapshot.id, PublishedEstimate.metric == indicator.code,
-                PublishedEstimate.domain_type == "province"))
+            estimate = db.session.scalar(
+                select(PublishedEstimate).where(
+                    PublishedEstimate.snapshot_id == snapshot.id,
+                    PublishedEstimate.metric == indicator.code,
+                    PublishedEstimate.domain_type == "province",
+                )
+            )
         headlines.append(Headline(indicator, snapshot.period if snapshot else None, estimate))
     return headlines

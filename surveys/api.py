@@ -47,8 +47,19 @@ MAX_TEXT = 100
 MAX_ANSWERS = 200
 MAX_ANSWER_TEXT = 2000
 FIELDS = {
-    "client_id", "instrument", "instrument_version", "unit", "service", "channel", "answers", "reasons",
-    "answered_at", "duration_seconds", "respondent_type", "read_aloud", "language",
+    "client_id",
+    "instrument",
+    "instrument_version",
+    "unit",
+    "service",
+    "channel",
+    "answers",
+    "reasons",
+    "answered_at",
+    "duration_seconds",
+    "respondent_type",
+    "read_aloud",
+    "language",
 }
 #: Longest language code a body may name (``vi``, ``en`` or a language pack's code).
 MAX_LANGUAGE = 12
@@ -72,9 +83,13 @@ def _record_refusal(body: Any) -> None:
     if not limiter.limiter.hit(REFUSAL_RECORD_LIMIT, "refused-submission", digest):
         return
     unit = body.get("unit") if isinstance(body, dict) and isinstance(body.get("unit"), str) else None
-    record_event("integrity.refused_submission", actor="system", object_type="unit" if unit else None,
-                 object_id=unit[:60] if unit else None,
-                 detail=f"POST {request.path} without a kiosk key from source {digest[:8]}")
+    record_event(
+        "integrity.refused_submission",
+        actor="system",
+        object_type="unit" if unit else None,
+        object_id=unit[:60] if unit else None,
+        detail=f"POST {request.path} without a kiosk key from source {digest[:8]}",
+    )
     db.session.commit()
 
 
@@ -130,7 +145,9 @@ def _parse(body: Any) -> tuple[dict[str, Any], list[FieldError]]:
     parsed["channel"] = _text(body, "channel", errors, required=False)
     parsed["respondent_type"] = _text(body, "respondent_type", errors, required=False)
     version = body.get("instrument_version")
-    if version is not None and (isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= 10_000):
+    if version is not None and (
+        isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= 10_000
+    ):
         errors.append(FieldError("instrument_version", "invalid_type"))
     parsed["instrument_version"] = version
     answers = body.get("answers")
@@ -144,7 +161,11 @@ def _parse(body: Any) -> tuple[dict[str, Any], list[FieldError]]:
                 errors.append(FieldError(f"answers.{key[:MAX_TEXT]}", "invalid_type"))
         parsed["answers"] = answers
     reasons = body.get("reasons", [])
-    if not isinstance(reasons, list) or not all(isinstance(r, str) and len(r) <= MAX_TEXT for r in reasons) or len(reasons) > 20:
+    if (
+        not isinstance(reasons, list)
+        or not all(isinstance(r, str) and len(r) <= MAX_TEXT for r in reasons)
+        or len(reasons) > 20
+    ):
         errors.append(FieldError("reasons", "invalid_type"))
     parsed["reasons"] = reasons if isinstance(reasons, list) else []
     answered_at = body.get("answered_at")
@@ -157,7 +178,9 @@ def _parse(body: Any) -> tuple[dict[str, Any], list[FieldError]]:
         except ValueError:
             errors.append(FieldError("answered_at", "invalid_date"))
     duration = body.get("duration_seconds")
-    if duration is not None and (isinstance(duration, bool) or not isinstance(duration, int) or not 0 <= duration <= 86_400):
+    if duration is not None and (
+        isinstance(duration, bool) or not isinstance(duration, int) or not 0 <= duration <= 86_400
+    ):
         errors.append(FieldError("duration_seconds", "out_of_range"))
     parsed["duration_seconds"] = duration
     # Read aloud: the kiosk's listen button was used; the server then records mode ``read_aloud``.
@@ -280,7 +303,9 @@ def create_responses():
         return _error_response(400, [FieldError(str(sorted(set(body) - {"responses"})[0])[:MAX_TEXT], "unknown_field")])
     items = body["responses"]
     if len(items) > MAX_BATCH_ITEMS:
-        return _error_response(400, [FieldError("responses", "too_many_items", {"max": MAX_BATCH_ITEMS, "count": len(items)})])
+        return _error_response(
+            400, [FieldError("responses", "too_many_items", {"max": MAX_BATCH_ITEMS, "count": len(items)})]
+        )
     results = submit_batch([_submission(item, device) for item in items])
     answers = []
     for index, result in enumerate(results):

@@ -93,9 +93,15 @@ class _DeviceHistory:
         for known in (self.span, self.hint):
             if known is not None:
                 low, high = min(low, known[0] - IMPLAUSIBLE_WINDOW), max(high, known[1] + IMPLAUSIBLE_WINDOW)
-        self.stored = sorted(db.session.scalars(select(Response.answered_at).where(
-            Response.device_id == self.device_id, Response.answered_at > low, Response.answered_at < high,
-        )))
+        self.stored = sorted(
+            db.session.scalars(
+                select(Response.answered_at).where(
+                    Response.device_id == self.device_id,
+                    Response.answered_at > low,
+                    Response.answered_at < high,
+                )
+            )
+        )
         self.span = (low, high)
 
     def counts(self, at: datetime) -> tuple[int, int, int, int]:
@@ -120,9 +126,14 @@ def _hint(entries: Sequence[Submission | SubmissionRejected], now: datetime) -> 
     Times a single rating would be refused for (too old, in the future) are left out: they never
     reach the flags, and the ends of the calendar would overflow the window arithmetic.
     """
-    times = [min(e.answered_at, now) for e in entries
-             if isinstance(e, Submission) and e.answered_at is not None and e.answered_at.tzinfo is not None
-             and now - MAX_QUEUE_AGE <= e.answered_at <= now + CLOCK_SKEW]
+    times = [
+        min(e.answered_at, now)
+        for e in entries
+        if isinstance(e, Submission)
+        and e.answered_at is not None
+        and e.answered_at.tzinfo is not None
+        and now - MAX_QUEUE_AGE <= e.answered_at <= now + CLOCK_SKEW
+    ]
     return (min(times), max(times)) if times else None
 
 
@@ -178,7 +189,9 @@ def submit_batch(entries: Sequence[Submission | SubmissionRejected], now: dateti
         first_of[entry.client_id] = index
         accepted.append((index, entry, prepared))
         if entry.device is not None:
-            histories.setdefault(entry.device.id, _DeviceHistory(entry.device.id, hint)).add(prepared["row"]["answered_at"])
+            histories.setdefault(entry.device.id, _DeviceHistory(entry.device.id, hint)).add(
+                prepared["row"]["answered_at"]
+            )
 
     created: dict[uuid.UUID, int] = {}
     if accepted:
@@ -223,7 +236,9 @@ def _store(accepted: list[tuple[int, Submission, dict[str, Any]]], now: datetime
         response_id = created.get(entry.client_id)
         if response_id is None:
             continue
-        scores += [{"response_id": response_id, "metric": metric, "satisfied": value} for metric, value in prepared["scores"]]
+        scores += [
+            {"response_id": response_id, "metric": metric, "satisfied": value} for metric, value in prepared["scores"]
+        ]
         comment = prepared["row"]["comment"]
         if comment and comment.strip():
             # The themes of the comment, read from the masked text the row holds (as store_prepared does).

@@ -19,8 +19,14 @@ def demographic_columns(answers: Mapping[str, Any], residence: tuple[int, str] |
     """The response columns for ``answers``; ``residence`` is the (unit id, kind) answered, if any."""
     consent = answers.get("consent_demographics") == "yes"
     if not consent:
-        return {"consent_demographics": False, "gender": None, "age_band": None, "ethnicity_group": None,
-                "residence_area": None, "residence_unit_id": None}
+        return {
+            "consent_demographics": False,
+            "gender": None,
+            "age_band": None,
+            "ethnicity_group": None,
+            "residence_area": None,
+            "residence_unit_id": None,
+        }
     gender = answers.get("gender")
     age_band = answers.get("age_band")
     ethnicity = answers.get("ethnicity")
@@ -29,7 +35,8 @@ def demographic_columns(answers: Mapping[str, Any], residence: tuple[int, str] |
         "gender": gender if gender in GENDERS else None,
         "age_band": age_band if age_band in AGE_BANDS else None,
         "ethnicity_group": (ethnicity if ethnicity in ETHNICITY_GROUPS else "other")
-        if ethnicity and ethnicity != "prefer_not_to_say" else None,
+        if ethnicity and ethnicity != "prefer_not_to_say"
+        else None,
         "residence_area": RESIDENCE_KINDS.get(residence[1]) if residence else None,
         "residence_unit_id": residence[0] if residence else None,
     }

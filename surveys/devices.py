@@ -60,8 +60,13 @@ def create_device(
     )
     db.session.add(device)
     db.session.flush()
-    record_event("device.create", actor=actor, object_type="device", object_id=device.id,
-                 after={"unit": unit.code, "counter": counter_name, "label": label, "approved": approved})
+    record_event(
+        "device.create",
+        actor=actor,
+        object_type="device",
+        object_id=device.id,
+        after={"unit": unit.code, "counter": counter_name, "label": label, "approved": approved},
+    )
     return NewDevice(device, key)
 
 
@@ -70,7 +75,9 @@ def _device_with_key(key: str | None) -> Device | None:
     if not key or len(key) > 100:
         return None
     return db.session.scalar(
-        select(Device).where(Device.key_hash == hash_key(key)).options(joinedload(Device.counter).joinedload(Counter.unit))
+        select(Device)
+        .where(Device.key_hash == hash_key(key))
+        .options(joinedload(Device.counter).joinedload(Counter.unit))
     )
 
 
@@ -90,5 +97,11 @@ def revoke_device(device: Device, actor: str = "cli") -> None:
     """Refuse the device's key from now on (ratings it already sent stay)."""
     if device.revoked_at is None:
         device.revoked_at = utcnow()
-        record_event("device.revoke", actor=actor, object_type="device", object_id=device.id,
-                     before={"revoked_at": None}, after={"revoked_at": device.revoked_at.isoformat()})
+        record_event(
+            "device.revoke",
+            actor=actor,
+            object_type="device",
+            object_id=device.id,
+            before={"revoked_at": None},
+            after={"revoked_at": device.revoked_at.isoformat()},
+        )

@@ -56,7 +56,14 @@ from webapp.i18n import DEFAULT_TIMEZONE, current_language
 from webapp.periods import vietnam_today
 
 kiosk = declare_access(
-    Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="templates", static_folder="static", static_url_path="/static"),
+    Blueprint(
+        "kiosk",
+        __name__,
+        url_prefix="/kiosk",
+        template_folder="templates",
+        static_folder="static",
+        static_url_path="/static",
+    ),
     DEVICE,
 )
 
@@ -64,11 +71,21 @@ INSTRUMENT = "counter-quick"
 STATIC_DIR = Path(__file__).resolve().parent / "static" / "kiosk"
 #: Assets the service worker stores when it installs (relative to ``static/``).
 ASSETS = (
-    "kiosk/kiosk.css", "kiosk/kiosk.js", "kiosk/icon.svg",
-    "kiosk/face-very-unhappy.svg", "kiosk/face-unhappy.svg", "kiosk/face-neutral.svg", "kiosk/face-happy.svg",
+    "kiosk/kiosk.css",
+    "kiosk/kiosk.js",
+    "kiosk/icon.svg",
+    "kiosk/face-very-unhappy.svg",
+    "kiosk/face-unhappy.svg",
+    "kiosk/face-neutral.svg",
+    "kiosk/face-happy.svg",
     "kiosk/face-very-happy.svg",
-    "kiosk/clock.svg", "kiosk/guidance.svg", "kiosk/staff.svg", "kiosk/one-trip.svg", "kiosk/fees.svg",
-    "kiosk/no-bribe.svg", "kiosk/listen.js",
+    "kiosk/clock.svg",
+    "kiosk/guidance.svg",
+    "kiosk/staff.svg",
+    "kiosk/one-trip.svg",
+    "kiosk/fees.svg",
+    "kiosk/no-bribe.svg",
+    "kiosk/listen.js",
 )
 #: The site's own static files the kiosk uses (kiosk.css names the Tai Viet font): kept offline too.
 SITE_ASSETS = ("fonts/NotoSansTaiViet-Regular.subset.woff2",)
@@ -133,7 +150,9 @@ def _services(device) -> list:
     return [service for service in device.counter.unit.services_on(vietnam_today()) if service.sector == sector]
 
 
-def _page(device, device_key: str, *, status: int = 200, error: str | None = None, chosen: str | None = None) -> Response:
+def _page(
+    device, device_key: str, *, status: int = 200, error: str | None = None, chosen: str | None = None
+) -> Response:
     instrument = _instrument()
     services = _services(device)
     if not services:
@@ -162,7 +181,11 @@ def _page(device, device_key: str, *, status: int = 200, error: str | None = Non
         code: {
             "text": instrument.item(code).text.get(lang),
             "options": [
-                {"value": option.value, "label": option.label.get(lang), "image": asset_url(f"kiosk/{option.pictogram}.svg")}
+                {
+                    "value": option.value,
+                    "label": option.label.get(lang),
+                    "image": asset_url(f"kiosk/{option.pictogram}.svg"),
+                }
                 for option in instrument.item(code).options
             ],
         }
@@ -251,7 +274,13 @@ def rate(device_key: str):
         submit_response(submission)
     except SubmissionRejected:
         current_app.logger.warning("kiosk form rating refused for device %s", device.id)
-        return _page(device, device_key, status=422, error=_("Your rating could not be saved. Please tell the office."), chosen=service)
+        return _page(
+            device,
+            device_key,
+            status=422,
+            error=_("Your rating could not be saved. Please tell the office."),
+            chosen=service,
+        )
     html = render_template(
         "kiosk/thanks.html",
         device=device,
@@ -297,7 +326,11 @@ def service_worker():
         "offline": {
             "lang": current_language(),
             "title": str(escape(_("No network"))),
-            "message": str(escape(_("This kiosk page is not saved on this tablet yet. Connect to the network and reload the page."))),
+            "message": str(
+                escape(
+                    _("This kiosk page is not saved on this tablet yet. Connect to the network and reload the page.")
+                )
+            ),
         },
     }
     source = (STATIC_DIR / "sw.js").read_text(encoding="utf-8")

@@ -30,13 +30,17 @@ def describe(error: FieldError) -> str:
         "unit_not_valid_then": _("This office did not exist on the date of the answer."),
         "unknown_service": _("This service is not in the list of services."),
         "not_offered": _("This office does not offer this service."),
-        "service_not_valid_then": _("This service group did not exist on the date of the answer: its procedures belong to another group now."),
+        "service_not_valid_then": _(
+            "This service group did not exist on the date of the answer: its procedures belong to another group now."
+        ),
         "not_this_device": _("This kiosk belongs to another office."),
         "not_this_service": _("This receipt code is for another office or service."),
         "not_for_instrument": _("This survey cannot be answered through this channel."),
         "not_for_service": _("This survey is not the one for this service."),
         "device_required": _("Ratings from a counter kiosk need the kiosk's key."),
-        "device_refused": _("This kiosk is not registered or has been switched off. Ask the office to set it up again."),
+        "device_refused": _(
+            "This kiosk is not registered or has been switched off. Ask the office to set it up again."
+        ),
         "timezone_required": _("Give the time with its time zone, for example 2026-07-01T09:30:00+07:00."),
         "in_future": _("The time of the answer is in the future. Check the device's clock."),
         "too_old": _("This answer is more than %(days)s days old and cannot be accepted.", days=params.get("days", "")),
@@ -49,8 +53,11 @@ def describe(error: FieldError) -> str:
         "invalid_batch": _("The body must be a JSON object whose field responses is a list of responses."),
         "too_many_items": _(
             "Send at most %(max)s responses in one batch; this one has %(count)s. Split it into smaller batches.",
-            max=params.get("max", ""), count=params.get("count", ""),
+            max=params.get("max", ""),
+            count=params.get("count", ""),
         ),
-        "too_large": _("The request is larger than %(max)s KB. Send fewer responses at a time.", max=params.get("max", "")),
+        "too_large": _(
+            "The request is larger than %(max)s KB. Send fewer responses at a time.", max=params.get("max", "")
+        ),
     }
     return messages.get(code, _("This answer is not valid."))

@@ -73,7 +73,9 @@ def import_paper_responses(path: Path, *, actor: str = "cli", now: datetime | No
             continue
         client_id = paper_client_id(row["unit"], form_id)
         if client_id in seen:
-            problems.append(RowProblem(line, "form_id", f"form {form_id} of {row['unit']} is also on line {seen[client_id]}"))
+            problems.append(
+                RowProblem(line, "form_id", f"form {form_id} of {row['unit']} is also on line {seen[client_id]}")
+            )
             continue
         seen[client_id] = line
         try:
@@ -85,21 +87,38 @@ def import_paper_responses(path: Path, *, actor: str = "cli", now: datetime | No
         instrument_code = row.get("instrument") or (service.instrument_code if service else "")
         if instrument_code not in instruments:
             instruments[instrument_code] = db.session.scalar(
-                select(Instrument).where(Instrument.code == instrument_code, Instrument.active.is_(True)))
+                select(Instrument).where(Instrument.code == instrument_code, Instrument.active.is_(True))
+            )
         instrument_row = instruments[instrument_code]
         if instrument_row is None:
-            problems.append(RowProblem(line, "instrument" if row.get("instrument") else "service",
-                                       f"no questionnaire {instrument_code!r}" if instrument_code else f"unknown service code {row['service']!r}"))
+            problems.append(
+                RowProblem(
+                    line,
+                    "instrument" if row.get("instrument") else "service",
+                    f"no questionnaire {instrument_code!r}"
+                    if instrument_code
+                    else f"unknown service code {row['service']!r}",
+                )
+            )
             continue
         definition = definition_of(instrument_row)
-        raw = {code: value for code, value in row.items()
-               if (code not in META or code == definitions.RESPONDENT_TYPE_ITEM) and value != "" and definition.has_item(code)}
+        raw = {
+            code: value
+            for code, value in row.items()
+            if (code not in META or code == definitions.RESPONDENT_TYPE_ITEM)
+            and value != ""
+            and definition.has_item(code)
+        }
         for code, value in list(raw.items()):
             if definition.item(code).type == "multi_choice":
                 raw[code] = [part.strip() for part in value.split(";") if part.strip()]
         submission = Submission(
-            client_id=client_id, instrument_code=instrument_code, unit_code=row["unit"], service_code=row["service"],
-            channel="paper", answers=definitions.coerce_answers(definition, raw),
+            client_id=client_id,
+            instrument_code=instrument_code,
+            unit_code=row["unit"],
+            service_code=row["service"],
+            channel="paper",
+            answers=definitions.coerce_answers(definition, raw),
             answered_at=datetime.combine(answered_on, NOON, tzinfo=VIETNAM),
             respondent_type=row.get("respondent_type") or None,
         )
@@ -119,8 +138,13 @@ def import_paper_responses(path: Path, *, actor: str = "cli", now: datetime | No
     try:
         new = sum(1 for submission, prepared in prepared_rows if store_prepared(submission, prepared) is not None)
         if new:
-            record_event("responses.import_paper", actor=actor, object_type="responses", detail=f"file {path.name}",
-                         after={"new": new, "already": already})
+            record_event(
+                "responses.import_paper",
+                actor=actor,
+                object_type="responses",
+                detail=f"file {path.name}",
+                after={"new": new, "already": already},
+            )
         db.session.commit()
     except Exception:
         db.session.rollback()

@@ -14,7 +14,9 @@ def qr_svg(url: str, title: str | None = None, scale: int = RECEIPT_SCALE) -> st
     """An SVG QR code for ``url`` with an accessible title, medium error correction."""
     code = segno.make(url, error="m", micro=False)
     buffer = io.BytesIO()
-    code.save(buffer, kind="svg", scale=scale, border=2, title=title, svgclass="qr", lineclass=None, xmldecl=False, nl=False)
+    code.save(
+        buffer, kind="svg", scale=scale, border=2, title=title, svgclass="qr", lineclass=None, xmldecl=False, nl=False
+    )
     return buffer.getvalue().decode("utf-8")
 
 

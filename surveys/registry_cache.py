@@ -85,11 +85,20 @@ def registry_view() -> RegistryView:
     view = _views.get(key)
     if view is not None and time.monotonic() - view.loaded_at < TTL:
         return view
-    units = {u.code: UnitEntry(u.id, u.code, u.kind, u.valid_from, u.valid_to) for u in db.session.scalars(select(Unit))}
-    services = {s.code: ServiceEntry(s.id, s.code, s.sector, s.instrument_code, s.valid_from, s.valid_to) for s in db.session.scalars(select(Service))}
-    offered = frozenset(tuple(row) for row in db.session.execute(select(unit_services.c.unit_id, unit_services.c.service_id)))
-    instruments = {(i.code, i.version): InstrumentEntry(i.id, i.code, i.version, i.content_hash, i.snapshot, i.active)
-                   for i in db.session.scalars(select(Instrument))}
+    units = {
+        u.code: UnitEntry(u.id, u.code, u.kind, u.valid_from, u.valid_to) for u in db.session.scalars(select(Unit))
+    }
+    services = {
+        s.code: ServiceEntry(s.id, s.code, s.sector, s.instrument_code, s.valid_from, s.valid_to)
+        for s in db.session.scalars(select(Service))
+    }
+    offered = frozenset(
+        tuple(row) for row in db.session.execute(select(unit_services.c.unit_id, unit_services.c.service_id))
+    )
+    instruments = {
+        (i.code, i.version): InstrumentEntry(i.id, i.code, i.version, i.content_hash, i.snapshot, i.active)
+        for i in db.session.scalars(select(Instrument))
+    }
     active = {entry.code: entry for entry in instruments.values() if entry.active}
     view = RegistryView(units, services, offered, instruments, active, time.monotonic())
     if units:  # never keep an empty copy: the registry is being set up

@@ -225,13 +225,16 @@ def source_digest(address: str | None) -> str | None:
 def is_late(quarter: Period) -> bool:
     """Whether the quarter, or a half-year or year containing it, has already been published."""
     labels = [p.label for p in quarter.containing()]
-    return db.session.scalar(select(PublishedSnapshot.id).where(PublishedSnapshot.period.in_(labels)).limit(1)) is not None
+    return (
+        db.session.scalar(select(PublishedSnapshot.id).where(PublishedSnapshot.period.in_(labels)).limit(1)) is not None
+    )
 
 
 def _residence_units(on_day) -> dict[str, tuple[int, str]]:
     rows = db.session.execute(
         select(Unit.code, Unit.id, Unit.kind).where(
-            Unit.kind.in_(tuple(RESIDENCE_KINDS)), Unit.valid_from <= on_day,
+            Unit.kind.in_(tuple(RESIDENCE_KINDS)),
+            Unit.valid_from <= on_day,
             (Unit.valid_to.is_(None)) | (Unit.valid_to >= on_day),
         )
     )
@@ -248,16 +251,24 @@ def overall_satisfied(instrument: definitions.Instrument, value: Any) -> bool | 
     return definitions.apply_rule(rule, value)
 
 
-def _merge_reasons(instrument: definitions.Instrument, answers: dict, reasons: Sequence[str], errors: list[FieldError]) -> None:
+def _merge_reasons(
+    instrument: definitions.Instrument, answers: dict, reasons: Sequence[str], errors: list[FieldError]
+) -> None:
     """Kiosk chips arrive as a flat ``reasons`` list: file them under what went well or badly."""
     if not reasons:
         return
-    if not isinstance(reasons, list | tuple) or len(reasons) > MAX_REASONS or not all(isinstance(r, str) for r in reasons):
+    if (
+        not isinstance(reasons, list | tuple)
+        or len(reasons) > MAX_REASONS
+        or not all(isinstance(r, str) for r in reasons)
+    ):
         errors.append(FieldError("reasons", "invalid_type"))
         return
     overall = answers.get("overall")
     if not instrument.has_item("went_well") or overall not in instrument.item("overall").option_values:
-        errors.append(FieldError("reasons", "unknown_item" if not instrument.has_item("went_well") else "invalid_choice"))
+        errors.append(
+            FieldError("reasons", "unknown_item" if not instrument.has_item("went_well") else "invalid_choice")
+        )
         return
     target = "went_well" if overall_satisfied(instrument, overall) else "went_badly"
     if not instrument.has_item(target):
@@ -279,26 +290,45 @@ DeviceCounts = Callable[[int, datetime], tuple[int, int, int, int]]
 def device_counts(device_id: int, answered_at: datetime) -> tuple[int, int, int, int]:
     """The device's stored ratings within IMPLAUSIBLE_WINDOW at or before / at or after ``answered_at``,
     and within BURST_WINDOW at or before / at or after it (one query)."""
-    return tuple(db.session.execute(
-        select(
-            func.count().filter(Response.answered_at <= answered_at),
-            func.count().filter(Response.answered_at >= answered_at),
-            func.count().filter(Response.answered_at > answered_at - BURST_WINDOW, Response.answered_at <= answered_at),
-            func.count().filter(Response.answered_at < answered_at + BURST_WINDOW, Response.answered_at >= answered_at),
-        ).where(
-            Response.device_id == device_id,
-            Response.answered_at > answered_at - IMPLAUSIBLE_WINDOW,
-            Response.answered_at < answered_at + IMPLAUSIBLE_WINDOW,
-        )
-    ).one())
+    return tuple(
+        db.session.execute(
+            select(
+                func.count().filter(Response.answered_at <= answered_at),
+                func.count().filter(Response.answered_at >= answered_at),
+                func.count().filter(
+                    Response.answered_at > answered_at - BURST_WINDOW, Response.answered_at <= answered_at
+                ),
+                func.count().filter(
+                    Response.answered_at < answered_at + BURST_WINDOW, Response.answered_at >= answered_at
+                ),
+            ).where(
+                Response.device_id == device_id,
+                Response.answered_at > answered_at - IMPLAUSIBLE_WINDOW,
+                Response.answered_at < answered_at + IMPLAUSIBLE_WINDOW,
+            )
+        ).one()
+    )
 
 
-def _quality_flags(submission: Submission, definition: definitions.Instrument, answers: Mapping[str, Any],
-                   answered_at: datetime, now: datetime, digest: str | None, backdated: bool,
-                   counts: DeviceCounts = device_counts) -> list[str]:
+def _quality_flags(
+    submission: Submission,
+    definition: definitions.Instrument,
+    answers: Mapping[str, Any],
+    answered_at: datetime,
+    now: datetime,
+    digest: str | None,
+    backdated: bool,
+    counts: DeviceCounts = device_counts,
+) -> list[str]:
     flags = ["backdated"] if backdated else []
-    rated = [answers[i.code] for i in definitions.rated_items(definition) if isinstance(answers.get(i.code), int) and answers[i.code] > 0]
-    too_fast = submission.duration_seconds is not None and submission.duration_seconds < MIN_SECONDS_PER_ITEM * len(rated)
+    rated = [
+        answers[i.code]
+        for i in definitions.rated_items(definition)
+        if isinstance(answers.get(i.code), int) and answers[i.code] > 0
+    ]
+    too_fast = submission.duration_seconds is not None and submission.duration_seconds < MIN_SECONDS_PER_ITEM * len(
+        rated
+    )
     if len(rated) >= 3 and too_fast:
         flags.append("too_fast")
     if len(rated) >= STRAIGHT_LINING_MIN_ITEMS and len(set(rated)) == 1:
@@ -316,18 +346,22 @@ def _quality_flags(submission: Submission, definition: definitions.Instrument, a
             flags.append("outside_hours")
     if digest is not None:
         same = db.session.scalar(
-            select(func.count()).select_from(Response).where(
-                Response.source_digest == digest, Response.received_at > now - SOURCE_WINDOW
-            )
+            select(func.count())
+            .select_from(Response)
+            .where(Response.source_digest == digest, Response.received_at > now - SOURCE_WINDOW)
         )
         if same >= SOURCE_LIMIT:
             flags.append("same_source")
     return flags
 
 
-def validate_submission(submission: Submission, now: datetime | None = None, *,
-                        counts: DeviceCounts = device_counts,
-                        late: Callable[[Period], bool] | None = None) -> dict[str, Any]:
+def validate_submission(
+    submission: Submission,
+    now: datetime | None = None,
+    *,
+    counts: DeviceCounts = device_counts,
+    late: Callable[[Period], bool] | None = None,
+) -> dict[str, Any]:
     """Check everything and return the row to insert; raise :class:`SubmissionRejected`.
 
     A batch (surveys/batch.py) passes ``counts`` that also see its own not yet inserted
@@ -370,7 +404,9 @@ def validate_submission(submission: Submission, now: datetime | None = None, *,
     if submission.device is not None and unit is not None and submission.device.counter.unit_id != unit.id:
         errors.append(FieldError("unit", "not_this_device"))
     token = submission.receipt_token
-    if token is not None and (unit is None or service is None or token.unit_id != unit.id or token.service_id != service.id):
+    if token is not None and (
+        unit is None or service is None or token.unit_id != unit.id or token.service_id != service.id
+    ):
         errors.append(FieldError("token", "not_this_service"))
     if errors or instrument is None:
         raise SubmissionRejected(errors)
@@ -387,8 +423,9 @@ def validate_submission(submission: Submission, now: datetime | None = None, *,
     # Only questionnaires that ask where the respondent lives need the list of communes.
     asks_residence = any(item.source == "residence_units" for item in definition.items)
     residence = _residence_units(answered_at.date()) if asks_residence else {}
-    for problem in definitions.validate_answers(definition, answers, sources={"residence_units": residence},
-                                                asked=submission.asked_items):
+    for problem in definitions.validate_answers(
+        definition, answers, sources={"residence_units": residence}, asked=submission.asked_items
+    ):
         errors.append(FieldError(f"answers.{problem.item}", problem.code, dict(problem.params)))
     respondent_type = answers.get(definitions.RESPONDENT_TYPE_ITEM) or submission.respondent_type or "citizen"
     if respondent_type not in definition.respondent_types:
@@ -477,7 +514,10 @@ def store_prepared(submission: Submission, prepared: dict[str, Any]) -> int | No
     if prepared["scores"]:
         db.session.execute(
             insert(ResponseScore.__table__),
-            [{"response_id": response_id, "metric": metric, "satisfied": value} for metric, value in prepared["scores"]],
+            [
+                {"response_id": response_id, "metric": metric, "satisfied": value}
+                for metric, value in prepared["scores"]
+            ],
         )
     if submission.receipt_token is not None:
         marked = db.session.execute(

@@ -6,7 +6,6 @@ that both the respondent's own survey and an interviewer's (:mod:`webapp.intervi
 :class:`Flow` (its URLs, session key and mode). How it works is told in :mod:`surveys.online`.
 """
 
-
 from __future__ import annotations
 
 import random
@@ -219,8 +218,9 @@ def start_progress(target: SurveyTarget, token: ReceiptToken | None = None, flow
         "token": token.id if token is not None else None,
         "done": False,
         # The items not drawn (shorter than those drawn: the session is a cookie); None: all asked.
-        "skipped": None if asked is None else sorted(item.code for item in target.instrument.items
-                                                      if item.code not in asked),
+        "skipped": None
+        if asked is None
+        else sorted(item.code for item in target.instrument.items if item.code not in asked),
         # The highest page this session was counted as reaching (drop-off counters).
         "counted": 0,
     }
@@ -281,7 +281,9 @@ def save_page_answers(
     merged.update(answers)
     sources = {"residence_units": [unit.code for unit in fetch_residence_units()]} if step.needs_sources else None
     errors: dict[str, str] = {}
-    problems = definitions.validate_answers(target.instrument, merged, sources=sources, asked=asked_items(target, progress))
+    problems = definitions.validate_answers(
+        target.instrument, merged, sources=sources, asked=asked_items(target, progress)
+    )
     for problem in problems:
         if problem.item in step.checked_codes and problem.item not in errors:
             errors[problem.item] = answer_error_message(target.instrument.item(problem.item), problem)
@@ -390,8 +392,14 @@ def forget_progress(target: SurveyTarget, flow: Flow = SELF_FLOW) -> None:
 
 
 def page_url(target: SurveyTarget, number: int, anchor: str | None = None, flow: Flow = SELF_FLOW) -> str:
-    return flow.url("question_page", target.unit.code, instrument_code=target.row.code, page=number,
-                    service=target.service.code, _anchor=anchor)
+    return flow.url(
+        "question_page",
+        target.unit.code,
+        instrument_code=target.row.code,
+        page=number,
+        service=target.service.code,
+        _anchor=anchor,
+    )
 
 
 def thanks_url(target: SurveyTarget, flow: Flow = SELF_FLOW) -> str:
@@ -462,8 +470,10 @@ def _render_page(
     errors = errors or {}
     summary = [
         # A question left out by sampling has no field on the page to link to.
-        {"href": f"#{field_id(code)}" if code in step.item_codes else "",
-         "text": _summary_text(target.instrument.item(code), message)}
+        {
+            "href": f"#{field_id(code)}" if code in step.item_codes else "",
+            "text": _summary_text(target.instrument.item(code), message),
+        }
         for code, message in errors.items()
     ] + (summary or [])
     residences = residence_groups(fetch_residence_units(), language) if step.needs_sources else ()
@@ -487,8 +497,9 @@ def _summary_text(item: definitions.Item, message: str) -> str:
     return f"{item.text.get(current_language())} – {message}"
 
 
-def _submission_errors(target: SurveyTarget, steps: list[Step], rejected: SubmissionRejected,
-                       flow: Flow = SELF_FLOW) -> list[dict[str, str]]:
+def _submission_errors(
+    target: SurveyTarget, steps: list[Step], rejected: SubmissionRejected, flow: Flow = SELF_FLOW
+) -> list[dict[str, str]]:
     """The error summary for a refused submission: answer problems link to their page."""
     entries = []
     for error in rejected.errors:

@@ -101,13 +101,24 @@ def issue_token(
     now = now or utcnow()
     token, row = find_token(unit, case_number)
     if row is None:
-        row = ReceiptToken(token_hash=token_hash(token), unit=unit, service=service,
-                           case_digest=case_digest(unit, case_number), issued_at=now, expires_at=now + VALIDITY)
+        row = ReceiptToken(
+            token_hash=token_hash(token),
+            unit=unit,
+            service=service,
+            case_digest=case_digest(unit, case_number),
+            issued_at=now,
+            expires_at=now + VALIDITY,
+        )
         db.session.add(row)
         db.session.flush()
         if audit:
-            record_event("token.issue", actor=actor, object_type="receipt_token", object_id=row.id,
-                         after={"unit": unit.code, "service": service.code})
+            record_event(
+                "token.issue",
+                actor=actor,
+                object_type="receipt_token",
+                object_id=row.id,
+                after={"unit": unit.code, "service": service.code},
+            )
     return token, row
 
 

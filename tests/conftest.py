@@ -157,7 +157,9 @@ def migrate_database(app: Flask) -> None:
 
 
 def pytest_configure(config) -> None:
-    config.addinivalue_line("markers", "postgresql_only: run only with the PostgreSQL backend (deselected, not skipped, on SQLite)")
+    config.addinivalue_line(
+        "markers", "postgresql_only: run only with the PostgreSQL backend (deselected, not skipped, on SQLite)"
+    )
 
 
 def pytest_collection_modifyitems(config, items) -> None:
@@ -242,6 +244,7 @@ def runner(app: Flask, db):
 
 
 # --- collection fixtures shared by the packages' tests --------------------------------------
+
 
 @pytest.fixture()
 def registry(app, db):

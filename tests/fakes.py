@@ -169,7 +169,7 @@ class FakeGateway:
             return [call for call in self.calls if call.path == path]
 
     def _answer(self, handler: BaseHTTPRequestHandler, step, number: int) -> None:
-        name, argument = (step if isinstance(step, tuple) else (step, None))
+        name, argument = step if isinstance(step, tuple) else (step, None)
         if name == "timeout":
             time.sleep(self.hang_seconds)
             name = "ok"

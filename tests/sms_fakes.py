@@ -34,13 +34,22 @@ class FakeSmsGateway:
         self.secret = secret
         self._ids = itertools.count(1)
 
-    def post(self, document: dict, *, timestamp: int | None = None, secret: str | None = None,
-             signature: str | None = None, raw: bytes | None = None):
+    def post(
+        self,
+        document: dict,
+        *,
+        timestamp: int | None = None,
+        secret: str | None = None,
+        signature: str | None = None,
+        raw: bytes | None = None,
+    ):
         """Post ``document`` (or ``raw`` bytes) signed with ``secret`` at ``timestamp`` (now by default)."""
         body = raw if raw is not None else json.dumps(document).encode()
         stamp = str(int(time.time()) if timestamp is None else timestamp)
-        headers = {"X-Sms-Timestamp": stamp,
-                   "X-Sms-Signature": signature if signature is not None else sign(secret or self.secret, stamp, body)}
+        headers = {
+            "X-Sms-Timestamp": stamp,
+            "X-Sms-Signature": signature if signature is not None else sign(secret or self.secret, stamp, body),
+        }
         return self.http.post("/sms/inbound", data=body, headers=headers, content_type="application/json")
 
     def reply(self, phone: str, text: str, message_id: str | None = None):
@@ -60,8 +69,12 @@ class FakeSmsGateway:
 def sms_gateway(app, http, secret: str = SECRET) -> Iterator[FakeSmsGateway]:
     """A fake gateway wired into ``app``'s settings (outbound URL and token, inbound secret) for one test."""
     with fake_gateway() as outbound:
-        settings = {"SMS_GATEWAY_URL": outbound.url + "/sms", "SMS_GATEWAY_TOKEN": "gw-secret",
-                    "SMS_INBOUND_SECRET": secret, "DELIVERY_HTTP_TIMEOUT": 2}
+        settings = {
+            "SMS_GATEWAY_URL": outbound.url + "/sms",
+            "SMS_GATEWAY_TOKEN": "gw-secret",
+            "SMS_INBOUND_SECRET": secret,
+            "DELIVERY_HTTP_TIMEOUT": 2,
+        }
         saved = {name: app.config.get(name) for name in settings}
         app.config.update(settings)
         try:

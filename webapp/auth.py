@@ -48,21 +48,28 @@ class LoginForm(FlaskForm):
 
 
 class CodeForm(FlaskForm):
-    code = StringField(validators=[DataRequired(_l("Enter the 6-digit code from your authenticator app")), Length(max=12)])
+    code = StringField(
+        validators=[DataRequired(_l("Enter the 6-digit code from your authenticator app")), Length(max=12)]
+    )
 
 
 class TwoFactorForm(FlaskForm):
     """Turn on (or move to a new phone) the second factor: always with the password again."""
 
     password = PasswordField(validators=[DataRequired(_l("Enter your password")), Length(max=200)])
-    code = StringField(validators=[DataRequired(_l("Enter the 6-digit code from your authenticator app")), Length(max=12)])
+    code = StringField(
+        validators=[DataRequired(_l("Enter the 6-digit code from your authenticator app")), Length(max=12)]
+    )
 
 
 class PasswordForm(FlaskForm):
     current = PasswordField(validators=[DataRequired(_l("Enter your current password")), Length(max=200)])
     new = PasswordField(validators=[DataRequired(_l("Enter a new password")), Length(max=200)])
     confirm = PasswordField(
-        validators=[DataRequired(_l("Enter the new password again")), EqualTo("new", _l("The two new passwords differ"))]
+        validators=[
+            DataRequired(_l("Enter the new password again")),
+            EqualTo("new", _l("The two new passwords differ")),
+        ]
     )
 
 
@@ -291,7 +298,9 @@ def totp_setup():
             users.end_all_sessions(user)  # other sessions end: they may be the reason for the change
             session.pop("totp_setup_secret", None)
             users.record_event(
-                "user.second_factor_reset" if replacing else "user.second_factor_set", object_type="user", object_id=user.id
+                "user.second_factor_reset" if replacing else "user.second_factor_set",
+                object_type="user",
+                object_id=user.id,
             )
             _start_signed_in_session(user)
             db.session.commit()

@@ -168,7 +168,9 @@ def tokens_issue(unit_code: str, service_code: str, case_number: str, output: Pa
     db.session.commit()
     url = public_url(f"/r/{receipt.token}")
     click.echo(url)
-    click.echo(f"Code to type: {display_token(receipt.token)} (valid until {receipt.row.expires_at.date().isoformat()})")
+    click.echo(
+        f"Code to type: {display_token(receipt.token)} (valid until {receipt.row.expires_at.date().isoformat()})"
+    )
     if output is not None:
         if output.suffix.lower() == ".png":
             output.write_bytes(qr_png(url))
@@ -295,8 +297,10 @@ def publish_command(period: str | None, reason: str | None, all_ended: bool) -> 
         for label, message in run.failed:
             click.echo(f"Failed {label}: {message}")
         if run.failed:
-            raise click.ClickException(f"{len(run.failed)} periods failed: {', '.join(label for label, _ in run.failed)}; "
-                                       "the others were published")
+            raise click.ClickException(
+                f"{len(run.failed)} periods failed: {', '.join(label for label, _ in run.failed)}; "
+                "the others were published"
+            )
         return
     if period is None:
         raise click.UsageError("give a PERIOD or --all-ended")
@@ -315,8 +319,13 @@ export_cli = AppGroup("export", help="Open data files.")
 @click.option(
     "-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="CSV file to write."
 )
-@click.option("--tier", type=click.Choice(["public", "restricted"]), default="public", show_default=True,
-              help="public: the open data file; restricted: full detail for an approved researcher (audited).")
+@click.option(
+    "--tier",
+    type=click.Choice(["public", "restricted"]),
+    default="public",
+    show_default=True,
+    help="public: the open data file; restricted: full detail for an approved researcher (audited).",
+)
 @click.option("--purpose", default="", help="Restricted tier: approved researcher, purpose and reference.")
 def export_microdata_command(period: str, indicator: str, output: Path, tier: str, purpose: str) -> None:
     """Microdata behind a published indicator, with an R script beside it."""

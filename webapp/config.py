@@ -174,9 +174,7 @@ class ProductionConfig(Config):
         """Raise ``RuntimeError`` when a required environment variable is missing."""
         missing = [name for name in ("SECRET_KEY", "DATABASE_URL") if not os.environ.get(name)]
         if missing:
-            raise RuntimeError(
-                "Production configuration needs the environment variable(s): " + ", ".join(missing)
-            )
+            raise RuntimeError("Production configuration needs the environment variable(s): " + ", ".join(missing))
 
 
 def shared_rate_limit_problem(config: Mapping[str, Any], workers: int) -> str | None:

@@ -43,10 +43,16 @@ def home():
     # surveys (SIPAS-style index, Ministry of Health rates, shares of facts) have no target of their own.
     headlines = [h for h in everything if h.indicator.targets]
     # An earlier scale's series (the three-face counter ratings) has its own page, not a home card.
-    comparable = [h for h in everything if not h.indicator.targets and not (h.indicator.definition or {}).get("series_of")]
+    comparable = [
+        h for h in everything if not h.indicator.targets and not (h.indicator.definition or {}).get("series_of")
+    ]
     return render_template(
-        "home.html", headlines=headlines, comparable=comparable, unit_count=unit_count,
-        trends=home_trends(headlines), sparkline=sparkline,
+        "home.html",
+        headlines=headlines,
+        comparable=comparable,
+        unit_count=unit_count,
+        trends=home_trends(headlines),
+        sparkline=sparkline,
     )
 
 

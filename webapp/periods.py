@@ -17,6 +17,8 @@ VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 def vietnam_today() -> date:
     """Today's date in Vietnam (the registry's validity dates are Vietnamese calendar days)."""
     return datetime.now(VIETNAM).date()
+
+
 _PATTERN = re.compile(r"^(?P<year>\d{4})(?:-(?P<kind>[QH])(?P<number>\d))?$")
 
 

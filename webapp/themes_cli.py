@@ -43,4 +43,6 @@ def explain_command(text: str) -> None:
         click.echo(f"{found.theme}: {'complaint' if found.negative else 'not a complaint'}")
         for mention in found.mentions:
             negated = " (negated)" if mention.negated else ""
-            click.echo(f"  {mention.rule}: «{mention.phrase}»{negated} -> {'negative' if mention.negative else 'non-negative'}")
+            click.echo(
+                f"  {mention.rule}: «{mention.phrase}»{negated} -> {'negative' if mention.negative else 'non-negative'}"
+            )

@@ -32,7 +32,12 @@ def _print_password(new, action: str) -> None:
 @users_cli.command("create")
 @click.option("--email", required=True, help="The person's work e-mail address (their sign-in name).")
 @click.option("--role", required=True, type=click.Choice(ROLES), help="What they may do.")
-@click.option("--unit", "unit_code", default=None, help="For agency_manager, viewer and interviewer: the unit (and subtree) they see or interview about.")
+@click.option(
+    "--unit",
+    "unit_code",
+    default=None,
+    help="For agency_manager, viewer and interviewer: the unit (and subtree) they see or interview about.",
+)
 def create(email: str, role: str, unit_code: str | None) -> None:
     """Create an account and print its one-time password."""
     from webapp.cli import _unit

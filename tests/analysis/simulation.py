@@ -84,7 +84,9 @@ def one_domain_row(x_by_cell, n_by_cell, w_by_cell):
     n = np.asarray(n_by_cell, dtype=float)
     x = np.asarray(x_by_cell, dtype=float)
     w = np.asarray(w_by_cell, dtype=float)
-    return analysis.estimate_from_sums(np.arange(n.size), np.zeros(n.size), n, w * n, w * x, w * w * n, w * w * x).domains[0]
+    return analysis.estimate_from_sums(
+        np.arange(n.size), np.zeros(n.size), n, w * n, w * x, w * w * n, w * w * x
+    ).domains[0]
 
 
 def make_units(rng, units=200, weight_range=(1.0, 2000.0), n_range=(30, 200), cells_range=(2, 6)):
@@ -116,8 +118,9 @@ def survey_round(rng, cell_unit, n_h, w_h, level, replicates, ci_method=None):
     stratum = np.arange(replicates * C)
     replicate = np.repeat(np.arange(replicates), C)
     sums = (n, w * n, w * x, w * w * n, w * w * x)
-    units = analysis.estimate_from_sums(stratum, replicate * U + np.tile(cell_unit, replicates), *sums, lonely_psu="adjust",
-                                     ci_method=ci_method)
+    units = analysis.estimate_from_sums(
+        stratum, replicate * U + np.tile(cell_unit, replicates), *sums, lonely_psu="adjust", ci_method=ci_method
+    )
     province = analysis.estimate_from_sums(stratum, replicate, *sums, lonely_psu="adjust", ci_method=ci_method)
     return list(units.domains), list(province.domains)
 
@@ -131,21 +134,37 @@ def comparison_error_rates(seed=1, level=0.9, units=200, replicates=10, ci_metho
     """
     rng = np.random.default_rng(seed)
     cell_unit, n_h, w_h = make_units(rng, units)
-    (first, province1), (second, _) = (survey_round(rng, cell_unit, n_h, w_h, level, replicates, ci_method) for _ in range(2))
+    (first, province1), (second, _) = (
+        survey_round(rng, cell_unit, n_h, w_h, level, replicates, ci_method) for _ in range(2)
+    )
     published = [r.status != "insufficient" for r in first]
     published2 = [r.status != "insufficient" for r in second]
-    changes = [analysis.compare_intervals(b.estimate, (b.ci_low, b.ci_high), a.estimate, (a.ci_low, a.ci_high)).clear
-               for a, b, p1, p2 in zip(first, second, published, published2, strict=True) if p1 and p2]
+    changes = [
+        analysis.compare_intervals(b.estimate, (b.ci_low, b.ci_high), a.estimate, (a.ci_low, a.ci_high)).clear
+        for a, b, p1, p2 in zip(first, second, published, published2, strict=True)
+        if p1 and p2
+    ]
     outside95 = outside998 = funnel_rows = 0
     for r in range(replicates):
-        rows = [row for row, ok in zip(first[r * units:(r + 1) * units], published[r * units:(r + 1) * units], strict=True) if ok]
-        limits = analysis.funnel_limits(province1[r].estimate, [row.n_eff_floored for row in rows], [row.estimate for row in rows])
+        rows = [
+            row
+            for row, ok in zip(first[r * units : (r + 1) * units], published[r * units : (r + 1) * units], strict=True)
+            if ok
+        ]
+        limits = analysis.funnel_limits(
+            province1[r].estimate, [row.n_eff_floored for row in rows], [row.estimate for row in rows]
+        )
         outside95 += int(np.sum(limits.position != "within"))
         outside998 += int(np.sum(np.isin(limits.position, ["above 99.8%", "below 99.8%"])))
         funnel_rows += len(rows)
     rows = [row for row, ok in zip(first, published, strict=True) if ok]
-    statuses = {c: [analysis.target_status(row.ci_low, row.ci_high, level, n=row.n, n_eff=row.n_eff_floored, comparison=c)
-                    for row in rows] for c in ("gt", "ge")}
+    statuses = {
+        c: [
+            analysis.target_status(row.ci_low, row.ci_high, level, n=row.n, n_eff=row.n_eff_floored, comparison=c)
+            for row in rows
+        ]
+        for c in ("gt", "ge")
+    }
     return {
         "published": len(rows),
         "compared": len(changes),

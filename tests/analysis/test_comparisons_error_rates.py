@@ -98,7 +98,9 @@ def test_finding_11_default_interval_is_named_in_the_module_docs():
     assert "wilson-kish" in analysis.CI_METHODS  # still available by name
 
 
-@pytest.mark.parametrize("x, n", [(36, 40), (39, 40), (150, 200), (20, 40), (21, 40), (19, 40), (3, 40), (1, 40), (100, 110)])
+@pytest.mark.parametrize(
+    "x, n", [(36, 40), (39, 40), (150, 200), (20, 40), (21, 40), (19, 40), (3, 40), (1, 40), (100, 110)]
+)
 def test_default_interval_with_equal_weights_is_r_prop_test(x, n):
     """R twin of ``wilson-cc-kish`` with equal weights, df = inf: the bound nearer the edge is
     ``prop.test(correct = TRUE)``'s, the other ``prop.test(correct = FALSE)``'s."""

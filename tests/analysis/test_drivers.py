@@ -39,7 +39,9 @@ def _reference(text):
     rows = [line for line in text.splitlines() if not line.startswith("#")]
     values = {}
     for row in csv.DictReader(rows):
-        values[row["case"], row["term"]] = {k: _number(row[k]) for k in ("coefficient", "se", "ci_low", "ci_high", "df", "n")}
+        values[row["case"], row["term"]] = {
+            k: _number(row[k]) for k in ("coefficient", "se", "ci_low", "ci_high", "df", "n")
+        }
     return values
 
 
@@ -47,8 +49,11 @@ def _fit(case):
     rows = _input()
     aspects, design = CASES[case]
     return fit_drivers(
-        [_number(r["y"]) for r in rows], [[_number(r[a]) for a in aspects] for r in rows], names=aspects,
-        weights=[float(r["w"]) for r in rows], **{key: [r[column] for r in rows] for key, column in design.items()},
+        [_number(r["y"]) for r in rows],
+        [[_number(r[a]) for a in aspects] for r in rows],
+        names=aspects,
+        weights=[float(r["w"]) for r in rows],
+        **{key: [r[column] for r in rows] for key, column in design.items()},
     )
 
 
@@ -75,8 +80,13 @@ def test_matches_stored_r_values():
 def test_matches_r_now():
     """The stored values are what R's survey package gives today (CI has R)."""
     require_rscript()
-    run = subprocess.run(["Rscript", str(SCRIPT), str(DATA / "drivers_input.csv")], capture_output=True, text=True,
-                         timeout=180, check=True)
+    run = subprocess.run(
+        ["Rscript", str(SCRIPT), str(DATA / "drivers_input.csv")],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+    )
     _check(_reference(run.stdout))
 
 

@@ -39,17 +39,27 @@ def simulate(seed: int, level: float, spread: float, concentration: float, repli
         population.append((items, rng.binomial(items, propensity)))
     truth = sum(y.sum() for _, y in population) / sum(x.sum() for x, _ in population)
     w = N_h / n_h
-    rows = {name: [] for name in ("stratum", "domain", "n", "swx", "swy", "sw2x2", "sw2xy", "sw2y2", "sw", "sw2", "sw2x")}
+    rows = {
+        name: [] for name in ("stratum", "domain", "n", "swx", "swy", "sw2x2", "sw2xy", "sw2y2", "sw", "sw2", "sw2x")
+    }
     for r in range(replicates):
         for h in range(cells):
             x_all, y_all = population[h]
             pick = rng.choice(N_h[h], size=n_h[h], replace=False)
             x, y = x_all[pick].astype(float), y_all[pick].astype(float)
-            for name, value in (("stratum", r * cells + h), ("domain", r), ("n", n_h[h]), ("swx", w[h] * x.sum()),
-                                ("swy", w[h] * y.sum()), ("sw2x2", w[h] ** 2 * (x * x).sum()),
-                                ("sw2xy", w[h] ** 2 * (x * y).sum()), ("sw2y2", w[h] ** 2 * (y * y).sum()),
-                                ("sw", w[h] * n_h[h]), ("sw2", w[h] ** 2 * n_h[h]),
-                                ("sw2x", w[h] ** 2 * x.sum())):
+            for name, value in (
+                ("stratum", r * cells + h),
+                ("domain", r),
+                ("n", n_h[h]),
+                ("swx", w[h] * x.sum()),
+                ("swy", w[h] * y.sum()),
+                ("sw2x2", w[h] ** 2 * (x * x).sum()),
+                ("sw2xy", w[h] ** 2 * (x * y).sum()),
+                ("sw2y2", w[h] ** 2 * (y * y).sum()),
+                ("sw", w[h] * n_h[h]),
+                ("sw2", w[h] ** 2 * n_h[h]),
+                ("sw2x", w[h] ** 2 * x.sum()),
+            ):
                 rows[name].append(value)
     _, estimates = analysis.ratio_from_sums(*(np.asarray(rows[name]) for name in rows))
     low = np.array([row.ci_low for row in estimates])
@@ -72,9 +82,19 @@ def test_finding_08_item_level_rate_uses_the_default_interval_with_nominal_cover
 
 def test_finding_08_the_published_item_level_rows_say_the_default_method():
     """A small design: the row carries the method name and the design df that produced its interval."""
-    overall, rows = analysis.ratio_from_sums([1, 1, 2, 2], ["a", "b", "a", "b"], [3, 2, 4, 1], [30, 20, 40, 10],
-                                             [27, 15, 30, 9], [320, 210, 420, 100], [280, 160, 310, 90],
-                                             [250, 120, 240, 81], [3, 2, 4, 1], [3, 2, 4, 1], [30, 20, 40, 10])
+    overall, rows = analysis.ratio_from_sums(
+        [1, 1, 2, 2],
+        ["a", "b", "a", "b"],
+        [3, 2, 4, 1],
+        [30, 20, 40, 10],
+        [27, 15, 30, 9],
+        [320, 210, 420, 100],
+        [280, 160, 310, 90],
+        [250, 120, 240, 81],
+        [3, 2, 4, 1],
+        [3, 2, 4, 1],
+        [30, 20, 40, 10],
+    )
     assert overall.ci_method == DEFAULT_CI_METHOD
     assert overall.df == 10 - 2
     assert [row.df for row in rows] == [7 - 2, 3 - 2]

@@ -18,8 +18,13 @@ from tests.conftest import require_rscript
 from tests.webapp.published_demo import published_app
 
 PERIOD = "2026-Q3"
-INDICATORS = ["sipas-index", "health-item-level", "health-mean-score", "health-come-back",
-              "sat-land-construction-investment"]
+INDICATORS = [
+    "sipas-index",
+    "health-item-level",
+    "health-mean-score",
+    "health-come-back",
+    "sat-land-construction-investment",
+]
 
 
 @pytest.fixture(scope="module")
@@ -38,17 +43,24 @@ def _published(app, indicator, like=False):
 
         snapshot = current_snapshot(PERIOD)
         metric = PublishedEstimate.metric.like(indicator) if like else PublishedEstimate.metric == indicator
-        return db.session.scalars(select(PublishedEstimate).where(PublishedEstimate.snapshot_id == snapshot.id,
-                                                                  metric)).all()
+        return db.session.scalars(
+            select(PublishedEstimate).where(PublishedEstimate.snapshot_id == snapshot.id, metric)
+        ).all()
 
 
 def _r_rows(app, tmp_path, indicator, *extra) -> dict:
     path = tmp_path / f"{indicator.replace('/', '_').replace(':', '-')}.csv"
-    result = app.test_cli_runner().invoke(args=["export", "microdata", PERIOD, "--indicator", indicator, "-o", str(path),
-                                                *extra])
+    result = app.test_cli_runner().invoke(
+        args=["export", "microdata", PERIOD, "--indicator", indicator, "-o", str(path), *extra]
+    )
     assert result.exit_code == 0, result.output
-    run = subprocess.run(["Rscript", str(path.with_suffix(".R")), str(path)], capture_output=True, text=True,
-                         timeout=300, env={**os.environ, "LANG": "C.UTF-8"})
+    run = subprocess.run(
+        ["Rscript", str(path.with_suffix(".R")), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "LANG": "C.UTF-8"},
+    )
     assert run.returncode == 0, run.stderr
     return {(row["domain_type"], row["domain"]): row for row in csv.DictReader(run.stdout.splitlines())}
 
@@ -79,8 +91,15 @@ def test_the_index_files_carry_each_responses_answers(demo):
 
 def test_r_reproduces_the_mean_score_from_the_restricted_file(demo, tmp_path):
     require_rscript()
-    r_rows = _r_rows(demo, tmp_path, "health-mean-score", "--tier", "restricted", "--purpose",
-                     "Dr. Lò Văn A, Hanoi Medical University, agreement 12/2026")
+    r_rows = _r_rows(
+        demo,
+        tmp_path,
+        "health-mean-score",
+        "--tier",
+        "restricted",
+        "--purpose",
+        "Dr. Lò Văn A, Hanoi Medical University, agreement 12/2026",
+    )
     (province,) = [r for r in _published(demo, "health-mean-score") if r.domain_type == "province"]
     assert float(r_rows[("province", "sl")]["estimate"]) == pytest.approx(province.estimate, rel=1e-9)
     assert float(r_rows[("province", "sl")]["se"]) == pytest.approx(province.se, rel=1e-9)
@@ -105,7 +124,8 @@ def _criterion_counts(app) -> dict[str, int]:
             select(ResponseScore.metric, func.count())
             .join(Response, Response.id == ResponseScore.response_id)
             .where(Response.period.in_(quarters), Response.status == "valid", ResponseScore.metric.like("item:%"))
-            .group_by(ResponseScore.metric)).all()
+            .group_by(ResponseScore.metric)
+        ).all()
     return {metric.removeprefix("item:"): count for metric, count in rows}
 
 
@@ -116,7 +136,9 @@ def test_every_criterion_is_published_over_the_respondents_asked_it(demo):
     instrument = definitions.load_instrument(REPO / "surveys" / "instruments" / "admin-procedure.v2.yaml")
     criteria = [item.code for item in definitions.criterion_items(instrument)]
     counts = _criterion_counts(demo)
-    aspects = {row.metric: row for row in _published(demo, "sat-agencies/aspect:%", like=True) if row.domain_type == "province"}
+    aspects = {
+        row.metric: row for row in _published(demo, "sat-agencies/aspect:%", like=True) if row.domain_type == "province"
+    }
     for code in criteria:
         (province,) = [r for r in _published(demo, f"sat-agencies/item:{code}") if r.domain_type == "province"]
         # n is the respondents who rated the criterion, not everyone who answered the questionnaire.

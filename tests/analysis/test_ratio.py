@@ -50,8 +50,21 @@ def sums(strata, domain, x, y, w):
     rows = []
     for h, d in keys:
         m = (strata == h) & (domain == d)
-        rows.append((h, d, m.sum(), (w * x)[m].sum(), (w * y)[m].sum(), (w * w * x * x)[m].sum(),
-                     (w * w * x * y)[m].sum(), (w * w * y * y)[m].sum(), w[m].sum(), (w * w)[m].sum(), (w * w * x)[m].sum()))
+        rows.append(
+            (
+                h,
+                d,
+                m.sum(),
+                (w * x)[m].sum(),
+                (w * y)[m].sum(),
+                (w * w * x * x)[m].sum(),
+                (w * w * x * y)[m].sum(),
+                (w * w * y * y)[m].sum(),
+                w[m].sum(),
+                (w * w)[m].sum(),
+                (w * w * x)[m].sum(),
+            )
+        )
     columns = list(zip(*rows, strict=True))
     return columns
 
@@ -79,7 +92,9 @@ def test_r_svyratio_agrees(tmp_path):
     script = f"""suppressPackageStartupMessages(library(survey))
 d <- read.csv("{path}"); des <- svydesign(id=~1, strata=~h, weights=~w, data=d)
 r <- svyratio(~y, ~x, des); cat(sprintf("%.17g %.17g\\n", coef(r), SE(r)))"""
-    out = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True, check=True, timeout=120).stdout.split()
+    out = subprocess.run(
+        ["Rscript", "-e", script], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.split()
     overall, _ = analysis.ratio_from_sums(*sums(strata, np.array(["a"] * strata.size), x, y, w))
     assert overall.estimate == pytest.approx(float(out[0]), rel=1e-9)
     assert overall.se == pytest.approx(float(out[1]), rel=1e-9)

@@ -208,8 +208,14 @@ def ensure_staff(email: str, role: str = "admin", unit_code: str | None = None) 
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None:
         unit = db.session.scalar(select(Unit).where(Unit.code == unit_code)) if unit_code else None
-        user = User(email=email, password_hash=hash_password(STAFF_PASSWORD), role=role, unit=unit,
-                    must_change_password=False, totp_secret=pyotp.random_base32())
+        user = User(
+            email=email,
+            password_hash=hash_password(STAFF_PASSWORD),
+            role=role,
+            unit=unit,
+            must_change_password=False,
+            totp_secret=pyotp.random_base32(),
+        )
         db.session.add(user)
         db.session.commit()
     return user.totp_secret

@@ -103,9 +103,12 @@ def test_keyboard_only_manager_records_a_plan_and_the_public_page_shows_it(brows
     with live_app.app_context():
         plan = db.session.scalar(select(ActionPlan).where(ActionPlan.action == ACTION))
         assert plan is not None and plan.due_on.isoformat() == "2030-12-31" and plan.status == "planned"
-        assert db.session.scalar(
-            select(func.count()).select_from(AuditEvent).where(
-                AuditEvent.action == "action_plan.create", AuditEvent.object_id == str(plan.id)
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action == "action_plan.create", AuditEvent.object_id == str(plan.id))
             )
-        ) == 1
+            == 1
+        )
         db.session.remove()

@@ -42,7 +42,9 @@ def recordings(live_app) -> Iterator[dict[str, str]]:
         ensure_staff("audio-reviewer@sonla.gov.vn")
         uploader = db.session.scalar(select(User).where(User.email == "audio-uploader@sonla.gov.vn"))
         reviewer = db.session.scalar(select(User).where(User.email == "audio-reviewer@sonla.gov.vn"))
-        instrument = db.session.scalar(select(Instrument).where(Instrument.code == "counter-quick", Instrument.active.is_(True)))
+        instrument = db.session.scalar(
+            select(Instrument).where(Instrument.code == "counter-quick", Instrument.active.is_(True))
+        )
         for target, name in (("item:overall", "tone-mono.opus"), ("option:overall:5", "tone-mono.mp3")):
             if target not in service.clip_urls(instrument, "vi"):
                 clip = service.upload(instrument, target, "vi", (AUDIO / name).read_bytes(), actor=uploader)
@@ -117,7 +119,9 @@ def test_the_kiosk_plays_the_recording_by_keyboard_online_and_offline(browser, l
 
         tab_to(page, QUESTION)
         assert press_listen_and_wait(page) == "playing"
-        assert page.evaluate("document.getElementById('audio-item-overall').currentSrc").endswith(recordings["item:overall"])
+        assert page.evaluate("document.getElementById('audio-item-overall').currentSrc").endswith(
+            recordings["item:overall"]
+        )
         assert page.evaluate("document.getElementById('audio-item-overall').paused") is False
 
         # The rating given after listening is stored as read aloud.

@@ -55,13 +55,14 @@ def themes_data(live_app, public_minimum) -> dict:
                 for unit_id, period, count in db.session.execute(
                     select(Response.unit_id, Response.period, func.count()).group_by(Response.unit_id, Response.period)
                 )
-                if count >= public_minimum
-                and index(period) > index(published_latest.get(unit_id, period)) - 4
+                if count >= public_minimum and index(period) > index(published_latest.get(unit_id, period)) - 4
             ),
         )[1:]
         unit = db.session.get(Unit, unit_id)
         responses = db.session.scalars(
-            select(Response).where(Response.unit_id == unit_id, Response.period == period).order_by(Response.id)
+            select(Response)
+            .where(Response.unit_id == unit_id, Response.period == period)
+            .order_by(Response.id)
             .limit(public_minimum)
         ).all()
         assert len(responses) == public_minimum

@@ -16,8 +16,13 @@ from tests.browser.conftest import ensure_staff, open_page, sign_in_with_totp
 
 #: The provincial public administration service centre (admin sector).
 UNIT = "sl-ttpvhcc"
-ASPECTS = (("civil_servant", 0.71, 2.9), ("access", 0.78, 2.4), ("feedback", 0.83, 1.6), ("result", 0.86, 1.2),
-           ("procedure", 0.80, None))
+ASPECTS = (
+    ("civil_servant", 0.71, 2.9),
+    ("access", 0.78, 2.4),
+    ("feedback", 0.83, 1.6),
+    ("result", 0.86, 1.2),
+    ("procedure", 0.80, None),
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,23 +35,38 @@ def viewer(live_app) -> dict:
     with live_app.app_context():
         if not db.session.scalar(select(func.count()).select_from(PublishedSnapshot)):
             publish_ended_periods()
-        latest = max((s for s in db.session.scalars(select(PublishedSnapshot)) if "-Q" in s.period),
-                     key=lambda s: (s.period, s.revision))
-        if not db.session.scalar(select(func.count()).select_from(PublishedDriver)
-                                 .where(PublishedDriver.snapshot_id == latest.id)):
+        latest = max(
+            (s for s in db.session.scalars(select(PublishedSnapshot)) if "-Q" in s.period),
+            key=lambda s: (s.period, s.revision),
+        )
+        if not db.session.scalar(
+            select(func.count()).select_from(PublishedDriver).where(PublishedDriver.snapshot_id == latest.id)
+        ):
             for rank, (aspect, rate, coefficient) in enumerate(ASPECTS, start=1):
-                db.session.add(PublishedDriver(
-                    snapshot_id=latest.id, indicator="sat-agencies", domain_type="sector", domain="admin",
-                    aspect=aspect, n=412, performance=rate, coefficient=coefficient,
-                    se=None if coefficient is None else 0.3,
-                    ci_low=None if coefficient is None else coefficient - 0.6,
-                    ci_high=None if coefficient is None else coefficient + 0.6,
-                    rank=None if coefficient is None else rank,
-                    extra={"method": "svyglm-logit-1", "df": 380, "events": 330,
-                           "odds_ratio": None if coefficient is None else 2.718281828 ** coefficient,
-                           "quadrant": None if coefficient is None else ("fix_first" if rank <= 2 else "keep_up"),
-                           **({"note": "separation"} if coefficient is None else {})},
-                ))
+                db.session.add(
+                    PublishedDriver(
+                        snapshot_id=latest.id,
+                        indicator="sat-agencies",
+                        domain_type="sector",
+                        domain="admin",
+                        aspect=aspect,
+                        n=412,
+                        performance=rate,
+                        coefficient=coefficient,
+                        se=None if coefficient is None else 0.3,
+                        ci_low=None if coefficient is None else coefficient - 0.6,
+                        ci_high=None if coefficient is None else coefficient + 0.6,
+                        rank=None if coefficient is None else rank,
+                        extra={
+                            "method": "svyglm-logit-1",
+                            "df": 380,
+                            "events": 330,
+                            "odds_ratio": None if coefficient is None else 2.718281828**coefficient,
+                            "quadrant": None if coefficient is None else ("fix_first" if rank <= 2 else "keep_up"),
+                            **({"note": "separation"} if coefficient is None else {}),
+                        },
+                    )
+                )
         db.session.commit()
         email = "drivers-viewer@browser.sonla.gov.vn"
         data = {"email": email, "secret": ensure_staff(email, "viewer", UNIT)}

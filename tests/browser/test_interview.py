@@ -25,8 +25,14 @@ def assisted_ids(live_app) -> list[int]:
     from webapp.models import Response, Unit
 
     with live_app.app_context():
-        ids = list(db.session.scalars(select(Response.id).join(Unit, Response.unit_id == Unit.id)
-                                      .where(Unit.code == CENTRE, Response.mode == "assisted").order_by(Response.id)))
+        ids = list(
+            db.session.scalars(
+                select(Response.id)
+                .join(Unit, Response.unit_id == Unit.id)
+                .where(Unit.code == CENTRE, Response.mode == "assisted")
+                .order_by(Response.id)
+            )
+        )
         db.session.remove()
     return ids
 

@@ -48,8 +48,9 @@ def responses_of(live_app, device_id: int) -> list[tuple]:
 
     with live_app.app_context():
         rows = db.session.execute(
-            select(Response.client_id, Response.kiosk_rating, Response.channel, Response.answers)
-            .where(Response.device_id == device_id)
+            select(Response.client_id, Response.kiosk_rating, Response.channel, Response.answers).where(
+                Response.device_id == device_id
+            )
         ).all()
         db.session.remove()
     return rows

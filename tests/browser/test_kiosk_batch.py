@@ -18,8 +18,10 @@ def test_ratings_queued_offline_go_out_in_one_batch_and_are_stored_once(kiosk_pa
     page.goto(f"/kiosk/{key}?service={SERVICE}")
     expect(page.locator("body")).to_have_attribute("data-queued", "0")
     sent: list[tuple[str, str]] = []
-    page.on("request", lambda request: sent.append((request.method, request.url))
-            if "/api/v1/responses" in request.url else None)
+    page.on(
+        "request",
+        lambda request: sent.append((request.method, request.url)) if "/api/v1/responses" in request.url else None,
+    )
 
     context.set_offline(True)
     for number in range(7):

@@ -51,8 +51,11 @@ def _unit_code(db) -> str:
     """The unit with the most rated figures in 2026-Q1 whose page shows no 2026-Q2 comment yet."""
     from webapp.models import PublishedEstimate, Response, Unit
 
-    commented = select(Unit.code).join(Response, Response.unit_id == Unit.id).where(
-        Response.period == "2026-Q2", Response.comment.is_not(None))
+    commented = (
+        select(Unit.code)
+        .join(Response, Response.unit_id == Unit.id)
+        .where(Response.period == "2026-Q2", Response.comment.is_not(None))
+    )
     return db.session.scalar(
         select(PublishedEstimate.domain)
         .where(PublishedEstimate.domain_type == "unit", PublishedEstimate.domain.not_in(commented))

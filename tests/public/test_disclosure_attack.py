@@ -92,16 +92,23 @@ def _relations(periods: list[str], cells: set[tuple]) -> list[tuple[tuple, list[
 
     keys = {c[1:] for c in cells}
     # The registry is public: every unit, service, channel and respondent type, seen or not.
-    registry = {"unit": [u.code for u in db.session.scalars(select(Unit))],
-                "service": [s.code for s in db.session.scalars(select(Service))],
-                "channel": list(CHANNELS), "respondent_type": list(RESPONDENT_TYPES)}
+    registry = {
+        "unit": [u.code for u in db.session.scalars(select(Unit))],
+        "service": [s.code for s in db.session.scalars(select(Service))],
+        "channel": list(CHANNELS),
+        "respondent_type": list(RESPONDENT_TYPES),
+    }
     metrics = {k[0] for k in keys}
-    keys |= {(m, t, d) for m in metrics for t, domains in registry.items() for d in domains
-             if t == "unit" or "/" not in m}
+    keys |= {
+        (m, t, d) for m in metrics for t, domains in registry.items() for d in domains if t == "unit" or "/" not in m
+    }
     relations = []
     for year in sorted({Period.parse(p).year for p in periods}):
-        splits = [(f"{year}-H1", [f"{year}-Q1", f"{year}-Q2"]), (f"{year}-H2", [f"{year}-Q3", f"{year}-Q4"]),
-                  (str(year), [f"{year}-H1", f"{year}-H2"])]
+        splits = [
+            (f"{year}-H1", [f"{year}-Q1", f"{year}-Q2"]),
+            (f"{year}-H2", [f"{year}-Q3", f"{year}-Q4"]),
+            (str(year), [f"{year}-H1", f"{year}-H2"]),
+        ]
         for key in keys:
             if key[1] in ("district", "commune"):
                 continue  # a district or commune exists in one tree only: through its units below
@@ -115,7 +122,9 @@ def _relations(periods: list[str], cells: set[tuple]) -> list[tuple[tuple, list[
             by_type[(metric, domain_type)].append(domain)
         for (metric, domain_type), domains in by_type.items():
             if domain_type in ("sector", "service", "channel", "respondent_type", "unit"):
-                relations.append(((period, metric, "province", "sl"), [(period, metric, domain_type, d) for d in domains]))
+                relations.append(
+                    ((period, metric, "province", "sl"), [(period, metric, domain_type, d) for d in domains])
+                )
             if domain_type == "unit":
                 groups = defaultdict(list)
                 for unit in domains:
@@ -152,8 +161,11 @@ def attack(attacker: Attacker, periods: list[str]) -> list[str]:
                 values[target] = value
                 progress = True
                 hidden = target not in published and family in ("n", "transactions") and round(value) > 0
-                rate = family == "total" and target in attacker.count_only or (
-                    family == "total" and target not in published and known["n"].get(target, 0) > 0)
+                rate = (
+                    family == "total"
+                    and target in attacker.count_only
+                    or (family == "total" and target not in published and known["n"].get(target, 0) > 0)
+                )
                 if hidden or rate:
                     attacker.recovered.append((family, target, round(value, 4)))
         if not progress:
@@ -171,16 +183,22 @@ def test_differencing_attack_through_api_and_csv_recovers_nothing(app, published
         for row in api + csv_rows:
             attacker.read(period, row)
     # The attacker's relations are exact: where every member is shown, the counts add up.
-    checked = [(parent, children) for parent, children in _relations(PERIODS, set(attacker.n))
-               if children and parent in attacker.n and all(c in attacker.n for c in children)]
+    checked = [
+        (parent, children)
+        for parent, children in _relations(PERIODS, set(attacker.n))
+        if children and parent in attacker.n and all(c in attacker.n for c in children)
+    ]
     assert checked
     assert all(attacker.n[p] == sum(attacker.n[c] for c in children) for p, children in checked)
     found = attack(attacker, PERIODS)
     # A cell hidden (or a rate withheld) only to protect another may be found again; its own value
     # is not confidential (the snapshot's private record of the disclosure stage says which).
     complementary = _complementary(PERIODS)
-    primary = [(family, cell, value) for family, cell, value in found
-               if cell[1:] not in complementary[cell[0]][family == "total"]]
+    primary = [
+        (family, cell, value)
+        for family, cell, value in found
+        if cell[1:] not in complementary[cell[0]][family == "total"]
+    ]
     assert primary == []
 
 
@@ -203,8 +221,15 @@ def test_the_attack_finds_a_planted_leak(app, published):
     for period in PERIODS:
         for row in _api_rows(client, period):
             attacker.read(period, row)
-    victim = next(c for c in sorted(attacker.n) if c[0] == "2025-Q1" and c[2] == "unit" and c[1] == "sat-agencies"
-                  and (("2025-H1", *c[1:]) in attacker.n) and (("2025-Q2", *c[1:]) in attacker.n))
+    victim = next(
+        c
+        for c in sorted(attacker.n)
+        if c[0] == "2025-Q1"
+        and c[2] == "unit"
+        and c[1] == "sat-agencies"
+        and (("2025-H1", *c[1:]) in attacker.n)
+        and (("2025-Q2", *c[1:]) in attacker.n)
+    )
     attacker.n.pop(victim)
     attacker.transactions.pop(victim, None)
     attacker.total.pop(victim, None)

@@ -81,8 +81,14 @@ def test_plan_page_lists_every_target_with_its_deadline(web, lang):
     for section in ("1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "2.7"):
         assert soup.find(id="section-II-" + section.replace(".", "-")), section
     links = {a["href"] for a in soup.find_all("a")}
-    for code in ("sat-procedures", "sat-agencies", "sat-health", "sat-education", "coverage-psu",
-                 "sat-land-construction-investment"):
+    for code in (
+        "sat-procedures",
+        "sat-agencies",
+        "sat-health",
+        "sat-education",
+        "coverage-psu",
+        "sat-land-construction-investment",
+    ):
         assert f"/indicators/{code}" in links
     # Survey-based targets show the latest figure with its status in words; the others say no value was entered.
     assert soup.select(".status"), "a status in words"

@@ -44,8 +44,11 @@ def _published(db, period, indicator):
 
     snapshot = current_snapshot(period)
     assert isinstance(snapshot, PublishedSnapshot)
-    return db.session.scalars(select(PublishedEstimate).where(PublishedEstimate.snapshot_id == snapshot.id,
-                                                              PublishedEstimate.metric == indicator)).all()
+    return db.session.scalars(
+        select(PublishedEstimate).where(
+            PublishedEstimate.snapshot_id == snapshot.id, PublishedEstimate.metric == indicator
+        )
+    ).all()
 
 
 def _export(runner, tmp_path, period, indicator, *extra):
@@ -57,11 +60,18 @@ def _export(runner, tmp_path, period, indicator, *extra):
 
 @pytest.mark.parametrize("period", PERIODS)
 @pytest.mark.parametrize("indicator", INDICATORS)
-def test_finding_10_r_reproduces_every_published_number_of_every_indicator(small_demo, app, tmp_path, period, indicator):
+def test_finding_10_r_reproduces_every_published_number_of_every_indicator(
+    small_demo, app, tmp_path, period, indicator
+):
     require_rscript()
     path = _export(app.test_cli_runner(), tmp_path, period, indicator)
-    run = subprocess.run(["Rscript", str(path.with_suffix(".R")), str(path)], capture_output=True, text=True,
-                         timeout=300, env={**os.environ, "LANG": "C.UTF-8"})
+    run = subprocess.run(
+        ["Rscript", str(path.with_suffix(".R")), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "LANG": "C.UTF-8"},
+    )
     assert run.returncode == 0, run.stderr
     r_rows = {(row["domain_type"], row["domain"]): row for row in csv.DictReader(run.stdout.splitlines())}
     compared = 0
@@ -81,20 +91,23 @@ def test_finding_10_r_reproduces_every_published_number_of_every_indicator(small
 
 @pytest.mark.parametrize("period", PERIODS)
 @pytest.mark.parametrize("indicator", INDICATORS)
-def test_finding_02_public_file_labels_only_published_rates_and_no_rare_combination(small_demo, app, period,
-                                                                                    indicator):
+def test_finding_02_public_file_labels_only_published_rates_and_no_rare_combination(small_demo, app, period, indicator):
     from webapp.publishing.microdata import public_rows
 
     with app.app_context():
         rows = public_rows(period, indicator)
-        published = {(r.domain_type, r.domain) for r in _published(small_demo, period, indicator) if r.estimate is not None}
+        published = {
+            (r.domain_type, r.domain) for r in _published(small_demo, period, indicator) if r.estimate is not None
+        }
     labelled = {(r["domain_type"], r["domain"]) for r in rows if r["domain"]}
     assert labelled <= published, f"labels a domain whose rate is not published: {sorted(labelled - published)[:5]}"
     assert not {"response_id", "quarter", "cell_total", "comment", "gender", "age_band"} & set(rows[0] if rows else {})
     # Every labelled combination of quasi-identifiers on a row holds at least 5 rows.
     combinations = Counter(
-        tuple((r["domain_type"], r["domain"]) if r["domain_type"] in QUASI else ("", "") for _ in (0,)) for r in rows
-        if r["domain"] and r["domain_type"] in QUASI)
+        tuple((r["domain_type"], r["domain"]) if r["domain_type"] in QUASI else ("", "") for _ in (0,))
+        for r in rows
+        if r["domain"] and r["domain_type"] in QUASI
+    )
     assert all(count >= 5 for count in combinations.values())
     # Each block is the whole design once: the same number of rows and the same weight total.
     blocks = defaultdict(list)
@@ -125,21 +138,46 @@ def test_restricted_file_needs_a_purpose_and_is_audited(small_demo, app, tmp_pat
     from webapp.models import AuditEvent
 
     runner = app.test_cli_runner()
-    refused = runner.invoke(args=["export", "microdata", "2026-Q3", "--indicator", "sat-health", "-o",
-                                  str(tmp_path / "r.csv"), "--tier", "restricted"])
+    refused = runner.invoke(
+        args=[
+            "export",
+            "microdata",
+            "2026-Q3",
+            "--indicator",
+            "sat-health",
+            "-o",
+            str(tmp_path / "r.csv"),
+            "--tier",
+            "restricted",
+        ]
+    )
     assert refused.exit_code != 0 and "purpose" in refused.output
-    path = _export(runner, tmp_path, "2026-Q3", "sat-health", "--tier", "restricted", "--purpose",
-                   "Dr. Lò Văn A, Hanoi Medical University, agreement 12/2026")
+    path = _export(
+        runner,
+        tmp_path,
+        "2026-Q3",
+        "sat-health",
+        "--tier",
+        "restricted",
+        "--purpose",
+        "Dr. Lò Văn A, Hanoi Medical University, agreement 12/2026",
+    )
     rows = list(csv.DictReader(path.open(encoding="utf-8")))
     assert {"response_id", "quarter", "cell_total", "unit", "service", "channel"} <= set(rows[0])
     assert all(r["unit"] for r in rows), "the restricted file labels every unit"
     with app.app_context():
-        event = small_demo.session.scalars(select(AuditEvent).where(AuditEvent.action == "microdata.restricted_export")
-                                           .order_by(AuditEvent.id.desc())).first()
+        event = small_demo.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "microdata.restricted_export").order_by(AuditEvent.id.desc())
+        ).first()
         assert event.actor == "cli" and "agreement 12/2026" in event.detail
     require_rscript()
-    run = subprocess.run(["Rscript", str(path.with_suffix(".R")), str(path)], capture_output=True, text=True,
-                         timeout=300, env={**os.environ, "LANG": "C.UTF-8"})
+    run = subprocess.run(
+        ["Rscript", str(path.with_suffix(".R")), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "LANG": "C.UTF-8"},
+    )
     assert run.returncode == 0, run.stderr
 
 
@@ -162,16 +200,23 @@ def test_restricted_download_is_for_admins_only_with_csrf_purpose_and_audit(smal
     assert admin.post("/admin/microdata", data=form).status_code == 400, "no CSRF token"
     short = admin.post("/admin/microdata?lang=en", data={**form, "csrf_token": token, "purpose": "research"})
     assert short.status_code == 400 and "approved researcher" in short.get_data(as_text=True)
-    bad = admin.post("/admin/microdata?lang=en", data={**form, "period": "1999-Q1", "csrf_token": token,
-                                                       "purpose": "Dr. Lò Văn A, agreement 12/2026"})
+    bad = admin.post(
+        "/admin/microdata?lang=en",
+        data={**form, "period": "1999-Q1", "csrf_token": token, "purpose": "Dr. Lò Văn A, agreement 12/2026"},
+    )
     assert bad.status_code == 400
-    answer = admin.post("/admin/microdata", data={**form, "csrf_token": token,
-                                                  "purpose": "Dr. Lò Văn A, agreement 12/2026, hospital study"})
+    answer = admin.post(
+        "/admin/microdata",
+        data={**form, "csrf_token": token, "purpose": "Dr. Lò Văn A, agreement 12/2026, hospital study"},
+    )
     assert answer.status_code == 200 and answer.mimetype == "text/csv"
-    assert "attachment" in answer.headers["Content-Disposition"] and "restricted" in answer.headers["Content-Disposition"]
+    assert (
+        "attachment" in answer.headers["Content-Disposition"] and "restricted" in answer.headers["Content-Disposition"]
+    )
     assert "no-store" in answer.headers["Cache-Control"]
     assert answer.get_data(as_text=True).startswith("response_id,")
     with app.app_context():
-        event = small_demo.session.scalars(select(AuditEvent).where(AuditEvent.action == "microdata.restricted_export")
-                                           .order_by(AuditEvent.id.desc())).first()
+        event = small_demo.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "microdata.restricted_export").order_by(AuditEvent.id.desc())
+        ).first()
         assert event.actor == "admin-md@sonla.gov.vn" and "hospital study" in event.detail

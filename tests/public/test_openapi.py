@@ -24,7 +24,11 @@ def test_unit_list_matches_its_schema(client, runner):
 def test_every_api_route_is_documented(app, client):
     document = client.get("/api/v1/openapi.json").json
     documented = {"/api/v1" + path.replace("{", "<").replace("}", ">") for path in document["paths"]}
-    routes = {rule.rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1") and rule.rule != "/api/v1/openapi.json"}
+    routes = {
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/v1") and rule.rule != "/api/v1/openapi.json"
+    }
     assert routes <= documented, routes - documented
 
 

@@ -31,7 +31,9 @@ def test_latest_value_with_source_date_and_status(client, db):
     add_value(db, "one-stop", 0.96, datetime(2016, 6, 30, tzinfo=UTC), "Báo cáo 45/BC-UBND")
     add_value(db, "one-it", 0.9, datetime(2016, 6, 30, tzinfo=UTC), "an id that is not in the plan: ignored")
     soup = check_page(client.get("/plan?lang=en"), lang="en")
-    e_office = words(card(soup, "Over 60% of state administrative agencies at all levels use e-office software in their work"))
+    e_office = words(
+        card(soup, "Over 60% of state administrative agencies at all levels use e-office software in their work")
+    )
     assert "72" in e_office and "41" not in e_office, "only the latest value"
     assert "Báo cáo 98/BC-SNV năm 2016" in e_office and "31 Dec 2016" in e_office and "Sở, ngành" in e_office
     assert "Target met" in e_office

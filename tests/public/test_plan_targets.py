@@ -70,14 +70,17 @@ def test_api_cites_decision_210_by_its_sections(loaded):
         "coverage-psu": "II.1.3",
     }
     first = {code: indicators[code]["targets"][0] for code in ("sat-procedures", "sat-health", "coverage-psu")}
-    assert "mục II.2.3" in first["sat-procedures"]["source"]["vi"] and "II.2.3" in first["sat-procedures"]["source"]["en"]
+    assert (
+        "mục II.2.3" in first["sat-procedures"]["source"]["vi"] and "II.2.3" in first["sat-procedures"]["source"]["en"]
+    )
     assert "mục II.2.5" in first["sat-health"]["source"]["vi"]
     assert "mục II.1.3" in first["coverage-psu"]["source"]["vi"]
     for target in first.values():
         assert "Chủ tịch Ủy ban nhân dân tỉnh Sơn La" in target["source"]["vi"]
         assert "Chairman of the Sơn La Provincial People's Committee" in target["source"]["en"]
-    assert "50% số đơn vị dịch vụ công được khảo sát đánh giá mức độ hài lòng của người dân" in (
-        first["coverage-psu"]["source"]["vi"]
+    assert (
+        "50% số đơn vị dịch vụ công được khảo sát đánh giá mức độ hài lòng của người dân"
+        in (first["coverage-psu"]["source"]["vi"])
     )
     assert {i["method"] for i in indicators.values()} <= {"sipas", "moh", "moe", "province"}
     assert indicators["sat-health"]["method"] == "moh" and indicators["sat-education"]["method"] == "moe"

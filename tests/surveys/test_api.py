@@ -38,8 +38,14 @@ def test_new_response_is_created_once_and_a_retry_gets_the_same_id(client, db, m
     assert (stored.instrument.code, stored.instrument.version) == ("counter-quick", 2)
     assert stored.answers["went_well"] == ["on_time", "staff_attitude"]
     assert stored.status == "valid"
-    assert db.session.scalar(select(ResponseScore.satisfied).where(ResponseScore.response_id == stored.id,
-                                                                   ResponseScore.metric == "sat-agencies")) == 1
+    assert (
+        db.session.scalar(
+            select(ResponseScore.satisfied).where(
+                ResponseScore.response_id == stored.id, ResponseScore.metric == "sat-agencies"
+            )
+        )
+        == 1
+    )
 
 
 def test_fifty_parallel_submissions_with_one_client_id_store_one_row(app, client, db, make_device, kiosk_body):
@@ -77,7 +83,9 @@ def test_the_five_faces_are_accepted_and_scored_top_two_box(client, db, make_dev
     assert response.status_code == 201, response.json
     stored = db.session.get(Response, response.json["id"])
     assert stored.kiosk_rating == overall and stored.instrument.version == 2
-    scores = db.session.execute(select(ResponseScore.metric, ResponseScore.satisfied).where(ResponseScore.response_id == stored.id)).all()
+    scores = db.session.execute(
+        select(ResponseScore.metric, ResponseScore.satisfied).where(ResponseScore.response_id == stored.id)
+    ).all()
     assert [tuple(row) for row in scores] == [("sat-agencies", satisfied)]
 
 
@@ -98,7 +106,9 @@ def test_a_three_face_rating_keeps_its_own_series(client, db, make_device, kiosk
     assert response.status_code == 201, response.json
     stored = db.session.get(Response, response.json["id"])
     assert stored.kiosk_rating == 2 and stored.answers["went_well"] == ["on_time", "staff_attitude"]
-    scores = db.session.execute(select(ResponseScore.metric, ResponseScore.satisfied).where(ResponseScore.response_id == stored.id)).all()
+    scores = db.session.execute(
+        select(ResponseScore.metric, ResponseScore.satisfied).where(ResponseScore.response_id == stored.id)
+    ).all()
     assert [tuple(row) for row in scores] == [("sat-agencies-3face", 1)]
 
 
@@ -176,7 +186,9 @@ def test_invalid_bodies_name_the_field_and_store_nothing(client, db, make_device
 
 def test_errors_are_in_the_requesters_language(client, db, make_device, kiosk_body):
     _, key = make_device()
-    english = post(client.__class__(client.application), kiosk_body(answers={"overall": 9}), key, **{"Accept-Language": "en"})
+    english = post(
+        client.__class__(client.application), kiosk_body(answers={"overall": 9}), key, **{"Accept-Language": "en"}
+    )
     assert english.json["errors"][-1]["message"] == "Choose one of the answers offered."
 
 
@@ -243,8 +255,21 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
     max_leaves=20,
 )
-field_names = st.sampled_from(["client_id", "instrument", "unit", "service", "channel", "answers", "reasons",
-                               "answered_at", "duration_seconds", "token", "respondent_type"]) | st.text(max_size=8)
+field_names = st.sampled_from(
+    [
+        "client_id",
+        "instrument",
+        "unit",
+        "service",
+        "channel",
+        "answers",
+        "reasons",
+        "answered_at",
+        "duration_seconds",
+        "token",
+        "respondent_type",
+    ]
+) | st.text(max_size=8)
 
 
 @pytest.fixture()

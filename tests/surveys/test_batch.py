@@ -33,15 +33,15 @@ def mixed(kiosk_body, earlier_client_id: str) -> list:
     """Valid, invalid, repeated within the batch and already stored before, in that order."""
     repeated = kiosk_body(answers={"overall": 2}, reasons=[])
     return [
-        kiosk_body(answers={"overall": 5}),                      # 0 valid
-        kiosk_body(service="outpatient"),                        # 1 a service the office does not offer
-        repeated,                                                # 2 valid
-        kiosk_body(client_id="not-a-uuid"),                      # 3 malformed
-        dict(repeated),                                          # 4 the same client_id again
-        kiosk_body(client_id=earlier_client_id),                 # 5 stored by a single submission
-        "not an object",                                         # 6
-        kiosk_body(answers={"overall": 9}, reasons=[]),          # 7 not one of the faces
-        kiosk_body(answers={"overall": 4}, reasons=[]),          # 8 valid
+        kiosk_body(answers={"overall": 5}),  # 0 valid
+        kiosk_body(service="outpatient"),  # 1 a service the office does not offer
+        repeated,  # 2 valid
+        kiosk_body(client_id="not-a-uuid"),  # 3 malformed
+        dict(repeated),  # 4 the same client_id again
+        kiosk_body(client_id=earlier_client_id),  # 5 stored by a single submission
+        "not an object",  # 6
+        kiosk_body(answers={"overall": 9}, reasons=[]),  # 7 not one of the faces
+        kiosk_body(answers={"overall": 4}, reasons=[]),  # 8 valid
     ]
 
 
@@ -58,8 +58,12 @@ def test_a_mixed_batch_gets_one_result_per_item_and_stores_each_valid_one_once(c
     assert [r["index"] for r in results] == list(range(len(items)))
     assert statuses(answer) == [201, 422, 201, 422, 200, 200, 422, 422, 201]
     # Errors have the single endpoint's shape, naming the field.
-    assert results[1]["error"] == {"status": 422, "field": "service", "code": "not_offered",
-                                   "message": results[1]["error"]["message"]}
+    assert results[1]["error"] == {
+        "status": 422,
+        "field": "service",
+        "code": "not_offered",
+        "message": results[1]["error"]["message"],
+    }
     assert results[1]["error"]["message"] and results[1]["errors"][0]["code"] == "not_offered"
     assert results[3]["error"]["field"] == "client_id" and results[3]["error"]["code"] == "invalid_uuid"
     assert results[6]["error"]["code"] == "invalid_json"
@@ -69,8 +73,9 @@ def test_a_mixed_batch_gets_one_result_per_item_and_stores_each_valid_one_once(c
     assert count(db) == 4  # the single one and the three new ones
     assert count(db, ResponseScore) == 4
     ratings = db.session.execute(
-        select(Response.client_id, Response.kiosk_rating, Response.channel, Response.device_id)
-        .where(Response.id.in_([results[i]["id"] for i in (0, 2, 8)]))
+        select(Response.client_id, Response.kiosk_rating, Response.channel, Response.device_id).where(
+            Response.id.in_([results[i]["id"] for i in (0, 2, 8)])
+        )
     ).all()
     assert sorted((str(r.client_id), r.kiosk_rating) for r in ratings) == sorted(
         (items[i]["client_id"], items[i]["answers"]["overall"]) for i in (0, 2, 8)
@@ -89,15 +94,21 @@ def test_a_mixed_batch_gets_one_result_per_item_and_stores_each_valid_one_once(c
     assert retried.status_code == 200 and retried.json["id"] == results[8]["id"]
 
 
-def test_a_batch_is_checked_like_single_ratings_and_its_own_ratings_count_for_the_flags(client, db, make_device, kiosk_body):
+def test_a_batch_is_checked_like_single_ratings_and_its_own_ratings_count_for_the_flags(
+    client, db, make_device, kiosk_body
+):
     """Ten ratings within a minute: flagged the same whether sent one by one or in one batch."""
     now = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=2)
     times = [(now + timedelta(seconds=5 * n)).isoformat() for n in range(10)]
     _, single_key = make_device(counter="Quầy 1")
     _, batch_key = make_device(counter="Quầy 2")
     for at in times:
-        assert client.post("/api/v1/responses", json=kiosk_body(answered_at=at),
-                           headers={"X-Device-Key": single_key}).status_code == 201
+        assert (
+            client.post(
+                "/api/v1/responses", json=kiosk_body(answered_at=at), headers={"X-Device-Key": single_key}
+            ).status_code
+            == 201
+        )
     answer = send(client, [kiosk_body(answered_at=at) for at in times], batch_key)
     assert statuses(answer) == [201] * 10
 
@@ -106,8 +117,11 @@ def test_a_batch_is_checked_like_single_ratings_and_its_own_ratings_count_for_th
         from webapp.models import Counter, Device
 
         rows = db.session.scalars(
-            select(Response).join(Device, Device.id == Response.device_id).join(Counter, Counter.id == Device.counter_id)
-            .where(Counter.name == key_counter).order_by(Response.answered_at)
+            select(Response)
+            .join(Device, Device.id == Response.device_id)
+            .join(Counter, Counter.id == Device.counter_id)
+            .where(Counter.name == key_counter)
+            .order_by(Response.answered_at)
         ).all()
         return [sorted(row.quality_flags) for row in rows]
 
@@ -119,8 +133,11 @@ def test_a_batch_is_checked_like_single_ratings_and_its_own_ratings_count_for_th
 def test_a_batch_for_another_office_and_a_future_time_is_refused_item_by_item(client, db, make_device, kiosk_body):
     _, key = make_device()
     future = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
-    answer = send(client, [kiosk_body(unit="sl-sotp"), kiosk_body(answered_at=future), kiosk_body(channel="online"),
-                           kiosk_body()], key)
+    answer = send(
+        client,
+        [kiosk_body(unit="sl-sotp"), kiosk_body(answered_at=future), kiosk_body(channel="online"), kiosk_body()],
+        key,
+    )
     assert statuses(answer) == [422, 422, 422, 201]
     codes = [r.get("error", {}).get("code") for r in answer.json["results"]]
     assert codes[1] == "in_future" and codes[2] == "invalid_choice"
@@ -220,8 +237,9 @@ def test_the_same_batch_sent_twice_at_once_stores_each_rating_once(app, db, make
 
 
 @pytest.mark.parametrize("extreme", ["0001-01-01T00:10:00+00:00", "9999-12-31T23:50:00+00:00"])
-def test_an_answer_time_at_the_ends_of_the_calendar_is_refused_without_harming_the_batch(client, db, make_device,
-                                                                                         kiosk_body, extreme):
+def test_an_answer_time_at_the_ends_of_the_calendar_is_refused_without_harming_the_batch(
+    client, db, make_device, kiosk_body, extreme
+):
     _, key = make_device()
     answer = send(client, [kiosk_body(answered_at=extreme), kiosk_body()], key)
     assert answer.status_code == 200

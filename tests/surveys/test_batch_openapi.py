@@ -40,8 +40,13 @@ def device_key(app, db, registry, make_device):
 
 def real_rating() -> dict:
     return {
-        "client_id": str(uuid.uuid4()), "instrument": "counter-quick", "unit": "sl-ttpvhcc", "service": "land",
-        "answers": {"overall": 4}, "answered_at": datetime.now(UTC).isoformat(), "duration_seconds": 5,
+        "client_id": str(uuid.uuid4()),
+        "instrument": "counter-quick",
+        "unit": "sl-ttpvhcc",
+        "service": "land",
+        "answers": {"overall": 4},
+        "answered_at": datetime.now(UTC).isoformat(),
+        "duration_seconds": 5,
     }
 
 

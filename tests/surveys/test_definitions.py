@@ -177,8 +177,13 @@ def test_admin_procedure_follows_sipas(admin):
         rated = [i for i in aspect.items if i.type == "scale5" and not i.aspect_overall]
         assert 3 <= len(rated) <= 6
     # The SIPAS criteria missing from version 1, and one idea per item.
-    assert {"procedure_posted_accurately", "procedure_processing_time", "servant_guidance_clear",
-            "servant_by_the_rules", "servant_no_trouble"} <= {item.code for item in admin.items}
+    assert {
+        "procedure_posted_accurately",
+        "procedure_processing_time",
+        "servant_guidance_clear",
+        "servant_by_the_rules",
+        "servant_no_trouble",
+    } <= {item.code for item in admin.items}
     assert not admin.has_item("servant_integrity") and not admin.has_item("result_late_apology")
     assert all("niêm yết" not in item.text.vi or "(niêm yết)" in item.text.vi for item in admin.items)
     assert "Kết quả đúng quy định" not in " ".join(item.text.vi for item in admin.items)
@@ -203,17 +208,30 @@ def test_health_instruments_follow_moh_sections(instruments):
 
 def test_shipped_indicators_load_and_join_the_instruments():
     indicators = load_indicators()
-    assert {"sat-procedures", "sat-agencies", "sat-health", "sat-education", "coverage-psu", "sat-agencies-3face",
-            "sat-land-construction-investment", "sipas-index", "health-item-level", "health-mean-score",
-            "health-come-back"} <= set(indicators)
+    assert {
+        "sat-procedures",
+        "sat-agencies",
+        "sat-health",
+        "sat-education",
+        "coverage-psu",
+        "sat-agencies-3face",
+        "sat-land-construction-investment",
+        "sipas-index",
+        "health-item-level",
+        "health-mean-score",
+        "health-come-back",
+    } <= set(indicators)
     agencies = indicators["sat-agencies"]
     # Five-point answers only: the three-face counter ratings keep their own series.
     assert ("counter-quick", "overall", "counter_quick") not in {
-        (link.instrument, link.item, link.rule) for link in agencies.instruments}
+        (link.instrument, link.item, link.rule) for link in agencies.instruments
+    }
     assert ("admin-procedure", "overall", "top_two_box") in {
-        (link.instrument, link.item, link.rule) for link in agencies.instruments}
+        (link.instrument, link.item, link.rule) for link in agencies.instruments
+    }
     assert {(link.instrument, link.version, link.rule) for link in indicators["sat-agencies-3face"].instruments} == {
-        ("counter-quick", 1, "counter_quick")}
+        ("counter-quick", 1, "counter_quick")
+    }
     assert all(indicator.method in ("sipas", "moh", "moe", "province") for indicator in indicators.values())
     assert {link.instrument for link in indicators["sat-health"].instruments} == {
         "health-outpatient",
@@ -240,7 +258,10 @@ def test_latest_instruments_picks_the_highest_version(tmp_path, admin):
     newer["version"] = admin.version + 1
     newer["title"]["en"] = "Next version"
     write_yaml(tmp_path, newer)
-    assert set(load_instruments(tmp_path)) == {("admin-procedure", admin.version), ("admin-procedure", admin.version + 1)}
+    assert set(load_instruments(tmp_path)) == {
+        ("admin-procedure", admin.version),
+        ("admin-procedure", admin.version + 1),
+    }
     latest = latest_instruments(tmp_path)["admin-procedure"]
     assert latest.version == admin.version + 1 and latest.title.en == "Next version"
 
@@ -854,7 +875,9 @@ def test_share_indicators_count_the_listed_answers_and_skip_unanswered():
 
 
 def test_a_share_indicator_whose_item_no_instrument_asks_is_refused(tmp_path):
-    path = _indicators_file(tmp_path, """
+    path = _indicators_file(
+        tmp_path,
+        """
   - code: asked-nothing
     method: province
     name: {vi: Không có, en: Nothing}
@@ -866,14 +889,16 @@ def test_a_share_indicator_whose_item_no_instrument_asks_is_refused(tmp_path):
     min_n: 30
     min_n_show: 10
     targets: []
-""")
+""",
+    )
     with pytest.raises(DefinitionError, match="no instrument of the sector asks"):
         load_indicators(path)
 
 
 def test_a_five_point_item_may_leave_out_no_opinion_and_then_refuses_zero(tmp_path):
     path = tmp_path / "faces.v1.yaml"
-    path.write_text("""
+    path.write_text(
+        """
 code: faces
 version: 1
 title: {vi: Mặt, en: Faces}
@@ -896,7 +921,9 @@ sections:
           - {value: 5, label: {vi: Rất hài lòng, en: Very satisfied}}
 indicators:
   - {indicator: sat-agencies, item: overall, rule: top_two_box}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     instrument = load_instrument(path)
     assert [e.code for e in validate_answers(instrument, {"overall": 0})] == ["invalid_choice"]
     assert [e.code for e in validate_answers(instrument, {"overall": 6})] == ["invalid_choice"]
@@ -908,9 +935,18 @@ indicators:
 # --------------------------------------------------------------------------------------
 
 SON_LA_ETHNIC_GROUPS = [
-    ("thai", "Thái"), ("hmong", "Mông (H'Mông)"), ("kinh", "Kinh"), ("muong", "Mường"), ("dao", "Dao"),
-    ("xinh_mun", "Xinh Mun"), ("kho_mu", "Khơ Mú"), ("khang", "Kháng"), ("la_ha", "La Ha"), ("lao", "Lào"),
-    ("other", "Dân tộc khác"), ("prefer_not_to_say", "Không muốn trả lời"),
+    ("thai", "Thái"),
+    ("hmong", "Mông (H'Mông)"),
+    ("kinh", "Kinh"),
+    ("muong", "Mường"),
+    ("dao", "Dao"),
+    ("xinh_mun", "Xinh Mun"),
+    ("kho_mu", "Khơ Mú"),
+    ("khang", "Kháng"),
+    ("la_ha", "La Ha"),
+    ("lao", "Lào"),
+    ("other", "Dân tộc khác"),
+    ("prefer_not_to_say", "Không muốn trả lời"),
 ]
 
 

@@ -32,8 +32,17 @@ def _post(client, body, key=None, **headers):
 
 def _publish_marker(db, label: str) -> None:
     """Mark ``label`` as published (the late rule only asks whether a snapshot exists)."""
-    db.session.add(PublishedSnapshot(period=label, revision=1, published_by="test", methodology_version="test",
-                                     instrument_versions={}, input_hashes={}, summary={}))
+    db.session.add(
+        PublishedSnapshot(
+            period=label,
+            revision=1,
+            published_by="test",
+            methodology_version="test",
+            instrument_versions={},
+            input_hashes={},
+            summary={},
+        )
+    )
     db.session.commit()
 
 
@@ -68,9 +77,16 @@ def test_finding_01_the_server_decides_the_channel(client, db, make_device, kios
 def _online_submission(db, answered_at=None, source_address=None, rating=4) -> Submission:
     """A complete online answer to the land service's questionnaire (every required item)."""
     instrument, answers = complete_online_answers("land", rating)
-    return Submission(client_id=uuid.uuid4(), instrument_code=instrument, unit_code="sl-ttpvhcc",
-                      service_code="land", channel="online", answers=answers, answered_at=answered_at,
-                      source_address=source_address)
+    return Submission(
+        client_id=uuid.uuid4(),
+        instrument_code=instrument,
+        unit_code="sl-ttpvhcc",
+        service_code="land",
+        channel="online",
+        answers=answers,
+        answered_at=answered_at,
+        source_address=source_address,
+    )
 
 
 def test_finding_01_online_ratings_take_the_server_time(app, db, registry):
@@ -113,7 +129,9 @@ def test_finding_02_rate_plausibility_uses_the_servers_floor_not_the_client_cloc
         assert _post(client, kiosk_body(answered_at=stamp), key).status_code == 201
     valid = _count(db, Response.status == "valid")
     assert valid <= IMPLAUSIBLE_LIMIT, valid
-    flags = {f for r in db.session.scalars(select(Response).where(Response.status == "flagged")) for f in r.quality_flags}
+    flags = {
+        f for r in db.session.scalars(select(Response).where(Response.status == "flagged")) for f in r.quality_flags
+    }
     assert "implausible_rate" in flags
     # Sent from before the kiosk's last contact (a week ago): flagged as backdated.
     before = (now - timedelta(days=8)).isoformat()
@@ -126,7 +144,10 @@ def test_sending_the_newest_rating_first_does_not_hide_a_burst(client, db, make_
     _, key = make_device()
     start = datetime.now(UTC) - timedelta(hours=2)
     for i in reversed(range(60)):
-        assert _post(client, kiosk_body(answered_at=(start + timedelta(seconds=15 * i)).isoformat()), key).status_code == 201
+        assert (
+            _post(client, kiosk_body(answered_at=(start + timedelta(seconds=15 * i)).isoformat()), key).status_code
+            == 201
+        )
     assert _count(db, Response.status == "valid") <= IMPLAUSIBLE_LIMIT
 
 
@@ -136,7 +157,10 @@ def test_a_counter_pace_of_ratings_is_accepted(client, db, make_device, kiosk_bo
     _, key = make_device()
     start = now - timedelta(hours=3)
     for i in range(60):
-        assert _post(client, kiosk_body(answered_at=(start + timedelta(minutes=2 * i + 1)).isoformat()), key).status_code == 201
+        assert (
+            _post(client, kiosk_body(answered_at=(start + timedelta(minutes=2 * i + 1)).isoformat()), key).status_code
+            == 201
+        )
     assert _count(db, Response.status == "valid") == 60
 
 
@@ -210,9 +234,19 @@ def test_clusters_every_quarter_hour_are_flagged(app, db, make_device):
         for cluster in range(16):
             for i in range(15):
                 stamp = start + timedelta(minutes=15 * cluster, seconds=10 * i)
-                submit_response(Submission(client_id=uuid.uuid4(), instrument_code="counter-quick", unit_code="sl-ttpvhcc",
-                                           service_code="land", channel="kiosk", answers={"overall": 3},
-                                           answered_at=stamp, device=device), now=datetime.now(UTC))
+                submit_response(
+                    Submission(
+                        client_id=uuid.uuid4(),
+                        instrument_code="counter-quick",
+                        unit_code="sl-ttpvhcc",
+                        service_code="land",
+                        channel="kiosk",
+                        answers={"overall": 3},
+                        answered_at=stamp,
+                        device=device,
+                    ),
+                    now=datetime.now(UTC),
+                )
     assert _count(db) == 240
     valid = _count(db, Response.status == "valid")
     # A two-minute pace would allow about 150 in these 4 hours; the clusters must not get near 240.

@@ -70,7 +70,9 @@ def test_a_valid_key_shows_five_labelled_faces_and_the_services_of_its_unit(clie
     picker = soup.find("select", id="kiosk-service")
     assert picker["form"] == "rate-form" and picker.has_attr("required")
     # … offered today: the groups that ended with the 2025 department mergers are not in it.
-    offered = {service.code for service in unit_by_code("sl-ttpvhcc").services_on(date.today()) if service.sector == "admin"}
+    offered = {
+        service.code for service in unit_by_code("sl-ttpvhcc").services_on(date.today()) if service.sector == "admin"
+    }
     assert "transport" not in offered and "construction" in offered
     assert {option["value"] for option in picker.find_all("option") if option["value"]} == offered
     # The chips of both lists are there for the script, hidden until a face is chosen.
@@ -141,7 +143,10 @@ def test_each_of_the_five_faces_is_stored_and_scored_on_the_five_point_scale(cli
     check_page(client.post(f"/kiosk/{key}", data={**fields, "service": "land", "overall": str(face)}))
     [row] = stored(db)
     assert row.kiosk_rating == face and row.answers == {"overall": face}
-    scores = {score.metric: score.satisfied for score in db.session.scalars(select(ResponseScore).filter_by(response_id=row.id))}
+    scores = {
+        score.metric: score.satisfied
+        for score in db.session.scalars(select(ResponseScore).filter_by(response_id=row.id))
+    }
     # Counted in sat-agencies (4 and 5 satisfied), never in the three-face series.
     assert scores == {"sat-agencies": satisfied}
 
@@ -160,7 +165,15 @@ def test_a_face_outside_one_to_five_is_refused_with_a_localized_message(client, 
 
 
 @pytest.mark.parametrize(
-    "change", [{"overall": "0"}, {"overall": "6"}, {"overall": "4.5"}, {"overall": ""}, {"service": "outpatient"}, {"service": ""}]
+    "change",
+    [
+        {"overall": "0"},
+        {"overall": "6"},
+        {"overall": "4.5"},
+        {"overall": ""},
+        {"service": "outpatient"},
+        {"service": ""},
+    ],
 )
 def test_the_form_refuses_a_bad_face_or_service(client, db, make_device, change):
     _, key = make_device()
@@ -194,8 +207,10 @@ def test_the_form_is_rate_limited_per_device(client, db, make_device):
     _, key = make_device()
     per_minute = int(re.match(r"(\d+)/minute", FORM_RATE_LIMIT).group(1))
     fields = form_fields(check_page(client.get(f"/kiosk/{key}")))
-    statuses = [client.post(f"/kiosk/{key}", data={**fields, "service": "land", "overall": "2"}).status_code
-                for _ in range(per_minute + 1)]
+    statuses = [
+        client.post(f"/kiosk/{key}", data={**fields, "service": "land", "overall": "2"}).status_code
+        for _ in range(per_minute + 1)
+    ]
     assert statuses[:per_minute] == [200] * per_minute
     assert statuses[-1] == 429
     assert count(db) == 1  # one client_id: the repeats were duplicates
@@ -234,7 +249,11 @@ def test_the_whole_kiosk_stays_light(client, make_device):
     _, key = make_device()
     page = client.get(f"/kiosk/{key}")
     soup = BeautifulSoup(page.get_data(as_text=True), "html.parser")
-    urls = {tag.get("src") or tag.get("href") for tag in soup.find_all(["script", "link", "img"]) if tag.get("src") or tag.get("href")}
+    urls = {
+        tag.get("src") or tag.get("href")
+        for tag in soup.find_all(["script", "link", "img"])
+        if tag.get("src") or tag.get("href")
+    }
     total = len(page.get_data())
     for url in urls:
         total += len(client.get(url).get_data())

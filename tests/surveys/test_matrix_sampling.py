@@ -213,8 +213,16 @@ def test_paper_asks_everything_and_stores_no_asked_set(app, db, registry):
     from webapp.models import Response
 
     code, answers = complete_online_answers("civil-status")
-    stored = submit_response(Submission(client_id=uuid.uuid4(), instrument_code=code, unit_code="n03646",
-                                        service_code="civil-status", channel="paper", answers=answers))
+    stored = submit_response(
+        Submission(
+            client_id=uuid.uuid4(),
+            instrument_code=code,
+            unit_code="n03646",
+            service_code="civil-status",
+            channel="paper",
+            answers=answers,
+        )
+    )
     assert db.session.get(Response, stored.response_id).asked_items is None
 
 
@@ -229,8 +237,15 @@ def test_a_submission_refuses_an_answer_outside_its_asked_set(app, db, registry)
     left_out = next(item.code for item in sampled_items(admin.aspects[2]) if item.code not in asked)
 
     def submission(answers):
-        return Submission(client_id=uuid.uuid4(), instrument_code="admin-procedure", unit_code="n03646",
-                          service_code="civil-status", channel="online", answers=answers, asked_items=asked)
+        return Submission(
+            client_id=uuid.uuid4(),
+            instrument_code="admin-procedure",
+            unit_code="n03646",
+            service_code="civil-status",
+            channel="online",
+            answers=answers,
+            asked_items=asked,
+        )
 
     with pytest.raises(SubmissionRejected) as refused:
         submit_response(submission(answers_for(admin, asked) | {left_out: 4}))
@@ -287,27 +302,42 @@ def test_migration_0014_scores_the_criteria_of_responses_stored_before(tmp_path,
         upgrade(directory=migrations, revision="0013")
         engine = create_engine(url)
         with engine.begin() as connection:
-            connection.execute(text(
-                "INSERT INTO units (id, code, name_vi, name_en, kind, sector, path, valid_from, illustrative) "
-                "VALUES (1, 'sl', 'Sơn La', 'Son La', 'province', 'admin', '/1/', '2004-01-01', 0)"))
-            connection.execute(text(
-                "INSERT INTO services (id, code, name_vi, name_en, sector, kind, instrument_code) "
-                "VALUES (1, 'land', 'Đất đai', 'Land', 'admin', 'procedure_group', 'admin-procedure')"))
             connection.execute(
-                text("INSERT INTO instruments (id, code, version, content_hash, snapshot, sector, active, loaded_at) "
-                     "VALUES (1, 'admin-procedure', 2, :hash, :snapshot, 'admin', 1, '2026-01-01 00:00:00')"),
-                {"hash": definitions.content_hash(admin), "snapshot": json.dumps(definitions.snapshot(admin))})
+                text(
+                    "INSERT INTO units (id, code, name_vi, name_en, kind, sector, path, valid_from, illustrative) "
+                    "VALUES (1, 'sl', 'Sơn La', 'Son La', 'province', 'admin', '/1/', '2004-01-01', 0)"
+                )
+            )
             connection.execute(
-                text("INSERT INTO responses (id, client_id, instrument_id, unit_id, service_id, channel, "
-                     "respondent_type, period, answered_at, received_at, answers, reasons, items_rated, "
-                     "items_satisfied, consent_demographics, status, quality_flags, late) VALUES (1, :client, 1, 1, "
-                     "1, 'online', 'citizen', '2026-Q3', '2026-08-02 02:00:00', '2026-08-02 02:00:00', :answers, "
-                     "'[]', 0, 0, 0, 'valid', '[]', 0)"),
-                {"client": uuid.uuid4().hex, "answers": json.dumps(answers)})
+                text(
+                    "INSERT INTO services (id, code, name_vi, name_en, sector, kind, instrument_code) "
+                    "VALUES (1, 'land', 'Đất đai', 'Land', 'admin', 'procedure_group', 'admin-procedure')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO instruments (id, code, version, content_hash, snapshot, sector, active, loaded_at) "
+                    "VALUES (1, 'admin-procedure', 2, :hash, :snapshot, 'admin', 1, '2026-01-01 00:00:00')"
+                ),
+                {"hash": definitions.content_hash(admin), "snapshot": json.dumps(definitions.snapshot(admin))},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO responses (id, client_id, instrument_id, unit_id, service_id, channel, "
+                    "respondent_type, period, answered_at, received_at, answers, reasons, items_rated, "
+                    "items_satisfied, consent_demographics, status, quality_flags, late) VALUES (1, :client, 1, 1, "
+                    "1, 'online', 'citizen', '2026-Q3', '2026-08-02 02:00:00', '2026-08-02 02:00:00', :answers, "
+                    "'[]', 0, 0, 0, 'valid', '[]', 0)"
+                ),
+                {"client": uuid.uuid4().hex, "answers": json.dumps(answers)},
+            )
         upgrade(directory=migrations, revision="0014")
         with engine.begin() as connection:
-            rows = dict(connection.execute(text(
-                "SELECT metric, satisfied FROM response_scores WHERE metric LIKE 'item:%'")).all())
+            rows = dict(
+                connection.execute(
+                    text("SELECT metric, satisfied FROM response_scores WHERE metric LIKE 'item:%'")
+                ).all()
+            )
         assert rows == {f"item:{code}": int(code != drawn[0]) for code in drawn if code != drawn[1]}
         downgrade(directory=migrations, revision="0013")
         with engine.begin() as connection:

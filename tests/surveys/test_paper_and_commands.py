@@ -13,7 +13,13 @@ RATED = [item.code for item in ADMIN.items if item.type == "scale5"]
 HEADER = "form_id,unit,service,answered_on,respondent_type," + ",".join(RATED) + ",comment\n"
 
 
-def form(form_id: str, answered_on: str = "2026-10-02", respondent_type: str = "citizen", overall: str = "4", comment: str = "") -> str:
+def form(
+    form_id: str,
+    answered_on: str = "2026-10-02",
+    respondent_type: str = "citizen",
+    overall: str = "4",
+    comment: str = "",
+) -> str:
     """One keyed-in admin-procedure form: every rating 4 except ``overall``."""
     ratings = [overall if code == "overall" else "4" for code in RATED]
     return ",".join([form_id, "sl-ttpvhcc", "land", answered_on, respondent_type, *ratings, comment]) + "\n"
@@ -80,7 +86,18 @@ def _import_land_counts(db, count: int = 10) -> None:
 
 def test_tokens_issue_is_stable_per_case_and_never_stores_the_case(runner, db, registry, tmp_path):
     _import_land_counts(db)
-    args = ["tokens", "issue", "--unit", "sl-ttpvhcc", "--service", "land", "--case", "H57-2026-000123", "-o", str(tmp_path / "qr.svg")]
+    args = [
+        "tokens",
+        "issue",
+        "--unit",
+        "sl-ttpvhcc",
+        "--service",
+        "land",
+        "--case",
+        "H57-2026-000123",
+        "-o",
+        str(tmp_path / "qr.svg"),
+    ]
     first = runner.invoke(args=args)
     second = runner.invoke(args=args[:-2])
     assert first.exit_code == 0, first.output
@@ -107,7 +124,7 @@ def test_token_check_tells_mistyped_from_unknown(app, db, registry):
     db.session.commit()
     assert check_token(token).state is TokenState.VALID
     assert check_token(token.lower()).state is TokenState.VALID
-    assert check_token("-".join(token[i:i + 4] for i in range(0, 16, 4))).state is TokenState.VALID
+    assert check_token("-".join(token[i : i + 4] for i in range(0, 16, 4))).state is TokenState.VALID
     swapped = token[:3] + token[4] + token[3] + token[5:]
     assert check_token(swapped).state is TokenState.MISTYPED
     assert check_token("short").state is TokenState.MISTYPED

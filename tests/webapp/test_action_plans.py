@@ -31,20 +31,41 @@ def publish_rows(db, period: str, rows: dict[tuple[str, str], dict]) -> None:
     """A published snapshot of ``period`` holding ``{(metric, unit code): estimate fields}``."""
     from webapp.models import PublishedEstimate, PublishedSnapshot
 
-    snapshot = PublishedSnapshot(period=period, revision=1, published_by="test", methodology_version="test",
-                                 instrument_versions={}, input_hashes={})
+    snapshot = PublishedSnapshot(
+        period=period,
+        revision=1,
+        published_by="test",
+        methodology_version="test",
+        instrument_versions={},
+        input_hashes={},
+    )
     db.session.add(snapshot)
     for (metric, unit), fields in rows.items():
-        db.session.add(PublishedEstimate(snapshot=snapshot, metric=metric, domain_type="unit", domain=unit,
-                                         ci_method="test", **fields))
+        db.session.add(
+            PublishedEstimate(
+                snapshot=snapshot, metric=metric, domain_type="unit", domain=unit, ci_method="test", **fields
+            )
+        )
     db.session.commit()
 
 
 @pytest.fixture()
 def published(db, registry):
     """2026-Q2 (a rate of 71% for civil servants at OURS) and 2026-Q3 (too few ratings)."""
-    publish_rows(db, "2026-Q2", {(METRIC, OURS): {"n": 120, "estimate": 0.71, "ci_low": 0.62, "ci_high": 0.79,
-                                                  "target": 0.8, "status": "below"}})
+    publish_rows(
+        db,
+        "2026-Q2",
+        {
+            (METRIC, OURS): {
+                "n": 120,
+                "estimate": 0.71,
+                "ci_low": 0.62,
+                "ci_high": 0.79,
+                "target": 0.8,
+                "status": "below",
+            }
+        },
+    )
     publish_rows(db, "2026-Q3", {(METRIC, OURS): {"n": 12, "estimate": None, "status": "insufficient"}})
 
 
@@ -113,8 +134,11 @@ def test_manager_creates_a_plan_the_public_page_shows_it_and_the_audit_log_recor
     assert refused.status_code == 400
     assert "needs its outcome" in check_page(refused, status=400).get_text(" ")
     assert _plans(db)[0].status == "planned"
-    answer = _update(http, plan.id, {"status": "done", "note": "Đã niêm yết tại quầy.",
-                                     "outcome": "Bảng thành phần hồ sơ đã niêm yết tại quầy."})
+    answer = _update(
+        http,
+        plan.id,
+        {"status": "done", "note": "Đã niêm yết tại quầy.", "outcome": "Bảng thành phần hồ sơ đã niêm yết tại quầy."},
+    )
     assert answer.status_code == 302
     plan = _plans(db)[0]
     assert plan.status == "done" and plan.outcome == "Bảng thành phần hồ sơ đã niêm yết tại quầy."
@@ -163,8 +187,11 @@ def test_unknown_status_and_empty_note_are_refused(db, published, make_user, sig
     http = sign_in(make_user("agency_manager", OURS))
     _create(http, GOOD)
     plan_id = _plans(db)[0].id
-    for data, field in (({"status": "finished", "note": "x"}, "status"), ({"status": "in_progress", "note": " "}, "note"),
-                        ({"status": "in_progress", "note": "y" * 2001}, "note")):
+    for data, field in (
+        ({"status": "finished", "note": "x"}, "status"),
+        ({"status": "in_progress", "note": " "}, "note"),
+        ({"status": "in_progress", "note": "y" * 2001}, "note"),
+    ):
         answer = _update(http, plan_id, data)
         assert answer.status_code == 400
         assert check_page(answer, status=400).select_one(f"#field-{field}-error") is not None
@@ -173,8 +200,15 @@ def test_unknown_status_and_empty_note_are_refused(db, published, make_user, sig
 
 def test_personal_names_and_numbers_are_masked_before_they_are_published(db, published, make_user, sign_in, client):
     http = sign_in(make_user("agency_manager", OURS))
-    answer = _create(http, {**GOOD, "responsible": "Chị Lan, bộ phận một cửa",
-                            "said": "Gọi 0912 345 678 không ai nghe máy.", "due_on": "2027-03-31"})
+    answer = _create(
+        http,
+        {
+            **GOOD,
+            "responsible": "Chị Lan, bộ phận một cửa",
+            "said": "Gọi 0912 345 678 không ai nghe máy.",
+            "due_on": "2027-03-31",
+        },
+    )
     assert answer.status_code == 302
     plan = _plans(db)[0]
     assert plan.due_on == date(2027, 3, 31)
@@ -190,8 +224,14 @@ def test_viewers_read_plans_but_cannot_change_them(app, db, published, make_user
     from webapp.models import Unit
 
     unit = db.session.scalar(select(Unit).where(Unit.code == OURS))
-    plan = actions.create_plan(unit, subject="theme:waiting", said="Chờ lâu.", action="Thêm quầy buổi sáng.",
-                               responsible="Văn phòng UBND xã", due_on=date(2027, 1, 31))
+    plan = actions.create_plan(
+        unit,
+        subject="theme:waiting",
+        said="Chờ lâu.",
+        action="Thêm quầy buổi sáng.",
+        responsible="Văn phòng UBND xã",
+        due_on=date(2027, 1, 31),
+    )
     db.session.commit()
     http = sign_in(make_user("viewer", OURS))
     listing = check_page(http.get(f"/agency/units/{OURS}/actions?lang=en"))
@@ -211,23 +251,32 @@ def test_another_agencys_plans_answer_404(db, published, make_user, sign_in):
     from webapp.models import Unit
 
     unit = db.session.scalar(select(Unit).where(Unit.code == OURS))
-    plan = actions.create_plan(unit, subject="theme:fees", said="Thu thêm phí.", action="Niêm yết phí.",
-                               responsible="Văn phòng UBND xã", due_on=date(2027, 1, 31))
+    plan = actions.create_plan(
+        unit,
+        subject="theme:fees",
+        said="Thu thêm phí.",
+        action="Niêm yết phí.",
+        responsible="Văn phòng UBND xã",
+        due_on=date(2027, 1, 31),
+    )
     db.session.commit()
     http = sign_in(make_user("agency_manager", THEIRS))
     assert http.get(f"/agency/actions/{plan.id}").status_code == 404
     assert http.get(f"/agency/units/{OURS}/actions").status_code == 404
     page = http.get(f"/agency/units/{THEIRS}/actions/new")
     token = csrf_from(page)
-    answer = http.post(f"/agency/actions/{plan.id}/updates", data={"csrf_token": token, "status": "dropped", "note": "x"})
+    answer = http.post(
+        f"/agency/actions/{plan.id}/updates", data={"csrf_token": token, "status": "dropped", "note": "x"}
+    )
     assert answer.status_code == 404
     assert http.post(f"/agency/units/{OURS}/actions", data={"csrf_token": token, **GOOD}).status_code == 404
     assert _plans(db)[0].status == "planned" and len(_plans(db)) == 1
     # The service refuses a unit outside the user's scope too (the CLI and any other caller share it).
     other = make_user("agency_manager", THEIRS)
     with pytest.raises(actions.ActionError):
-        actions.create_plan(unit, subject="theme:fees", said="a", action="b", responsible="c",
-                            due_on=date(2027, 1, 31), user=other)
+        actions.create_plan(
+            unit, subject="theme:fees", said="a", action="b", responsible="c", due_on=date(2027, 1, 31), user=other
+        )
 
 
 def test_overdue_and_dropped_plans_are_shown_honestly(db, published, make_user, sign_in, client):
@@ -235,12 +284,24 @@ def test_overdue_and_dropped_plans_are_shown_honestly(db, published, make_user, 
     from webapp.models import Unit
 
     unit = db.session.scalar(select(Unit).where(Unit.code == OURS))
-    late = actions.create_plan(unit, subject=SUBJECT, said="Cán bộ hướng dẫn chưa rõ.", action="Tập huấn.",
-                               responsible="Văn phòng UBND xã", due_on=date(2026, 8, 31), baseline_period="2026-Q2",
-                               now=datetime(2026, 7, 15, tzinfo=UTC))
-    dropped = actions.create_plan(unit, subject="theme:online", said="Cổng trực tuyến hay lỗi.",
-                                  action="Đổi nhà cung cấp.", responsible="Văn phòng UBND xã",
-                                  due_on=date(2027, 6, 30))
+    late = actions.create_plan(
+        unit,
+        subject=SUBJECT,
+        said="Cán bộ hướng dẫn chưa rõ.",
+        action="Tập huấn.",
+        responsible="Văn phòng UBND xã",
+        due_on=date(2026, 8, 31),
+        baseline_period="2026-Q2",
+        now=datetime(2026, 7, 15, tzinfo=UTC),
+    )
+    dropped = actions.create_plan(
+        unit,
+        subject="theme:online",
+        said="Cổng trực tuyến hay lỗi.",
+        action="Đổi nhà cung cấp.",
+        responsible="Văn phòng UBND xã",
+        due_on=date(2027, 6, 30),
+    )
     actions.add_update(dropped, status="dropped", note="Hệ thống do tỉnh quản lý, xã không đổi được.")
     db.session.commit()
     http = sign_in(make_user("agency_manager", OURS))
@@ -259,7 +320,9 @@ def test_overdue_and_dropped_plans_are_shown_honestly(db, published, make_user, 
 
 def test_the_dashboard_offers_plans_before_there_are_any(db, make_user, sign_in, client):
     http = sign_in(make_user("agency_manager", OURS))
-    section = check_page(http.get(f"/agency/units/{OURS}?lang=en")).select_one("#actions-heading").find_parent("section")
+    section = (
+        check_page(http.get(f"/agency/units/{OURS}?lang=en")).select_one("#actions-heading").find_parent("section")
+    )
     assert section.select_one(f'a[href="/agency/units/{OURS}/actions/new"]') is not None
     # The public page has no section without plans.
     assert check_page(client.get(f"/units/{OURS}")).select_one("#actions-heading") is None
@@ -282,8 +345,14 @@ def test_plan_changes_leave_the_cached_public_page(app, db, published, monkeypat
         hits = cache.hits
         assert web.get(f"/units/{OURS}").get_data(as_text=True) == first and cache.hits == hits + 1
         unit = db.session.scalar(select(Unit).where(Unit.code == OURS))
-        plan = actions.create_plan(unit, subject="theme:waiting", said="Chờ lâu.", action="Lắp máy lấy số.",
-                                   responsible="Văn phòng UBND xã", due_on=date(2027, 1, 31))
+        plan = actions.create_plan(
+            unit,
+            subject="theme:waiting",
+            said="Chờ lâu.",
+            action="Lắp máy lấy số.",
+            responsible="Văn phòng UBND xã",
+            due_on=date(2027, 1, 31),
+        )
         db.session.commit()
         assert "Lắp máy lấy số." in web.get(f"/units/{OURS}").get_data(as_text=True)
         actions.add_update(plan, status="in_progress", note="Đã mua máy.")

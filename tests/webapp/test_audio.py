@@ -42,7 +42,9 @@ def admins(make_user, sign_in, app):
     return first, second
 
 
-def upload(http, instrument: Instrument, *, target="item:overall", language="vi", data=None, name="clip.opus", token=None):
+def upload(
+    http, instrument: Instrument, *, target="item:overall", language="vi", data=None, name="clip.opus", token=None
+):
     page = http.get(f"/admin/audio/instruments/{instrument.id}")
     form = {"csrf_token": token if token is not None else csrf_from(page), "target": target, "language": language}
     if data is not None:
@@ -138,7 +140,9 @@ def test_four_eyes_review_and_replacement(admins, db):
     assert review(second, new.id, "approve").status_code == 302
     old, new = clips(db)
     assert (old.status, new.status) == ("replaced", "approved")
-    actions = [event.action for event in db.session.scalars(select(AuditEvent).where(AuditEvent.action.like("audio.%")))]
+    actions = [
+        event.action for event in db.session.scalars(select(AuditEvent).where(AuditEvent.action.like("audio.%")))
+    ]
     assert actions == ["audio.upload", "audio.approve", "audio.upload", "audio.approve"]
 
 
@@ -239,7 +243,9 @@ def test_audio_clips_gives_the_approved_clips_of_a_version_in_a_language(admins,
 
 def test_carry_over_copies_clips_of_unchanged_texts(admins, db, runner):
     """counter-quick v2 keeps v1's title and question but gives the value 2 another answer (three faces became five)."""
-    old, new = db.session.scalars(select(Instrument).where(Instrument.code == "counter-quick").order_by(Instrument.version)).all()
+    old, new = db.session.scalars(
+        select(Instrument).where(Instrument.code == "counter-quick").order_by(Instrument.version)
+    ).all()
     assert new.active
     approved_clip(admins, db, instrument=old, target="title")
     approved_clip(admins, db, instrument=old, target="item:overall", name="tone-mono.mp3")
@@ -256,6 +262,7 @@ def test_carry_over_copies_clips_of_unchanged_texts(admins, db, runner):
 
 # --- the kiosk and the online survey ---------------------------------------------------------
 
+
 def stored_responses(db):
     from webapp.models import Response
 
@@ -268,12 +275,18 @@ def test_kiosk_submissions_carry_read_aloud_and_language(client, db, make_device
     headers = {"X-Device-Key": key}
     assert client.post("/api/v1/responses", json=kiosk_body(), headers=headers).status_code == 201
     assert client.post("/api/v1/responses", json=kiosk_body(read_aloud=True), headers=headers).status_code == 201
-    assert client.post("/api/v1/responses", json=kiosk_body(read_aloud=False, language="en"), headers=headers).status_code == 201
+    assert (
+        client.post("/api/v1/responses", json=kiosk_body(read_aloud=False, language="en"), headers=headers).status_code
+        == 201
+    )
     batch = {"responses": [kiosk_body(read_aloud=True, language="en")]}
     answer = client.post("/api/v1/responses/batch", json=batch, headers=headers)
     assert answer.json["results"][0]["status"] == 201
     assert [(r.mode, r.language) for r in stored_responses(db)] == [
-        ("self", "vi"), ("read_aloud", "vi"), ("self", "en"), ("read_aloud", "en"),
+        ("self", "vi"),
+        ("read_aloud", "vi"),
+        ("self", "en"),
+        ("read_aloud", "en"),
     ]
 
 
@@ -290,7 +303,9 @@ def test_kiosk_submissions_carry_read_aloud_and_language(client, db, make_device
 )
 def test_bad_read_aloud_or_language_is_refused(client, db, make_device, kiosk_body, overrides, field):
     _, key = make_device()
-    answer = client.post("/api/v1/responses", json=kiosk_body(**overrides), headers={"X-Device-Key": key, "Accept-Language": "vi"})
+    answer = client.post(
+        "/api/v1/responses", json=kiosk_body(**overrides), headers={"X-Device-Key": key, "Accept-Language": "vi"}
+    )
     assert answer.status_code == 422
     assert answer.json["error"]["field"] == field
     assert answer.json["error"]["message"]
@@ -312,10 +327,16 @@ def test_kiosk_page_offers_the_listen_button_only_with_a_recording(admins, db, c
 def test_kiosk_form_without_javascript_records_read_aloud(client, db, make_device):
     _, key = make_device()
     page = client.get(f"/kiosk/{key}?service=land")
-    answer = client.post(f"/kiosk/{key}", data={
-        "csrf_token": csrf_from(page), "service": "land", "overall": "5", "read_aloud": "1",
-        "client_id": "6b0b0c36-5a43-4a4e-8f3a-9a1e4fbd0001",
-    })
+    answer = client.post(
+        f"/kiosk/{key}",
+        data={
+            "csrf_token": csrf_from(page),
+            "service": "land",
+            "overall": "5",
+            "read_aloud": "1",
+            "client_id": "6b0b0c36-5a43-4a4e-8f3a-9a1e4fbd0001",
+        },
+    )
     assert answer.status_code == 200
     [response] = stored_responses(db)
     assert response.mode == "read_aloud"

@@ -108,14 +108,27 @@ def test_admin_without_second_factor_must_set_it_up(client, make_user):
     secret = re.search(r'<code class="secret">([A-Z2-7 ]+)</code>', html).group(1).replace(" ", "")
     code = pyotp.TOTP(secret).now()
     # The password is asked again, the first time too (a stolen session must not set it up).
-    done = client.post("/auth/two-factor", data={"csrf_token": csrf_from(page), "code": code, "password": STAFF_PASSWORD})
+    done = client.post(
+        "/auth/two-factor", data={"csrf_token": csrf_from(page), "code": code, "password": STAFF_PASSWORD}
+    )
     assert done.status_code == 302
     db.session.refresh(admin)
     assert admin.totp_secret == secret
 
 
 def test_one_time_password_must_be_changed_first(runner, client, registry):
-    result = runner.invoke(args=["users", "create", "--email", "Chi.Manager@SonLa.gov.vn", "--role", "agency_manager", "--unit", "sl-ttpvhcc"])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "Chi.Manager@SonLa.gov.vn",
+            "--role",
+            "agency_manager",
+            "--unit",
+            "sl-ttpvhcc",
+        ]
+    )
     assert result.exit_code == 0, result.output
     password = re.search(r"One-time password: (\S+)", result.output).group(1)
     user = db.session.scalar(select(User).where(User.email == "chi.manager@sonla.gov.vn"))
@@ -124,10 +137,14 @@ def test_one_time_password_must_be_changed_first(runner, client, registry):
 
     assert post_login(client, "chi.manager@sonla.gov.vn", password).headers["Location"].endswith("/auth/password")
     page = client.get("/auth/password")
-    short = client.post("/auth/password", data={"csrf_token": csrf_from(page), "current": password, "new": "short", "confirm": "short"})
+    short = client.post(
+        "/auth/password", data={"csrf_token": csrf_from(page), "current": password, "new": "short", "confirm": "short"}
+    )
     assert short.status_code == 400
     new = "mây trắng trên đèo Pha Đin"
-    done = client.post("/auth/password", data={"csrf_token": csrf_from(page), "current": password, "new": new, "confirm": new})
+    done = client.post(
+        "/auth/password", data={"csrf_token": csrf_from(page), "current": password, "new": new, "confirm": new}
+    )
     assert done.status_code == 302
     db.session.refresh(user)
     assert not user.must_change_password
@@ -135,7 +152,12 @@ def test_one_time_password_must_be_changed_first(runner, client, registry):
 
 def test_users_create_refuses_bad_input(runner, registry):
     assert runner.invoke(args=["users", "create", "--email", "v@sonla.gov.vn", "--role", "viewer"]).exit_code != 0
-    assert runner.invoke(args=["users", "create", "--email", "v@sonla.gov.vn", "--role", "viewer", "--unit", "nope"]).exit_code != 0
+    assert (
+        runner.invoke(
+            args=["users", "create", "--email", "v@sonla.gov.vn", "--role", "viewer", "--unit", "nope"]
+        ).exit_code
+        != 0
+    )
     assert runner.invoke(args=["users", "create", "--email", "not-an-email", "--role", "admin"]).exit_code != 0
     assert db.session.scalar(select(User)) is None
 
@@ -184,7 +206,8 @@ def test_next_never_leaves_the_site(client, make_user, target):
     user = make_user("viewer", "sl-ttpvhcc", totp=False)
     page = client.get("/auth/login")
     answer = client.post(
-        f"/auth/login?next={target}", data={"csrf_token": csrf_from(page), "email": user.email, "password": STAFF_PASSWORD}
+        f"/auth/login?next={target}",
+        data={"csrf_token": csrf_from(page), "email": user.email, "password": STAFF_PASSWORD},
     )
     assert "evil.example" not in answer.headers["Location"]
 
@@ -229,7 +252,12 @@ def test_guessing_the_current_password_is_throttled(client, make_user, sign_in):
         page = client.get("/auth/password")
         answer = client.post(
             "/auth/password",
-            data={"csrf_token": csrf_from(page), "current": f"guess {attempt} wrong", "new": "x" * 20, "confirm": "x" * 20},
+            data={
+                "csrf_token": csrf_from(page),
+                "current": f"guess {attempt} wrong",
+                "new": "x" * 20,
+                "confirm": "x" * 20,
+            },
         )
     assert answer.status_code == 429
     assert "user.password_check_failed" in actions(user)

@@ -137,7 +137,14 @@ def test_manager_corrects_themes_audited_and_never_overwritten_by_the_rules(db, 
     assert {r.assigned_by_id for r in db.session.scalars(select(CommentTheme))} == {manager.id}
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "comment.themes")).one()
     assert event.user_id == manager.id and event.object_id == str(response_id)
-    assert event.before["themes"] == [{"theme": "waiting", "negative": True, "source": "rule", "rules_version": event.before["themes"][0]["rules_version"]}]
+    assert event.before["themes"] == [
+        {
+            "theme": "waiting",
+            "negative": True,
+            "source": "rule",
+            "rules_version": event.before["themes"][0]["rules_version"],
+        }
+    ]
     assert [t["theme"] for t in event.after["themes"]] == ["waiting", "attitude"]
     assert runner.invoke(args=["themes", "assign"]).output.startswith("0 comments")
     assert _themes(db, response_id)["attitude"] == (False, "moderator")
@@ -283,7 +290,9 @@ def test_demo_dashboard_shows_the_planted_themes_with_their_counts(db, registry,
     from webapp.models.insights import CommentTheme
     from webapp.periods import Period
 
-    seed_demo(responses=12_000, seed=11, now=datetime(2026, 9, 29, 3, 0, tzinfo=UTC), first_quarter=Period(2026, "Q", 2))
+    seed_demo(
+        responses=12_000, seed=11, now=datetime(2026, 9, 29, 3, 0, tzinfo=UTC), first_quarter=Period(2026, "Q", 2)
+    )
     assert db.session.scalar(select(func.count()).select_from(CommentTheme)) > 0
     assert assign_missing() == 0
     province = db.session.scalars(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.code)).first()
@@ -308,6 +317,8 @@ def test_demo_dashboard_shows_the_planted_themes_with_their_counts(db, registry,
     labels = list(rows)
     assert labels[0].startswith("Thời gian chờ") and labels[1].startswith("Thái độ")
     assert rows[labels[0]][-2] == str(mentions["waiting"]) and rows[labels[1]][-2] == str(mentions["attitude"])
-    assert complaints["waiting"] > complaints["attitude"] > max(
-        n for theme, n in complaints.items() if theme not in ("waiting", "attitude")
+    assert (
+        complaints["waiting"]
+        > complaints["attitude"]
+        > max(n for theme, n in complaints.items() if theme not in ("waiting", "attitude"))
     )

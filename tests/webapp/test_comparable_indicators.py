@@ -31,9 +31,12 @@ def session(published):
 
 
 def rows(session, metric: str, domain_type: str | None = None, period: str = PERIOD) -> list[PublishedEstimate]:
-    snapshot = session.scalar(select(PublishedSnapshot).where(PublishedSnapshot.period == period)
-                              .order_by(PublishedSnapshot.revision.desc()))
-    query = select(PublishedEstimate).where(PublishedEstimate.snapshot_id == snapshot.id, PublishedEstimate.metric == metric)
+    snapshot = session.scalar(
+        select(PublishedSnapshot).where(PublishedSnapshot.period == period).order_by(PublishedSnapshot.revision.desc())
+    )
+    query = select(PublishedEstimate).where(
+        PublishedEstimate.snapshot_id == snapshot.id, PublishedEstimate.metric == metric
+    )
     if domain_type:
         query = query.where(PublishedEstimate.domain_type == domain_type)
     return list(session.scalars(query.order_by(PublishedEstimate.domain)))
@@ -69,8 +72,13 @@ def test_the_sipas_index_counts_the_answers_to_the_five_aspects_overall_question
     row = province(session, "sipas-index")
     admin = instrument_ids(session, "admin")
     aspects = [f"aspect:{code}" for code in ("access", "procedure", "civil_servant", "result", "feedback")]
-    answered = select(ResponseScore.response_id).join(Response).where(
-        *valid(), Response.instrument_id.in_(admin), ResponseScore.metric.in_(aspects)).distinct().subquery()
+    answered = (
+        select(ResponseScore.response_id)
+        .join(Response)
+        .where(*valid(), Response.instrument_id.in_(admin), ResponseScore.metric.in_(aspects))
+        .distinct()
+        .subquery()
+    )
     assert row.n == session.scalar(select(func.count()).select_from(answered))
     assert 0 < row.estimate < 1
     assert row.extra["kind"] == "ratio of aspect answers"
@@ -80,8 +88,11 @@ def test_the_moh_item_level_rate_replaces_the_secondary_metric(session):
     assert not rows(session, "sat-health/item-level")
     row = province(session, "health-item-level")
     health = instrument_ids(session, "health")
-    assert row.n == session.scalar(select(func.count()).select_from(Response).where(
-        *valid(), Response.instrument_id.in_(health), Response.items_rated > 0))
+    assert row.n == session.scalar(
+        select(func.count())
+        .select_from(Response)
+        .where(*valid(), Response.instrument_id.in_(health), Response.items_rated > 0)
+    )
     # Satisfied with every item is rarer than satisfied with the average item.
     assert province(session, "sat-health/all-items").estimate < row.estimate
 
@@ -93,15 +104,22 @@ def test_the_moh_mean_score_is_on_the_one_to_five_scale_over_the_same_respondent
     assert row.n == province(session, "health-item-level").n
     # Unweighted check of the level: the weighted mean is near the plain mean of the answers.
     health = instrument_ids(session, "health")
-    total, rated = session.execute(select(func.sum(Response.items_score_sum), func.sum(Response.items_rated)).where(
-        *valid(), Response.instrument_id.in_(health))).one()
+    total, rated = session.execute(
+        select(func.sum(Response.items_score_sum), func.sum(Response.items_rated)).where(
+            *valid(), Response.instrument_id.in_(health)
+        )
+    ).one()
     assert row.estimate == pytest.approx(total / rated, abs=0.15)
 
 
 def test_the_come_back_rate_counts_those_who_answered_the_question(session):
     row = province(session, "health-come-back")
-    assert row.n == session.scalar(select(func.count()).select_from(ResponseScore).join(Response).where(
-        *valid(), ResponseScore.metric == "health-come-back"))
+    assert row.n == session.scalar(
+        select(func.count())
+        .select_from(ResponseScore)
+        .join(Response)
+        .where(*valid(), ResponseScore.metric == "health-come-back")
+    )
     assert row.target is None
 
 
@@ -112,8 +130,12 @@ def test_the_land_construction_investment_indicator_is_its_parents_answers_about
     # the sub-indicator would give away is withheld by complementary suppression).
     assert sum(parent_services[code].n for code in LAND if code in parent_services) <= row.n
     land_ids = list(session.scalars(select(Service.id).where(Service.code.in_(LAND))))
-    assert row.n == session.scalar(select(func.count()).select_from(ResponseScore).join(Response).where(
-        *valid(), ResponseScore.metric == "sat-procedures", Response.service_id.in_(land_ids)))
+    assert row.n == session.scalar(
+        select(func.count())
+        .select_from(ResponseScore)
+        .join(Response)
+        .where(*valid(), ResponseScore.metric == "sat-procedures", Response.service_id.in_(land_ids))
+    )
     # Its service cells would repeat the parent's: it is published by province, sector and unit.
     assert {r.domain_type for r in rows(session, "sat-land-construction-investment")} <= {"province", "sector", "unit"}
     assert row.target == pytest.approx(0.85) and row.extra.get("weighted") in ("yes", "imputed")
@@ -138,7 +160,8 @@ def test_a_subset_cell_is_a_sub_table_of_its_parent(session):
     universe.keys = {("sat-land-construction-investment", "province", "sl")}
     ((description, members),) = universe._subset_relations(PERIOD)
     assert members == [(PERIOD, "sat-land-construction-investment", "province", "sl")] + [
-        (PERIOD, "sat-procedures", "service", code) for code in LAND]
+        (PERIOD, "sat-procedures", "service", code) for code in LAND
+    ]
 
 
 @pytest.fixture()
@@ -149,12 +172,15 @@ def web(published):
     return published.test_client()
 
 
-@pytest.mark.parametrize(("code", "line"), [
-    ("sipas-index", "Following the SIPAS method — not an index published by the Ministry of Home Affairs."),
-    ("health-item-level", "Following the method of the Ministry of Health."),
-    ("health-come-back", "Following the method of the Ministry of Health."),
-    ("sat-education", "Following the guidance of the Ministry of Education and Training."),
-])
+@pytest.mark.parametrize(
+    ("code", "line"),
+    [
+        ("sipas-index", "Following the SIPAS method — not an index published by the Ministry of Home Affairs."),
+        ("health-item-level", "Following the method of the Ministry of Health."),
+        ("health-come-back", "Following the method of the Ministry of Health."),
+        ("sat-education", "Following the guidance of the Ministry of Education and Training."),
+    ],
+)
 def test_each_page_names_the_official_method_it_follows(web, code, line):
     page = web.get(f"/indicators/{code}?lang=en")
     assert page.status_code == 200
@@ -175,8 +201,12 @@ def test_the_api_returns_the_comparable_indicators_with_their_scale(web):
     import jsonschema
 
     schema = web.get("/api/v1/openapi.json").json["components"]["schemas"]["Estimate"]
-    for code, scale in (("sipas-index", "share"), ("health-mean-score", "score"), ("health-come-back", "share"),
-                        ("sat-land-construction-investment", "share")):
+    for code, scale in (
+        ("sipas-index", "share"),
+        ("health-mean-score", "score"),
+        ("health-come-back", "share"),
+        ("sat-land-construction-investment", "share"),
+    ):
         document = web.get(f"/api/v1/estimates?indicator={code}&period={PERIOD}").json
         found = {(e["domain_type"], e["domain"]): e for e in document["estimates"]}
         assert found[("province", "sl")]["estimate"] is not None and found[("province", "sl")]["scale"] == scale

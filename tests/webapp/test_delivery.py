@@ -71,8 +71,9 @@ def make_receipt(db, registry):
 
 
 def deliver(row, url, code, channels, contact=None):
-    rows = request_delivery(row, survey_url=url, code=code, contact=contact or {"phone": PHONE, "email": EMAIL},
-                            channels=channels)
+    rows = request_delivery(
+        row, survey_url=url, code=code, contact=contact or {"phone": PHONE, "email": EMAIL}, channels=channels
+    )
     database.session.commit()  # inline jobs run now
     database.session.expire_all()
     return rows
@@ -145,8 +146,7 @@ def test_an_unconfigured_channel_is_failed_not_configured(app, db, make_receipt)
     assert db.session.scalars(select(Job)).all() == []  # nothing queued
 
 
-def test_a_channel_unconfigured_by_the_time_the_job_runs_is_failed_not_configured(app, db, providers,
-                                                                                  make_receipt):
+def test_a_channel_unconfigured_by_the_time_the_job_runs_is_failed_not_configured(app, db, providers, make_receipt):
     _, gateway = providers
     gateway.then("503")
     _, row, url, code = make_receipt()
@@ -262,8 +262,12 @@ def test_request_delivery_twice_for_the_same_row_is_one_job_per_delivery(db, pro
     _, row, url, code = make_receipt()
     deliver(row, url, code, ["sms"])
     delivery = db.session.scalar(select(Delivery))
-    jobs.enqueue("deliver", {"delivery_id": delivery.id}, key=f"deliver:{delivery.id}",
-                 sealed={"to": PHONE, "survey_url": url, "code": code})
+    jobs.enqueue(
+        "deliver",
+        {"delivery_id": delivery.id},
+        key=f"deliver:{delivery.id}",
+        sealed={"to": PHONE, "survey_url": url, "code": code},
+    )
     db.session.commit()
     jobs.drain(now=later())
     assert len(gateway.calls) == 1
@@ -306,7 +310,7 @@ def test_opt_out_link_records_only_a_keyed_hash_and_stops_later_messages(app, cl
     _, row, url, code = make_receipt()
     deliver(row, url, code, ["sms"])
     text = gateway.calls[0].body["text"]
-    link = text[text.index("/optout/"):].split()[0]
+    link = text[text.index("/optout/") :].split()[0]
     limiter.reset()
 
     page = client.get(link)
@@ -326,7 +330,9 @@ def test_opt_out_link_records_only_a_keyed_hash_and_stops_later_messages(app, cl
     _, second, url2, code2 = make_receipt("HS-0002")
     deliver(second, url2, code2, ["sms", "zalo", "email"])
     db.session.expire_all()
-    new = {d.channel: d.status for d in db.session.scalars(select(Delivery).where(Delivery.receipt_token_id == second.id))}
+    new = {
+        d.channel: d.status for d in db.session.scalars(select(Delivery).where(Delivery.receipt_token_id == second.id))
+    }
     assert new == {"sms": "opted_out", "zalo": "opted_out", "email": "sent"}
     assert len(gateway.calls) == 1 and len(sink.messages) == 1
     again = check_page(client.get(link))  # already opted out: says so, no form needed
@@ -378,8 +384,9 @@ def test_status_counts_per_unit_and_service_with_answered(client, db, providers,
     unit_id = db.session.scalar(select(Unit.id).where(Unit.code == UNIT))
     service_id = db.session.scalar(select(Service.id).where(Service.code == SERVICE))
     counts = status_counts()
-    assert counts == {(unit_id, service_id): {"queued": 0, "sent": 2, "failed": 1, "opted_out": 0, "capped": 0,
-                                              "answered": 1}}
+    assert counts == {
+        (unit_id, service_id): {"queued": 0, "sent": 2, "failed": 1, "opted_out": 0, "capped": 0, "answered": 1}
+    }
     assert status_counts(unit_ids=[unit_id + 100000]) == {}
     from webapp.periods import vietnam_today
 
@@ -440,8 +447,19 @@ def test_the_contact_is_nowhere_but_at_the_providers(app, db, providers, make_re
 
 def test_delivery_rows_hold_no_personal_column():
     names = {column.name for column in Delivery.__table__.columns}
-    assert names == {"id", "receipt_token_id", "unit_id", "service_id", "channel", "status", "attempts", "reason",
-                     "provider_ref", "created_at", "sent_at"}
+    assert names == {
+        "id",
+        "receipt_token_id",
+        "unit_id",
+        "service_id",
+        "channel",
+        "status",
+        "attempts",
+        "reason",
+        "provider_ref",
+        "created_at",
+        "sent_at",
+    }
     assert {column.name for column in DeliveryOptout.__table__.columns} == {"id", "contact_digest", "created_at"}
     assert ReceiptToken is not None
 
@@ -459,9 +477,14 @@ def test_a_dossier_posted_by_the_one_stop_system_gets_one_email_and_one_sms(clie
     unit = db.session.scalar(select(Unit).where(Unit.code == UNIT))
     issuer = service.create_client("Hệ thống một cửa tỉnh", unit)
     db.session.commit()
-    document = {"dossier_number": "000.00.12.H52-261207-0042", "unit": UNIT, "service": SERVICE,
-                "returned_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
-                "contact": {"phone": PHONE, "email": EMAIL}, "deliver": ["email", "sms"]}
+    document = {
+        "dossier_number": "000.00.12.H52-261207-0042",
+        "unit": UNIT,
+        "service": SERVICE,
+        "returned_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+        "contact": {"phone": PHONE, "email": EMAIL},
+        "deliver": ["email", "sms"],
+    }
     headers = {"Authorization": f"Bearer {issuer.token}"}
     answer = client.post("/api/v1/dossiers", json=document, headers=headers)
     assert answer.status_code == 201, answer.json

@@ -115,8 +115,14 @@ def test_zalo_error_codes_in_a_200_answer(gateway):
 def test_smtp_sender_delivers_one_mail_with_our_message_id():
     with smtp_sink() as sink:
         sender = SmtpSender(sink.url, "Chỉ số hài lòng <khaosat@sonla.gov.vn>", timeout=5)
-        message = Message(channel="email", to=EMAIL, subject="Đánh giá dịch vụ", text="Xin chào\nhttp://x/r/A",
-                          html="<p>Xin chào</p>", ref="delivery-3")
+        message = Message(
+            channel="email",
+            to=EMAIL,
+            subject="Đánh giá dịch vụ",
+            text="Xin chào\nhttp://x/r/A",
+            html="<p>Xin chào</p>",
+            ref="delivery-3",
+        )
         result = sender.send(message)
         (mail,) = sink.messages
     assert sink.recipients == [EMAIL]
@@ -129,7 +135,12 @@ def test_smtp_sender_delivers_one_mail_with_our_message_id():
 def test_smtp_url_is_parsed():
     sender = SmtpSender("smtp://user%40x:p%3Ass@mail.example:587?starttls=1", "a@b.vn")
     assert (sender.host, sender.port, sender.username, sender.password, sender.starttls) == (
-        "mail.example", 587, "user@x", "p:ss", True)
+        "mail.example",
+        587,
+        "user@x",
+        "p:ss",
+        True,
+    )
     with pytest.raises(ValueError):
         SmtpSender("http://mail.example", "a@b.vn")
 
@@ -189,8 +200,9 @@ def test_a_short_unit_name_keeps_the_code_in_the_sms(app):
 
 def test_email_has_the_unit_the_link_the_code_and_the_optout_link(app):
     with app.app_context():
-        subject, text, html = email_parts("UBND xã Chiềng Mung", "http://s.vn/r/ABC", CODE, "http://s.vn/optout/x",
-                                          "2027-02-05")
+        subject, text, html = email_parts(
+            "UBND xã Chiềng Mung", "http://s.vn/r/ABC", CODE, "http://s.vn/optout/x", "2027-02-05"
+        )
     assert "UBND xã Chiềng Mung" in subject
     for part in (text, html):
         assert "UBND xã Chiềng Mung" in part
@@ -205,8 +217,12 @@ def test_email_html_escapes_the_unit_name(app):
 
 def test_zalo_template_data_has_the_four_parameters():
     data = zalo_data("UBND  xã   Chiềng Mung", "http://s.vn/r/A", CODE, "http://s.vn/optout/x")
-    assert data == {"unit_name": "UBND xã Chiềng Mung", "code": CODE, "link": "http://s.vn/r/A",
-                    "optout_link": "http://s.vn/optout/x"}
+    assert data == {
+        "unit_name": "UBND xã Chiềng Mung",
+        "code": CODE,
+        "link": "http://s.vn/r/A",
+        "optout_link": "http://s.vn/optout/x",
+    }
 
 
 def test_a_long_or_broken_translation_still_gives_one_sms_with_both_links(app, monkeypatch):
@@ -216,8 +232,10 @@ def test_a_long_or_broken_translation_still_gives_one_sms_with_both_links(app, m
         if "code" in values:
             return f"{values['unit']} " + "x" * 150
         if "rate" in text:
-            return (f"Kính mời ông/bà dành chút thời gian đánh giá chất lượng phục vụ của {values['unit']} tại "
-                    f"{values['link']} ; nếu không muốn nhận tin nữa: {values['optout']}")
+            return (
+                f"Kính mời ông/bà dành chút thời gian đánh giá chất lượng phục vụ của {values['unit']} tại "
+                f"{values['link']} ; nếu không muốn nhận tin nữa: {values['optout']}"
+            )
         return f"{values['unit']} {values['link']}"  # the opt-out link lost by the translator
 
     monkeypatch.setattr(messages, "_", long_translation)

@@ -47,9 +47,18 @@ def test_a_worker_killed_during_the_provider_call_sends_again_with_the_same_refe
         }
         app = make_app(database, **settings)
         migrate_database(app)
-        workers = Workers(tmp_path, worker_environment(
-            database, secret, url, namespace, SMS_GATEWAY_URL=gateway.url + "/sms", SMS_GATEWAY_TOKEN="gw",
-            DELIVERY_HTTP_TIMEOUT="120"))
+        workers = Workers(
+            tmp_path,
+            worker_environment(
+                database,
+                secret,
+                url,
+                namespace,
+                SMS_GATEWAY_URL=gateway.url + "/sms",
+                SMS_GATEWAY_TOKEN="gw",
+                DELIVERY_HTTP_TIMEOUT="120",
+            ),
+        )
 
         from surveys.tokens import display_token, issue_token
         from webapp.delivery import request_delivery
@@ -66,8 +75,13 @@ def test_a_worker_killed_during_the_provider_call_sends_again_with_the_same_refe
             service = db.session.scalar(select(Service).where(Service.code == "civil-status"))
             token, row = issue_token(unit, service, "HS-KILL-1")
             db.session.commit()
-            (delivery,) = request_delivery(row, survey_url=f"http://x.test/r/{token}", code=display_token(token),
-                                           contact={"phone": PHONE}, channels=["sms"])
+            (delivery,) = request_delivery(
+                row,
+                survey_url=f"http://x.test/r/{token}",
+                code=display_token(token),
+                contact={"phone": PHONE},
+                channels=["sms"],
+            )
             db.session.commit()  # the message goes to Redis now
             delivery_id = delivery.id
 

@@ -47,8 +47,12 @@ def test_counts_for_every_quarter_since_2012(seeded):
 
 def test_reporting_follows_the_tree_valid_in_each_quarter(seeded):
     db, _ = seeded
-    before = db.session.scalars(select(Unit.kind).join(Response, Response.unit_id == Unit.id).where(Response.period == "2025-Q2").distinct()).all()
-    after_units = db.session.scalars(select(Unit).join(Response, Response.unit_id == Unit.id).where(Response.period == "2026-Q3").distinct()).all()
+    before = db.session.scalars(
+        select(Unit.kind).join(Response, Response.unit_id == Unit.id).where(Response.period == "2025-Q2").distinct()
+    ).all()
+    after_units = db.session.scalars(
+        select(Unit).join(Response, Response.unit_id == Unit.id).where(Response.period == "2026-Q3").distinct()
+    ).all()
     assert "district" in before
     assert all(u.kind != "district" and (u.valid_to is None) for u in after_units)
 
@@ -61,10 +65,14 @@ def test_no_response_is_in_the_future(seeded):
 
 def test_answers_are_valid_for_their_instrument_version(seeded):
     db, _ = seeded
-    instruments = {row.id: definitions.instrument_from_snapshot(row.snapshot) for row in db.session.scalars(select(Instrument))}
+    instruments = {
+        row.id: definitions.instrument_from_snapshot(row.snapshot) for row in db.session.scalars(select(Instrument))
+    }
     residence = {u.code for u in db.session.scalars(select(Unit))}
     for response in db.session.scalars(select(Response).where(Response.status == "valid").limit(400)):
-        errors = definitions.validate_answers(instruments[response.instrument_id], response.answers, sources={"residence_units": residence})
+        errors = definitions.validate_answers(
+            instruments[response.instrument_id], response.answers, sources={"residence_units": residence}
+        )
         assert errors == [], (response.answers, errors)
 
 
@@ -73,7 +81,9 @@ def test_responses_answer_version_1_before_the_switch_and_the_active_version_fro
     from webapp.periods import Period
 
     db, _ = seeded
-    switch = Period.quarter_of(datetime.combine(DEMO_VERSION_SWITCH, datetime.min.time(), tzinfo=UTC) + timedelta(days=1)).label
+    switch = Period.quarter_of(
+        datetime.combine(DEMO_VERSION_SWITCH, datetime.min.time(), tzinfo=UTC) + timedelta(days=1)
+    ).label
     rows = db.session.execute(
         select(Instrument.code, Instrument.version, Instrument.active, Response.period)
         .join(Response, Response.instrument_id == Instrument.id)
@@ -96,32 +106,52 @@ def test_kiosk_ratings_keep_the_scale_of_their_era(seeded):
         .where(Instrument.code == "counter-quick")
         .group_by(Instrument.version, Response.kiosk_rating, ResponseScore.metric)
     ).all()
-    assert {(version, metric) for version, _rating, metric, _n in rows} == {(1, "sat-agencies-3face"), (2, "sat-agencies")}
+    assert {(version, metric) for version, _rating, metric, _n in rows} == {
+        (1, "sat-agencies-3face"),
+        (2, "sat-agencies"),
+    }
     assert {rating for version, rating, _, _ in rows if version == 1} == {1, 2, 3}
     assert {rating for version, rating, _, _ in rows if version == 2} == {1, 2, 3, 4, 5}
     # No "no opinion" where the instrument has none: every five-face rating is 1–5.
-    assert db.session.scalar(
-        select(func.count()).select_from(Response).join(Instrument, Response.instrument_id == Instrument.id)
-        .where(Instrument.code == "counter-quick", Instrument.version == 2, Response.kiosk_rating.is_(None))
-    ) == 0
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Response)
+            .join(Instrument, Response.instrument_id == Instrument.id)
+            .where(Instrument.code == "counter-quick", Instrument.version == 2, Response.kiosk_rating.is_(None))
+        )
+        == 0
+    )
 
 
 def test_the_three_face_series_has_its_own_truth_and_reads_higher(seeded):
     db, _ = seeded
     three = db.session.scalar(select(func.avg(DemoTruth.rate)).where(DemoTruth.indicator_code == "sat-agencies-3face"))
-    agencies = db.session.scalar(select(func.avg(DemoTruth.rate)).where(
-        DemoTruth.indicator_code == "sat-agencies", DemoTruth.period < "2026-Q3"))
+    agencies = db.session.scalar(
+        select(func.avg(DemoTruth.rate)).where(DemoTruth.indicator_code == "sat-agencies", DemoTruth.period < "2026-Q3")
+    )
     assert three > agencies + 0.05
-    assert db.session.scalar(select(func.count()).select_from(DemoTruth).where(
-        DemoTruth.indicator_code == "sat-agencies-3face", DemoTruth.period >= "2026-Q3")) == 0
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(DemoTruth)
+            .where(DemoTruth.indicator_code == "sat-agencies-3face", DemoTruth.period >= "2026-Q3")
+        )
+        == 0
+    )
 
 
 def test_no_personal_data_and_demographics_only_with_consent(seeded):
     db, _ = seeded
-    without_consent = db.session.scalar(select(func.count()).select_from(Response).where(
-        Response.consent_demographics.is_(False), Response.ethnicity_group.is_not(None)))
+    without_consent = db.session.scalar(
+        select(func.count())
+        .select_from(Response)
+        .where(Response.consent_demographics.is_(False), Response.ethnicity_group.is_not(None))
+    )
     assert without_consent == 0
-    with_consent = db.session.scalar(select(func.count()).select_from(Response).where(Response.consent_demographics.is_(True)))
+    with_consent = db.session.scalar(
+        select(func.count()).select_from(Response).where(Response.consent_demographics.is_(True))
+    )
     assert with_consent > 0
 
 
@@ -153,7 +183,8 @@ def test_counter_ratings_run_higher_than_online_ones(seeded):
     db, _ = seeded
     by_channel = defaultdict(lambda: [0, 0])
     rows = db.session.execute(
-        select(Response.channel, ResponseScore.satisfied).join(ResponseScore, ResponseScore.response_id == Response.id)
+        select(Response.channel, ResponseScore.satisfied)
+        .join(ResponseScore, ResponseScore.response_id == Response.id)
         .where(ResponseScore.metric == "sat-agencies", Response.status == "valid", Response.period >= "2019-Q1")
     )
     for channel, satisfied in rows:

@@ -20,10 +20,18 @@ MAY = datetime(2026, 5, 10, 2, 0, tzinfo=UTC)
 def rate(unit: str, service: str, when: datetime, satisfied: int, count: int) -> None:
     """``count`` online ratings of ``unit``, the first ``satisfied`` of them satisfied."""
     for i in range(count):
-        submit_response(Submission(
-            client_id=uuid.uuid4(), instrument_code="counter-quick", unit_code=unit, service_code=service, channel="online",
-            answers={"overall": 3 if i < satisfied else 1}, answered_at=when + timedelta(minutes=7 * i),
-        ), now=when + timedelta(days=1))
+        submit_response(
+            Submission(
+                client_id=uuid.uuid4(),
+                instrument_code="counter-quick",
+                unit_code=unit,
+                service_code=service,
+                channel="online",
+                answers={"overall": 3 if i < satisfied else 1},
+                answered_at=when + timedelta(minutes=7 * i),
+            ),
+            now=when + timedelta(days=1),
+        )
 
 
 def public_rows(client, period: str) -> dict[tuple, dict]:
@@ -198,7 +206,10 @@ def test_audit_finds_nothing_on_the_demo(demo, app):
         result = app.test_cli_runner().invoke(args=["disclosure", "audit", "--tables-only"])
         assert result.exit_code == 0, result.output
         snapshots = db.session.scalars(select(PublishedSnapshot)).all()
-        assert sum(s.summary["disclosure"]["complementary"] + s.summary["disclosure"]["rate_withheld"] for s in snapshots) > 0
+        assert (
+            sum(s.summary["disclosure"]["complementary"] + s.summary["disclosure"]["rate_withheld"] for s in snapshots)
+            > 0
+        )
 
 
 def test_no_row_without_a_rate_shows_transactions_on_the_demo(demo, app):

@@ -49,11 +49,18 @@ def _busiest_unit(session, sector):
     from webapp.models import Response, ResponseScore, Unit
 
     return session.execute(
-        select(Unit.code).join(Response, Response.unit_id == Unit.id)
+        select(Unit.code)
+        .join(Response, Response.unit_id == Unit.id)
         .join(ResponseScore, ResponseScore.response_id == Response.id)
-        .where(Unit.sector == sector, Response.period == PERIOD, Response.status == "valid",
-               ResponseScore.metric.like("aspect:%"))
-        .group_by(Unit.code).order_by(func.count().desc()).limit(1)
+        .where(
+            Unit.sector == sector,
+            Response.period == PERIOD,
+            Response.status == "valid",
+            ResponseScore.metric.like("aspect:%"),
+        )
+        .group_by(Unit.code)
+        .order_by(func.count().desc())
+        .limit(1)
     ).scalar_one()
 
 
@@ -76,15 +83,23 @@ def test_drivers_are_disclosed_only_where_the_rates_are(session):
     from webapp.publishing import drivers as publishing
 
     snapshot = _snapshot(session)
-    published = {(e.metric, e.domain_type, e.domain): e for e in session.scalars(
-        select(PublishedEstimate).where(PublishedEstimate.snapshot_id == snapshot.id, PublishedEstimate.estimate.is_not(None)))}
+    published = {
+        (e.metric, e.domain_type, e.domain): e
+        for e in session.scalars(
+            select(PublishedEstimate).where(
+                PublishedEstimate.snapshot_id == snapshot.id, PublishedEstimate.estimate.is_not(None)
+            )
+        )
+    }
     rows = _drivers(session, snapshot)
     assert rows
     for row in rows:
         assert (row.indicator, row.domain_type, row.domain) in published
         rate_domain = ("province", "sl") if row.domain_type == "sector" else (row.domain_type, row.domain)
         assert row.performance == published[(f"{row.indicator}/aspect:{row.aspect}", *rate_domain)].estimate
-        aspects = len(_drivers(session, snapshot, indicator=row.indicator, domain_type=row.domain_type, domain=row.domain))
+        aspects = len(
+            _drivers(session, snapshot, indicator=row.indicator, domain_type=row.domain_type, domain=row.domain)
+        )
         assert row.n >= publishing.MIN_COMPLETE
         assert min(row.extra["events"], row.n - row.extra["events"]) >= publishing.EVENTS_PER_PARAMETER * aspects
     assert not [r for r in rows if r.domain_type == "unit"]
@@ -99,9 +114,14 @@ def _agency_client(published, unit_code):
 
     limiter.reset()
     with published.app_context():
-        user = User(email=f"viewer-drivers-{unit_code}@sonla.gov.vn", password_hash=hash_password(STAFF_PASSWORD),
-                    role="viewer", unit=db.session.scalar(select(Unit).where(Unit.code == unit_code)),
-                    must_change_password=False, totp_secret=pyotp.random_base32())
+        user = User(
+            email=f"viewer-drivers-{unit_code}@sonla.gov.vn",
+            password_hash=hash_password(STAFF_PASSWORD),
+            role="viewer",
+            unit=db.session.scalar(select(Unit).where(Unit.code == unit_code)),
+            must_change_password=False,
+            totp_secret=pyotp.random_base32(),
+        )
         db.session.add(user)
         db.session.commit()
         http = published.test_client()
@@ -147,11 +167,21 @@ def test_public_unit_page_shows_the_matrix_and_leaves_the_cache_with_a_new_snaps
     from webapp.publishing.publish import publish_period
 
     snapshot = _snapshot(session)
-    candidates = sorted(set(session.scalars(
-        select(PublishedEstimate.domain).join(Unit, Unit.code == PublishedEstimate.domain)
-        .where(PublishedEstimate.snapshot_id == snapshot.id, PublishedEstimate.domain_type == "unit",
-               PublishedEstimate.metric.like("sat-%/aspect:%"), PublishedEstimate.estimate.is_not(None),
-               Unit.sector.in_(["admin", "health"])))))
+    candidates = sorted(
+        set(
+            session.scalars(
+                select(PublishedEstimate.domain)
+                .join(Unit, Unit.code == PublishedEstimate.domain)
+                .where(
+                    PublishedEstimate.snapshot_id == snapshot.id,
+                    PublishedEstimate.domain_type == "unit",
+                    PublishedEstimate.metric.like("sat-%/aspect:%"),
+                    PublishedEstimate.estimate.is_not(None),
+                    Unit.sector.in_(["admin", "health"]),
+                )
+            )
+        )
+    )
     assert candidates
     limiter.reset()
     web = published.test_client()
@@ -164,8 +194,11 @@ def test_public_unit_page_shows_the_matrix_and_leaves_the_cache_with_a_new_snaps
     monkeypatch.setattr(publishing, "MIN_COMPLETE", 20)
     monkeypatch.setattr(publishing, "EVENTS_PER_PARAMETER", 1)
     revised = publish_period(PERIOD, reason="Drivers test: a revision gets its own driver rows", now=NOW)
-    own = session.scalars(select(PublishedDriver).where(PublishedDriver.snapshot_id == revised.snapshot_id,
-                                                        PublishedDriver.domain_type == "unit")).all()
+    own = session.scalars(
+        select(PublishedDriver).where(
+            PublishedDriver.snapshot_id == revised.snapshot_id, PublishedDriver.domain_type == "unit"
+        )
+    ).all()
     assert own, "the revision stores unit models"
     unit = own[0].domain
     assert unit in candidates

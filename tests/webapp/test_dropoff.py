@@ -49,7 +49,13 @@ def test_each_page_counts_a_session_once_and_sending_counts_apart(client, app, d
     assert {row.section for row in rows} == {"access"}
     # Nothing about the sessions is kept: a counter per instrument version, day and page.
     assert {column.name for column in DropoffCount.__table__.columns} == {
-        "id", "instrument_id", "day", "page", "section", "sessions"}
+        "id",
+        "instrument_id",
+        "day",
+        "page",
+        "section",
+        "sessions",
+    }
 
 
 def test_admin_page_shows_the_share_reaching_each_page(client, app, db, registry, make_user, sign_in):
@@ -60,8 +66,10 @@ def test_admin_page_shows_the_share_reaching_each_page(client, app, db, registry
     soup = check_page(admin.get("/admin/dropoff?lang=en"), lang="en")
     table = soup.find("table")
     assert "admin-procedure, version" in soup.get_text()
-    rows = {tr.th.get_text(strip=True): [td.get_text(strip=True) for td in tr.find_all("td")]
-            for tr in table.tbody.find_all("tr")}
+    rows = {
+        tr.th.get_text(strip=True): [td.get_text(strip=True) for td in tr.find_all("td")]
+        for tr in table.tbody.find_all("tr")
+    }
     assert rows["1"][1:] == ["2", "100%"] or rows["1"][1:] == ["2", "100.0%"]
     assert rows["2"][0] == "1. Access to public administrative services"
     assert rows["4"][1] == "1" and rows["4"][2].startswith("50")

@@ -128,13 +128,18 @@ def _design(units, offered, rng) -> list[tuple[int, int, int, int]]:
     """``(unit, service, responses per quarter, transactions per quarter)`` of each weighting cell."""
     design = []
     for unit in units:
-        chosen = sorted(rng.choice(sorted(offered[unit.id]), size=min(len(offered[unit.id]), int(rng.integers(1, 4))),
-                                   replace=False).tolist())
+        chosen = sorted(
+            rng.choice(
+                sorted(offered[unit.id]), size=min(len(offered[unit.id]), int(rng.integers(1, 4))), replace=False
+            ).tolist()
+        )
         total = int(rng.integers(UNIT_RESPONSES[0], UNIT_RESPONSES[1] + 1))
         sizes = rng.multinomial(total - 3 * len(chosen), np.full(len(chosen), 1 / len(chosen))) + 3
         weights = np.exp(rng.uniform(np.log(WEIGHT_RANGE[0]), np.log(WEIGHT_RANGE[1]), size=len(chosen)))
-        design += [(unit.id, service_id, int(n), max(int(round(w * n)), int(n)))
-                   for service_id, n, w in zip(chosen, sizes, weights, strict=True)]
+        design += [
+            (unit.id, service_id, int(n), max(int(round(w * n)), int(n)))
+            for service_id, n, w in zip(chosen, sizes, weights, strict=True)
+        ]
     return design
 
 
@@ -150,25 +155,49 @@ def _insert_quarter(db, rng, label, design, instrument_id, next_id) -> int:
 
     quarter = Period.parse(label)
     moment = datetime(quarter.start.year, quarter.start.month, 15, 3, 0, tzinfo=UTC)
-    db.session.execute(insert(TransactionCount.__table__), [
-        {"period": label, "unit_id": u, "service_id": s, "respondent_type": "all", "count": big_n, "source": "test",
-         "imported_at": IMPORTED_AT} for u, s, _n, big_n in design])
+    db.session.execute(
+        insert(TransactionCount.__table__),
+        [
+            {
+                "period": label,
+                "unit_id": u,
+                "service_id": s,
+                "respondent_type": "all",
+                "count": big_n,
+                "source": "test",
+                "imported_at": IMPORTED_AT,
+            }
+            for u, s, _n, big_n in design
+        ],
+    )
     rows, scores = [], []
     for unit_id, service_id, n, _big_n in design:
         satisfied = {code: rng.random(n) < rate for code, (rate, _c) in TRUE_RATE.items()}
         for k in range(n):
-            rows.append({
-                "id": next_id, "client_id": uuid.UUID(int=int(rng.integers(0, 2**63)) << 64 | next_id, version=4),
-                "instrument_id": instrument_id, "unit_id": unit_id, "service_id": service_id,
-                "channel": "paper" if k % 3 else "online", "respondent_type": "citizen", "period": label,
-                "answered_at": moment + timedelta(minutes=k), "received_at": moment + timedelta(minutes=k, seconds=30),
-                "answers": {}, "reasons": [], "quality_flags": [], "status": "valid",
-            })
+            rows.append(
+                {
+                    "id": next_id,
+                    "client_id": uuid.UUID(int=int(rng.integers(0, 2**63)) << 64 | next_id, version=4),
+                    "instrument_id": instrument_id,
+                    "unit_id": unit_id,
+                    "service_id": service_id,
+                    "channel": "paper" if k % 3 else "online",
+                    "respondent_type": "citizen",
+                    "period": label,
+                    "answered_at": moment + timedelta(minutes=k),
+                    "received_at": moment + timedelta(minutes=k, seconds=30),
+                    "answers": {},
+                    "reasons": [],
+                    "quality_flags": [],
+                    "status": "valid",
+                }
+            )
             scores += [(next_id, code, bool(satisfied[code][k])) for code in TRUE_RATE]
             next_id += 1
     db.session.execute(insert(Response.__table__), rows)
-    db.session.execute(insert(ResponseScore.__table__),
-                       [{"response_id": r, "metric": m, "satisfied": int(s)} for r, m, s in scores])
+    db.session.execute(
+        insert(ResponseScore.__table__), [{"response_id": r, "metric": m, "satisfied": int(s)} for r, m, s in scores]
+    )
     return next_id
 
 
@@ -202,8 +231,13 @@ def end_to_end(app):
 
 
 def _judged(rows, indicator=None):
-    return [r for (code, _label), page in rows.items() if indicator in (None, code) for r in page
-            if r["domain_type"] in JUDGED and r["estimate"] is not None]
+    return [
+        r
+        for (code, _label), page in rows.items()
+        if indicator in (None, code)
+        for r in page
+        if r["domain_type"] in JUDGED and r["estimate"] is not None
+    ]
 
 
 def test_end_to_end_database_is_as_described(end_to_end):

@@ -38,11 +38,19 @@ def test_good_file_is_imported(runner, db, registry, tmp_path):
 
 def test_reimport_replaces_the_period_and_is_audited(runner, db, registry, tmp_path):
     runner.invoke(args=["import", "transactions", str(write(tmp_path, GOOD))])
-    result = runner.invoke(args=["import", "transactions", str(write(tmp_path, "period,unit,service,count\n2026-Q3,sl-ttpvhcc,land,100\n", "v2.csv"))])
+    result = runner.invoke(
+        args=[
+            "import",
+            "transactions",
+            str(write(tmp_path, "period,unit,service,count\n2026-Q3,sl-ttpvhcc,land,100\n", "v2.csv")),
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert "replacing 2 earlier rows" in result.output
     assert total(db) == 100
-    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "transactions.import").order_by(AuditEvent.id)).all()
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "transactions.import").order_by(AuditEvent.id)
+    ).all()
     assert len(events) == 2
     assert events[1].before["totals"] == {"2026-Q3": 165} and events[1].after["totals"] == {"2026-Q3": 100}
 
@@ -76,7 +84,9 @@ def test_each_bad_row_is_reported(runner, db, registry, tmp_path, row, message):
 
 
 def test_split_and_all_cannot_mix(runner, db, registry, tmp_path):
-    text = "period,unit,service,respondent_type,count\n2026-Q3,sl-ttpvhcc,land,all,5\n2026-Q3,sl-ttpvhcc,land,business,2\n"
+    text = (
+        "period,unit,service,respondent_type,count\n2026-Q3,sl-ttpvhcc,land,all,5\n2026-Q3,sl-ttpvhcc,land,business,2\n"
+    )
     result = runner.invoke(args=["import", "transactions", str(write(tmp_path, text))])
     assert result.exit_code == 1 and "either split by respondent type" in result.output
 

@@ -58,8 +58,11 @@ def test_masking_cannot_push_the_responsible_post_past_its_column(db, published,
 
 @pytest.mark.parametrize(
     "path",
-    ["/agency/actions/99999999999999999999999", "/agency/actions/99999999999999999999999/updates",
-     "/agency/comments/99999999999999999999999/themes"],
+    [
+        "/agency/actions/99999999999999999999999",
+        "/agency/actions/99999999999999999999999/updates",
+        "/agency/comments/99999999999999999999999/themes",
+    ],
 )
 def test_out_of_range_ids_answer_404(app, db, published, make_user, sign_in, path):  # noqa: F811
     from tests.webapp.test_role_matrix import valid_csrf_token
@@ -117,9 +120,11 @@ def test_bad_progress_input_is_a_400(db, published, make_user, sign_in):  # noqa
     http = sign_in(make_user("agency_manager", OURS))
     _create(http, GOOD)
     plan_id = _plans(db)[0].id
-    for data in ({"status": "done", "note": "ok", "outcome": "y" * 2001},
-                 {"status": "in_progress", "note": "a\x00b"},
-                 {"status": "x" * 5000, "note": "ok"}):
+    for data in (
+        {"status": "done", "note": "ok", "outcome": "y" * 2001},
+        {"status": "in_progress", "note": "a\x00b"},
+        {"status": "x" * 5000, "note": "ok"},
+    ):
         assert _update(http, plan_id, data).status_code == 400
     assert _plans(db)[0].updates == []
 
@@ -128,19 +133,26 @@ def test_priority_chart_skips_points_it_cannot_place():
     from public import charts
 
     text = charts.ChartText(title="t", desc="d", x_label="x", y_label="y", target_label="", empty="none")
-    points = [charts.PriorityPoint("a", 0.8, 1.2, 1), charts.PriorityPoint("b", 0.7, math.nan, 2),
-              charts.PriorityPoint("c", 0.6, math.inf, 3)]
+    points = [
+        charts.PriorityPoint("a", 0.8, 1.2, 1),
+        charts.PriorityPoint("b", 0.7, math.nan, 2),
+        charts.PriorityPoint("c", 0.6, math.inf, 3),
+    ]
     svg = str(charts.priority_svg(points, text, ("1", "2", "3", "4"), split=1.2))
     assert svg.count('class="point"') == 1
 
 
 def test_plan_texts_mask_the_formats_the_issue_lists(db, published, make_user, sign_in, client):  # noqa: F811
     http = sign_in(make_user("agency_manager", OURS))
-    said = ("Tôi tên Mùa A Sáng, gọi 0 9 1 2 3 4 5 6 7 8 hoặc 0912/345/678, 0912_345_678, "
-            "0912\u200b345\u200b678, thư nguyenvana @ gmail . com mà không ai trả lời.")
+    said = (
+        "Tôi tên Mùa A Sáng, gọi 0 9 1 2 3 4 5 6 7 8 hoặc 0912/345/678, 0912_345_678, "
+        "0912\u200b345\u200b678, thư nguyenvana @ gmail . com mà không ai trả lời."
+    )
     assert _create(http, {**GOOD, "said": said}).status_code == 302
     plan_id = _plans(db)[0].id
-    assert _update(http, plan_id, {"status": "in_progress", "note": "Đã gọi lại cho bà Lò Thị Xuân."}).status_code == 302
+    assert (
+        _update(http, plan_id, {"status": "in_progress", "note": "Đã gọi lại cho bà Lò Thị Xuân."}).status_code == 302
+    )
     stored = _plans(db)[0]
     public = check_page(client.get(f"/units/{OURS}?lang=en")).get_text(" ")
     audit = [str(e.after) for e in _events(db, "action_plan.create") + _events(db, "action_plan.update")]
@@ -150,7 +162,7 @@ def test_plan_texts_mask_the_formats_the_issue_lists(db, published, make_user, s
         assert not any(leak in text for text in audit)
 
 
-@pytest.mark.parametrize("value", ['<script>alert(1)</script>', "complaint\x00", "x" * 10000])
+@pytest.mark.parametrize("value", ["<script>alert(1)</script>", "complaint\x00", "x" * 10000])
 def test_hostile_theme_corrections_are_a_400_shown_as_text(db, registry, make_user, sign_in, value):
     from tests.webapp.test_comment_themes import _commented, _post_themes, _themes
 
@@ -217,8 +229,9 @@ def test_eight_copies_of_one_plan_sent_at_once_store_one(app, db, published, bac
 
     limiter.reset()
     copies = 8
-    clients = [sign_in(make_user("agency_manager", OURS, email=f"m{i}@sonla.gov.vn"), app.test_client())
-               for i in range(copies)]
+    clients = [
+        sign_in(make_user("agency_manager", OURS, email=f"m{i}@sonla.gov.vn"), app.test_client()) for i in range(copies)
+    ]
     tokens = [valid_csrf_token(app, http) for http in clients]
     barrier = threading.Barrier(copies)
     statuses: list[int] = []

@@ -67,9 +67,7 @@ def outputs(app):
                     reply=HOSTILE_REPLY,
                     replied_at=NOW,
                 ),
-                CommentReview(
-                    response_id=commented[1].id, status="published", reply="-2+3 @SUM(A1)", replied_at=NOW
-                ),
+                CommentReview(response_id=commented[1].id, status="published", reply="-2+3 @SUM(A1)", replied_at=NOW),
             ]
         )
         unit = db.session.scalar(select(Unit).where(Unit.code == commented[0].unit.code))
@@ -351,7 +349,7 @@ def test_finding_11_the_admin_page_shows_at_most_100_bad_rows(admin_client, db, 
     elapsed = time.monotonic() - answer_started
     assert answer.status_code == 422
     page = answer.get_data(as_text=True)
-    assert page.count("<tr><th scope=\"row\">") <= MAX_REPORTED_ROWS
+    assert page.count('<tr><th scope="row">') <= MAX_REPORTED_ROWS
     assert len(page) < 200_000
     assert f"{UNLISTED:,} more rows with errors" in page
     assert elapsed < 10
@@ -392,7 +390,9 @@ def test_finding_11_transaction_counts_in_other_digits_are_refused_not_a_crash(d
 
     registry_loaded(db)
     path = tmp_path / "digits.csv"
-    path.write_text("period,unit,service,count\n2026-Q1,sl-ttpvhcc,land,²\n2026-Q1,sl-ttpvhcc,land," + "9" * 5000 + "\n")
+    path.write_text(
+        "period,unit,service,count\n2026-Q1,sl-ttpvhcc,land,²\n2026-Q1,sl-ttpvhcc,land," + "9" * 5000 + "\n"
+    )
     with pytest.raises(ImportRejected) as refused:
         import_transactions(path)
     assert [p.column for p in refused.value.problems] == ["count", "count"]

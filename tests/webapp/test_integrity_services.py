@@ -86,7 +86,9 @@ def test_finding_03_allowance_falls_back_to_the_busiest_of_the_last_four_quarter
     from webapp.models import Service
     from webapp.services.receipts import allowance
 
-    add_dossier_counts(OURS, "land",
+    add_dossier_counts(
+        OURS,
+        "land",
         {quarter(-6): 900, quarter(-5): 40, quarter(-4): 70, quarter(-3): 10, quarter(-2): 30, quarter(-1): 20},
     )
     land = db.session.scalar(select(Service).where(Service.code == "land"))
@@ -273,9 +275,18 @@ def test_finding_03_revoking_used_codes_does_not_refill_the_allowance(app, db, r
         issued = issue_receipts(unit, service, [f"FAKE-{i}" for i in range(10)], actor=None)
         db.session.commit()
         for i, receipt in enumerate(issued):
-            submit_response(Submission(client_id=_uuid.uuid4(), instrument_code=service.instrument_code,
-                                       unit_code=unit.code, service_code=service.code, channel="qr", answers=answers,
-                                       receipt_token=receipt.row, source_address=f"198.51.100.{i}"))
+            submit_response(
+                Submission(
+                    client_id=_uuid.uuid4(),
+                    instrument_code=service.instrument_code,
+                    unit_code=unit.code,
+                    service_code=service.code,
+                    channel="qr",
+                    answers=answers,
+                    receipt_token=receipt.row,
+                    source_address=f"198.51.100.{i}",
+                )
+            )
         for receipt in issued:
             db.session.refresh(receipt.row)
             with pytest.raises(ServiceError) as refused:

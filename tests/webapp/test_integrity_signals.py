@@ -31,7 +31,9 @@ def plant(db, registry, unit_by_code):
     """``plant(unit_code, count, **fields)`` inserts ``count`` responses; returns their ids."""
     from webapp.models import Instrument, Response, Service
 
-    instruments = {row.version: row for row in db.session.scalars(select(Instrument).where(Instrument.code == "counter-quick"))}
+    instruments = {
+        row.version: row for row in db.session.scalars(select(Instrument).where(Instrument.code == "counter-quick"))
+    }
     service = db.session.scalar(select(Service).where(Service.code == "land"))
 
     def add(
@@ -317,7 +319,6 @@ def test_reinstate_and_exclude_services(db, plant):
 # --- the admin page ---------------------------------------------------------------------------
 
 
-
 def _audit(db, action: str):
     from webapp.models import AuditEvent
 
@@ -423,7 +424,8 @@ def test_bad_input_answers_4xx_never_500(admin_client, db, plant):
         == 404
     )
     long = admin_client.post(
-        f"/admin/integrity/responses/{flagged}/reinstate", data={"csrf_token": token, "reason": "x" * (REASON_MAX_LENGTH + 1)}
+        f"/admin/integrity/responses/{flagged}/reinstate",
+        data={"csrf_token": token, "reason": "x" * (REASON_MAX_LENGTH + 1)},
     )
     assert long.status_code == 400
     # a quarter with no data is simply empty

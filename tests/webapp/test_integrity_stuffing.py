@@ -23,11 +23,20 @@ UNIT = "sl-ttpvhcc"
 
 def _published_n(db, period: str) -> int:
     db.session.expire_all()
-    snapshot = db.session.scalar(select(PublishedSnapshot).where(PublishedSnapshot.period == period)
-                                 .order_by(PublishedSnapshot.revision.desc()).limit(1))
-    return db.session.scalar(select(PublishedEstimate.n).where(
-        PublishedEstimate.snapshot_id == snapshot.id, PublishedEstimate.metric == "sat-agencies",
-        PublishedEstimate.domain_type == "unit", PublishedEstimate.domain == UNIT))
+    snapshot = db.session.scalar(
+        select(PublishedSnapshot)
+        .where(PublishedSnapshot.period == period)
+        .order_by(PublishedSnapshot.revision.desc())
+        .limit(1)
+    )
+    return db.session.scalar(
+        select(PublishedEstimate.n).where(
+            PublishedEstimate.snapshot_id == snapshot.id,
+            PublishedEstimate.metric == "sat-agencies",
+            PublishedEstimate.domain_type == "unit",
+            PublishedEstimate.domain == UNIT,
+        )
+    )
 
 
 @pytest.fixture()
@@ -41,8 +50,14 @@ def published_quarter(client, db, make_device, kiosk_body):
     first_day = datetime.combine(quarter.start, time(9, 0), tzinfo=VIETNAM)
     for i in range(60):
         stamp = first_day + timedelta(days=i % 80, minutes=7 * i)
-        assert client.post("/api/v1/responses", json=kiosk_body(answered_at=stamp.isoformat(), answers={"overall": 2 + i % 2}),
-                           headers={"X-Device-Key": key}).status_code == 201
+        assert (
+            client.post(
+                "/api/v1/responses",
+                json=kiosk_body(answered_at=stamp.isoformat(), answers={"overall": 2 + i % 2}),
+                headers={"X-Device-Key": key},
+            ).status_code
+            == 201
+        )
     # As if it had synced in real time: its last contact was on the last afternoon of the quarter.
     last_contact = datetime.combine(quarter.end, time(16, 0), tzinfo=VIETNAM)
     device.last_seen_at = device.contact_floor_at = last_contact
@@ -52,7 +67,8 @@ def published_quarter(client, db, make_device, kiosk_body):
 
 
 def test_stuffing_attempt_moves_the_published_n_by_at_most_five_percent(
-        client, db, app, published_quarter, kiosk_body, make_user, sign_in):
+    client, db, app, published_quarter, kiosk_body, make_user, sign_in
+):
     from webapp.publishing.publish import publish_period
 
     quarter, device, key = published_quarter
@@ -65,7 +81,9 @@ def test_stuffing_attempt_moves_the_published_n_by_at_most_five_percent(
     token = csrf_from(page)
     inside = datetime.combine(quarter.start, time(10, 0), tzinfo=VIETNAM) + timedelta(days=30)
     for i in range(120):
-        body = kiosk_body(channel="paper", answered_at=(inside + timedelta(minutes=i)).isoformat(), answers={"overall": 3})
+        body = kiosk_body(
+            channel="paper", answered_at=(inside + timedelta(minutes=i)).isoformat(), answers={"overall": 3}
+        )
         assert client.post("/api/v1/responses", json=body, headers={"X-CSRFToken": token}).status_code == 401
         attempts += 1
 
@@ -82,8 +100,10 @@ def test_stuffing_attempt_moves_the_published_n_by_at_most_five_percent(
     devices_page = staff.get(f"/agency/units/{UNIT}/devices")
     for sheet in range(4):
         cases = "\n".join(f"FAKE-{sheet}-{i:03d}" for i in range(50))
-        refused = staff.post(f"/agency/units/{UNIT}/receipts",
-                             data={"csrf_token": csrf_from(devices_page), "service": "land", "cases": cases})
+        refused = staff.post(
+            f"/agency/units/{UNIT}/receipts",
+            data={"csrf_token": csrf_from(devices_page), "service": "land", "cases": cases},
+        )
         assert 400 <= refused.status_code < 500
         attempts += 50
     minted = db.session.scalar(select(ReceiptToken.id).limit(1))
@@ -96,8 +116,9 @@ def test_stuffing_attempt_moves_the_published_n_by_at_most_five_percent(
     after = _published_n(db, quarter.label)
     assert abs(after - before) <= 0.05 * attempts, (before, after, attempts)
 
-    snapshot = db.session.scalar(select(PublishedSnapshot).where(PublishedSnapshot.period == quarter.label,
-                                                                 PublishedSnapshot.revision == 2))
+    snapshot = db.session.scalar(
+        select(PublishedSnapshot).where(PublishedSnapshot.period == quarter.label, PublishedSnapshot.revision == 2)
+    )
     assert snapshot.summary["added"]["late_total"] == after - before
 
     # The integrity page lists the attempt.
@@ -122,8 +143,9 @@ def test_late_ratings_enter_only_through_a_revision_that_counts_them(client, db,
     assert _published_n(db, quarter.label) == 60, "a late rating never changes a published figure by itself"
     publish_period(quarter.label, reason="Late kiosk queue", now=datetime.now(UTC))
     assert _published_n(db, quarter.label) == 65
-    snapshot = db.session.scalar(select(PublishedSnapshot).where(PublishedSnapshot.period == quarter.label,
-                                                                 PublishedSnapshot.revision == 2))
+    snapshot = db.session.scalar(
+        select(PublishedSnapshot).where(PublishedSnapshot.period == quarter.label, PublishedSnapshot.revision == 2)
+    )
     assert snapshot.summary["added"] == {"late": {"kiosk": 5}, "late_total": 5, "reinstated": 0}
     page = client.get("/methodology?lang=en").get_data(as_text=True)
     assert "It includes 5 late ratings" in page and "Kiosk at the counter 5" in page

@@ -62,8 +62,10 @@ def count(db, model=Response) -> int:
 def test_an_interviewer_lands_on_the_interview_area(app, interviewer, sign_in):
     http = app.test_client()
     page = http.get("/auth/login")
-    answer = http.post("/auth/login", data={"csrf_token": csrf_from(page), "email": interviewer.email,
-                                            "password": "correct horse battery staple"})
+    answer = http.post(
+        "/auth/login",
+        data={"csrf_token": csrf_from(page), "email": interviewer.email, "password": "correct horse battery staple"},
+    )
     assert answer.status_code == 302 and path_of(answer) == "/interview/"
 
 
@@ -104,11 +106,16 @@ def test_the_respondents_language_is_recorded(signed_in, db):
     assert db.session.scalars(select(Response)).one().language == "en"
 
 
-@pytest.mark.parametrize("path", [
-    "/interview/sl-ttpvhcc", "/interview/sl-ttpvhcc/counter-quick?service=land",
-    # The ward itself is the account's own office: agencies do not rate themselves.
-    f"/interview/{WARD}", f"/interview/{WARD}/counter-quick?service={SERVICE}",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/interview/sl-ttpvhcc",
+        "/interview/sl-ttpvhcc/counter-quick?service=land",
+        # The ward itself is the account's own office: agencies do not rate themselves.
+        f"/interview/{WARD}",
+        f"/interview/{WARD}/counter-quick?service={SERVICE}",
+    ],
+)
 def test_outside_the_subtree_or_its_own_office_is_refused(app, signed_in, db, path):
     assert signed_in.get(path).status_code == 403
     if "?" in path:
@@ -117,7 +124,9 @@ def test_outside_the_subtree_or_its_own_office_is_refused(app, signed_in, db, pa
     assert count(db) == 0
     soup = check_page(signed_in.get("/interview/?lang=en"), lang="en")
     hrefs = {a["href"] for a in soup.select("ul.link-list a")}
-    assert f"/interview/{CENTRE}" in hrefs and f"/interview/{WARD}" not in hrefs and "/interview/sl-ttpvhcc" not in hrefs
+    assert (
+        f"/interview/{CENTRE}" in hrefs and f"/interview/{WARD}" not in hrefs and "/interview/sl-ttpvhcc" not in hrefs
+    )
 
 
 def test_the_unit_list_can_be_searched(signed_in):
@@ -154,15 +163,17 @@ def test_interviews_are_rate_limited_per_account(app, signed_in, db):
 
 
 def test_an_administrator_creates_an_interviewer_account(app, admin_http, db):
-    answer = post(admin_http, "/admin/users/new?lang=en",
-                  {"email": "volunteer@sonla.gov.vn", "role": "interviewer", "unit": WARD})
+    answer = post(
+        admin_http, "/admin/users/new?lang=en", {"email": "volunteer@sonla.gov.vn", "role": "interviewer", "unit": WARD}
+    )
     check_page(answer, lang="en")
     user = db.session.scalar(select(User).where(User.email == "volunteer@sonla.gov.vn"))
     assert user.role == "interviewer" and user.unit.code == WARD
     page = check_page(admin_http.get("/admin/users/new?lang=en"), lang="en")
     assert page.find("input", {"name": "role", "value": "interviewer"}) is not None
     assert "Interviewer" in page.get_text()
-    missing_unit = post(admin_http, "/admin/users/new?lang=en",
-                        {"email": "v2@sonla.gov.vn", "role": "interviewer", "unit": ""})
+    missing_unit = post(
+        admin_http, "/admin/users/new?lang=en", {"email": "v2@sonla.gov.vn", "role": "interviewer", "unit": ""}
+    )
     assert missing_unit.status_code == 400
     assert db.session.scalar(select(User).where(User.email == "v2@sonla.gov.vn")) is None

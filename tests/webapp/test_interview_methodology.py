@@ -52,9 +52,15 @@ def test_too_few_is_said_not_hidden(web, db):
 
     from webapp.models import PublishedEstimate, PublishedSnapshot
 
-    rows = db.session.scalars(select(PublishedEstimate).join(PublishedSnapshot).where(
-        PublishedSnapshot.period == PERIOD, PublishedEstimate.domain_type.in_(("mode", "language")),
-        PublishedEstimate.status == "insufficient")).all()
+    rows = db.session.scalars(
+        select(PublishedEstimate)
+        .join(PublishedSnapshot)
+        .where(
+            PublishedSnapshot.period == PERIOD,
+            PublishedEstimate.domain_type.in_(("mode", "language")),
+            PublishedEstimate.status == "insufficient",
+        )
+    ).all()
     soup = check_page(web.get("/methodology?lang=en"), lang="en")
     text = " ".join(soup.find(id="modes").find_parent("section").get_text().split())
     shown = [r for r in rows if r.metric in ("sat-agencies", "sat-health", "sat-education")]

@@ -35,8 +35,9 @@ def db_response():
     return db.session.scalars(select(Response).order_by(Response.id.desc())).first()
 
 
-@pytest.mark.parametrize(("extra", "mode"), [({}, "self"), ({"read_aloud": "1"}, "read_aloud"),
-                                             ({"read_aloud": "yes please"}, "self")])
+@pytest.mark.parametrize(
+    ("extra", "mode"), [({}, "self"), ({"read_aloud": "1"}, "read_aloud"), ({"read_aloud": "yes please"}, "self")]
+)
 def test_mode_follows_the_listen_buttons(client, registry, extra, mode):
     stored = send(client, extra)
     assert (stored.mode, stored.channel, stored.language) == (mode, "online", "vi")

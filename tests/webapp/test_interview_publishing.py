@@ -18,11 +18,21 @@ SEPTEMBER = datetime(2026, 9, 10, 2, 0, tzinfo=UTC)
 
 def rate(count: int, overall: int, *, mode: str = "self", language: str = "vi", device=None, start: int = 0):
     for i in range(count):
-        submit_response(Submission(
-            client_id=uuid.uuid4(), instrument_code="counter-quick", unit_code="sl-ttpvhcc", service_code="land",
-            channel="kiosk" if device is not None else "online", answers={"overall": overall},
-            answered_at=SEPTEMBER + timedelta(minutes=7 * (i + start)), device=device, mode=mode, language=language,
-        ), now=SEPTEMBER + timedelta(days=1))
+        submit_response(
+            Submission(
+                client_id=uuid.uuid4(),
+                instrument_code="counter-quick",
+                unit_code="sl-ttpvhcc",
+                service_code="land",
+                channel="kiosk" if device is not None else "online",
+                answers={"overall": overall},
+                answered_at=SEPTEMBER + timedelta(minutes=7 * (i + start)),
+                device=device,
+                mode=mode,
+                language=language,
+            ),
+            now=SEPTEMBER + timedelta(days=1),
+        )
 
 
 def shown(db, metric="sat-agencies"):
@@ -40,7 +50,9 @@ def test_modes_and_languages_are_published_as_partitions_of_the_province(app, db
     publish_period("2026-Q3", now=NOW)
     rows = shown(db)
     assert rows[("province", "sl")].n == 105
-    assert rows[("mode", "self")].n == 40 and rows[("mode", "assisted")].n == 35 and rows[("mode", "read_aloud")].n == 30
+    assert (
+        rows[("mode", "self")].n == 40 and rows[("mode", "assisted")].n == 35 and rows[("mode", "read_aloud")].n == 30
+    )
     assert rows[("mode", "self")].estimate == 1.0 and rows[("mode", "read_aloud")].estimate == 0.0
     assert rows[("language", "vi")].n == 75 and rows[("language", "en")].n == 30
     # How people answered is not counted at the counter: no transactions, no response rate.
@@ -63,8 +75,9 @@ def test_modes_and_languages_stay_out_of_the_microdata(app, db, registry, tmp_pa
     assert ("mode", "assisted") in shown(db)
     for tier in (["--tier", "public"], ["--tier", "restricted", "--purpose", "Checking the blocks of the file"]):
         path = tmp_path / f"m-{tier[1]}.csv"
-        result = app.test_cli_runner().invoke(args=["export", "microdata", "2026-Q3", "--indicator", "sat-agencies",
-                                                   "-o", str(path), *tier])
+        result = app.test_cli_runner().invoke(
+            args=["export", "microdata", "2026-Q3", "--indicator", "sat-agencies", "-o", str(path), *tier]
+        )
         assert result.exit_code == 0, result.output
         with path.open(encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))

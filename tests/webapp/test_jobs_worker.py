@@ -44,8 +44,11 @@ def test_a_killed_worker_loses_no_job_and_the_effect_happens_once(tmp_path, redi
     migrate_database(app)
     folder = tmp_path / "effects"
     folder.mkdir()
-    workers = Workers(tmp_path, worker_environment(database, secret, url, namespace,
-                                                   JOBS_IMPORT="tests.webapp.test_jobs_handlers"), threads=2)
+    workers = Workers(
+        tmp_path,
+        worker_environment(database, secret, url, namespace, JOBS_IMPORT="tests.webapp.test_jobs_handlers"),
+        threads=2,
+    )
 
     from webapp import jobs
     from webapp.extensions import db

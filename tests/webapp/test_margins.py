@@ -19,17 +19,26 @@ def test_registry_load_brings_the_2019_census_margins(runner, db):
 
 def test_newer_margins_are_loaded_and_checked(runner, db, tmp_path):
     good = tmp_path / "m.csv"
-    good.write_text("variable,category,total\ngender,male,10\ngender,female,10\nresidence_area,urban,5\nresidence_area,rural,15\n")
+    good.write_text(
+        "variable,category,total\ngender,male,10\ngender,female,10\nresidence_area,urban,5\nresidence_area,rural,15\n"
+    )
     result = runner.invoke(args=["import", "margins", str(good), "--dataset", "survey-2029"])
     assert result.exit_code == 0, result.output
     again = runner.invoke(args=["import", "margins", str(good), "--dataset", "survey-2029"])
     assert "already up to date" in again.output
     bad = tmp_path / "bad.csv"
-    bad.write_text("variable,category,total\ngender,male,10\ngender,female,10\nresidence_area,urban,5\nresidence_area,martian,1\n")
+    bad.write_text(
+        "variable,category,total\ngender,male,10\ngender,female,10\nresidence_area,urban,5\nresidence_area,martian,1\n"
+    )
     result = runner.invoke(args=["import", "margins", str(bad), "--dataset", "x"])
     assert result.exit_code == 1 and "line 5, column category" in result.output
     unequal = tmp_path / "unequal.csv"
-    unequal.write_text("variable,category,total\ngender,male,10\ngender,female,10\nresidence_area,urban,5\nresidence_area,rural,5\n")
+    unequal.write_text(
+        "variable,category,total\ngender,male,10\ngender,female,10\nresidence_area,urban,5\nresidence_area,rural,5\n"
+    )
     result = runner.invoke(args=["import", "margins", str(unequal), "--dataset", "x"])
     assert result.exit_code == 1 and "one population" in result.output
-    assert db.session.scalar(select(func.count()).select_from(PopulationMargin).where(PopulationMargin.dataset == "x")) == 0
+    assert (
+        db.session.scalar(select(func.count()).select_from(PopulationMargin).where(PopulationMargin.dataset == "x"))
+        == 0
+    )

@@ -13,12 +13,33 @@ from webapp.models import Instrument, Response, Service, TransactionCount, Unit,
 
 @pytest.fixture()
 def basics(db):
-    province = Unit(code="sl", name_vi="Tỉnh Sơn La", name_en="Sơn La province", kind="province", sector="admin",
-                    path="/sl/", valid_from=date(2008, 1, 1))
-    commune = Unit(code="c1", name_vi="Xã Một", name_en="Một commune", kind="commune", sector="admin", parent=province,
-                   path="/sl/c1/", valid_from=date(2008, 1, 1))
-    service = Service(code="land", name_vi="Đất đai", name_en="Land", sector="admin", kind="procedure_group",
-                      instrument_code="admin-procedure")
+    province = Unit(
+        code="sl",
+        name_vi="Tỉnh Sơn La",
+        name_en="Sơn La province",
+        kind="province",
+        sector="admin",
+        path="/sl/",
+        valid_from=date(2008, 1, 1),
+    )
+    commune = Unit(
+        code="c1",
+        name_vi="Xã Một",
+        name_en="Một commune",
+        kind="commune",
+        sector="admin",
+        parent=province,
+        path="/sl/c1/",
+        valid_from=date(2008, 1, 1),
+    )
+    service = Service(
+        code="land",
+        name_vi="Đất đai",
+        name_en="Land",
+        sector="admin",
+        kind="procedure_group",
+        instrument_code="admin-procedure",
+    )
     instrument = Instrument(code="counter-quick", version=1, content_hash="0" * 64, snapshot={}, sector="admin")
     db.session.add_all([province, commune, service, instrument])
     db.session.commit()
@@ -27,9 +48,16 @@ def basics(db):
 
 def response(commune, service, instrument, **overrides) -> Response:
     values = dict(
-        client_id=uuid.uuid4(), instrument=instrument, unit=commune, service=service, channel="kiosk",
-        respondent_type="citizen", period="2026-Q3", answered_at=datetime(2026, 8, 1, 3, tzinfo=UTC),
-        answers={"overall": 3}, kiosk_rating=3,
+        client_id=uuid.uuid4(),
+        instrument=instrument,
+        unit=commune,
+        service=service,
+        channel="kiosk",
+        respondent_type="citizen",
+        period="2026-Q3",
+        answered_at=datetime(2026, 8, 1, 3, tzinfo=UTC),
+        answers={"overall": 3},
+        kiosk_rating=3,
     )
     values.update(overrides)
     return Response(**values)
@@ -87,8 +115,18 @@ def test_agency_roles_need_a_unit(db, basics):
 
 
 def test_unit_validity_must_be_ordered(db):
-    db.session.add(Unit(code="x", name_vi="X", name_en="X", kind="province", sector="admin", path="/x/",
-                        valid_from=date(2020, 1, 1), valid_to=date(2019, 1, 1)))
+    db.session.add(
+        Unit(
+            code="x",
+            name_vi="X",
+            name_en="X",
+            kind="province",
+            sector="admin",
+            path="/x/",
+            valid_from=date(2020, 1, 1),
+            valid_to=date(2019, 1, 1),
+        )
+    )
     with pytest.raises(IntegrityError):
         db.session.commit()
 

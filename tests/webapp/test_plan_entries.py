@@ -76,7 +76,9 @@ def test_the_service_stores_and_audits_an_entry_with_its_source(db, registry):
 def test_the_database_refuses_a_value_without_a_source(db):
     from datetime import UTC, datetime
 
-    db.session.add(PlanProgressValue(target_id="e-office", value=0.5, as_of=datetime(2016, 1, 1, tzinfo=UTC), source=" "))
+    db.session.add(
+        PlanProgressValue(target_id="e-office", value=0.5, as_of=datetime(2016, 1, 1, tzinfo=UTC), source=" ")
+    )
     with pytest.raises(IntegrityError):
         db.session.flush()
     db.session.rollback()

@@ -59,8 +59,10 @@ def test_reimporting_the_same_file_changes_nothing(runner, db, registry, tmp_pat
 def test_a_file_with_old_and_new_dossiers_adds_only_the_new(runner, db, registry, tmp_path):
     assert run(runner, DATA / "good.csv").exit_code == 0
     more = tmp_path / "more.csv"
-    more.write_text((DATA / "good.csv").read_text(encoding="utf-8") + "SL-TEST-0005,sl-ttpvhcc,land,2026-09-12,2\n",
-                    encoding="utf-8")
+    more.write_text(
+        (DATA / "good.csv").read_text(encoding="utf-8") + "SL-TEST-0005,sl-ttpvhcc,land,2026-09-12,2\n",
+        encoding="utf-8",
+    )
     result = run(runner, more)
     assert result.exit_code == 0, result.output
     assert "Imported 1 national portal ratings" in result.output and "4 rows were imported before" in result.output
@@ -70,12 +72,16 @@ def test_a_file_with_old_and_new_dossiers_adds_only_the_new(runner, db, registry
 def test_the_same_dossier_with_another_rating_is_refused(runner, db, registry, tmp_path):
     assert run(runner, DATA / "good.csv").exit_code == 0
     changed = tmp_path / "changed.csv"
-    changed.write_text("dossier_number,unit,service,rated_on,rating\nSL-TEST-0001,sl-ttpvhcc,land,2026-09-10,1\n",
-                       encoding="utf-8")
+    changed.write_text(
+        "dossier_number,unit,service,rated_on,rating\nSL-TEST-0001,sl-ttpvhcc,land,2026-09-10,1\n", encoding="utf-8"
+    )
     result = run(runner, changed)
     assert result.exit_code == 1
     assert "line 2, column dossier_number: this dossier was imported before" in result.output
-    assert db.session.scalar(select(PortalRating.level).where(PortalRating.period == "2026-Q3").order_by(PortalRating.id)) == 3
+    assert (
+        db.session.scalar(select(PortalRating.level).where(PortalRating.period == "2026-Q3").order_by(PortalRating.id))
+        == 3
+    )
 
 
 def test_bad_rows_are_reported_by_line_and_nothing_is_stored(runner, db, registry):

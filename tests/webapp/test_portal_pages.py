@@ -71,7 +71,9 @@ def test_portal_ratings_do_not_move_our_published_figures(runner, db, registry, 
     for i in range(40):
         rate(OURS, overall=3 if i % 3 else 1, answered_at=september + timedelta(minutes=9 * i))
     publish_period("2026-Q3", now=datetime(2026, 11, 28, 3, 0, tzinfo=UTC))
-    before = {(e.metric, e.domain_type, e.domain): (e.n, e.estimate) for e in db.session.scalars(select(PublishedEstimate))}
+    before = {
+        (e.metric, e.domain_type, e.domain): (e.n, e.estimate) for e in db.session.scalars(select(PublishedEstimate))
+    }
     assert runner.invoke(args=["import", "portal-ratings", str(SAMPLE)]).exit_code == 0
     publish_period("2026-Q3", now=datetime(2026, 11, 29, 3, 0, tzinfo=UTC), reason="check")
     latest = max(db.session.scalars(select(PublishedEstimate.snapshot_id)))

@@ -45,9 +45,12 @@ def published(app):
 
 
 def estimates(db, period: str, metric: str = "sat-agencies", domain_type: str | None = None):
-    snapshot = db.session.scalar(select(PublishedSnapshot).where(PublishedSnapshot.period == period)
-                                 .order_by(PublishedSnapshot.revision.desc()))
-    query = select(PublishedEstimate).where(PublishedEstimate.snapshot_id == snapshot.id, PublishedEstimate.metric == metric)
+    snapshot = db.session.scalar(
+        select(PublishedSnapshot).where(PublishedSnapshot.period == period).order_by(PublishedSnapshot.revision.desc())
+    )
+    query = select(PublishedEstimate).where(
+        PublishedEstimate.snapshot_id == snapshot.id, PublishedEstimate.metric == metric
+    )
     if domain_type:
         query = query.where(PublishedEstimate.domain_type == domain_type)
     return db.session.scalars(query).all()
@@ -75,7 +78,9 @@ def test_periods_after_june_2025_are_reported_by_commune_not_district(published)
 def _truth(db, quarters, indicator):
     """Per (unit, service): (transactions, true rate) summed over the quarters."""
     truth = defaultdict(lambda: [0.0, 0.0])
-    for row in db.session.scalars(select(DemoTruth).where(DemoTruth.period.in_(quarters), DemoTruth.indicator_code == indicator)):
+    for row in db.session.scalars(
+        select(DemoTruth).where(DemoTruth.period.in_(quarters), DemoTruth.indicator_code == indicator)
+    ):
         cell = truth[(row.unit_id, row.service_id)]
         cell[0] += row.transactions
         cell[1] += row.transactions * row.rate
@@ -119,10 +124,15 @@ def test_weighting_brings_the_province_estimate_nearer_the_truth(published):
         province = next(r for r in estimates(db, period, "sat-agencies", "province"))
         from webapp.models import Response, ResponseScore
 
-        raw = db.session.execute(
-            select(ResponseScore.satisfied).join(Response, Response.id == ResponseScore.response_id)
-            .where(Response.period == period, Response.status == "valid", ResponseScore.metric == "sat-agencies")
-        ).scalars().all()
+        raw = (
+            db.session.execute(
+                select(ResponseScore.satisfied)
+                .join(Response, Response.id == ResponseScore.response_id)
+                .where(Response.period == period, Response.status == "valid", ResponseScore.metric == "sat-agencies")
+            )
+            .scalars()
+            .all()
+        )
         weighted_error += abs(province.estimate - true_rate)
         raw_error += abs(float(np.mean(raw)) - true_rate)
     assert weighted_error < raw_error
@@ -138,8 +148,16 @@ def _microdata(runner, tmp_path, period="2026-Q3", indicator="sat-agencies", *ex
 
 def test_sql_path_equals_the_per_response_path(published, app, tmp_path):
     """The published estimates (SQL GROUP BY sums) equal estimate_proportion on the microdata to 1e-12."""
-    _, rows = _microdata(app.test_cli_runner(), tmp_path, "2026-Q3", "sat-agencies", "--tier", "restricted",
-                         "--purpose", "Test of the SQL path against the per-response path")
+    _, rows = _microdata(
+        app.test_cli_runner(),
+        tmp_path,
+        "2026-Q3",
+        "sat-agencies",
+        "--tier",
+        "restricted",
+        "--purpose",
+        "Test of the SQL path against the per-response path",
+    )
     y = np.array([float(r["satisfied"]) for r in rows])
     w = np.array([float(r["weight"]) for r in rows])
     strata = [r["cell"] for r in rows]
@@ -161,7 +179,9 @@ def test_microdata_hides_what_is_not_published_and_has_no_personal_data(publishe
     _, rows = _microdata(app.test_cli_runner(), tmp_path)
     # Issue #13 (finding 2): one domain per row, labelled only where its rate is published.
     assert set(rows[0]) == {"domain_type", "domain", "cell", "weight", "satisfied"}
-    published_units = {r.domain for r in estimates(published, "2026-Q3", "sat-agencies", "unit") if r.estimate is not None}
+    published_units = {
+        r.domain for r in estimates(published, "2026-Q3", "sat-agencies", "unit") if r.estimate is not None
+    }
     shown = {r["domain"] for r in rows if r["domain_type"] == "unit" and r["domain"]}
     assert shown and shown <= published_units
 
@@ -170,8 +190,14 @@ def test_r_survey_package_reproduces_the_published_numbers(published, app, tmp_p
     """The exported script, run by R's survey package, gives the published estimates and SEs to 1e-9."""
     require_rscript()
     path, _ = _microdata(app.test_cli_runner(), tmp_path)
-    output = subprocess.run(["Rscript", str(path.with_suffix(".R")), str(path)], capture_output=True, text=True,
-                            check=True, timeout=120, env={**os.environ, "LANG": "C.UTF-8"}).stdout
+    output = subprocess.run(
+        ["Rscript", str(path.with_suffix(".R")), str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        env={**os.environ, "LANG": "C.UTF-8"},
+    ).stdout
     r_rows = {(row["domain_type"], row["domain"]): row for row in csv.DictReader(output.splitlines())}
     compared = 0
     for published_row in estimates(published, "2026-Q3", "sat-agencies"):
@@ -211,13 +237,30 @@ def test_the_api_answers_the_contract(published, app):
     client = app.test_client()
     document = client.get("/api/v1/estimates?indicator=sat-agencies&period=2026-Q3").json
     province = next(e for e in document["estimates"] if e["domain_type"] == "province")
-    assert set(province) >= {"indicator", "period", "domain_type", "domain", "n", "estimate", "se", "ci_low", "ci_high",
-                             "ci_method", "n_eff", "deff", "target", "status", "revision"}
+    assert set(province) >= {
+        "indicator",
+        "period",
+        "domain_type",
+        "domain",
+        "n",
+        "estimate",
+        "se",
+        "ci_low",
+        "ci_high",
+        "ci_method",
+        "n_eff",
+        "deff",
+        "target",
+        "status",
+        "revision",
+    }
     assert province["indicator"] == "sat-agencies" and province["period"] == "2026-Q3" and province["domain"] == "sl"
     assert province["ci_low"] < province["estimate"] < province["ci_high"]
     assert province["ci_method"] == analysis.DEFAULT_CI_METHOD
     insufficient = [e for e in document["estimates"] if e["status"] == "insufficient"]
-    assert all(e["estimate"] is None and e["se"] is None and e["ci_low"] is None and e["ci_high"] is None for e in insufficient)
+    assert all(
+        e["estimate"] is None and e["se"] is None and e["ci_low"] is None and e["ci_high"] is None for e in insufficient
+    )
     assert all(e["n"] >= 10 for e in document["estimates"])
     unit = client.get("/api/v1/estimates?indicator=sat-agencies&period=2026-Q3&unit=sl-ttpvhcc").json["estimates"]
     assert [e["domain"] for e in unit] == ["sl-ttpvhcc"]

@@ -36,9 +36,17 @@ def add_responses(db, unit: str, service: str, quarter: str, n: int, satisfied: 
     start = datetime.combine(Period.parse(quarter).start, datetime.min.time(), tzinfo=UTC) + timedelta(days=10)
     for i in range(n):
         response = Response(
-            client_id=uuid.uuid4(), instrument_id=instrument_id, unit_id=unit_id, service_id=service_id, channel="online",
-            respondent_type="citizen", period=quarter, answered_at=start + timedelta(hours=i),
-            received_at=start + timedelta(hours=i), answers={"overall": 3 if i < satisfied else 1}, status="valid",
+            client_id=uuid.uuid4(),
+            instrument_id=instrument_id,
+            unit_id=unit_id,
+            service_id=service_id,
+            channel="online",
+            respondent_type="citizen",
+            period=quarter,
+            answered_at=start + timedelta(hours=i),
+            received_at=start + timedelta(hours=i),
+            answers={"overall": 3 if i < satisfied else 1},
+            status="valid",
         )
         response.scores.append(ResponseScore(metric="sat-agencies", satisfied=1 if i < satisfied else 0))
         db.session.add(response)
@@ -46,23 +54,38 @@ def add_responses(db, unit: str, service: str, quarter: str, n: int, satisfied: 
 
 
 def add_count(db, unit: str, service: str, quarter: str, count: int, respondent_type: str = "all") -> None:
-    db.session.add(TransactionCount(
-        period=quarter, unit_id=db.session.scalar(select(Unit.id).where(Unit.code == unit)),
-        service_id=db.session.scalar(select(Service.id).where(Service.code == service)),
-        respondent_type=respondent_type, count=count, source="test",
-    ))
+    db.session.add(
+        TransactionCount(
+            period=quarter,
+            unit_id=db.session.scalar(select(Unit.id).where(Unit.code == unit)),
+            service_id=db.session.scalar(select(Service.id).where(Service.code == service)),
+            respondent_type=respondent_type,
+            count=count,
+            source="test",
+        )
+    )
     db.session.commit()
 
 
 def published(db, period: str, domain_type: str, domain: str, metric: str = "sat-agencies") -> PublishedEstimate:
-    snapshot = db.session.scalar(select(PublishedSnapshot).where(PublishedSnapshot.period == period)
-                                 .order_by(PublishedSnapshot.revision.desc()).limit(1))
-    return db.session.scalar(select(PublishedEstimate).where(
-        PublishedEstimate.snapshot_id == snapshot.id, PublishedEstimate.metric == metric,
-        PublishedEstimate.domain_type == domain_type, PublishedEstimate.domain == domain))
+    snapshot = db.session.scalar(
+        select(PublishedSnapshot)
+        .where(PublishedSnapshot.period == period)
+        .order_by(PublishedSnapshot.revision.desc())
+        .limit(1)
+    )
+    return db.session.scalar(
+        select(PublishedEstimate).where(
+            PublishedEstimate.snapshot_id == snapshot.id,
+            PublishedEstimate.metric == metric,
+            PublishedEstimate.domain_type == domain_type,
+            PublishedEstimate.domain == domain,
+        )
+    )
 
 
 # --- finding 6: a zero count beside responses ----------------------------------------------------
+
 
 def test_finding_06_a_zero_count_with_responses_is_published_not_a_crash(db, registry):
     """Unit A reports land 0 (with 40 land responses) beside construction 500: the 0 is read as missing."""
@@ -126,12 +149,13 @@ def test_finding_06_an_empty_period_is_skipped_not_failed(db, registry):
 
 # --- finding 7: a unit without counts ------------------------------------------------------------
 
+
 def _half_year_without_q2_counts(db) -> None:
     """Equal volumes (1000 a quarter) everywhere, but unit A reported no count for 2026-Q2."""
-    add_responses(db, A, "land", "2026-Q1", 40, 38)   # 0.95
-    add_responses(db, A, "land", "2026-Q2", 40, 24)   # 0.60
+    add_responses(db, A, "land", "2026-Q1", 40, 38)  # 0.95
+    add_responses(db, A, "land", "2026-Q2", 40, 24)  # 0.60
     add_count(db, A, "land", "2026-Q1", 1000)
-    add_responses(db, B, "land", "2026-Q1", 40, 32)   # 0.80
+    add_responses(db, B, "land", "2026-Q1", 40, 32)  # 0.80
     add_responses(db, B, "land", "2026-Q2", 40, 32)
     add_count(db, B, "land", "2026-Q1", 1000)
     add_count(db, B, "land", "2026-Q2", 1000)
@@ -167,7 +191,7 @@ def test_finding_07_a_unit_never_counted_takes_its_services_response_rate(db, re
     add_count(db, A, "land", "2026-Q1", 1000)
     add_responses(db, B, "land", "2026-Q1", 40, 32)
     add_count(db, B, "land", "2026-Q1", 1000)
-    add_responses(db, C, "land", "2026-Q1", 40, 20)   # 0.50, no count anywhere
+    add_responses(db, C, "land", "2026-Q1", 40, 20)  # 0.50, no count anywhere
 
     publish_period("2026-Q1", now=NOW)
     province = published(db, "2026-Q1", "province", "sl")
@@ -183,15 +207,16 @@ def test_finding_07_a_unit_never_counted_takes_its_services_response_rate(db, re
 
 # --- finding 9: transactions count every cell -----------------------------------------------------
 
+
 def test_finding_09_transactions_and_response_rates_count_cells_without_responses(db, registry):
     from webapp.publishing.publish import publish_period
 
     add_responses(db, A, "land", "2026-Q1", 40, 36)
     add_count(db, A, "land", "2026-Q1", 1000)
-    add_count(db, A, "construction", "2026-Q1", 500)   # no response
+    add_count(db, A, "construction", "2026-Q1", 500)  # no response
     add_responses(db, B, "land", "2026-Q1", 40, 32)
     add_count(db, B, "land", "2026-Q1", 600)
-    add_count(db, C, "land", "2026-Q1", 300)           # a unit without any response
+    add_count(db, C, "land", "2026-Q1", 300)  # a unit without any response
 
     publish_period("2026-Q1", now=NOW)
     unit = published(db, "2026-Q1", "unit", A)

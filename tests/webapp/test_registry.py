@@ -37,8 +37,13 @@ def test_seventy_five_communes_and_wards_from_july_2025(data):
 
 def test_two_hundred_commune_level_units_on_30_june_2025(data):
     day = date(2025, 6, 30)
-    old = [u for u in data.units if u.kind in ("commune", "ward", "township")
-           and u.valid_from <= day and (u.valid_to is None or u.valid_to >= day)]
+    old = [
+        u
+        for u in data.units
+        if u.kind in ("commune", "ward", "township")
+        and u.valid_from <= day
+        and (u.valid_to is None or u.valid_to >= day)
+    ]
     assert len(old) == 200
 
 
@@ -54,8 +59,16 @@ def test_every_old_commune_maps_to_a_new_one_and_back(data):
 
 def test_service_groups_cover_the_three_sectors(data):
     codes = {s.code for s in data.services}
-    assert {"land", "construction", "business-registration", "civil-status", "certification", "labour-social",
-            "outpatient", "inpatient"} <= codes
+    assert {
+        "land",
+        "construction",
+        "business-registration",
+        "civil-status",
+        "certification",
+        "labour-social",
+        "outpatient",
+        "inpatient",
+    } <= codes
     assert {s.sector for s in data.services} == {"admin", "health", "education"}
 
 
@@ -71,8 +84,10 @@ def test_load_creates_everything_and_loading_twice_changes_nothing(runner, db):
     first = runner.invoke(args=["registry", "load"])
     assert first.exit_code == 0, first.output
     assert "389 units" in first.output or "units" in first.output
-    counts = {model: db.session.scalar(select(func.count()).select_from(model))
-              for model in (Unit, Service, UnitSuccession, Instrument, Indicator, AuditEvent)}
+    counts = {
+        model: db.session.scalar(select(func.count()).select_from(model))
+        for model in (Unit, Service, UnitSuccession, Instrument, Indicator, AuditEvent)
+    }
     from surveys import definitions
 
     assert counts[Unit] > 300
@@ -104,8 +119,16 @@ def _broken_copy(tmp_path: Path, file: str, transform) -> Path:
     [
         ("units.csv", lambda t: t.replace(",province,admin,", ",planet,admin,", 1), "units.csv, line 2: kind 'planet'"),
         ("units.csv", lambda t: t + "x1,Xã X,X commune,commune,admin,nowhere,,,,1\n", "parent_code 'nowhere'"),
-        ("units.csv", lambda t: t + "x2,Xã X,X commune,commune,admin,sl,2020-13-01,,,1\n", "valid_from '2020-13-01' is not a date"),
-        ("services.csv", lambda t: t + "land,Đất,Land,admin,procedure_group,admin-procedure\n", "code 'land' appears twice"),
+        (
+            "units.csv",
+            lambda t: t + "x2,Xã X,X commune,commune,admin,sl,2020-13-01,,,1\n",
+            "valid_from '2020-13-01' is not a date",
+        ),
+        (
+            "services.csv",
+            lambda t: t + "land,Đất,Land,admin,procedure_group,admin-procedure\n",
+            "code 'land' appears twice",
+        ),
         ("offerings.csv", lambda t: t + "kind:commune,teleportation\n", "service_code 'teleportation'"),
         ("mapping_2025.csv", lambda t: t + "c99999,n99999,\n", "old_code 'c99999'"),
     ],
@@ -119,7 +142,9 @@ def test_a_bad_file_stops_with_file_and_line_and_writes_nothing(runner, db, tmp_
 
 
 def test_error_names_the_line(tmp_path):
-    directory = _broken_copy(tmp_path, "units.csv", lambda t: t.replace("\n", "\nbad code!,A,B,commune,admin,sl,,,,0\n", 1))
+    directory = _broken_copy(
+        tmp_path, "units.csv", lambda t: t.replace("\n", "\nbad code!,A,B,commune,admin,sl,,,,0\n", 1)
+    )
     with pytest.raises(RegistryError, match=r"units.csv, line 2: code 'bad code!'"):
         read_registry(directory)
 

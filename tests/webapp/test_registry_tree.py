@@ -47,6 +47,7 @@ def _copy(tmp_path: Path, changes: dict) -> Path:
 
 # --- the tree ----------------------------------------------------------------------------------
 
+
 def test_hospitals_and_health_centres_sit_under_the_department_of_health(data):
     units = _units(data)
     health = [u for u in data.units if u.kind in ("hospital", "health_centre")]
@@ -127,6 +128,7 @@ def test_every_unit_lies_within_its_parent_or_its_parents_predecessors(data):
 
 # --- services --------------------------------------------------------------------------------
 
+
 def test_groups_of_the_merged_departments_end_on_28_february_2025_with_a_successor(data):
     services = {s.code: s for s in data.services}
     for code, successor in ENDED_GROUPS.items():
@@ -198,6 +200,7 @@ def test_loaded_services_keep_validity_successor_and_field_code(db, registry):
 
 # --- what people see -----------------------------------------------------------------------
 
+
 def test_api_names_the_department_of_health_as_a_hospitals_parent(client, registry):
     hospital = client.get("/api/v1/units/bv-dk-tinh-sonla").json
     assert hospital["parent"] == "sl-syt"
@@ -213,6 +216,7 @@ def test_admin_unit_page_says_administrative_unit_code(client, db, make_user, si
 
 # --- an ended group is no longer offered -----------------------------------------------------
 
+
 def test_an_ended_group_gets_no_receipt_codes_today_from_the_web_or_the_cli(app, db, registry, make_user, sign_in):
     from webapp.models import Unit
     from webapp.services import ServiceError
@@ -226,7 +230,9 @@ def test_an_ended_group_gets_no_receipt_codes_today_from_the_web_or_the_cli(app,
         issue_receipts(centre, transport, ["HS-1"], actor=None)
     assert refused.value.code == "service_not_offered"
 
-    result = app.test_cli_runner().invoke(args=["tokens", "issue", "--unit", "sl-ttpvhcc", "--service", "transport", "--case", "HS-2"])
+    result = app.test_cli_runner().invoke(
+        args=["tokens", "issue", "--unit", "sl-ttpvhcc", "--service", "transport", "--case", "HS-2"]
+    )
     assert result.exit_code != 0 and "does not offer service transport today" in result.output
 
     http = sign_in(make_user("admin"))

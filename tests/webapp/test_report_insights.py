@@ -108,9 +108,15 @@ def test_unit_report_lists_its_action_plans_and_a_new_one(published):
     demo = db.session.scalars(select(ActionPlan).where(ActionPlan.unit_id == unit.id)).all()
     assert len(demo) == 2, "the demo plants two plans on the province's service centre"
     plan = ActionPlan(
-        unit_id=unit.id, indicator="sat-agencies", aspect="access", baseline_period=PERIOD,
-        said="Khó tìm chỗ để xe.", action="Mở thêm bãi xe phía sau.", responsible="Văn phòng Trung tâm",
-        due_on=date(2027, 3, 31), status="planned",
+        unit_id=unit.id,
+        indicator="sat-agencies",
+        aspect="access",
+        baseline_period=PERIOD,
+        said="Khó tìm chỗ để xe.",
+        action="Mở thêm bãi xe phía sau.",
+        responsible="Văn phòng Trung tâm",
+        due_on=date(2027, 3, 31),
+        status="planned",
     )
     db.session.add(plan)
     db.session.commit()

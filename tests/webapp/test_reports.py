@@ -269,8 +269,15 @@ def test_xlsx_sheets_numbers_and_formats(published):
     assert report.filename == f"bao-cao-{unit}-{PERIOD}.xlsx" and report.mimetype.endswith("spreadsheetml.sheet")
     book = _workbook(report)
     assert book.sheetnames == [
-        "Chỉ số", "Khía cạnh", "Dịch vụ", "Tổng hợp ý kiến", "Ý kiến đã công khai",
-        "Yếu tố tác động", "Chủ đề ý kiến", "Kế hoạch cải thiện", "Thông tin",
+        "Chỉ số",
+        "Khía cạnh",
+        "Dịch vụ",
+        "Tổng hợp ý kiến",
+        "Ý kiến đã công khai",
+        "Yếu tố tác động",
+        "Chủ đề ý kiến",
+        "Kế hoạch cải thiện",
+        "Thông tin",
     ]
     sheet = book["Chỉ số"]
     assert sheet.freeze_panes == "A2"

@@ -41,7 +41,9 @@ def plant(db, unit_by_code, quarter):
     # OURS / land: 10 issued inside the quarter; 4 answered in it, 1 answered next quarter (now).
     for i in range(10):
         issued = at(start + timedelta(days=5 + i))
-        answered = issued + timedelta(hours=2) if i < 4 else (datetime.now(UTC) - timedelta(minutes=2) if i == 4 else None)
+        answered = (
+            issued + timedelta(hours=2) if i < 4 else (datetime.now(UTC) - timedelta(minutes=2) if i == 4 else None)
+        )
         token(ours, issued, answered)
     # Issued the quarter before, answered in the quarter: counts as answered, not as issued.
     token(ours, at(quarter.previous().start + timedelta(days=3)), at(start + timedelta(days=2)))

@@ -23,8 +23,15 @@ def test_one_stop_column_counts_the_dossiers_rows(db, unit_by_code, quarter):  #
     # Three links of the quarter and the one of the quarter before came through the one-stop system.
     chosen = [t for t in tokens if t.issued_at >= at(quarter.start)][:3] + [tokens[0]]
     for token in chosen:
-        db.session.add(Dossier(receipt_token=token, client=client, unit_id=ours.id, service_id=land.id,
-                               returned_at=token.issued_at - timedelta(minutes=5)))
+        db.session.add(
+            Dossier(
+                receipt_token=token,
+                client=client,
+                unit_id=ours.id,
+                service_id=land.id,
+                returned_at=token.issued_at - timedelta(minutes=5),
+            )
+        )
     db.session.commit()
     rows = by_unit(period_response_rates(subtree_ids(ours), quarter))
     assert rows[(OURS, "land")].one_stop == 3

@@ -39,9 +39,16 @@ def _kiosk(device, version: int, ratings: list[int], moment: datetime) -> dateti
 
     for rating in ratings:
         moment = _submit(
-            Submission(client_id=uuid.uuid4(), instrument_code="counter-quick", instrument_version=version,
-                       unit_code="sl-ttpvhcc", service_code="land", channel="kiosk", answers={"overall": rating},
-                       device=device),
+            Submission(
+                client_id=uuid.uuid4(),
+                instrument_code="counter-quick",
+                instrument_version=version,
+                unit_code="sl-ttpvhcc",
+                service_code="land",
+                channel="kiosk",
+                answers={"overall": rating},
+                device=device,
+            ),
             moment,
         )
     return moment
@@ -53,8 +60,14 @@ def _procedures(count: int, moment: datetime) -> datetime:
     for index in range(count):
         code, answers = complete_online_answers("land", rating=3 + index % 2)
         moment = _submit(
-            Submission(client_id=uuid.uuid4(), instrument_code=code, unit_code="sl-ttpvhcc", service_code="land",
-                       channel="online", answers=answers),
+            Submission(
+                client_id=uuid.uuid4(),
+                instrument_code=code,
+                unit_code="sl-ttpvhcc",
+                service_code="land",
+                channel="online",
+                answers=answers,
+            ),
             moment,
         )
     return moment
@@ -64,7 +77,8 @@ def _published_n(db, period: str, metric: str) -> int | None:
     snapshot = db.session.scalar(select(PublishedSnapshot).where(PublishedSnapshot.period == period))
     return db.session.scalar(
         select(PublishedEstimate.n).where(
-            PublishedEstimate.snapshot_id == snapshot.id, PublishedEstimate.metric == metric,
+            PublishedEstimate.snapshot_id == snapshot.id,
+            PublishedEstimate.metric == metric,
             PublishedEstimate.domain_type == "province",
         )
     )
@@ -101,29 +115,44 @@ def _plant_before_0009(connection) -> dict[str, int]:
     """Two counter quick versions (three and five faces, as their snapshots say) and one response each."""
     from surveys import definitions
 
-    connection.execute(text(
-        "INSERT INTO units (id, code, name_vi, name_en, kind, sector, path, valid_from, illustrative) "
-        "VALUES (1, 'sl', 'Sơn La', 'Son La', 'province', 'admin', '/1/', '2004-01-01', 0)"
-    ))
-    connection.execute(text(
-        "INSERT INTO services (id, code, name_vi, name_en, sector, kind, instrument_code) "
-        "VALUES (1, 'land', 'Đất đai', 'Land', 'admin', 'procedure_group', 'admin-procedure')"
-    ))
+    connection.execute(
+        text(
+            "INSERT INTO units (id, code, name_vi, name_en, kind, sector, path, valid_from, illustrative) "
+            "VALUES (1, 'sl', 'Sơn La', 'Son La', 'province', 'admin', '/1/', '2004-01-01', 0)"
+        )
+    )
+    connection.execute(
+        text(
+            "INSERT INTO services (id, code, name_vi, name_en, sector, kind, instrument_code) "
+            "VALUES (1, 'land', 'Đất đai', 'Land', 'admin', 'procedure_group', 'admin-procedure')"
+        )
+    )
     ids = {}
-    for number, (code, version) in enumerate((("counter-quick", 1), ("counter-quick", 2), ("admin-procedure", 1)), start=1):
+    for number, (code, version) in enumerate(
+        (("counter-quick", 1), ("counter-quick", 2), ("admin-procedure", 1)), start=1
+    ):
         instrument = definitions.load_instrument(REPO / "surveys" / "instruments" / f"{code}.v{version}.yaml")
         connection.execute(
-            text("INSERT INTO instruments (id, code, version, content_hash, snapshot, sector, active, loaded_at) "
-                 "VALUES (:id, :code, :version, :hash, :snapshot, 'admin', 1, '2026-01-01 00:00:00')"),
-            {"id": number, "code": code, "version": version, "hash": definitions.content_hash(instrument),
-             "snapshot": json.dumps(definitions.snapshot(instrument))},
+            text(
+                "INSERT INTO instruments (id, code, version, content_hash, snapshot, sector, active, loaded_at) "
+                "VALUES (:id, :code, :version, :hash, :snapshot, 'admin', 1, '2026-01-01 00:00:00')"
+            ),
+            {
+                "id": number,
+                "code": code,
+                "version": version,
+                "hash": definitions.content_hash(instrument),
+                "snapshot": json.dumps(definitions.snapshot(instrument)),
+            },
         )
         connection.execute(
-            text("INSERT INTO responses (id, client_id, instrument_id, unit_id, service_id, channel, respondent_type, "
-                 "period, answered_at, received_at, answers, reasons, kiosk_rating, items_rated, items_satisfied, "
-                 "consent_demographics, status, quality_flags, late) VALUES (:id, :client, :id, 1, 1, 'kiosk', "
-                 "'citizen', '2026-Q1', '2026-02-02 02:00:00', '2026-02-02 02:00:00', '{}', '[]', :rating, 0, 0, 0, "
-                 "'valid', '[]', 0)"),
+            text(
+                "INSERT INTO responses (id, client_id, instrument_id, unit_id, service_id, channel, respondent_type, "
+                "period, answered_at, received_at, answers, reasons, kiosk_rating, items_rated, items_satisfied, "
+                "consent_demographics, status, quality_flags, late) VALUES (:id, :client, :id, 1, 1, 'kiosk', "
+                "'citizen', '2026-Q1', '2026-02-02 02:00:00', '2026-02-02 02:00:00', '{}', '[]', :rating, 0, 0, 0, "
+                "'valid', '[]', 0)"
+            ),
             {"id": number, "client": uuid.uuid4().hex, "rating": 2 if code == "counter-quick" else None},
         )
         connection.execute(
@@ -157,13 +186,21 @@ def test_migration_moves_three_face_scores_to_their_own_series_and_back(tmp_path
                 ids["admin-procedure.v1"]: "sat-agencies",
             }
             # Five faces fit the widened check; six do not.
-            connection.execute(text("UPDATE responses SET kiosk_rating = 5 WHERE id = :id"), {"id": ids["counter-quick.v2"]})
+            connection.execute(
+                text("UPDATE responses SET kiosk_rating = 5 WHERE id = :id"), {"id": ids["counter-quick.v2"]}
+            )
         with pytest.raises(Exception, match="CHECK constraint failed"), engine.begin() as connection:
-            connection.execute(text("UPDATE responses SET kiosk_rating = 6 WHERE id = :id"), {"id": ids["counter-quick.v2"]})
+            connection.execute(
+                text("UPDATE responses SET kiosk_rating = 6 WHERE id = :id"), {"id": ids["counter-quick.v2"]}
+            )
         downgrade(directory=migrations, revision="0008")
         with engine.begin() as connection:
             assert _metrics(connection) == dict.fromkeys(ids.values(), "sat-agencies")
             ratings = dict(connection.execute(text("SELECT id, kiosk_rating FROM responses")).all())
             # The old check allows 1–3 only: a five-face rating keeps its answer, not the column.
-            assert ratings == {ids["counter-quick.v1"]: 2, ids["counter-quick.v2"]: None, ids["admin-procedure.v1"]: None}
+            assert ratings == {
+                ids["counter-quick.v1"]: 2,
+                ids["counter-quick.v2"]: None,
+                ids["admin-procedure.v1"]: None,
+            }
         engine.dispose()

@@ -47,9 +47,14 @@ def one_stop(db, registry):
 
 
 def report_dossier(http, token, number, deliver=("sms_survey",), phone=PHONE):
-    document = {"dossier_number": number, "unit": UNIT, "service": SERVICE,
-                "returned_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
-                "contact": {"phone": phone}, "deliver": list(deliver)}
+    document = {
+        "dossier_number": number,
+        "unit": UNIT,
+        "service": SERVICE,
+        "returned_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+        "contact": {"phone": phone},
+        "deliver": list(deliver),
+    }
     return http.post("/api/v1/dossiers", json=document, headers={"Authorization": f"Bearer {token}"})
 
 
@@ -121,26 +126,62 @@ def test_sms_answers_count_in_their_own_series_never_pooled():
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("5", 5), (" 5 ", 5), ("5.", 5), ("５", 5), ("năm", 5), ("nam", 5), ("NĂM", 5), ("5 rat hai long", 5),
-        ("5 Rất hài lòng", 5), ("một", 1), ("mot", 1), ("1", 1), ("hai", 2), ("2 khong hai long", 2), ("ba", 3),
-        ("bốn", 4), ("bon", 4), ("tư", 4), ("4!", 4), ("05", 5),
-        ("7", None), ("0", None), ("55", None), ("", None), ("   ", None), ("rat hai long", None),
-        ("hài lòng", None), ("hai long", None), ("ok", None), ("-1", 1), ("five", None), ("5a", None),
+        ("5", 5),
+        (" 5 ", 5),
+        ("5.", 5),
+        ("５", 5),
+        ("năm", 5),
+        ("nam", 5),
+        ("NĂM", 5),
+        ("5 rat hai long", 5),
+        ("5 Rất hài lòng", 5),
+        ("một", 1),
+        ("mot", 1),
+        ("1", 1),
+        ("hai", 2),
+        ("2 khong hai long", 2),
+        ("ba", 3),
+        ("bốn", 4),
+        ("bon", 4),
+        ("tư", 4),
+        ("4!", 4),
+        ("05", 5),
+        ("7", None),
+        ("0", None),
+        ("55", None),
+        ("", None),
+        ("   ", None),
+        ("rat hai long", None),
+        ("hài lòng", None),
+        ("hai long", None),
+        ("ok", None),
+        ("-1", 1),
+        ("five", None),
+        ("5a", None),
     ],
 )
 def test_a_rating_reply_is_a_digit_or_a_number_word_first(text, expected):
     assert parser.read_number(text, range(1, 6)) == expected
 
 
-@pytest.mark.parametrize(("text", "expected"), [("STOP", True), ("huy", True), ("Hủy", True), ("HUY tin nhan", True),
-                                                ("5", False), ("huyen", False)])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("STOP", True), ("huy", True), ("Hủy", True), ("HUY tin nhan", True), ("5", False), ("huyen", False)],
+)
 def test_stop_words(text, expected):
     assert parser.is_stop(text) is expected
 
 
-@pytest.mark.parametrize(("text", "expected"), [("DG n03646", ("n03646", None)),
-                                                ("dg N03646 civil-status", ("n03646", "civil-status")),
-                                                ("DG", ("", None)), ("DG x y z", ("", None)), ("5", None)])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("DG n03646", ("n03646", None)),
+        ("dg N03646 civil-status", ("n03646", "civil-status")),
+        ("DG", ("", None)),
+        ("DG x y z", ("", None)),
+        ("5", None),
+    ],
+)
 def test_poster_start_keyword(text, expected):
     assert parser.read_start(text) == expected
 
@@ -173,8 +214,12 @@ def test_unsigned_forged_stale_or_malformed_calls_are_refused_and_change_nothing
     from tests.sms_fakes import sign
 
     signed = sign(SECRET, stamp, json.dumps(body).encode())
-    tampered = client.post("/sms/inbound", data=json.dumps({**body, "text": "1"}), content_type="application/json",
-                           headers={"X-Sms-Timestamp": stamp, "X-Sms-Signature": signed})
+    tampered = client.post(
+        "/sms/inbound",
+        data=json.dumps({**body, "text": "1"}),
+        content_type="application/json",
+        headers={"X-Sms-Timestamp": stamp, "X-Sms-Signature": signed},
+    )
     assert tampered.status_code == 401
     assert count(SmsInboundMessage) == 0 and responses() == []
     assert len(gateway.sent_to(FROM)) == 1  # only the question
@@ -279,8 +324,17 @@ def test_a_dossier_answered_through_its_link_refuses_the_sms_answer(client, db, 
     report_dossier(client, one_stop, "HS-0001")
     token = db.session.scalars(select(ReceiptToken)).one()
     instrument, answers = complete_online_answers(SERVICE, rating=4)
-    submit_response(Submission(client_id=uuid.uuid4(), instrument_code=instrument, unit_code=UNIT,
-                               service_code=SERVICE, channel="qr", answers=answers, receipt_token=token))
+    submit_response(
+        Submission(
+            client_id=uuid.uuid4(),
+            instrument_code=instrument,
+            unit_code=UNIT,
+            service_code=SERVICE,
+            channel="qr",
+            answers=answers,
+            receipt_token=token,
+        )
+    )
     gateway.reply(FROM, "5")
     assert [r.channel for r in responses()] == ["qr"]
     assert "da tra loi" in gateway.sent_to(FROM)[-1]
@@ -315,14 +369,14 @@ def test_the_phone_number_is_stored_nowhere(client, db, gateway, one_stop):
     assert count(SmsConversation) == 1
 
 
-def test_purge_after_30_days_deletes_the_conversation_with_its_digest_and_keeps_the_answer(client, db, gateway,
-                                                                                          one_stop, runner):
+def test_purge_after_30_days_deletes_the_conversation_with_its_digest_and_keeps_the_answer(
+    client, db, gateway, one_stop, runner
+):
     report_dossier(client, one_stop, "HS-0001")
     gateway.reply(FROM, "5")
     database.session.rollback()
     assert count(SmsConversation) == 1 and count(SmsInboundMessage) == 1
-    assert purge(datetime.now(UTC) + timedelta(days=29)) == {"stored": 0, "ended": 0, "conversations": 0,
-                                                                "messages": 0}
+    assert purge(datetime.now(UTC) + timedelta(days=29)) == {"stored": 0, "ended": 0, "conversations": 0, "messages": 0}
     counts = purge(datetime.now(UTC) + timedelta(days=30, minutes=1))
     assert counts["conversations"] == 1 and counts["messages"] == 1
     assert count(SmsConversation) == 0 and count(SmsInboundMessage) == 0

@@ -16,10 +16,19 @@ SEPTEMBER = datetime(2026, 9, 10, 2, 0, tzinfo=UTC)
 
 def rate(unit: str, service: str, channel: str, overall: int, count: int, device=None):
     for i in range(count):
-        submit_response(Submission(
-            client_id=uuid.uuid4(), instrument_code="counter-quick", unit_code=unit, service_code=service, channel=channel,
-            answers={"overall": overall}, answered_at=SEPTEMBER + timedelta(minutes=7 * i), device=device,
-        ), now=SEPTEMBER + timedelta(days=1))
+        submit_response(
+            Submission(
+                client_id=uuid.uuid4(),
+                instrument_code="counter-quick",
+                unit_code=unit,
+                service_code=service,
+                channel=channel,
+                answers={"overall": overall},
+                answered_at=SEPTEMBER + timedelta(minutes=7 * i),
+                device=device,
+            ),
+            now=SEPTEMBER + timedelta(days=1),
+        )
 
 
 def test_thin_cells_are_hidden_with_their_complement(app, client, db, make_device, tmp_path):
@@ -38,8 +47,9 @@ def test_thin_cells_are_hidden_with_their_complement(app, client, db, make_devic
     assert all(r.n >= 10 for r in rows)
     document = client.get("/api/v1/estimates?indicator=sat-agencies&period=2026-Q3&domain_type=channel").json
     assert document["estimates"] == []
-    result = app.test_cli_runner().invoke(args=["export", "microdata", "2026-Q3", "--indicator", "sat-agencies",
-                                               "-o", str(tmp_path / "m.csv")])
+    result = app.test_cli_runner().invoke(
+        args=["export", "microdata", "2026-Q3", "--indicator", "sat-agencies", "-o", str(tmp_path / "m.csv")]
+    )
     assert result.exit_code == 0, result.output
     text = (tmp_path / "m.csv").read_text(encoding="utf-8")
     assert "online" not in text and "kiosk" not in text
@@ -51,7 +61,10 @@ def test_between_ten_and_thirty_only_the_count_is_published(app, db, make_device
     device, _ = make_device("sl-ttpvhcc")
     rate("sl-ttpvhcc", "land", "kiosk", 3, 20, device)
     publish_period("2026-Q3", now=NOW)
-    province = db.session.scalar(select(PublishedEstimate).where(PublishedEstimate.metric == "sat-agencies",
-                                                                 PublishedEstimate.domain_type == "province"))
+    province = db.session.scalar(
+        select(PublishedEstimate).where(
+            PublishedEstimate.metric == "sat-agencies", PublishedEstimate.domain_type == "province"
+        )
+    )
     assert province.n == 20 and province.status == "insufficient"
     assert province.estimate is None and province.ci_low is None and province.ci_high is None and province.se is None

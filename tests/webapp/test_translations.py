@@ -30,9 +30,25 @@ def test_catalogs_contain_every_string_in_the_code(tmp_path):
     """Fails when code or templates use a string that `make update-messages` has not extracted."""
     template = tmp_path / "messages.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext",
-         "-o", str(template), "--sort-by-file", "."],
-        cwd=REPO, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "-o",
+            str(template),
+            "--sort-by-file",
+            ".",
+        ],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
     )
     with template.open("rb") as handle:
         extracted = {m.id for m in read_po(handle) if m.id}
@@ -72,7 +88,8 @@ def test_vietnamese_follows_the_glossary():
     texts = {m.id: (m.string if isinstance(m.string, str) else " ".join(m.string)) for m in catalog if m.id}
     wrong = [(msgid, term) for msgid, text in texts.items() for term in AVOIDED_TERMS if term in text.lower()]
     assert not wrong, "use the glossary terms: " + "; ".join(
-        f"{term!r} in {msgid[:60]!r} → {AVOIDED_TERMS[term]}" for msgid, term in wrong[:10])
+        f"{term!r} in {msgid[:60]!r} → {AVOIDED_TERMS[term]}" for msgid, term in wrong[:10]
+    )
     # The one-stop section is a named body: capital B and M.
     lower_case = [msgid for msgid, text in texts.items() if "bộ phận một cửa" in text]
     assert not lower_case, f"write 'Bộ phận Một cửa': {lower_case[:5]}"

@@ -41,7 +41,9 @@ def change_role(actor: User, user: User, role: str, unit: Unit | None) -> bool:
     unit = None if role == "admin" else unit
     if role != "admin" and unit is None:
         raise AccountRefused(
-            _l("Agency managers, viewers and interviewers need a unit: they work only with that unit and the units under it.")
+            _l(
+                "Agency managers, viewers and interviewers need a unit: they work only with that unit and the units under it."
+            )
         )
     if role == user.role and unit == user.unit:
         return False

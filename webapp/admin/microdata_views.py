@@ -38,8 +38,14 @@ def _choices() -> tuple[list[str], list]:
 
 def _page(form: RestrictedMicrodataForm, errors: list[str] = (), status: int = 200):
     periods, indicators = _choices()
-    return render_template("admin/microdata.html", form=form, periods=periods, indicators=indicators,
-                           errors=list(errors), chosen=request.form), status
+    return render_template(
+        "admin/microdata.html",
+        form=form,
+        periods=periods,
+        indicators=indicators,
+        errors=list(errors),
+        chosen=request.form,
+    ), status
 
 
 @admin.get("/microdata")
@@ -63,15 +69,22 @@ def microdata_download():
     if indicator not in {i.code for i in indicators}:
         errors.append(str(_l("Choose one of the satisfaction indicators in the list.")))
     if len(" ".join((form.purpose.data or "").split())) < MIN_PURPOSE_LENGTH:
-        errors.append(str(_l("Name the approved researcher, the purpose and the approval reference (at least %(n)s characters).",
-                             n=MIN_PURPOSE_LENGTH)))
+        errors.append(
+            str(
+                _l(
+                    "Name the approved researcher, the purpose and the approval reference (at least %(n)s characters).",
+                    n=MIN_PURPOSE_LENGTH,
+                )
+            )
+        )
     if errors:
         return _page(form, errors, 400)
     name = f"son-la-microdata-restricted-{period}-{indicator}.csv"
     with tempfile.TemporaryDirectory(prefix="restricted-") as work:
         try:
-            result = export_restricted_microdata(period, indicator, Path(work) / name, purpose=form.purpose.data or "",
-                                                 actor=current_user.email)
+            result = export_restricted_microdata(
+                period, indicator, Path(work) / name, purpose=form.purpose.data or "", actor=current_user.email
+            )
         except (PublishError, ValueError):
             return _page(form, [str(_l("This file cannot be made: check the period and the indicator."))], 400)
         body = result.csv_path.read_bytes()

@@ -125,7 +125,9 @@ def period_publish(label: str):
         ]
         return _render_period(period, form, status=400)
     if not has_valid_responses(period):
-        return _render_period(period, form, (str(_l("%(period)s has no responses to publish.", period=period.label)),), 409)
+        return _render_period(
+            period, form, (str(_l("%(period)s has no responses to publish.", period=period.label)),), 409
+        )
     from webapp import jobs
 
     revision_before = existing.revision if existing is not None else 0

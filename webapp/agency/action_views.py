@@ -27,8 +27,9 @@ from webapp.periods import vietnam_today
 def action_plans(code: str):
     """Every plan of the unit with its status and due date (overdue ones said so)."""
     unit = unit_or_404(code)
-    return render_template("agency/actions.html", unit=unit, section=actions.agency_section(unit, limit=None),
-                           today=vietnam_today())
+    return render_template(
+        "agency/actions.html", unit=unit, section=actions.agency_section(unit, limit=None), today=vietnam_today()
+    )
 
 
 def _options(choices, chosen) -> list[dict]:
@@ -146,8 +147,9 @@ def update_action_plan(plan_id: int):
     if not form.validate_on_submit():
         return _render_plan(plan, form, status=400)
     try:
-        actions.add_update(plan, status=form.status.data, note=form.note.data, outcome=form.outcome.data,
-                           user=current_user.user)
+        actions.add_update(
+            plan, status=form.status.data, note=form.note.data, outcome=form.outcome.data, user=current_user.user
+        )
     except actions.AlreadySaved:
         db.session.rollback()
         flash(_("This progress note was already saved: the form was sent twice."))

@@ -344,9 +344,10 @@ def set_themes(response: Response, chosen: dict[str, bool], user: User) -> list[
     if OTHER in chosen and len(chosen) > 1:
         raise ModerationError(_l("“Other” means none of the themes: do not choose it with another theme."))
     before = theme_state(response)
-    if all(row["source"] == "moderator" for row in before) and {
-        row["theme"]: row["negative"] for row in before
-    } == chosen:
+    if (
+        all(row["source"] == "moderator" for row in before)
+        and {row["theme"]: row["negative"] for row in before} == chosen
+    ):
         return before
     db.session.execute(delete(CommentTheme).where(CommentTheme.response_id == response.id))
     now = utcnow()

@@ -136,7 +136,11 @@ class Overview:
 
 
 def rates_from_counts(
-    counts: dict[str, tuple[int, int]], *, target: float | None, min_n: int = MIN_N, min_n_show: int = MIN_N_SHOW,
+    counts: dict[str, tuple[int, int]],
+    *,
+    target: float | None,
+    min_n: int = MIN_N,
+    min_n_show: int = MIN_N_SHOW,
     comparison: str = "gt",
 ) -> tuple[list[Rate], int]:
     """Unweighted rates with the published default 95% interval for ``{key: (n, satisfied)}``.
@@ -165,8 +169,9 @@ def rates_from_counts(
         if not enough:
             rates.append(Rate(key, count, None, None, None, target, "insufficient"))
             continue
-        status = analysis.target_status(row.ci_low, row.ci_high, goal, n=count, n_eff=n_eff, min_n=min_n,
-                                        comparison=comparison)
+        status = analysis.target_status(
+            row.ci_low, row.ci_high, goal, n=count, n_eff=n_eff, min_n=min_n, comparison=comparison
+        )
         rates.append(Rate(key, count, float(row.estimate), float(row.ci_low), float(row.ci_high), target, str(status)))
     return rates, hidden
 
@@ -370,5 +375,7 @@ def build_overview(unit: Unit, today: date | None = None) -> Overview:
     overview.live, overview.live_responses = live_rates(unit, quarter, satisfaction)
     overview.subunits = subunits(unit, today)
     scope = response_rates.subtree_ids(unit)
-    overview.link_rates = [(q.label, response_rates.period_response_rates(scope, q)) for q in (quarter.previous(), quarter)]
+    overview.link_rates = [
+        (q.label, response_rates.period_response_rates(scope, q)) for q in (quarter.previous(), quarter)
+    ]
     return overview

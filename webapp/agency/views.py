@@ -107,7 +107,13 @@ def unit_dashboard(code: str):
 
 
 def _service_names(data: overview.Overview) -> dict[str, Service]:
-    ids = {int(r.key) for b in data.breakdowns if b.kind == "service" for r in b.rates if r.key.isascii() and r.key.isdigit()}
+    ids = {
+        int(r.key)
+        for b in data.breakdowns
+        if b.kind == "service"
+        for r in b.rates
+        if r.key.isascii() and r.key.isdigit()
+    }
     if not ids:
         return {}
     return {str(s.id): s for s in db.session.scalars(select(Service).where(Service.id.in_(ids)))}

@@ -20,8 +20,12 @@ def carry_over(code: str) -> None:
     active = db.session.scalar(select(Instrument).where(Instrument.code == code, Instrument.active.is_(True)))
     if active is None:
         raise click.ClickException(f"no active version of instrument {code}")
-    previous = db.session.scalar(select(Instrument).where(Instrument.code == code, Instrument.version < active.version)
-                                 .order_by(Instrument.version.desc()).limit(1))
+    previous = db.session.scalar(
+        select(Instrument)
+        .where(Instrument.code == code, Instrument.version < active.version)
+        .order_by(Instrument.version.desc())
+        .limit(1)
+    )
     if previous is None:
         click.echo(f"{code} v{active.version} has no earlier version: nothing to carry over")
         return

@@ -21,15 +21,19 @@ def describe(error: ServiceError) -> str:
         "audio_too_large": lambda: _(
             "The file is %(size)s KB; a clip may be at most %(max)s KB. Record it again in mono at 16–24 kbit/s"
             " (Opus) or 32 kbit/s (MP3), or read the text faster.",
-            size=p["size"], max=p["max"],
+            size=p["size"],
+            max=p["max"],
         ),
-        "audio_format": lambda: _("This file is not an Ogg Opus or MP3 recording. Export the recording as .opus or .mp3."),
+        "audio_format": lambda: _(
+            "This file is not an Ogg Opus or MP3 recording. Export the recording as .opus or .mp3."
+        ),
         "audio_not_mono": lambda: _(
             "The recording has %(count)s channels; upload it in mono (one channel).", count=p["channels"]
         ),
         "audio_duration": lambda: _(
             "The recording lasts %(seconds)s seconds; a clip must last between 0.3 and %(max)s seconds.",
-            seconds=p["seconds"], max=p["max"],
+            seconds=p["seconds"],
+            max=p["max"],
         ),
         "audio_target": lambda: _("Choose a question or answer of this questionnaire version."),
         "audio_language": lambda: _("Choose the language the clip is spoken in."),

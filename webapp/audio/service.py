@@ -91,8 +91,10 @@ def targets(instrument: definitions.Instrument) -> list[Target]:
     found = [Target("title", "title", instrument.title), Target("intro", "intro", instrument.intro)]
     for item in instrument.items:
         found.append(Target(f"item:{item.code}", item.code, item.text))
-        found += [Target(f"option:{item.code}:{option.value}", f"{item.code} = {option.value}", option.label)
-                  for option in item.options]
+        found += [
+            Target(f"option:{item.code}:{option.value}", f"{item.code} = {option.value}", option.label)
+            for option in item.options
+        ]
     return found
 
 
@@ -110,20 +112,35 @@ def upload(instrument: Instrument, target_key: str, language: str, data: bytes, 
         raise _refuse("audio_language", language=language[:12])
     checked = check_clip(data)
     clip = QuestionAudio(
-        instrument=instrument, target=target.key, language=language, content_type=checked.content_type,
-        size=len(data), sha256=checked.sha256, duration_ms=checked.duration_ms, content=data,
-        spoken_text=target.text.get(language)[:2000], status="pending", uploaded_by=actor,
+        instrument=instrument,
+        target=target.key,
+        language=language,
+        content_type=checked.content_type,
+        size=len(data),
+        sha256=checked.sha256,
+        duration_ms=checked.duration_ms,
+        content=data,
+        spoken_text=target.text.get(language)[:2000],
+        status="pending",
+        uploaded_by=actor,
     )
     db.session.add(clip)
     db.session.flush()
-    record_event("audio.upload", actor=actor_name(actor), object_type="question_audio", object_id=clip.id,
-                 after=_summary(clip))
+    record_event(
+        "audio.upload", actor=actor_name(actor), object_type="question_audio", object_id=clip.id, after=_summary(clip)
+    )
     return clip
 
 
 def _summary(clip: QuestionAudio) -> dict:
-    return {"instrument": f"{clip.instrument.code} v{clip.instrument.version}", "target": clip.target,
-            "language": clip.language, "sha256": clip.sha256, "size": clip.size, "status": clip.status}
+    return {
+        "instrument": f"{clip.instrument.code} v{clip.instrument.version}",
+        "target": clip.target,
+        "language": clip.language,
+        "sha256": clip.sha256,
+        "size": clip.size,
+        "status": clip.status,
+    }
 
 
 def _review(clip: QuestionAudio, actor: User | None) -> None:
@@ -137,17 +154,27 @@ def approve(clip: QuestionAudio, *, actor: User | None) -> QuestionAudio | None:
     """Approve a pending clip (not one's own); the target's approved clip before it is ``replaced`` (returned)."""
     _review(clip, actor)
     before = _summary(clip)
-    previous = db.session.scalar(select(QuestionAudio).where(
-        QuestionAudio.instrument_id == clip.instrument_id, QuestionAudio.target == clip.target,
-        QuestionAudio.language == clip.language, QuestionAudio.status == "approved",
-    ))
+    previous = db.session.scalar(
+        select(QuestionAudio).where(
+            QuestionAudio.instrument_id == clip.instrument_id,
+            QuestionAudio.target == clip.target,
+            QuestionAudio.language == clip.language,
+            QuestionAudio.status == "approved",
+        )
+    )
     if previous is not None:
         previous.status = "replaced"
         db.session.flush()  # before the new one takes the single approved place
     clip.status, clip.reviewed_by, clip.reviewed_at = "approved", actor, utcnow()
     db.session.flush()
-    record_event("audio.approve", actor=actor_name(actor), object_type="question_audio", object_id=clip.id,
-                 before=before, after={**_summary(clip), "replaces": previous.id if previous else None})
+    record_event(
+        "audio.approve",
+        actor=actor_name(actor),
+        object_type="question_audio",
+        object_id=clip.id,
+        before=before,
+        after={**_summary(clip), "replaces": previous.id if previous else None},
+    )
     return previous
 
 
@@ -162,12 +189,21 @@ def reject(clip: QuestionAudio, reason: str, *, actor: User | None) -> None:
     before = _summary(clip)
     clip.status, clip.reviewed_by, clip.reviewed_at, clip.reason = "rejected", actor, utcnow(), reason
     db.session.flush()
-    record_event("audio.reject", actor=actor_name(actor), object_type="question_audio", object_id=clip.id,
-                 before=before, after=_summary(clip), detail=reason)
+    record_event(
+        "audio.reject",
+        actor=actor_name(actor),
+        object_type="question_audio",
+        object_id=clip.id,
+        before=before,
+        after=_summary(clip),
+        detail=reason,
+    )
 
 
 def approved_clips(instrument: Instrument, language: str | None = None) -> list[QuestionAudio]:
-    query = select(QuestionAudio).where(QuestionAudio.instrument_id == instrument.id, QuestionAudio.status == "approved")
+    query = select(QuestionAudio).where(
+        QuestionAudio.instrument_id == instrument.id, QuestionAudio.status == "approved"
+    )
     if language is not None:
         query = query.where(QuestionAudio.language == language)
     return list(db.session.scalars(query))
@@ -183,9 +219,14 @@ class CoverageRow:
 
 def coverage(instrument: Instrument) -> list[CoverageRow]:
     """Per target of the version and per language: its approved clip (if any) and clips waiting for review."""
-    clips = list(db.session.scalars(select(QuestionAudio).where(
-        QuestionAudio.instrument_id == instrument.id, QuestionAudio.status.in_(("approved", "pending")),
-    )))
+    clips = list(
+        db.session.scalars(
+            select(QuestionAudio).where(
+                QuestionAudio.instrument_id == instrument.id,
+                QuestionAudio.status.in_(("approved", "pending")),
+            )
+        )
+    )
     rows = []
     for target in targets(definition_of(instrument)):
         approved = {code: None for code in languages.codes()}
@@ -212,17 +253,34 @@ def carry_over(old: Instrument, new: Instrument, *, actor: User | None) -> int:
         text = texts.get(clip.target)
         if text is None or (clip.target, clip.language) in taken or text.get(clip.language) != clip.spoken_text:
             continue
-        db.session.add(QuestionAudio(
-            instrument=new, target=clip.target, language=clip.language, content_type=clip.content_type, size=clip.size,
-            sha256=clip.sha256, duration_ms=clip.duration_ms, content=clip.content, spoken_text=clip.spoken_text,
-            status="approved", uploaded_by_id=clip.uploaded_by_id, uploaded_at=clip.uploaded_at,
-            reviewed_by_id=clip.reviewed_by_id, reviewed_at=clip.reviewed_at,
-        ))
+        db.session.add(
+            QuestionAudio(
+                instrument=new,
+                target=clip.target,
+                language=clip.language,
+                content_type=clip.content_type,
+                size=clip.size,
+                sha256=clip.sha256,
+                duration_ms=clip.duration_ms,
+                content=clip.content,
+                spoken_text=clip.spoken_text,
+                status="approved",
+                uploaded_by_id=clip.uploaded_by_id,
+                uploaded_at=clip.uploaded_at,
+                reviewed_by_id=clip.reviewed_by_id,
+                reviewed_at=clip.reviewed_at,
+            )
+        )
         copied += 1
     if copied:
         db.session.flush()
-        record_event("audio.carry_over", actor=actor_name(actor), object_type="instrument", object_id=new.id,
-                     after={"from": f"{old.code} v{old.version}", "to": f"{new.code} v{new.version}", "clips": copied})
+        record_event(
+            "audio.carry_over",
+            actor=actor_name(actor),
+            object_type="instrument",
+            object_id=new.id,
+            after={"from": f"{old.code} v{old.version}", "to": f"{new.code} v{new.version}", "clips": copied},
+        )
     return copied
 
 
@@ -234,8 +292,9 @@ def instrument_row(instrument) -> Instrument | None:
     """The ``instruments`` row of a row or a :class:`~surveys.definitions.Instrument` definition."""
     if isinstance(instrument, Instrument):
         return instrument
-    return db.session.scalar(select(Instrument).where(Instrument.code == instrument.code,
-                                                      Instrument.version == instrument.version))
+    return db.session.scalar(
+        select(Instrument).where(Instrument.code == instrument.code, Instrument.version == instrument.version)
+    )
 
 
 def clip_urls(instrument, language: str) -> dict[str, str]:
@@ -244,10 +303,14 @@ def clip_urls(instrument, language: str) -> dict[str, str]:
     if row is None:
         return {}
     query = select(QuestionAudio.target, QuestionAudio.sha256, QuestionAudio.content_type).where(
-        QuestionAudio.instrument_id == row.id, QuestionAudio.language == language, QuestionAudio.status == "approved",
+        QuestionAudio.instrument_id == row.id,
+        QuestionAudio.language == language,
+        QuestionAudio.status == "approved",
     )
-    return {target: url_for("audio_files.clip", sha256=sha, ext=AUDIO_TYPES[kind])
-            for target, sha, kind in db.session.execute(query)}
+    return {
+        target: url_for("audio_files.clip", sha256=sha, ext=AUDIO_TYPES[kind])
+        for target, sha, kind in db.session.execute(query)
+    }
 
 
 def active_clip_urls(code: str) -> list[str]:

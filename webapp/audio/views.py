@@ -51,10 +51,16 @@ def language_name(code: str) -> str:
 
 
 class UploadForm(FlaskForm):
-    target = SelectField(_l("Question or answer"), validators=[DataRequired(_l("Choose a question or answer of this questionnaire version."))],
-                         validate_choice=False)
-    language = SelectField(_l("Language spoken"), validators=[DataRequired(_l("Choose the language the clip is spoken in."))],
-                           validate_choice=False)
+    target = SelectField(
+        _l("Question or answer"),
+        validators=[DataRequired(_l("Choose a question or answer of this questionnaire version."))],
+        validate_choice=False,
+    )
+    language = SelectField(
+        _l("Language spoken"),
+        validators=[DataRequired(_l("Choose the language the clip is spoken in."))],
+        validate_choice=False,
+    )
     file = FileField(_l("Recording"), validators=[FileRequired(_l("Choose an audio file to upload."))])
 
 
@@ -73,19 +79,25 @@ def _instrument_or_404(instrument_id: int) -> Instrument:
 def index():
     rows = db.session.scalars(select(Instrument).order_by(Instrument.code, Instrument.version.desc())).all()
     counts = dict(
-        ((instrument_id, language), count) for instrument_id, language, count in db.session.execute(
+        ((instrument_id, language), count)
+        for instrument_id, language, count in db.session.execute(
             select(QuestionAudio.instrument_id, QuestionAudio.language, func.count())
-            .where(QuestionAudio.status == "approved").group_by(QuestionAudio.instrument_id, QuestionAudio.language)
+            .where(QuestionAudio.status == "approved")
+            .group_by(QuestionAudio.instrument_id, QuestionAudio.language)
         )
     )
     pending = db.session.scalar(select(func.count()).where(QuestionAudio.status == "pending"))
     versions = [
-        {"row": row, "targets": len(service.targets(definition_of(row))),
-         "covered": {code: counts.get((row.id, code), 0) for code in languages.codes()}}
+        {
+            "row": row,
+            "targets": len(service.targets(definition_of(row))),
+            "covered": {code: counts.get((row.id, code), 0) for code in languages.codes()},
+        }
         for row in rows
     ]
-    return render_template("audio/index.html", versions=versions, pending=pending, languages=languages.codes(),
-                           language_name=language_name)
+    return render_template(
+        "audio/index.html", versions=versions, pending=pending, languages=languages.codes(), language_name=language_name
+    )
 
 
 def _render_instrument(row: Instrument, form: UploadForm, status: int = 200, problem: str | None = None):
@@ -95,8 +107,15 @@ def _render_instrument(row: Instrument, form: UploadForm, status: int = 200, pro
     ]
     form.language.choices = [(code, language_name(code)) for code in languages.codes()]
     return render_template(
-        "audio/instrument.html", row=row, definition=definition, coverage=service.coverage(row), form=form,
-        languages=languages.codes(), language_name=language_name, problem=problem, max_kb=service.MAX_BYTES // 1024,
+        "audio/instrument.html",
+        row=row,
+        definition=definition,
+        coverage=service.coverage(row),
+        form=form,
+        languages=languages.codes(),
+        language_name=language_name,
+        problem=problem,
+        max_kb=service.MAX_BYTES // 1024,
     ), status
 
 
@@ -132,10 +151,18 @@ def upload(instrument_id: int):
 
 def _review_page(problem: str | None = None, status: int = 200):
     clips = db.session.scalars(
-        select(QuestionAudio).where(QuestionAudio.status == "pending").order_by(QuestionAudio.uploaded_at, QuestionAudio.id)
+        select(QuestionAudio)
+        .where(QuestionAudio.status == "pending")
+        .order_by(QuestionAudio.uploaded_at, QuestionAudio.id)
     ).all()
-    return render_template("audio/review.html", clips=clips, confirm=ConfirmForm(), reject_form=RejectForm(formdata=None),
-                           language_name=language_name, problem=problem), status
+    return render_template(
+        "audio/review.html",
+        clips=clips,
+        confirm=ConfirmForm(),
+        reject_form=RejectForm(formdata=None),
+        language_name=language_name,
+        problem=problem,
+    ), status
 
 
 @audio_admin.get("/review")
@@ -195,7 +222,9 @@ def _audio_response(clip: QuestionAudio, cache_control: str) -> Response:
 @audio_admin.get("/clips/<int:clip_id>/file")
 def clip_file(clip_id: int):
     """Any clip, pending ones included, for the reviewers' player (never cached by shared caches)."""
-    clip = db.session.scalar(select(QuestionAudio).options(undefer(QuestionAudio.content)).where(QuestionAudio.id == clip_id))
+    clip = db.session.scalar(
+        select(QuestionAudio).options(undefer(QuestionAudio.content)).where(QuestionAudio.id == clip_id)
+    )
     if clip is None:
         abort(404)
     return _audio_response(clip, "private, no-store")
@@ -207,8 +236,10 @@ def clip(sha256: str, ext: str):
     if len(sha256) != 64 or ext not in AUDIO_TYPES.values():
         abort(404)
     found = db.session.scalar(
-        select(QuestionAudio).options(undefer(QuestionAudio.content))
-        .where(QuestionAudio.sha256 == sha256.lower(), QuestionAudio.status == "approved").limit(1)
+        select(QuestionAudio)
+        .options(undefer(QuestionAudio.content))
+        .where(QuestionAudio.sha256 == sha256.lower(), QuestionAudio.status == "approved")
+        .limit(1)
     )
     if found is None or found.extension != ext:
         abort(404)

@@ -50,8 +50,14 @@ def _int_env(name: str, default: int) -> int:
 
 def init_app(app: Flask) -> None:
     """Register this part's blueprints, CLI commands and settings on ``app``."""
-    for name in ("SMTP_URL", "MAIL_FROM", "SMS_GATEWAY_URL", "SMS_GATEWAY_TOKEN", "ZALO_ACCESS_TOKEN",
-                 "ZALO_TEMPLATE_ID"):
+    for name in (
+        "SMTP_URL",
+        "MAIL_FROM",
+        "SMS_GATEWAY_URL",
+        "SMS_GATEWAY_TOKEN",
+        "ZALO_ACCESS_TOKEN",
+        "ZALO_TEMPLATE_ID",
+    ):
         app.config.setdefault(name, os.environ.get(name, ""))
     app.config.setdefault("ZALO_ZNS_URL", os.environ.get("ZALO_ZNS_URL", ZALO_ZNS_DEFAULT_URL))
     app.config.setdefault("DELIVERY_DAILY_CAP", _int_env("DELIVERY_DAILY_CAP", DEFAULT_DAILY_CAP))
@@ -92,8 +98,15 @@ def _take_cap_slot(unit_id: int, channel: str, day: date, cap: int) -> bool:
     return taken == 1
 
 
-def request_delivery(token_row: Any, *, survey_url: str, code: str, contact: dict[str, str],
-                     channels: list[str], sms_text: str | None = None) -> list[Any]:
+def request_delivery(
+    token_row: Any,
+    *,
+    survey_url: str,
+    code: str,
+    contact: dict[str, str],
+    channels: list[str],
+    sms_text: str | None = None,
+) -> list[Any]:
     """Queue one message per channel in ``channels`` (``email``, ``sms``, ``zalo``) carrying ``survey_url``
     for the receipt token ``token_row`` (a ``ReceiptToken``; its unit and service name the message).
     ``sms_text`` replaces the SMS's link text (the first question of the two-way SMS survey, ``webapp.sms``).
@@ -117,8 +130,15 @@ def request_delivery(token_row: Any, *, survey_url: str, code: str, contact: dic
     rows: list[Delivery] = []
     for channel in dict.fromkeys(channels or []):  # each channel once, in the order asked
         now = datetime.now(UTC)
-        row = Delivery(receipt_token_id=token_row.id, unit_id=token_row.unit_id, service_id=token_row.service_id,
-                       channel=channel, status="queued", attempts=0, created_at=now)
+        row = Delivery(
+            receipt_token_id=token_row.id,
+            unit_id=token_row.unit_id,
+            service_id=token_row.service_id,
+            channel=channel,
+            status="queued",
+            attempts=0,
+            created_at=now,
+        )
         address = (contact.get(CONTACT_FOR[channel]) or "").strip()
         if not address:
             row.status, row.reason = "failed", "no_contact"
@@ -136,8 +156,13 @@ def request_delivery(token_row: Any, *, survey_url: str, code: str, contact: dic
                 "deliver",
                 {"delivery_id": row.id},
                 key=f"deliver:{row.id}",
-                sealed={"to": address, "survey_url": survey_url, "code": code, "expires_on": expires_on,
-                        **({"text": sms_text} if sms_text and channel == "sms" else {})},
+                sealed={
+                    "to": address,
+                    "survey_url": survey_url,
+                    "code": code,
+                    "expires_on": expires_on,
+                    **({"text": sms_text} if sms_text and channel == "sms" else {}),
+                },
                 unit_id=token_row.unit_id,
                 title=f"Survey link by {channel} (delivery {row.id})",
             )
@@ -145,8 +170,9 @@ def request_delivery(token_row: Any, *, survey_url: str, code: str, contact: dic
     return rows
 
 
-def status_counts(unit_ids: list[int] | None = None, start: date | None = None,
-                  end: date | None = None) -> dict[tuple[int, int], dict[str, int]]:
+def status_counts(
+    unit_ids: list[int] | None = None, start: date | None = None, end: date | None = None
+) -> dict[tuple[int, int], dict[str, int]]:
     """``(unit_id, service_id) → {status: deliveries}`` for deliveries created from ``start`` to ``end``
     (Việt Nam dates, inclusive); statuses ``queued``, ``sent``, ``failed``, ``opted_out``, ``capped``,
     every one present (0 when none), and ``answered``: deliveries whose receipt token was used (the

@@ -30,6 +30,7 @@ SIGNATURE_LENGTH = 4
 TOKEN_LENGTH = KEY_LENGTH + SIGNATURE_LENGTH
 _TOKEN = re.compile(rf"^[{ALPHABET}]{{{TOKEN_LENGTH}}}$")
 
+
 def keyed(purpose: str) -> bytes:
     return hmac.new(current_app.config["SECRET_KEY"].encode(), purpose.encode(), hashlib.sha256).digest()
 

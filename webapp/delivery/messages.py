@@ -105,13 +105,20 @@ def sms_text(unit_name: str, survey_url: str, code: str, optout_link: str) -> st
     return text
 
 
-def email_parts(unit_name: str, survey_url: str, code: str, optout_link: str,
-                expires_on: str | None = None) -> tuple[str, str, str]:
+def email_parts(
+    unit_name: str, survey_url: str, code: str, optout_link: str, expires_on: str | None = None
+) -> tuple[str, str, str]:
     """``(subject, plain text, html)`` of the e-mail."""
     with force_locale("vi"):
         subject = _("Rate the service of %(unit)s", unit=unit_name)
-        context = {"unit_name": unit_name, "survey_url": survey_url, "code": code, "optout_url": optout_link,
-                   "expires_on": expires_on, "subject": subject}
+        context = {
+            "unit_name": unit_name,
+            "survey_url": survey_url,
+            "code": code,
+            "optout_url": optout_link,
+            "expires_on": expires_on,
+            "subject": subject,
+        }
         text = render_template("delivery/email.txt", **context)
         html = render_template("delivery/email.html", **context)
     return subject, text, html

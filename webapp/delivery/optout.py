@@ -43,5 +43,9 @@ def confirm(token: str):
         current_app.logger.info("delivery opt-out recorded")
         return render_template("delivery/optout_done.html")
     already = db.session.scalar(select(DeliveryOptout.id).where(DeliveryOptout.contact_digest == digest)) is not None
-    return render_template("delivery/optout_confirm.html", form=form, already=already,
-                           action=url_for("delivery_optout.confirm", token=token))
+    return render_template(
+        "delivery/optout_confirm.html",
+        form=form,
+        already=already,
+        action=url_for("delivery_optout.confirm", token=token),
+    )

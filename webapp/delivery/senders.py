@@ -144,8 +144,9 @@ class SmtpSender:
         mail = self.build(message)
         try:
             if self.ssl:
-                client: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
-                                                        context=ssl.create_default_context())
+                client: smtplib.SMTP = smtplib.SMTP_SSL(
+                    self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
+                )
             else:
                 client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
             with client:
@@ -227,8 +228,9 @@ class HttpSmsSender:
 
     def send(self, message: Message) -> SendResult:
         headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
-        document = _post_json(self.url, {"to": message.to, "text": message.text, "ref": message.ref},
-                              headers, self.timeout)
+        document = _post_json(
+            self.url, {"to": message.to, "text": message.text, "ref": message.ref}, headers, self.timeout
+        )
         reference = document.get("id") or document.get("message_id") or message.ref
         return SendResult(provider_ref=str(reference)[:120])
 
@@ -271,8 +273,13 @@ def sender_for(channel: str, config) -> Sender | None:
         return SmtpSender(config["SMTP_URL"], config["MAIL_FROM"], timeout=timeout)
     if channel == "sms" and config.get("SMS_GATEWAY_URL") and config.get("SMS_GATEWAY_TOKEN"):
         return HttpSmsSender(config["SMS_GATEWAY_URL"], config["SMS_GATEWAY_TOKEN"], timeout=timeout)
-    if (channel == "zalo" and config.get("ZALO_ZNS_URL") and config.get("ZALO_ACCESS_TOKEN")
-            and config.get("ZALO_TEMPLATE_ID")):
-        return ZaloZnsSender(config["ZALO_ZNS_URL"], config["ZALO_ACCESS_TOKEN"], config["ZALO_TEMPLATE_ID"],
-                             timeout=timeout)
+    if (
+        channel == "zalo"
+        and config.get("ZALO_ZNS_URL")
+        and config.get("ZALO_ACCESS_TOKEN")
+        and config.get("ZALO_TEMPLATE_ID")
+    ):
+        return ZaloZnsSender(
+            config["ZALO_ZNS_URL"], config["ZALO_ACCESS_TOKEN"], config["ZALO_TEMPLATE_ID"], timeout=timeout
+        )
     return None

@@ -45,8 +45,7 @@ def build_message(row: Delivery, sealed: dict) -> Message:
     ref = reference(row.id)
     if row.channel == "email":
         subject, text, html = email_parts(unit_name, survey_url, code, link_out, sealed.get("expires_on"))
-        return Message(channel="email", to=to, text=text, html=html, subject=subject, ref=ref,
-                       unsubscribe_url=link_out)
+        return Message(channel="email", to=to, text=text, html=html, subject=subject, ref=ref, unsubscribe_url=link_out)
     phone = normalise_phone(to)
     if row.channel == "sms":
         text = sealed.get("text") or sms_text(unit_name, survey_url, code, link_out)

@@ -45,9 +45,13 @@ def plant_demo_actions(now: datetime) -> list[ActionPlan]:
             "due_days": 75,
             "updates": [
                 ("in_progress", 20, "Đã tập huấn cho 12 công chức tiếp nhận; đang soạn bảng hướng dẫn.", None),
-                ("done", 70, "Bảng hướng dẫn đã niêm yết tại các quầy và đăng trên trang của Trung tâm.",
-                 "Niêm yết bảng hướng dẫn thành phần hồ sơ của 20 thủ tục tại quầy và trên mạng; 12 công chức"
-                 " tiếp nhận đã được tập huấn."),
+                (
+                    "done",
+                    70,
+                    "Bảng hướng dẫn đã niêm yết tại các quầy và đăng trên trang của Trung tâm.",
+                    "Niêm yết bảng hướng dẫn thành phần hồ sơ của 20 thủ tục tại quầy và trên mạng; 12 công chức"
+                    " tiếp nhận đã được tập huấn.",
+                ),
             ],
         },
         {

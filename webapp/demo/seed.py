@@ -205,12 +205,17 @@ class _AnswerMaker:
         self.instrument = instrument
         self.rand = rand
         self.item_of_indicator = {link.indicator: link.item for link in instrument.indicators}
-        self.plan = [(item.code, item.type, item.option_values, item.required, item.demographic) for item in instrument.items]
+        self.plan = [
+            (item.code, item.type, item.option_values, item.required, item.demographic) for item in instrument.items
+        ]
         # A five-point item without a "no opinion" option (the five-face kiosk) never gets 0.
         self.no_opinion = {item.code for item in instrument.items if definitions.NO_OPINION in item.option_values}
         # Yes/no facts counted by a share indicator ("asked for money beyond the published fee"): rare.
-        self.facts = {code for code, values in definitions.share_items(instrument).items()
-                      if values == ("yes",) and instrument.item(code).type == "yes_no"}
+        self.facts = {
+            code
+            for code, values in definitions.share_items(instrument).items()
+            if values == ("yes",) and instrument.item(code).type == "yes_no"
+        }
         self.aspect_of = {item.code: section.code for section in instrument.aspects for item in section.items}
         # The verdicts on aspects come from their own stream (seeded from the demo's, without drawing
         # from it), so every other answer, and every property of the demo, is as before the planting.
@@ -222,8 +227,9 @@ class _AnswerMaker:
         # main stream would shift every later answer).
         self.comment_rand = random.Random(hash(state) + 1)  # noqa: S311  # nosec B311
         planted = PLANTED_DRIVERS.get(instrument.sector, ())
-        self.aspect_odds = {section.code: STRONG_ASPECT if section.code in planted else WEAK_ASPECT
-                            for section in instrument.aspects}
+        self.aspect_odds = {
+            section.code: STRONG_ASPECT if section.code in planted else WEAK_ASPECT for section in instrument.aspects
+        }
 
     def scale5(self, satisfied: bool) -> int:
         draw = self.rand.random()
@@ -236,8 +242,9 @@ class _AnswerMaker:
         main = next(iter(satisfied.values()))
         linked = {self.item_of_indicator[code]: value for code, value in satisfied.items()}
         # The respondent's verdict on each aspect, from the overall one (planted drivers follow it closely).
-        aspect_ok = {code: self.aspect_rand.random() < (odds[0] if main else odds[1])
-                     for code, odds in self.aspect_odds.items()}
+        aspect_ok = {
+            code: self.aspect_rand.random() < (odds[0] if main else odds[1]) for code, odds in self.aspect_odds.items()
+        }
         answers: dict = {}
         for code, kind, values, required, demographic in self.plan:
             if code in linked:
@@ -268,10 +275,14 @@ class _AnswerMaker:
             elif kind in ("choice", "yes_no") and values:
                 if required or rand.random() < 0.7:
                     # Happier respondents lean to the later (more positive) options.
-                    position = len(values) - 1 - rand.randrange(min(2, len(values))) if main else rand.randrange(len(values))
+                    position = (
+                        len(values) - 1 - rand.randrange(min(2, len(values))) if main else rand.randrange(len(values))
+                    )
                     answers[code] = values[position]
             elif kind == "multi_choice" and values and rand.random() < 0.5:
-                answers[code] = sorted(rand.sample(list(values), rand.randint(1, min(3, len(values)))), key=values.index)
+                answers[code] = sorted(
+                    rand.sample(list(values), rand.randint(1, min(3, len(values)))), key=values.index
+                )
             elif kind == "text" and rand.random() < 0.08:
                 # The demo's main stream takes the draw it took before themes were planted (a choice
                 # among 8 texts), so every later answer, and every tested property, is unchanged.
@@ -310,8 +321,13 @@ def _random_moments(rng, quarter: Period, size: int, until: datetime) -> list[da
     return moments
 
 
-def seed_demo(responses: int = DEFAULT_RESPONSES, seed: int = 2012, progress: bool = False, now: datetime | None = None,
-              first_quarter: Period = FIRST_QUARTER) -> str:
+def seed_demo(
+    responses: int = DEFAULT_RESPONSES,
+    seed: int = 2012,
+    progress: bool = False,
+    now: datetime | None = None,
+    first_quarter: Period = FIRST_QUARTER,
+) -> str:
     """Create demo transaction counts, counters, devices, responses and their true rates.
 
     ``first_quarter`` (default 2012-Q1) lets tests make a dense recent data set quickly.
@@ -324,14 +340,19 @@ def seed_demo(responses: int = DEFAULT_RESPONSES, seed: int = 2012, progress: bo
     if not units:
         raise DemoError("The registry is empty: run 'flask --app webapp registry load' first.")
     if database_has_responses() or db.session.scalar(select(func.count()).select_from(TransactionCount)):
-        raise DemoError("The database already holds responses or transaction counts; demo data is only added to an empty database.")
+        raise DemoError(
+            "The database already holds responses or transaction counts; demo data is only added to an empty database."
+        )
     eras = _instrument_eras()
     if "counter-quick" not in eras[True]:
         raise DemoError("No active instruments: run 'flask --app webapp registry load' first.")
     definitions_by_id = {row.id: definition_of(row) for era in eras.values() for row in era.values()}
 
     # Plain records: the loops below touch these attributes millions of times.
-    services = {s.id: _ServiceInfo(s.id, s.code, s.sector, s.instrument_code) for s in db.session.scalars(select(Service).order_by(Service.code))}
+    services = {
+        s.id: _ServiceInfo(s.id, s.code, s.sector, s.instrument_code)
+        for s in db.session.scalars(select(Service).order_by(Service.code))
+    }
     offered: dict[int, list[_ServiceInfo]] = defaultdict(list)
     for unit_id, service_id in db.session.execute(select(unit_services.c.unit_id, unit_services.c.service_id)):
         offered[unit_id].append(services[service_id])
@@ -348,7 +369,9 @@ def seed_demo(responses: int = DEFAULT_RESPONSES, seed: int = 2012, progress: bo
     rand = random.Random(seed)  # noqa: S311 (reproducible demo data, not secrets)  # nosec B311
     residence_units = [u for u in all_units if u.kind in ("commune", "ward", "township")]
     #: code -> (id, urban or rural); wards and townships are urban.
-    residence_by_code = {u.code: (u.id, "urban" if u.kind in ("ward", "township") else "rural") for u in residence_units}
+    residence_by_code = {
+        u.code: (u.id, "urban" if u.kind in ("ward", "township") else "rural") for u in residence_units
+    }
     makers = {instrument_id: _AnswerMaker(d, rand) for instrument_id, d in sorted(definitions_by_id.items())}
 
     per_quarter = rng.multinomial(responses, _quarter_weights(len(quarters)))
@@ -359,14 +382,26 @@ def seed_demo(responses: int = DEFAULT_RESPONSES, seed: int = 2012, progress: bo
         if bar:
             bar.__enter__()  # noqa: SIM115 (entered here, left in the finally below)
         for index, quarter in enumerate(quarters):
-            cells = _cells_for_quarter(quarter, index, len(quarters), units, offered, unit_effect, service_effect, counters, rng)
+            cells = _cells_for_quarter(
+                quarter, index, len(quarters), units, offered, unit_effect, service_effect, counters, rng
+            )
             _write_counts_and_truths(quarter, cells, now, five_faces=quarter.start >= DEMO_VERSION_SWITCH)
             residence_codes = sorted(u.code for u in residence_units if _valid_whole_quarter(u, quarter))
             buffer_responses: list[dict] = []
             buffer_scores: list[dict] = []
             for row, scores in _responses_for_quarter(
-                quarter, cells, int(per_quarter[index]), eras, definitions_by_id, makers, counters,
-                residence_codes, residence_by_code, rng, rand, now,
+                quarter,
+                cells,
+                int(per_quarter[index]),
+                eras,
+                definitions_by_id,
+                makers,
+                counters,
+                residence_codes,
+                residence_by_code,
+                rng,
+                rand,
+                now,
             ):
                 row["id"] = next_id
                 for metric, satisfied in scores:
@@ -434,8 +469,14 @@ def _create_counters(units: list[_UnitInfo], rng) -> dict[int, list[tuple[int, i
         for number in range(1, how_many + 1):
             counter = Counter(unit_id=unit.id, name=f"Quầy {number}")
             key = rng.bytes(24).hex()
-            device = Device(counter=counter, key_hash=hashlib.sha256(key.encode()).hexdigest(), label=f"Máy tính bảng {number}",
-                            created_at=DEMO_DEVICES_SINCE, approved_at=DEMO_DEVICES_SINCE, contact_floor_at=DEMO_DEVICES_SINCE)
+            device = Device(
+                counter=counter,
+                key_hash=hashlib.sha256(key.encode()).hexdigest(),
+                label=f"Máy tính bảng {number}",
+                created_at=DEMO_DEVICES_SINCE,
+                approved_at=DEMO_DEVICES_SINCE,
+                contact_floor_at=DEMO_DEVICES_SINCE,
+            )
             db.session.add_all([counter, device])
             db.session.flush()
             result.setdefault(unit.id, []).append((counter.id, device.id))
@@ -456,7 +497,9 @@ def _unit_effects(units: list[_UnitInfo], rng) -> dict[int, float]:
     return effects
 
 
-def _cells_for_quarter(quarter, index, total, units, offered, unit_effect, service_effect, counters, rng) -> list[_Cell]:
+def _cells_for_quarter(
+    quarter, index, total, units, offered, unit_effect, service_effect, counters, rng
+) -> list[_Cell]:
     cells = []
     for unit in units:
         if not _valid_whole_quarter(unit, quarter):
@@ -484,7 +527,9 @@ def _channel_truth(cell: _Cell, channel: str, shift: float) -> float:
     alone = expit(cell.eta + shift + CHANNEL_SHIFT[channel])
     if channel != "online" or not cell.assisted:
         return alone
-    return (1 - cell.assisted) * alone + cell.assisted * expit(cell.eta + shift + CHANNEL_SHIFT[channel] + ASSISTED_SHIFT)
+    return (1 - cell.assisted) * alone + cell.assisted * expit(
+        cell.eta + shift + CHANNEL_SHIFT[channel] + ASSISTED_SHIFT
+    )
 
 
 def _cell_truths(cell: _Cell, five_faces: bool) -> list[tuple[str, float]]:
@@ -541,10 +586,22 @@ def _write_counts_and_truths(quarter: Period, cells: list[_Cell], imported_at: d
         # Through SQLAlchemy once per quarter for the timestamp type, then plain rows.
         db.session.execute(
             insert(TransactionCount.__table__),
-            [{"period": p, "unit_id": u, "service_id": s, "respondent_type": r, "count": c, "source": "demo", "imported_at": imported_at}
-             for p, u, s, r, c in counts],
+            [
+                {
+                    "period": p,
+                    "unit_id": u,
+                    "service_id": s,
+                    "respondent_type": r,
+                    "count": c,
+                    "source": "demo",
+                    "imported_at": imported_at,
+                }
+                for p, u, s, r, c in counts
+            ],
         )
-    _bulk_insert(DemoTruth.__table__, ("period", "unit_id", "service_id", "indicator_code", "transactions", "rate"), truths)
+    _bulk_insert(
+        DemoTruth.__table__, ("period", "unit_id", "service_id", "indicator_code", "transactions", "rate"), truths
+    )
 
 
 ETHNICITY_GROUP = {"thai": "thai", "kinh": "kinh", "hmong": "hmong"}
@@ -556,8 +613,11 @@ AGE_BANDS = ("under_25", "25_34", "35_44", "45_54", "55_64", "65_plus")
 def _demographics(rand: random.Random, channel: str, residence_codes: list[str]) -> dict:
     """Who answered: online respondents are younger and more often Kinh than the population."""
     online = channel in ("online", "qr")
-    ethnicity_weights = ((0.40, 0.34, 0.12, 0.06, 0.02, 0.01, 0.01, 0.01, 0.005, 0.005, 0.02) if online
-                         else (0.52, 0.17, 0.16, 0.07, 0.02, 0.02, 0.01, 0.01, 0.005, 0.005, 0.01))
+    ethnicity_weights = (
+        (0.40, 0.34, 0.12, 0.06, 0.02, 0.01, 0.01, 0.01, 0.005, 0.005, 0.02)
+        if online
+        else (0.52, 0.17, 0.16, 0.07, 0.02, 0.02, 0.01, 0.01, 0.005, 0.005, 0.01)
+    )
     age_weights = (0.12, 0.27, 0.26, 0.18, 0.11, 0.06) if online else (0.08, 0.2, 0.25, 0.22, 0.15, 0.1)
     return {
         "gender": "female" if rand.random() < 0.47 else "male",
@@ -591,8 +651,9 @@ def _mode_and_language(modes: random.Random, cell: _Cell, channel: str, others: 
     return mode, language
 
 
-def _responses_for_quarter(quarter, cells, count, eras, definitions_by_id, makers, counters,
-                           residence_codes, residence_by_code, rng, rand, now):
+def _responses_for_quarter(
+    quarter, cells, count, eras, definitions_by_id, makers, counters, residence_codes, residence_by_code, rng, rand, now
+):
     """Yield ``(response row, [(metric, satisfied), …])`` for one quarter.
 
     ``eras`` are :func:`_instrument_eras`: each response answers the instrument version of its day.
@@ -625,8 +686,10 @@ def _responses_for_quarter(quarter, cells, count, eras, definitions_by_id, maker
                 respondent_type = "business" if rand.random() < cell.business_share else "citizen"
             else:
                 respondent_type = "citizen" if rand.random() < 0.95 else "business"
-            satisfied = {link.indicator: rand.random() < _satisfied_probability(cell, channel, link, mode)
-                         for link in instrument.indicators}
+            satisfied = {
+                link.indicator: rand.random() < _satisfied_probability(cell, channel, link, mode)
+                for link in instrument.indicators
+            }
             consent = channel != "kiosk" and rand.random() < 0.55
             demographics = _demographics(rand, channel, residence_codes) if consent else {}
             answers = makers[instrument_row.id].make(satisfied, respondent_type, consent, demographics)
@@ -656,38 +719,41 @@ def _responses_for_quarter(quarter, cells, count, eras, definitions_by_id, maker
             residence_unit = residence_by_code.get(answers.get("residence")) if consent else None
             ethnicity = answers.get("ethnicity")
             age_band = answers.get("age_band")
-            yield {
-                "client_id": uuid.UUID(int=rand.getrandbits(128), version=4),
-                "instrument_id": instrument_row.id,
-                "unit_id": unit_id,
-                "service_id": service_id,
-                "counter_id": counter_id,
-                "device_id": device_id,
-                "channel": channel,
-                "mode": mode,
-                "language": language,
-                "respondent_type": answers.get(definitions.RESPONDENT_TYPE_ITEM, respondent_type),
-                "period": quarter.label,
-                "answered_at": answered_at,
-                "received_at": answered_at + timedelta(seconds=rand.randint(1, 120)),
-                "duration_seconds": duration,
-                "answers": answers,
-                "reasons": list(answers.get("went_well", ())) + list(answers.get("went_badly", ())),
-                "kiosk_rating": answers.get("overall") if channel == "kiosk" else None,
-                "items_rated": scores.items_rated,
-                "items_satisfied": scores.items_satisfied,
-                "items_score_sum": scores.items_score_sum,
-                "asked_items": sorted(asked) if asked is not None else None,
-                "comment": answers.get("comment"),
-                "consent_demographics": consent,
-                "gender": answers.get("gender") if answers.get("gender") in ("female", "male", "other") else None,
-                "age_band": age_band if age_band in AGE_BANDS else None,
-                "ethnicity_group": ETHNICITY_GROUP.get(ethnicity, "other") if ethnicity in ETHNICITIES else None,
-                "residence_area": residence_unit[1] if residence_unit else None,
-                "residence_unit_id": residence_unit[0] if residence_unit else None,
-                "status": "flagged" if flags else "valid",
-                "quality_flags": flags,
-            }, scores.metrics
+            yield (
+                {
+                    "client_id": uuid.UUID(int=rand.getrandbits(128), version=4),
+                    "instrument_id": instrument_row.id,
+                    "unit_id": unit_id,
+                    "service_id": service_id,
+                    "counter_id": counter_id,
+                    "device_id": device_id,
+                    "channel": channel,
+                    "mode": mode,
+                    "language": language,
+                    "respondent_type": answers.get(definitions.RESPONDENT_TYPE_ITEM, respondent_type),
+                    "period": quarter.label,
+                    "answered_at": answered_at,
+                    "received_at": answered_at + timedelta(seconds=rand.randint(1, 120)),
+                    "duration_seconds": duration,
+                    "answers": answers,
+                    "reasons": list(answers.get("went_well", ())) + list(answers.get("went_badly", ())),
+                    "kiosk_rating": answers.get("overall") if channel == "kiosk" else None,
+                    "items_rated": scores.items_rated,
+                    "items_satisfied": scores.items_satisfied,
+                    "items_score_sum": scores.items_score_sum,
+                    "asked_items": sorted(asked) if asked is not None else None,
+                    "comment": answers.get("comment"),
+                    "consent_demographics": consent,
+                    "gender": answers.get("gender") if answers.get("gender") in ("female", "male", "other") else None,
+                    "age_band": age_band if age_band in AGE_BANDS else None,
+                    "ethnicity_group": ETHNICITY_GROUP.get(ethnicity, "other") if ethnicity in ETHNICITIES else None,
+                    "residence_area": residence_unit[1] if residence_unit else None,
+                    "residence_unit_id": residence_unit[0] if residence_unit else None,
+                    "status": "flagged" if flags else "valid",
+                    "quality_flags": flags,
+                },
+                scores.metrics,
+            )
 
 
 def _flush(responses: list[dict], scores: list[dict], bar) -> None:
@@ -703,7 +769,11 @@ def _flush(responses: list[dict], scores: list[dict], bar) -> None:
 def _reset_sequence() -> None:
     """After inserting explicit ids, move PostgreSQL's sequence past them."""
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("SELECT setval(pg_get_serial_sequence('responses', 'id'), (SELECT COALESCE(MAX(id), 1) FROM responses))"))
+        db.session.execute(
+            text(
+                "SELECT setval(pg_get_serial_sequence('responses', 'id'), (SELECT COALESCE(MAX(id), 1) FROM responses))"
+            )
+        )
 
 
 #: Canned answers of agencies to demo comments ("you said, we did").
@@ -719,15 +789,32 @@ def _demo_reviews(now: datetime) -> None:
     most stay pending, some are published (a third of those with an answer), a few are hidden."""
     from webapp.models.feedback import CommentReview
 
-    rows = db.session.execute(
-        select(Response.id).where(Response.comment.is_not(None)).order_by(Response.id.desc()).limit(600)
-    ).scalars().all()
+    rows = (
+        db.session.execute(
+            select(Response.id).where(Response.comment.is_not(None)).order_by(Response.id.desc()).limit(600)
+        )
+        .scalars()
+        .all()
+    )
     for index, response_id in enumerate(rows):
         if index % 4 == 1:
             reply = DEMO_REPLIES[index % len(DEMO_REPLIES)] if index % 12 == 1 else None
-            db.session.add(CommentReview(response_id=response_id, status="published", reviewed_at=now,
-                                         reply=reply, replied_at=now if reply else None))
+            db.session.add(
+                CommentReview(
+                    response_id=response_id,
+                    status="published",
+                    reviewed_at=now,
+                    reply=reply,
+                    replied_at=now if reply else None,
+                )
+            )
         elif index % 25 == 3:
-            db.session.add(CommentReview(response_id=response_id, status="hidden", reviewed_at=now,
-                                         hidden_reason="Không liên quan đến dịch vụ (dữ liệu minh họa)"))
+            db.session.add(
+                CommentReview(
+                    response_id=response_id,
+                    status="hidden",
+                    reviewed_at=now,
+                    hidden_reason="Không liên quan đến dịch vụ (dữ liệu minh họa)",
+                )
+            )
     db.session.flush()

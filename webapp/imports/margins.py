@@ -64,7 +64,13 @@ def read_margins(path: Path) -> list[tuple[str, str, float]]:
         reference = max(sums.values())
         for variable, total in sums.items():
             if abs(total - reference) > TOTAL_TOLERANCE * reference:
-                problems.append(RowProblem(None, "total", f"{variable} adds up to {total:,.0f}, not {reference:,.0f}: margins must describe one population"))
+                problems.append(
+                    RowProblem(
+                        None,
+                        "total",
+                        f"{variable} adds up to {total:,.0f}, not {reference:,.0f}: margins must describe one population",
+                    )
+                )
     if not rows and not problems:
         problems.append(RowProblem(None, None, "the file has no data rows"))
     if problems:
@@ -76,12 +82,24 @@ def load_margins(path: Path, dataset: str, source: str | None = None, actor: str
     """Replace ``dataset`` by the margins in ``path`` (the caller commits); return rows written,
     or 0 when the stored dataset is already identical."""
     rows = read_margins(path)
-    stored = {(m.variable, m.category): m.total for m in db.session.scalars(select(PopulationMargin).where(PopulationMargin.dataset == dataset))}
+    stored = {
+        (m.variable, m.category): m.total
+        for m in db.session.scalars(select(PopulationMargin).where(PopulationMargin.dataset == dataset))
+    }
     if stored == {(v, c): t for v, c, t in rows}:
         return 0
     db.session.execute(delete(PopulationMargin).where(PopulationMargin.dataset == dataset))
-    db.session.add_all(PopulationMargin(dataset=dataset, variable=v, category=c, total=t, source=(source or path.name)[:300])
-                       for v, c, t in rows)
-    record_event("margins.load", actor=actor, object_type="population_margins", object_id=dataset,
-                 before={"rows": len(stored)} if stored else None, after={"rows": len(rows)}, detail=path.name)
+    db.session.add_all(
+        PopulationMargin(dataset=dataset, variable=v, category=c, total=t, source=(source or path.name)[:300])
+        for v, c, t in rows
+    )
+    record_event(
+        "margins.load",
+        actor=actor,
+        object_type="population_margins",
+        object_id=dataset,
+        before={"rows": len(stored)} if stored else None,
+        after={"rows": len(rows)},
+        detail=path.name,
+    )
     return len(rows)

@@ -75,7 +75,9 @@ class Problems:
         return ImportRejected(file, self.shown, self.more)
 
 
-def read_table(path: Path, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> Iterator[tuple[int, dict[str, str]]]:
+def read_table(
+    path: Path, required: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield ``(line number, {column: text})`` for each non-empty data row.
 
     Column names are matched case-insensitively; the first row is the header. Raises
@@ -113,7 +115,9 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list]]:
             for row in reader:
                 yield reader.line_num, row
     except UnicodeDecodeError:
-        raise ImportRejected(str(path), [RowProblem(None, None, "the file is not UTF-8 text; save it as 'CSV UTF-8'")]) from None
+        raise ImportRejected(
+            str(path), [RowProblem(None, None, "the file is not UTF-8 text; save it as 'CSV UTF-8'")]
+        ) from None
 
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, list]]:
@@ -122,7 +126,9 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list]]:
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many kinds for a damaged file
-        raise ImportRejected(str(path), [RowProblem(None, None, f"not a readable .xlsx file ({error.__class__.__name__})")]) from None
+        raise ImportRejected(
+            str(path), [RowProblem(None, None, f"not a readable .xlsx file ({error.__class__.__name__})")]
+        ) from None
     try:
         sheet = workbook.worksheets[0]
         for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):

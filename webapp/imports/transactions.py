@@ -50,7 +50,9 @@ def import_transactions(path: Path, *, actor: str = "cli") -> CountsImported:
         try:
             period = Period.parse(row["period"])
             if period.kind != "Q":
-                problems.append(RowProblem(line, "period", f"counts are per quarter (e.g. {period.year}-Q1), not {period}"))
+                problems.append(
+                    RowProblem(line, "period", f"counts are per quarter (e.g. {period.year}-Q1), not {period}")
+                )
         except ValueError as error:
             problems.append(RowProblem(line, "period", str(error)))
         unit = units.get(row["unit"])
@@ -65,10 +67,14 @@ def import_transactions(path: Path, *, actor: str = "cli") -> CountsImported:
         count_text = row["count"].replace(" ", "")
         # isdecimal and the length first: int() refuses "²" and very long numbers with an exception.
         if not (count_text.isdecimal() and len(count_text) <= len(str(MAX_COUNT))) or int(count_text) > MAX_COUNT:
-            problems.append(RowProblem(line, "count", f"{row['count']!r} is not a whole number between 0 and {MAX_COUNT:,}"))
+            problems.append(
+                RowProblem(line, "count", f"{row['count']!r} is not a whole number between 0 and {MAX_COUNT:,}")
+            )
         if len(problems) > problem_count:
             continue
-        if period.kind == "Q" and not (unit.valid_from <= period.end and (unit.valid_to is None or unit.valid_to >= period.start)):
+        if period.kind == "Q" and not (
+            unit.valid_from <= period.end and (unit.valid_to is None or unit.valid_to >= period.start)
+        ):
             problems.append(RowProblem(line, "unit", f"unit {unit.code!r} did not exist in {period}"))
             continue
         if (unit.id, service.id) not in offered:
@@ -80,11 +86,21 @@ def import_transactions(path: Path, *, actor: str = "cli") -> CountsImported:
             problems.append(RowProblem(line, None, "this period, unit, service and respondent type appear twice"))
             continue
         if ("all" in types) != (respondent_type == "all") and types:
-            problems.append(RowProblem(line, "respondent_type", "a cell is either split by respondent type or 'all', not both"))
+            problems.append(
+                RowProblem(line, "respondent_type", "a cell is either split by respondent type or 'all', not both")
+            )
             continue
         types.add(respondent_type)
-        rows.append({"period": period.label, "unit_id": unit.id, "service_id": service.id,
-                     "respondent_type": respondent_type, "count": int(count_text), "source": path.name})
+        rows.append(
+            {
+                "period": period.label,
+                "unit_id": unit.id,
+                "service_id": service.id,
+                "respondent_type": respondent_type,
+                "count": int(count_text),
+                "source": path.name,
+            }
+        )
     if not rows and not problems:
         problems.append(RowProblem(None, None, "the file has no data rows"))
     if problems:
@@ -93,7 +109,9 @@ def import_transactions(path: Path, *, actor: str = "cli") -> CountsImported:
     periods = tuple(sorted({row["period"] for row in rows}))
     try:
         before = {
-            period: db.session.scalar(select(func.coalesce(func.sum(TransactionCount.count), 0)).where(TransactionCount.period == period))
+            period: db.session.scalar(
+                select(func.coalesce(func.sum(TransactionCount.count), 0)).where(TransactionCount.period == period)
+            )
             for period in periods
         }
         replaced = db.session.execute(delete(TransactionCount).where(TransactionCount.period.in_(periods))).rowcount

@@ -19,9 +19,7 @@ actions_cli = AppGroup("actions", help="Action plans: what units said they will 
 @click.option("--status", type=click.Choice(ACTION_STATUSES), help="Only plans with this status.")
 def list_command(unit_code: str | None, status: str | None) -> None:
     """One line per plan: id, unit, status (and overdue), due date, baseline, subject, what will change."""
-    units = db.session.scalars(
-        select(Unit).where(Unit.id.in_(select(ActionPlan.unit_id))).order_by(Unit.code)
-    ).all()
+    units = db.session.scalars(select(Unit).where(Unit.id.in_(select(ActionPlan.unit_id))).order_by(Unit.code)).all()
     if unit_code is not None:
         units = [u for u in units if u.code == unit_code]
         if not units and db.session.scalar(select(Unit.id).where(Unit.code == unit_code)) is None:
@@ -33,8 +31,10 @@ def list_command(unit_code: str | None, status: str | None) -> None:
                 continue
             state = plan.status + (" (overdue)" if actions.is_overdue(plan) else "")
             subject = f"aspect {plan.indicator}/{plan.aspect}" if plan.aspect else f"theme {plan.theme}"
-            click.echo(f"{plan.id}\t{unit.code}\t{state}\tdue {plan.due_on}\tfrom {plan.baseline_period}\t{subject}\t"
-                       f"{' '.join(plan.action.split())[:80]}")
+            click.echo(
+                f"{plan.id}\t{unit.code}\t{state}\tdue {plan.due_on}\tfrom {plan.baseline_period}\t{subject}\t"
+                f"{' '.join(plan.action.split())[:80]}"
+            )
             shown += 1
     if not shown:
         click.echo("No action plan.")

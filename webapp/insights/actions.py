@@ -56,7 +56,13 @@ MAX_RESPONSIBLE = 200
 MAX_NOTE = 2000
 MAX_OUTCOME = 2000
 #: The length limits the forms say in words.
-LIMITS = {"said": MAX_SAID, "action": MAX_ACTION, "responsible": MAX_RESPONSIBLE, "note": MAX_NOTE, "outcome": MAX_OUTCOME}
+LIMITS = {
+    "said": MAX_SAID,
+    "action": MAX_ACTION,
+    "responsible": MAX_RESPONSIBLE,
+    "note": MAX_NOTE,
+    "outcome": MAX_OUTCOME,
+}
 #: Plans listed on the agency dashboard (the plans page lists them all).
 DASHBOARD_PLANS = 5
 #: A due date is at most this many years after the baseline period starts (a promise people can follow).
@@ -192,7 +198,9 @@ def _baseline(label: str | None, now: datetime | None) -> Period:
     if period is None or period.kind != "Q":
         raise ActionError(_l("Write the baseline period as a quarter, for example 2026-Q3."), "baseline_period")
     if period >= current_quarter(now or utcnow()):
-        raise ActionError(_l("The baseline must be a quarter that has ended: its results prompted the plan."), "baseline_period")
+        raise ActionError(
+            _l("The baseline must be a quarter that has ended: its results prompted the plan."), "baseline_period"
+        )
     return period
 
 
@@ -268,12 +276,24 @@ def create_plan(
     """
     _require_scope(unit, user)
     indicator, aspect, theme = parse_subject(unit, subject)
-    said = _text(said, MAX_SAID, "said", _l("Write what citizens said."),
-                 _l("Write what citizens said in %(count)s characters or fewer.", count=MAX_SAID))
-    action = _text(action, MAX_ACTION, "action", _l("Write what the unit will change."),
-                   _l("Write what the unit will change in %(count)s characters or fewer.", count=MAX_ACTION))
+    said = _text(
+        said,
+        MAX_SAID,
+        "said",
+        _l("Write what citizens said."),
+        _l("Write what citizens said in %(count)s characters or fewer.", count=MAX_SAID),
+    )
+    action = _text(
+        action,
+        MAX_ACTION,
+        "action",
+        _l("Write what the unit will change."),
+        _l("Write what the unit will change in %(count)s characters or fewer.", count=MAX_ACTION),
+    )
     responsible = _text(
-        responsible, MAX_RESPONSIBLE, "responsible",
+        responsible,
+        MAX_RESPONSIBLE,
+        "responsible",
         _l("Name the post or office responsible, for example Bộ phận Một cửa."),
         _l("Write the post or office responsible in %(count)s characters or fewer.", count=MAX_RESPONSIBLE),
     )
@@ -286,18 +306,28 @@ def create_plan(
         )
     if due_on > baseline.start.replace(year=baseline.start.year + MAX_YEARS_AHEAD):
         raise ActionError(
-            _l("Set a due date within %(years)s years of the baseline period %(period)s.", years=MAX_YEARS_AHEAD,
-               period=baseline.label),
+            _l(
+                "Set a due date within %(years)s years of the baseline period %(period)s.",
+                years=MAX_YEARS_AHEAD,
+                period=baseline.label,
+            ),
             "due_on",
         )
     _lock(Unit, unit.id)
     same = db.session.scalar(
-        select(ActionPlan).where(
-            ActionPlan.unit_id == unit.id, ActionPlan.indicator.is_not_distinct_from(indicator),
-            ActionPlan.aspect.is_not_distinct_from(aspect), ActionPlan.theme.is_not_distinct_from(theme),
-            ActionPlan.said == said, ActionPlan.action == action, ActionPlan.responsible == responsible,
-            ActionPlan.due_on == due_on, ActionPlan.baseline_period == baseline.label,
-        ).limit(1)
+        select(ActionPlan)
+        .where(
+            ActionPlan.unit_id == unit.id,
+            ActionPlan.indicator.is_not_distinct_from(indicator),
+            ActionPlan.aspect.is_not_distinct_from(aspect),
+            ActionPlan.theme.is_not_distinct_from(theme),
+            ActionPlan.said == said,
+            ActionPlan.action == action,
+            ActionPlan.responsible == responsible,
+            ActionPlan.due_on == due_on,
+            ActionPlan.baseline_period == baseline.label,
+        )
+        .limit(1)
     )
     if same is not None:
         raise AlreadySaved(same)
@@ -319,8 +349,14 @@ def create_plan(
     )
     db.session.add(plan)
     db.session.flush()
-    record_event("action_plan.create", actor=_actor(user), object_type="action_plan", object_id=plan.id,
-                 after=_state(plan), detail=f"unit={unit.code}")
+    record_event(
+        "action_plan.create",
+        actor=_actor(user),
+        object_type="action_plan",
+        object_id=plan.id,
+        after=_state(plan),
+        detail=f"unit={unit.code}",
+    )
     return plan
 
 
@@ -342,32 +378,53 @@ def add_update(
     _require_scope(plan.unit, user)
     if status not in ACTION_STATUSES:
         raise ActionError(_l("Choose the status: planned, in progress, done or dropped."), "status")
-    note = _text(note, MAX_NOTE, "note", _l("Write a short note on the progress."),
-                 _l("Write the note in %(count)s characters or fewer.", count=MAX_NOTE))
+    note = _text(
+        note,
+        MAX_NOTE,
+        "note",
+        _l("Write a short note on the progress."),
+        _l("Write the note in %(count)s characters or fewer.", count=MAX_NOTE),
+    )
     if status == "done":
-        outcome = _text(outcome, MAX_OUTCOME, "outcome", _l("Say what was done: a plan marked done needs its outcome."),
-                        _l("Write the outcome in %(count)s characters or fewer.", count=MAX_OUTCOME))
+        outcome = _text(
+            outcome,
+            MAX_OUTCOME,
+            "outcome",
+            _l("Say what was done: a plan marked done needs its outcome."),
+            _l("Write the outcome in %(count)s characters or fewer.", count=MAX_OUTCOME),
+        )
     _lock(ActionPlan, plan.id)
     db.session.refresh(plan)
     latest = db.session.scalar(
         select(ActionUpdate).where(ActionUpdate.plan_id == plan.id).order_by(ActionUpdate.id.desc()).limit(1)
     )
-    if (latest is not None and (latest.status, latest.note) == (status, note) and plan.status == status
-            and plan.outcome == (outcome if status == "done" else None)):
+    if (
+        latest is not None
+        and (latest.status, latest.note) == (status, note)
+        and plan.status == status
+        and plan.outcome == (outcome if status == "done" else None)
+    ):
         raise AlreadySaved(plan)
     before = _state(plan)
     moment = now or utcnow()
-    update = ActionUpdate(plan=plan, note=note, status=status, created_by_id=user.id if user is not None else None,
-                          created_at=moment)
+    update = ActionUpdate(
+        plan=plan, note=note, status=status, created_by_id=user.id if user is not None else None, created_at=moment
+    )
     db.session.add(update)
     plan.status = status
     plan.outcome = outcome if status == "done" else None
     plan.done_on = _today(moment) if status == "done" else None
     plan.updated_at = moment
     db.session.flush()
-    record_event("action_plan.update", actor=_actor(user), object_type="action_plan", object_id=plan.id,
-                 before=before, after={**_state(plan), "note": note, "update": update.id},
-                 detail=f"unit={plan.unit.code}")
+    record_event(
+        "action_plan.update",
+        actor=_actor(user),
+        object_type="action_plan",
+        object_id=plan.id,
+        before=before,
+        after={**_state(plan), "note": note, "update": update.id},
+        detail=f"unit={plan.unit.code}",
+    )
     return update
 
 
@@ -470,8 +527,13 @@ def _rates(unit: Unit, plans: list[ActionPlan]) -> dict[int, list[RateRow]]:
             continue
         baseline = Period.parse(plan.baseline_period)
         by_period = {s.period: s for s in snapshots}
-        rows = [RateRow(baseline.label, True, found.get((by_period[baseline.label].id, metrics[plan.id]))
-                        if baseline.label in by_period else None)]
+        rows = [
+            RateRow(
+                baseline.label,
+                True,
+                found.get((by_period[baseline.label].id, metrics[plan.id])) if baseline.label in by_period else None,
+            )
+        ]
         rows += [
             RateRow(s.period, False, found.get((s.id, metrics[plan.id])))
             for s in snapshots

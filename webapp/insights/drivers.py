@@ -43,7 +43,9 @@ class DriversSection:
     chart: Markup
 
 
-def _latest_rows(indicator: str, domain_type: str, domain: str) -> tuple[PublishedSnapshot, list[PublishedDriver]] | None:
+def _latest_rows(
+    indicator: str, domain_type: str, domain: str
+) -> tuple[PublishedSnapshot, list[PublishedDriver]] | None:
     """The latest quarter (latest revision) with driver rows for the domain, and those rows."""
     for snapshot in reversed(readers.latest_snapshots("Q")):
         rows = readers.drivers_in(snapshot, indicator, domain_type, domain)
@@ -65,22 +67,31 @@ def _section(unit) -> DriversSection | None:
         return None
     snapshot, drivers = found
     rate_domain = ("unit", unit.code) if scope == "unit" else ("province", "sl")
-    rates = {row.metric.removeprefix(f"{indicator}/aspect:"): row
-             for row in readers.secondary_rows(snapshot, indicator, *rate_domain) if "/aspect:" in row.metric}
+    rates = {
+        row.metric.removeprefix(f"{indicator}/aspect:"): row
+        for row in readers.secondary_rows(snapshot, indicator, *rate_domain)
+        if "/aspect:" in row.metric
+    }
     # The target of the indicator, which its aspect rates carry too.
     target = next((r.target for r in rates.values() if r.target is not None), None)
     drivers.sort(key=lambda d: (d.rank is None, d.rank or 0, d.aspect))
     rows = [DriverRow(d.aspect, d.rank, rates.get(d.aspect), d) for d in drivers]
     estimable = [d.coefficient for d in drivers if d.coefficient is not None]
     split = sum(estimable) / len(estimable) if estimable else None
-    points = [charts.PriorityPoint(secondary_name(f"aspect:{d.aspect}"), d.performance, d.coefficient, d.rank)
-              for d in drivers if d.coefficient is not None]
+    points = [
+        charts.PriorityPoint(secondary_name(f"aspect:{d.aspect}"), d.performance, d.coefficient, d.rank)
+        for d in drivers
+        if d.coefficient is not None
+    ]
     text = charts.ChartText(
         title=_("Priority matrix, %(period)s", period=snapshot.period),
-        desc=_("Each numbered point is an aspect (its rank in the table below): across, its published satisfaction "
-               "rate; up, how strongly satisfaction with it goes with overall satisfaction (log odds ratio). The "
-               "dashed line is the target, the dotted line the average importance. Association, not cause."),
-        x_label=_("Satisfied with the aspect (%)"), y_label=_("Importance (log odds ratio)"),
+        desc=_(
+            "Each numbered point is an aspect (its rank in the table below): across, its published satisfaction "
+            "rate; up, how strongly satisfaction with it goes with overall satisfaction (log odds ratio). The "
+            "dashed line is the target, the dotted line the average importance. Association, not cause."
+        ),
+        x_label=_("Satisfied with the aspect (%)"),
+        y_label=_("Importance (log odds ratio)"),
         target_label=_("Target %(target)s", target=f"{target * 100:.0f}%") if target is not None else "",
         empty=_("No aspect could be estimated."),
     )

@@ -71,9 +71,7 @@ def _needing_rules():
         CommentTheme.source == "rule",
         or_(CommentTheme.rules_version.is_(None), CommentTheme.rules_version != version),
     )
-    return and_(
-        Response.comment.is_not(None), Response.comment != "", ~corrected, or_(~themed, outdated)
-    )
+    return and_(Response.comment.is_not(None), Response.comment != "", ~corrected, or_(~themed, outdated))
 
 
 def assign_missing(unit_ids: Iterable[int] | None = None, batch: int = BATCH) -> int:
@@ -87,15 +85,16 @@ def assign_missing(unit_ids: Iterable[int] | None = None, batch: int = BATCH) ->
     done, last = 0, 0
     while True:
         rows = db.session.execute(
-            select(Response.id, Response.comment).where(condition, Response.id > last).order_by(Response.id).limit(batch)
+            select(Response.id, Response.comment)
+            .where(condition, Response.id > last)
+            .order_by(Response.id)
+            .limit(batch)
         ).all()
         if not rows:
             return done
         ids = [row.id for row in rows]
         db.session.execute(delete(CommentTheme).where(CommentTheme.response_id.in_(ids), CommentTheme.source == "rule"))
-        db.session.execute(
-            insert(CommentTheme.__table__), [r for row in rows for r in rule_rows(row.id, row.comment)]
-        )
+        db.session.execute(insert(CommentTheme.__table__), [r for row in rows for r in rule_rows(row.id, row.comment)])
         db.session.flush()
         done += len(rows)
         last = ids[-1]
@@ -205,8 +204,11 @@ def period_counts(scope: list[int] | None, labels: list[str], *, public: bool = 
     if edited:
         query = query.where(themed.c.id.not_in(list(edited)))
     counts = [tuple(row) for row in db.session.execute(query).all()]
-    counts += [(period, found.theme, 1, int(found.negative)) for period, text in edited.values()
-               for found in rules.assign(text)]
+    counts += [
+        (period, found.theme, 1, int(found.negative))
+        for period, text in edited.values()
+        for found in rules.assign(text)
+    ]
     return totals, counts
 
 
@@ -244,8 +246,13 @@ def _section(unit: Unit, *, public: bool) -> ThemeSection | None:
     # Ordered by the latest quarter the table shows (a quarter left out never orders the rows).
     last = max((i for i, n in enumerate(shown) if n is not None), default=len(labels) - 1)
     latest_cell = {row.theme.code: row.cells[last] or Cell(0, 0) for row in rows}
-    rows.sort(key=lambda row: (-latest_cell[row.theme.code].negative, -latest_cell[row.theme.code].mentions,
-                               order.index(row.theme.code)))
+    rows.sort(
+        key=lambda row: (
+            -latest_cell[row.theme.code].negative,
+            -latest_cell[row.theme.code].mentions,
+            order.index(row.theme.code),
+        )
+    )
     return ThemeSection(labels, shown, rows, includes_subunits=len(scope) > 1, public=public)
 
 
@@ -260,9 +267,15 @@ def _edited_published(scope: list[int], labels: list[str]) -> dict[int, tuple[st
     rows = db.session.execute(
         select(Response.id, Response.period, CommentReview.edited_text)
         .join(CommentReview, CommentReview.response_id == Response.id)
-        .where(Response.unit_id.in_(scope), Response.period.in_(labels), CommentReview.status == "published",
-               CommentReview.edited_text.is_not(None), CommentReview.edited_text != "", ~corrected,
-               exists().where(CommentTheme.response_id == Response.id))
+        .where(
+            Response.unit_id.in_(scope),
+            Response.period.in_(labels),
+            CommentReview.status == "published",
+            CommentReview.edited_text.is_not(None),
+            CommentReview.edited_text != "",
+            ~corrected,
+            exists().where(CommentTheme.response_id == Response.id),
+        )
     ).all()
     return {row.id: (row.period, row.edited_text) for row in rows}
 

@@ -279,8 +279,13 @@ def _request_delivery(link: IssuedLink, request: DossierRequest) -> None:
         if "sms_survey" in request.deliver:
             from webapp.sms.service import start_for_dossier
 
-            start_for_dossier(link.row, contact["phone"], survey_url=link.survey_url, code=link.code,
-                              respondent_type=request.respondent_type)
+            start_for_dossier(
+                link.row,
+                contact["phone"],
+                survey_url=link.survey_url,
+                code=link.code,
+                respondent_type=request.respondent_type,
+            )
     except Exception as error:  # the dossier and its link stand; the delivery side logs and counts its own failures
         # The exception's class only: its message or traceback could carry the contact.
         log.error(

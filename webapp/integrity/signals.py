@@ -517,7 +517,9 @@ def _top_share_outliers(window: Window) -> list[tuple[int, int, int, int, int, f
     shares of top faces on different scales are never compared.
     """
     rows = db.session.execute(
-        select(Response.device_id, Response.unit_id, Unit.kind, Response.instrument_id, Response.kiosk_rating, func.count())
+        select(
+            Response.device_id, Response.unit_id, Unit.kind, Response.instrument_id, Response.kiosk_rating, func.count()
+        )
         .join(Unit, Unit.id == Response.unit_id)
         .where(window.responses(), Response.device_id.is_not(None), Response.kiosk_rating.is_not(None))
         .group_by(Response.device_id, Response.unit_id, Unit.kind, Response.instrument_id, Response.kiosk_rating)
@@ -605,9 +607,7 @@ def _unit_refs(unit_ids: set[int], codes: set[str]) -> dict[int, UnitRef]:
     if not unit_ids and not codes:
         return {}
     rows = db.session.execute(
-        select(Unit.id, Unit.code, Unit.name_vi, Unit.name_en).where(
-            Unit.id.in_(unit_ids) | Unit.code.in_(codes)
-        )
+        select(Unit.id, Unit.code, Unit.name_vi, Unit.name_en).where(Unit.id.in_(unit_ids) | Unit.code.in_(codes))
     )
     return {row[0]: UnitRef(*row) for row in rows}
 

@@ -25,9 +25,7 @@ from webapp.audit import record_event
 from webapp.extensions import db, limiter
 from webapp.models import Unit
 
-interview = declare_staff_area(
-    Blueprint("interview", __name__, url_prefix="/interview"), roles=("interviewer",)
-)
+interview = declare_staff_area(Blueprint("interview", __name__, url_prefix="/interview"), roles=("interviewer",))
 
 #: Units shown at once in the picker (search narrows it).
 PICKER_LIMIT = 50
@@ -58,8 +56,13 @@ def record_assisted(target: SurveyTarget, stored: Stored) -> None:
 
 
 INTERVIEW = Flow(
-    "interview", unit_arg="unit", services_view="services", session_key="interview_progress", assisted=True,
-    template="survey/interview/page.html", after_store=record_assisted,
+    "interview",
+    unit_arg="unit",
+    services_view="services",
+    session_key="interview_progress",
+    assisted=True,
+    template="survey/interview/page.html",
+    after_store=record_assisted,
 )
 
 
@@ -115,10 +118,15 @@ def services(unit: str):
     found = _unit_or_refuse(unit)
     offered = fetch_services_to_rate(found)
     # The quick rating too, where the survey offers it: some respondents agree to one question only.
-    quick = {s.code for s in offered if s.instrument_code != QUICK_INSTRUMENT
-             and find_survey_target(found.code, QUICK_INSTRUMENT, s.code) is not None}
-    return render_template("survey/interview/services.html", unit=found, services=offered, quick=quick,
-                           quick_code=QUICK_INSTRUMENT)
+    quick = {
+        s.code
+        for s in offered
+        if s.instrument_code != QUICK_INSTRUMENT
+        and find_survey_target(found.code, QUICK_INSTRUMENT, s.code) is not None
+    }
+    return render_template(
+        "survey/interview/services.html", unit=found, services=offered, quick=quick, quick_code=QUICK_INSTRUMENT
+    )
 
 
 @interview.route("/<unit>/<instrument_code>", defaults={"page": 1}, methods=["GET", "POST"])
@@ -150,5 +158,8 @@ def next_respondent(unit: str, instrument_code: str):
     if target is None:
         abort(404)
     forget_progress(target, INTERVIEW)
-    return redirect(url_for("interview.question_page", unit=found.code, instrument_code=target.row.code,
-                            service=target.service.code))
+    return redirect(
+        url_for(
+            "interview.question_page", unit=found.code, instrument_code=target.row.code, service=target.service.code
+        )
+    )

@@ -40,8 +40,13 @@ class QuestionAudio(db.Model):
         CheckConstraint("reviewed_by_id IS NULL OR reviewed_by_id <> uploaded_by_id", name="four_eyes"),
         # At most one approved clip per target and language of a version.
         Index(
-            "uq_question_audio_approved", "instrument_id", "target", "language", unique=True,
-            sqlite_where=text("status = 'approved'"), postgresql_where=text("status = 'approved'"),
+            "uq_question_audio_approved",
+            "instrument_id",
+            "target",
+            "language",
+            unique=True,
+            sqlite_where=text("status = 'approved'"),
+            postgresql_where=text("status = 'approved'"),
         ),
     )
 

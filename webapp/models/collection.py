@@ -83,7 +83,9 @@ class Response(db.Model):
         ),
         CheckConstraint(f"gender IS NULL OR {one_of('gender', GENDERS)}", name="gender"),
         CheckConstraint(f"age_band IS NULL OR {one_of('age_band', AGE_BANDS)}", name="age_band"),
-        CheckConstraint(f"ethnicity_group IS NULL OR {one_of('ethnicity_group', ETHNICITY_GROUPS)}", name="ethnicity_group"),
+        CheckConstraint(
+            f"ethnicity_group IS NULL OR {one_of('ethnicity_group', ETHNICITY_GROUPS)}", name="ethnicity_group"
+        ),
         CheckConstraint(f"residence_area IS NULL OR {one_of('residence_area', AREAS)}", name="residence_area"),
         CheckConstraint("duration_seconds IS NULL OR duration_seconds >= 0", name="duration"),
         CheckConstraint("items_satisfied >= 0 AND items_satisfied <= items_rated", name="item_counts"),

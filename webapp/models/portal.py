@@ -26,9 +26,7 @@ class PortalImport(db.Model):
     """One run of ``import portal-ratings``: the file it read and what it added."""
 
     __tablename__ = "portal_imports"
-    __table_args__ = (
-        CheckConstraint("rows_added >= 0 AND rows_already >= 0", name="counts_not_negative"),
-    )
+    __table_args__ = (CheckConstraint("rows_added >= 0 AND rows_already >= 0", name="counts_not_negative"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: The file's base name (no directory) and the SHA-256 of its bytes.

@@ -10,8 +10,18 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from webapp.extensions import db
 from webapp.models.types import BigIdentifier, JSONDocument, UTCDateTime, one_of, utcnow
 
-DOMAIN_TYPES = ("province", "sector", "district", "commune", "unit", "service", "channel", "respondent_type", "mode",
-                "language")
+DOMAIN_TYPES = (
+    "province",
+    "sector",
+    "district",
+    "commune",
+    "unit",
+    "service",
+    "channel",
+    "respondent_type",
+    "mode",
+    "language",
+)
 STATUSES = ("met", "below", "inconclusive", "insufficient", "no_target")
 
 
@@ -57,10 +67,14 @@ class PublishedEstimate(db.Model):
         UniqueConstraint("snapshot_id", "metric", "domain_type", "domain"),
         CheckConstraint(one_of("domain_type", DOMAIN_TYPES), name="domain_type"),
         CheckConstraint(one_of("status", STATUSES), name="status"),
-        CheckConstraint("status = 'insufficient' OR (estimate IS NOT NULL AND ci_low IS NOT NULL AND ci_high IS NOT NULL)",
-                        name="published_rates_have_intervals"),
-        CheckConstraint("status <> 'insufficient' OR (estimate IS NULL AND se IS NULL AND ci_low IS NULL AND ci_high IS NULL)",
-                        name="insufficient_rates_are_hidden"),
+        CheckConstraint(
+            "status = 'insufficient' OR (estimate IS NOT NULL AND ci_low IS NOT NULL AND ci_high IS NOT NULL)",
+            name="published_rates_have_intervals",
+        ),
+        CheckConstraint(
+            "status <> 'insufficient' OR (estimate IS NULL AND se IS NULL AND ci_low IS NULL AND ci_high IS NULL)",
+            name="insufficient_rates_are_hidden",
+        ),
         CheckConstraint("n >= 0", name="n_not_negative"),
         Index("ix_published_estimates_lookup", "metric", "domain_type", "domain"),
     )

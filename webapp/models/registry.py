@@ -70,7 +70,9 @@ class Unit(db.Model):
 
     parent: Mapped[Unit | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Unit]] = relationship(back_populates="parent")
-    services: Mapped[list[Service]] = relationship(secondary=unit_services, back_populates="units", order_by="Service.code")
+    services: Mapped[list[Service]] = relationship(
+        secondary=unit_services, back_populates="units", order_by="Service.code"
+    )
 
     def name(self, locale: str) -> str:
         """The unit's name in ``locale`` (Vietnamese unless English is asked for)."""

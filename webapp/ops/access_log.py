@@ -45,7 +45,9 @@ class MaskingLogger(Logger):
         # The request line from the decoded path the application routes on (``/%6Biosk/…`` is ``/kiosk/…``).
         path = mask_secrets(environ.get("PATH_INFO") or "")
         query = mask_query_string(environ.get("QUERY_STRING") or "")
-        atoms["r"] = f"{environ.get('REQUEST_METHOD')} {path}{'?' + query if query else ''} {environ.get('SERVER_PROTOCOL')}"
+        atoms["r"] = (
+            f"{environ.get('REQUEST_METHOD')} {path}{'?' + query if query else ''} {environ.get('SERVER_PROTOCOL')}"
+        )
         atoms["U"] = path
         atoms["q"] = query
         return atoms

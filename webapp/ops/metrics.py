@@ -36,6 +36,7 @@ KIOSK_RETRIES = Counter(
     "sonla_kiosk_sync_retries_total", "Kiosk queue sends that retry an earlier failed send (X-Retry-Attempt > 0)."
 )
 
+
 def enabled() -> bool:
     return bool(current_app.config.get("METRICS_ENABLED"))
 

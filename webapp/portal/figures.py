@@ -41,7 +41,8 @@ def latest_portal_figure(unit: Unit) -> PortalFigure | None:
     if period is None:
         return None
     n, satisfied = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(case((PortalRating.level.in_(SATISFIED_LEVELS), 1), else_=0)), 0))
-        .where(PortalRating.unit_id == unit.id, PortalRating.period == period)
+        select(
+            func.count(), func.coalesce(func.sum(case((PortalRating.level.in_(SATISFIED_LEVELS), 1), else_=0)), 0)
+        ).where(PortalRating.unit_id == unit.id, PortalRating.period == period)
     ).one()
     return figure_of(period, int(n), int(satisfied))

@@ -140,10 +140,16 @@ def _existing(digests: list[str]) -> dict[str, tuple[int, int | None, str, int, 
     """Stored ratings of ``digests``: digest → (unit id, service id, period, level, batch id)."""
     found = {}
     for start in range(0, len(digests), 500):
-        chunk = digests[start:start + 500]
+        chunk = digests[start : start + 500]
         for row in db.session.execute(
-            select(PortalRating.dossier_digest, PortalRating.unit_id, PortalRating.service_id, PortalRating.period,
-                   PortalRating.level, PortalRating.batch_id).where(PortalRating.dossier_digest.in_(chunk))
+            select(
+                PortalRating.dossier_digest,
+                PortalRating.unit_id,
+                PortalRating.service_id,
+                PortalRating.period,
+                PortalRating.level,
+                PortalRating.batch_id,
+            ).where(PortalRating.dossier_digest.in_(chunk))
         ):
             found[row[0]] = tuple(row[1:])
     return found
@@ -165,17 +171,35 @@ def import_portal_ratings(path: Path, *, actor: str = "cli", today: date | None 
         if not number.strip():
             problems.append(RowProblem(line, "dossier_number", "empty"))
         elif len(number) > MAX_DOSSIER_LENGTH or not number.isprintable():
-            problems.append(RowProblem(line, "dossier_number", f"not a dossier number (at most {MAX_DOSSIER_LENGTH} printable characters)"))
+            problems.append(
+                RowProblem(
+                    line, "dossier_number", f"not a dossier number (at most {MAX_DOSSIER_LENGTH} printable characters)"
+                )
+            )
         day = parse_date(row["rated_on"])
         if day is None:
-            problems.append(RowProblem(line, "rated_on", f"{row['rated_on'][:40]!r} is not a date (write 2026-09-10 or 10/09/2026)"))
+            problems.append(
+                RowProblem(line, "rated_on", f"{row['rated_on'][:40]!r} is not a date (write 2026-09-10 or 10/09/2026)")
+            )
         elif day > today:
             problems.append(RowProblem(line, "rated_on", f"{day.isoformat()} is in the future"))
         elif day < PORTAL_OPENED:
-            problems.append(RowProblem(line, "rated_on", f"{day.isoformat()} is before the national portal opened ({PORTAL_OPENED.isoformat()})"))
+            problems.append(
+                RowProblem(
+                    line,
+                    "rated_on",
+                    f"{day.isoformat()} is before the national portal opened ({PORTAL_OPENED.isoformat()})",
+                )
+            )
         level = parse_level(row["rating"])
         if level is None:
-            problems.append(RowProblem(line, "rating", f"{row['rating'][:40]!r} is not a rating: use 1, 2 or 3 (Không hài lòng, Hài lòng, Rất hài lòng)"))
+            problems.append(
+                RowProblem(
+                    line,
+                    "rating",
+                    f"{row['rating'][:40]!r} is not a rating: use 1, 2 or 3 (Không hài lòng, Hài lòng, Rất hài lòng)",
+                )
+            )
         unit, unit_problem = units.find(row["unit"][:40], day)
         if unit_problem:
             problems.append(RowProblem(line, "unit", unit_problem))
@@ -198,9 +222,16 @@ def import_portal_ratings(path: Path, *, actor: str = "cli", today: date | None 
             problems.append(RowProblem(line, "dossier_number", f"the same dossier is on line {first_line[digest]}"))
             continue
         first_line[digest] = line
-        rows.append({"line": line, "dossier_digest": digest, "unit_id": unit.id,
-                     "service_id": service.id if service else None,
-                     "period": Period.quarter_of(day).label, "level": level})
+        rows.append(
+            {
+                "line": line,
+                "dossier_digest": digest,
+                "unit_id": unit.id,
+                "service_id": service.id if service else None,
+                "period": Period.quarter_of(day).label,
+                "level": level,
+            }
+        )
     if not rows and not problems:
         problems.append(RowProblem(None, None, "the file has no data rows"))
     if problems:
@@ -215,9 +246,14 @@ def import_portal_ratings(path: Path, *, actor: str = "cli", today: date | None 
         elif before[:4] == (row["unit_id"], row["service_id"], row["period"], row["level"]):
             already += 1
         else:
-            problems.append(RowProblem(row["line"], "dossier_number",
-                                       f"this dossier was imported before (batch {before[4]}) with another unit, "
-                                       "service, quarter or rating; a portal rating is imported once"))
+            problems.append(
+                RowProblem(
+                    row["line"],
+                    "dossier_number",
+                    f"this dossier was imported before (batch {before[4]}) with another unit, "
+                    "service, quarter or rating; a portal rating is imported once",
+                )
+            )
     if problems:
         raise problems.rejected(str(path))
     if not new_rows:
@@ -225,14 +261,27 @@ def import_portal_ratings(path: Path, *, actor: str = "cli", today: date | None 
 
     periods = tuple(sorted({row["period"] for row in new_rows}))
     try:
-        batch = PortalImport(file_name=path.name[:200], file_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-                             imported_at=utcnow(), actor=actor[:200], rows_added=len(new_rows), rows_already=already)
+        batch = PortalImport(
+            file_name=path.name[:200],
+            file_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+            imported_at=utcnow(),
+            actor=actor[:200],
+            rows_added=len(new_rows),
+            rows_already=already,
+        )
         db.session.add(batch)
         db.session.flush()
         now = utcnow()
         db.session.add_all(
-            PortalRating(dossier_digest=row["dossier_digest"], unit_id=row["unit_id"], service_id=row["service_id"],
-                         period=row["period"], level=row["level"], imported_at=now, batch_id=batch.id)
+            PortalRating(
+                dossier_digest=row["dossier_digest"],
+                unit_id=row["unit_id"],
+                service_id=row["service_id"],
+                period=row["period"],
+                level=row["level"],
+                imported_at=now,
+                batch_id=batch.id,
+            )
             for row in new_rows
         )
         record_event(
@@ -246,8 +295,17 @@ def import_portal_ratings(path: Path, *, actor: str = "cli", today: date | None 
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise ImportRejected(str(path), [RowProblem(None, None, "another import stored some of these dossiers at the "
-                                                                "same time; nothing was written, run the import again")]) from None
+        raise ImportRejected(
+            str(path),
+            [
+                RowProblem(
+                    None,
+                    None,
+                    "another import stored some of these dossiers at the "
+                    "same time; nothing was written, run the import again",
+                )
+            ],
+        ) from None
     except Exception:
         db.session.rollback()
         raise

@@ -50,8 +50,10 @@ class ResponseRateRow:
 
 def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
     """Aware datetimes of the start of ``start`` and the start of the day after ``end``, Việt Nam time."""
-    return (datetime.combine(start, time(0), tzinfo=VIETNAM),
-            datetime.combine(end + timedelta(days=1), time(0), tzinfo=VIETNAM))
+    return (
+        datetime.combine(start, time(0), tzinfo=VIETNAM),
+        datetime.combine(end + timedelta(days=1), time(0), tzinfo=VIETNAM),
+    )
 
 
 def _grouped(query) -> dict[tuple[int, int], int]:
@@ -102,8 +104,10 @@ def response_rates(unit_ids: Iterable[int] | None, start: date, end: date) -> li
     )
     answered_of_issued = _grouped(
         select(*keys, func.count())
-        .where(and_(ReceiptToken.issued_at >= low, ReceiptToken.issued_at < high, ReceiptToken.used_at.is_not(None)),
-               *unit_filter)
+        .where(
+            and_(ReceiptToken.issued_at >= low, ReceiptToken.issued_at < high, ReceiptToken.used_at.is_not(None)),
+            *unit_filter,
+        )
         .group_by(*keys)
     )
     one_stop = _one_stop_counts(unit_filter, low, high)

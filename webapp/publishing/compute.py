@@ -117,7 +117,9 @@ def _unit_infos(period: Period) -> dict[int, UnitInfo]:
                     break
                 current = units[successors[current.id][0]]
             commune = current.code if current.valid_on(end) else None
-        infos[unit.id] = UnitInfo(unit.id, unit.code, unit.kind, district if end <= LAST_DAY_OF_DISTRICTS else None, commune)
+        infos[unit.id] = UnitInfo(
+            unit.id, unit.code, unit.kind, district if end <= LAST_DAY_OF_DISTRICTS else None, commune
+        )
     return infos
 
 
@@ -154,8 +156,13 @@ class _Cells:
     #: How many quarters away a unit's counts may be borrowed from.
     REACH = 4
 
-    def __init__(self, groups: list[ScoreGroup], counts: list[tuple], sector_services: set[int],
-                 history: Callable[[list[str], list[int]], list[tuple]] | None = None):
+    def __init__(
+        self,
+        groups: list[ScoreGroup],
+        counts: list[tuple],
+        sector_services: set[int],
+        history: Callable[[list[str], list[int]], list[tuple]] | None = None,
+    ):
         reported: dict[tuple, float] = defaultdict(float)
         for q, u, s, r, count in counts:
             if s in sector_services:
@@ -193,7 +200,9 @@ class _Cells:
         classes = [[(k[0], k[2]) for k in keys], [k[2] for k in keys], [k[0] for k in keys]]
         result = analysis.cell_weights([(k[0], k[1]) for k in keys], weighting_population, cell_n, classes)
         rule = result.rule.astype(object)
-        rule[[(k[0], k[1]) in imputed and cell_n[i] > 0 and rule[i] != "class" for i, k in enumerate(keys)]] = "other_quarter"
+        rule[[(k[0], k[1]) in imputed and cell_n[i] > 0 and rule[i] != "class" for i, k in enumerate(keys)]] = (
+            "other_quarter"
+        )
         #: ``cell``, ``collapsed``, ``other_quarter`` (counts borrowed), ``class`` (service rate), ``unweighted``.
         self.cell_rule = rule.astype(str)
         self.group_cell = group_cell
@@ -201,8 +210,12 @@ class _Cells:
         self.stratum = result.stratum[group_cell]
 
     @classmethod
-    def _borrow(cls, missing: list[tuple[str, int]], sector_services: set[int],
-                history: Callable[[list[str], list[int]], list[tuple]] | None) -> dict[tuple, list[tuple]]:
+    def _borrow(
+        cls,
+        missing: list[tuple[str, int]],
+        sector_services: set[int],
+        history: Callable[[list[str], list[int]], list[tuple]] | None,
+    ) -> dict[tuple, list[tuple]]:
         """``(quarter, unit) → [(service, respondent type, count)]`` from the unit's nearest counted quarter.
 
         Earlier quarters come first so that a published quarter's weights do not move when a
@@ -231,7 +244,9 @@ class _Cells:
         return borrowed
 
 
-def _domain_codes(groups: list[ScoreGroup], domain_of: Callable[[ScoreGroup], str | None]) -> tuple[np.ndarray, list[str]]:
+def _domain_codes(
+    groups: list[ScoreGroup], domain_of: Callable[[ScoreGroup], str | None]
+) -> tuple[np.ndarray, list[str]]:
     """Each group's domain as an index into the sorted labels; label "" means outside every domain."""
     labels_of_groups = [domain_of(g) or "" for g in groups]
     labels = sorted(set(labels_of_groups))
@@ -239,16 +254,22 @@ def _domain_codes(groups: list[ScoreGroup], domain_of: Callable[[ScoreGroup], st
     return np.fromiter((position[label] for label in labels_of_groups), dtype=np.intp, count=len(groups)), labels
 
 
-def _estimate_domains(cells: _Cells, codes: np.ndarray, labels: list[str], target: float) -> dict[str | None, analysis.EstimateRow]:
+def _estimate_domains(
+    cells: _Cells, codes: np.ndarray, labels: list[str], target: float
+) -> dict[str | None, analysis.EstimateRow]:
     """Per-(stratum, domain) sums → :func:`analysis.estimate_from_sums` (domains of the whole design)."""
     if codes.size == 0:
         return {}
     combined = cells.stratum.astype(np.int64) * len(labels) + codes
     keys, inverse = np.unique(combined, return_inverse=True)
     w = cells.weight
-    sums = [np.bincount(inverse, weights=values, minlength=keys.size)
-            for values in (cells.n, w * cells.n, w * cells.satisfied, w * w * cells.n, w * w * cells.satisfied)]
-    result = analysis.estimate_from_sums(keys // len(labels), keys % len(labels), *sums, target=target, lonely_psu="adjust")
+    sums = [
+        np.bincount(inverse, weights=values, minlength=keys.size)
+        for values in (cells.n, w * cells.n, w * cells.satisfied, w * w * cells.n, w * w * cells.satisfied)
+    ]
+    result = analysis.estimate_from_sums(
+        keys // len(labels), keys % len(labels), *sums, target=target, lonely_psu="adjust"
+    )
     rows: dict[str | None, analysis.EstimateRow] = {None: result.overall}
     for row in result.domains:
         label = labels[int(row.domain)]
@@ -257,8 +278,15 @@ def _estimate_domains(cells: _Cells, codes: np.ndarray, labels: list[str], targe
     return rows
 
 
-def _domain_extras(cells: _Cells, codes: np.ndarray, labels: list[str], groups: list[ScoreGroup], flagged,
-                   domain_type: str, domain_of: Callable[[ScoreGroup], str | None] | None = None) -> dict[str, dict]:
+def _domain_extras(
+    cells: _Cells,
+    codes: np.ndarray,
+    labels: list[str],
+    groups: list[ScoreGroup],
+    flagged,
+    domain_type: str,
+    domain_of: Callable[[ScoreGroup], str | None] | None = None,
+) -> dict[str, dict]:
     """Per domain label: weighting status, transactions, response rate and flagged share.
 
     ``transactions`` is every reported count of the domain — cells and units without a
@@ -318,12 +346,21 @@ def _status(low: float, high: float, target: float | None, n: int, n_eff: float,
     return analysis.target_status(low, high, target, n=n, n_eff=n_eff, min_n=min_n, comparison=comparison)
 
 
-def _record(metric: str, domain_type: str, domain: str, row: analysis.EstimateRow, target: float | None, min_n: int,
-            comparison: str = "gt") -> EstimateRecord:
+def _record(
+    metric: str,
+    domain_type: str,
+    domain: str,
+    row: analysis.EstimateRow,
+    target: float | None,
+    min_n: int,
+    comparison: str = "gt",
+) -> EstimateRecord:
     """One row; the n_eff >= min_n rule, the stored n_eff and the funnel use the Kish-floored size."""
     n_eff = row.n_eff_floored if row.n_eff is not None else None
     publishable = row.n >= min_n and n_eff is not None and n_eff >= min_n and row.estimate is not None
-    status = _status(row.ci_low, row.ci_high, target, row.n, n_eff, min_n, comparison) if publishable else "insufficient"
+    status = (
+        _status(row.ci_low, row.ci_high, target, row.n, n_eff, min_n, comparison) if publishable else "insufficient"
+    )
     return EstimateRecord(
         metric=metric,
         domain_type=domain_type,
@@ -370,7 +407,9 @@ def _add_comparisons(records: list[EstimateRecord], previous: dict[tuple, tuple]
 
 def _add_funnel(records: list[EstimateRecord], metric: str) -> None:
     """Funnel limits of each unit around the province rate, on the Kish-floored size stored in ``n_eff``."""
-    province = next((r for r in records if r.metric == metric and r.domain_type == "province" and r.estimate is not None), None)
+    province = next(
+        (r for r in records if r.metric == metric and r.domain_type == "province" and r.estimate is not None), None
+    )
     units = [r for r in records if r.metric == metric and r.domain_type == "unit" and r.estimate is not None]
     if province is None or not units or not 0 < province.estimate < 1:
         return
@@ -386,13 +425,20 @@ def _add_funnel(records: list[EstimateRecord], metric: str) -> None:
         }
 
 
-def _coverage_records(indicator: Indicator, period: Period, groups: list[ScoreGroup], services: dict[int, Service]) -> list[EstimateRecord]:
+def _coverage_records(
+    indicator: Indicator, period: Period, groups: list[ScoreGroup], services: dict[int, Service]
+) -> list[EstimateRecord]:
     """Share of active public service units (health, education) with enough valid responses in the year."""
     definition = indicator.definition.get("coverage") or {}
     sectors = tuple(definition.get("unit_sectors") or ("health", "education"))
     needed = int(definition.get("min_valid_responses") or 30)
-    active = db.session.scalars(select(Unit).where(Unit.sector.in_(sectors), Unit.valid_from <= period.end,
-                                                   (Unit.valid_to.is_(None)) | (Unit.valid_to >= period.end))).all()
+    active = db.session.scalars(
+        select(Unit).where(
+            Unit.sector.in_(sectors),
+            Unit.valid_from <= period.end,
+            (Unit.valid_to.is_(None)) | (Unit.valid_to >= period.end),
+        )
+    ).all()
     if not active:
         return []
     responses: dict[int, int] = defaultdict(int)
@@ -404,8 +450,24 @@ def _coverage_records(indicator: Indicator, period: Period, groups: list[ScoreGr
     share = surveyed / len(active)
     target, _ = target_for(indicator, period.year)
     status = "met" if target is not None and share >= target else "below"
-    return [EstimateRecord(indicator.code, "province", "sl", len(active), share, 0.0, share, share, "census", None, None,
-                           target, status, extra={"units_surveyed": surveyed, "units_active": len(active), "min_responses": needed})]
+    return [
+        EstimateRecord(
+            indicator.code,
+            "province",
+            "sl",
+            len(active),
+            share,
+            0.0,
+            share,
+            share,
+            "census",
+            None,
+            None,
+            target,
+            status,
+            extra={"units_surveyed": surveyed, "units_active": len(active), "min_responses": needed},
+        )
+    ]
 
 
 def _score_source(indicator: Indicator, services: dict[int, Service]) -> tuple[str, set[int]]:
@@ -441,8 +503,9 @@ def period_inputs() -> PeriodInputs:
     return PeriodInputs(sorted(codes) + sorted(_secondary_metric_names()))
 
 
-def compute_period(period: Period, previous: dict[tuple, tuple] | None = None,
-                   inputs: PeriodInputs | None = None) -> ComputedPeriod:
+def compute_period(
+    period: Period, previous: dict[tuple, tuple] | None = None, inputs: PeriodInputs | None = None
+) -> ComputedPeriod:
     """Every estimate of ``period``; ``previous`` maps (metric, domain type, domain) to the
     previous period's published (estimate, se, ci_low, ci_high) for the change figures."""
     inputs = inputs or period_inputs()
@@ -482,8 +545,17 @@ def compute_period(period: Period, previous: dict[tuple, tuple] | None = None,
                 records.append(record)
         _add_funnel(records, indicator.code)
         if ASPECT_HOST.get(indicator.sector) == indicator.code:
-            records += _secondary_records(indicator, by_metric, counts, sector_services, domain_functions, target, period,
-                                          inputs, _item_level_index_sectors(indicators))
+            records += _secondary_records(
+                indicator,
+                by_metric,
+                counts,
+                sector_services,
+                domain_functions,
+                target,
+                period,
+                inputs,
+                _item_level_index_sectors(indicators),
+            )
 
     for indicator in indicators:
         if indicator.kind == "index":
@@ -515,8 +587,11 @@ def compute_period(period: Period, previous: dict[tuple, tuple] | None = None,
         "disclosure": disclosure,
         "quarters": quarters,
         # Cells whose weights rest on imputed counts (DESIGN.md §6), per indicator, as the province counts them.
-        "imputed_cells": {r.metric: r.extra["imputed_cells"] for r in records
-                          if r.domain_type == "province" and "imputed_cells" in r.extra},
+        "imputed_cells": {
+            r.metric: r.extra["imputed_cells"]
+            for r in records
+            if r.domain_type == "province" and "imputed_cells" in r.extra
+        },
     }
     return ComputedPeriod(period, visible, {k: sorted(set(v)) for k, v in versions.items()}, hashes, summary)
 
@@ -552,8 +627,16 @@ def _group_key(g: ScoreGroup) -> tuple:
     return (*g[:5], g.mode, g.language)
 
 
-def _criterion_records(indicator, criteria: dict[str, list[ScoreGroup]], inputs: PeriodInputs, quarters: list[str],
-                       counts, sector_services, domain_functions, target) -> list[EstimateRecord]:
+def _criterion_records(
+    indicator,
+    criteria: dict[str, list[ScoreGroup]],
+    inputs: PeriodInputs,
+    quarters: list[str],
+    counts,
+    sector_services,
+    domain_functions,
+    target,
+) -> list[EstimateRecord]:
     """One rate per criterion measured by matrix sampling (``<indicator>/item:<code>``), province and unit.
 
     A domain ratio over every respondent of the instruments that carry the criterion: per response
@@ -577,15 +660,32 @@ def _criterion_records(indicator, criteria: dict[str, list[ScoreGroup]], inputs:
             x, y = (float(hit.n), float(hit.satisfied)) if hit is not None else (0.0, 0.0)
             # x and y are 0/1 per response: Σx² = Σx, Σxy = Σy² = Σy.
             groups.append(ItemGroup(*g[:5], g.n, x, y, x, y, y, g.mode, g.language))
-        records += _ratio_records(f"{indicator.code}/{metric}", groups, counts, sector_services,
-                                  {t: domain_functions[t] for t in ("province", "unit")}, target, "gt",
-                                  indicator.min_n, kind="criterion asked of a random part of respondents",
-                                  n_is_answers=True)
+        records += _ratio_records(
+            f"{indicator.code}/{metric}",
+            groups,
+            counts,
+            sector_services,
+            {t: domain_functions[t] for t in ("province", "unit")},
+            target,
+            "gt",
+            indicator.min_n,
+            kind="criterion asked of a random part of respondents",
+            n_is_answers=True,
+        )
     return records
 
 
-def _secondary_records(indicator, by_metric, counts, sector_services, domain_functions, target, period,
-                       inputs: PeriodInputs, item_level_indexed: set[str | None]) -> list[EstimateRecord]:
+def _secondary_records(
+    indicator,
+    by_metric,
+    counts,
+    sector_services,
+    domain_functions,
+    target,
+    period,
+    inputs: PeriodInputs,
+    item_level_indexed: set[str | None],
+) -> list[EstimateRecord]:
     """Per-aspect rates and the all-items rate of the sector's long questionnaires (province and unit)."""
     records = []
     aspect_groups: dict[str, list[ScoreGroup]] = defaultdict(list)
@@ -597,16 +697,33 @@ def _secondary_records(indicator, by_metric, counts, sector_services, domain_fun
             criteria[metric] = [g for g in metric_groups if g.service_id in sector_services]
     aspect_groups = {m: g for m, g in aspect_groups.items() if g}
     criteria = {m: g for m, g in criteria.items() if g}
-    instrument_ids = [row.id for row in db.session.scalars(select(Instrument).where(Instrument.sector == indicator.sector))]
-    all_items = [g for g in inputs.all_items_groups([q.label for q in period.quarters], instrument_ids) if g.service_id in sector_services]
+    instrument_ids = [
+        row.id for row in db.session.scalars(select(Instrument).where(Instrument.sector == indicator.sector))
+    ]
+    all_items = [
+        g
+        for g in inputs.all_items_groups([q.label for q in period.quarters], instrument_ids)
+        if g.service_id in sector_services
+    ]
     if all_items:
         aspect_groups["all-items"] = all_items
     if indicator.sector not in item_level_indexed:
-        items = [g for g in inputs.item_groups([q.label for q in period.quarters], instrument_ids)
-                 if g.service_id in sector_services]
-        records += _ratio_records(f"{indicator.code}/item-level", items, counts, sector_services,
-                                  {t: domain_functions[t] for t in ("province", "unit")}, target, "gt", indicator.min_n,
-                                  kind="ratio of item answers")
+        items = [
+            g
+            for g in inputs.item_groups([q.label for q in period.quarters], instrument_ids)
+            if g.service_id in sector_services
+        ]
+        records += _ratio_records(
+            f"{indicator.code}/item-level",
+            items,
+            counts,
+            sector_services,
+            {t: domain_functions[t] for t in ("province", "unit")},
+            target,
+            "gt",
+            indicator.min_n,
+            kind="ratio of item answers",
+        )
     for metric, metric_groups in sorted(aspect_groups.items()):
         cells = _Cells(metric_groups, counts, sector_services)
         for domain_type in ("province", "unit"):
@@ -614,17 +731,32 @@ def _secondary_records(indicator, by_metric, counts, sector_services, domain_fun
             rows = _estimate_domains(cells, codes, labels, target)
             for domain, row in rows.items():
                 if domain is not None:
-                    records.append(_record(f"{indicator.code}/{metric}", domain_type, domain, row, target, indicator.min_n))
-    records += _criterion_records(indicator, criteria, inputs, [q.label for q in period.quarters], counts,
-                                  sector_services, domain_functions, target)
+                    records.append(
+                        _record(f"{indicator.code}/{metric}", domain_type, domain, row, target, indicator.min_n)
+                    )
+    records += _criterion_records(
+        indicator,
+        criteria,
+        inputs,
+        [q.label for q in period.quarters],
+        counts,
+        sector_services,
+        domain_functions,
+        target,
+    )
     return records
 
 
 def _item_level_index_sectors(indicators: list[Indicator]) -> set[str | None]:
     """The sectors whose item-level rate an ``index`` indicator publishes under its own code
     (``health-item-level`` replaces the secondary metric ``sat-health/item-level``)."""
-    return {i.sector for i in indicators if i.kind == "index" and i.definition.get("over") == "aspect_items"
-            and (i.definition.get("statistic") or "share") == "share"}
+    return {
+        i.sector
+        for i in indicators
+        if i.kind == "index"
+        and i.definition.get("over") == "aspect_items"
+        and (i.definition.get("statistic") or "share") == "share"
+    }
 
 
 def _index_instruments(indicator: Indicator) -> tuple[list[int], list[str]]:
@@ -651,8 +783,14 @@ def _index_instruments(indicator: Indicator) -> tuple[list[int], list[str]]:
     return ids, sorted(metrics)
 
 
-def _index_records(indicator: Indicator, inputs: PeriodInputs, period: Period, counts, services: dict[int, Service],
-                   domain_functions: dict[str, Callable]) -> list[EstimateRecord]:
+def _index_records(
+    indicator: Indicator,
+    inputs: PeriodInputs,
+    period: Period,
+    counts,
+    services: dict[int, Service],
+    domain_functions: dict[str, Callable],
+) -> list[EstimateRecord]:
     """An ``index`` indicator: a ratio of weighted sums of every response's answers, in every domain.
 
     ``over: aspect_overall_items`` (the SIPAS-style index): per response, x = its rated answers to the
@@ -672,17 +810,38 @@ def _index_records(indicator: Indicator, inputs: PeriodInputs, period: Period, c
         items, kind = inputs.item_groups(quarters, instrument_ids, statistic), "ratio of item answers"
     items = [g for g in items if g.service_id in sector_services]
     target, comparison = target_for(indicator, period.year)
-    return _ratio_records(indicator.code, items, counts, sector_services, domain_functions, target, comparison,
-                          indicator.min_n, kind=kind, statistic=statistic)
+    return _ratio_records(
+        indicator.code,
+        items,
+        counts,
+        sector_services,
+        domain_functions,
+        target,
+        comparison,
+        indicator.min_n,
+        kind=kind,
+        statistic=statistic,
+    )
 
 
 #: The mean score's scale: 1 + SCORE_SPAN × the ratio of points above 1 to the most there could be.
 SCORE_SPAN = 4.0
 
 
-def _ratio_records(metric: str, items, counts, sector_services, domain_functions: dict[str, Callable],
-                   target: float | None, comparison: str, min_n: int, *, kind: str,
-                   statistic: str = "share", n_is_answers: bool = False) -> list[EstimateRecord]:
+def _ratio_records(
+    metric: str,
+    items,
+    counts,
+    sector_services,
+    domain_functions: dict[str, Callable],
+    target: float | None,
+    comparison: str,
+    min_n: int,
+    *,
+    kind: str,
+    statistic: str = "share",
+    n_is_answers: bool = False,
+) -> list[EstimateRecord]:
     """A ratio of weighted totals Σwy/Σwx (:func:`analysis.ratio_from_sums`) in each domain type.
 
     Same weighting cells and weights as the respondent-level rates (one group per key). A share
@@ -706,23 +865,50 @@ def _ratio_records(metric: str, items, counts, sector_services, domain_functions
         if not any(labels):
             continue
         overall, rows = analysis.ratio_from_sums(
-            cells.stratum, codes, n, w * columns[0], w * columns[1], w * w * columns[2], w * w * columns[3],
-            w * w * columns[4], w * n, w * w * n, w * w * columns[0], ci_method="mean" if mean else analysis.DEFAULT_CI_METHOD,
+            cells.stratum,
+            codes,
+            n,
+            w * columns[0],
+            w * columns[1],
+            w * w * columns[2],
+            w * w * columns[3],
+            w * w * columns[4],
+            w * n,
+            w * w * n,
+            w * w * columns[0],
+            ci_method="mean" if mean else analysis.DEFAULT_CI_METHOD,
         )
         answers = np.bincount(codes, weights=columns[0], minlength=len(labels))
-        chosen = [("sl", overall, float(columns[0].sum()))] if domain_type == "province" else [
-            (labels[int(r.domain)], r, float(answers[int(r.domain)])) for r in rows if labels[int(r.domain)] != ""]
+        chosen = (
+            [("sl", overall, float(columns[0].sum()))]
+            if domain_type == "province"
+            else [
+                (labels[int(r.domain)], r, float(answers[int(r.domain)])) for r in rows if labels[int(r.domain)] != ""
+            ]
+        )
         for domain, row, answered in chosen:
             if n_is_answers:
                 row = row._replace(n=int(answered), n_kish=row.n_kish_items if answered else 0.0)
             publishable = row.estimate is not None and row.n >= min_n and row.n_kish >= min_n
-            status = _status(row.ci_low, row.ci_high, target, row.n, row.n_kish, min_n, comparison) if publishable else "insufficient"
+            status = (
+                _status(row.ci_low, row.ci_high, target, row.n, row.n_kish, min_n, comparison)
+                if publishable
+                else "insufficient"
+            )
             record = EstimateRecord(
-                metric, domain_type, domain, row.n,
+                metric,
+                domain_type,
+                domain,
+                row.n,
                 scale(row.estimate) if publishable else None,
                 row.se * (SCORE_SPAN if mean else 1.0) if publishable else None,
-                scale(row.ci_low) if publishable else None, scale(row.ci_high) if publishable else None,
-                row.ci_method, row.n_kish if publishable else None, None, target, status,
+                scale(row.ci_low) if publishable else None,
+                scale(row.ci_high) if publishable else None,
+                row.ci_method,
+                row.n_kish if publishable else None,
+                None,
+                target,
+                status,
                 extra={"kind": kind, **({"scale": "score"} if mean else {})},
             )
             records.append(record)

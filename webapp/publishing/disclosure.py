@@ -164,25 +164,42 @@ def year_periods(year: int) -> list[Period]:
 
 
 def _current(label: str) -> PublishedSnapshot | None:
-    return db.session.scalar(select(PublishedSnapshot).where(PublishedSnapshot.period == label)
-                             .order_by(PublishedSnapshot.revision.desc()).limit(1))
+    return db.session.scalar(
+        select(PublishedSnapshot)
+        .where(PublishedSnapshot.period == label)
+        .order_by(PublishedSnapshot.revision.desc())
+        .limit(1)
+    )
 
 
 def frozen_table(snapshot: PublishedSnapshot) -> Table:
     """The public view of a stored snapshot (what the API and the downloads show)."""
     cells: dict[Key, CellState] = {}
-    rows = db.session.execute(select(PublishedEstimate.metric, PublishedEstimate.domain_type, PublishedEstimate.domain,
-                                     PublishedEstimate.n, PublishedEstimate.estimate, PublishedEstimate.status,
-                                     PublishedEstimate.extra).where(PublishedEstimate.snapshot_id == snapshot.id))
+    rows = db.session.execute(
+        select(
+            PublishedEstimate.metric,
+            PublishedEstimate.domain_type,
+            PublishedEstimate.domain,
+            PublishedEstimate.n,
+            PublishedEstimate.estimate,
+            PublishedEstimate.status,
+            PublishedEstimate.extra,
+        ).where(PublishedEstimate.snapshot_id == snapshot.id)
+    )
     for metric, domain_type, domain, n, estimate, status, extra in rows:
         rate = estimate is not None and status != "insufficient"
         # The downloads blank a count-only row's rate but the API shows its extras: count what either shows.
         cells[(metric, domain_type, domain)] = CellState(int(n), rate, (extra or {}).get("transactions") is not None)
     info = (snapshot.summary or {}).get("disclosure")
     hidden = {tuple(k) for k in info["hidden"]} if info else set()
-    return Table(Period.parse(snapshot.period), cells, hidden, complete=info is not None,
-                 complementary={tuple(k) for k in (info or {}).get("complementary_cells", ())},
-                 rate_withheld={tuple(k) for k in (info or {}).get("rate_withheld_cells", ())})
+    return Table(
+        Period.parse(snapshot.period),
+        cells,
+        hidden,
+        complete=info is not None,
+        complementary={tuple(k) for k in (info or {}).get("complementary_cells", ())},
+        rate_withheld={tuple(k) for k in (info or {}).get("rate_withheld_cells", ())},
+    )
 
 
 def release_table(period: Period, records, report: Report) -> Table:
@@ -195,8 +212,15 @@ def release_table(period: Period, records, report: Report) -> Table:
             hidden.add(key)
         else:
             cells[key] = CellState(r.n, r.estimate is not None, r.extra.get("transactions") is not None)
-    return Table(period, cells, hidden, complete=True, release=True,
-                 complementary=set(report.complementary_cells), rate_withheld=set(report.rate_withheld_cells))
+    return Table(
+        period,
+        cells,
+        hidden,
+        complete=True,
+        release=True,
+        complementary=set(report.complementary_cells),
+        rate_withheld=set(report.rate_withheld_cells),
+    )
 
 
 class _Universe:
@@ -240,8 +264,12 @@ class _Universe:
         for metric, domain_type, domain in sorted(self.keys):
             for parent, children in splits:
                 if all(_domain_type_exists(p, domain_type) for p in (parent, *children)):
-                    relations.append((f"{parent.label} = {' + '.join(c.label for c in children)}",
-                                      [(p.label, metric, domain_type, domain) for p in (parent, *children)]))
+                    relations.append(
+                        (
+                            f"{parent.label} = {' + '.join(c.label for c in children)}",
+                            [(p.label, metric, domain_type, domain) for p in (parent, *children)],
+                        )
+                    )
         by_metric_type: dict[tuple[str, str], list[str]] = defaultdict(list)
         for metric, domain_type, domain in sorted(self.keys):
             by_metric_type[(metric, domain_type)].append(domain)
@@ -255,8 +283,13 @@ class _Universe:
                 for domain_type in PARTITION_TYPES:
                     children = by_metric_type.get((metric, domain_type), [])
                     if children:
-                        relations.append((f"{label}: province = Σ {domain_type}",
-                                          [(label, metric, "province", "sl")] + [(label, metric, domain_type, d) for d in children]))
+                        relations.append(
+                            (
+                                f"{label}: province = Σ {domain_type}",
+                                [(label, metric, "province", "sl")]
+                                + [(label, metric, domain_type, d) for d in children],
+                            )
+                        )
                 parents: dict[tuple[str, str], list[str]] = defaultdict(list)
                 has_tree = (metric, tree) in by_metric_type
                 for unit in units:
@@ -266,8 +299,12 @@ class _Universe:
                     if unit in self.unit_sector and (metric, "sector") in by_metric_type:
                         parents[("sector", self.unit_sector[unit])].append(unit)
                 for (parent_type, parent), members in sorted(parents.items()):
-                    relations.append((f"{label}: {parent_type} {parent} = Σ its units",
-                                      [(label, metric, parent_type, parent)] + [(label, metric, "unit", u) for u in members]))
+                    relations.append(
+                        (
+                            f"{label}: {parent_type} {parent} = Σ its units",
+                            [(label, metric, parent_type, parent)] + [(label, metric, "unit", u) for u in members],
+                        )
+                    )
             relations += self._subset_relations(label)
         return relations
 
@@ -278,8 +315,12 @@ class _Universe:
         relations = []
         for code, (parent, services) in sorted(self.subsets.items()):
             if (code, "province", "sl") in self.keys:
-                relations.append((f"{label}: {code} = Σ {parent} services {', '.join(services)}",
-                                  [(label, code, "province", "sl")] + [(label, parent, "service", s) for s in services]))
+                relations.append(
+                    (
+                        f"{label}: {code} = Σ {parent} services {', '.join(services)}",
+                        [(label, code, "province", "sl")] + [(label, parent, "service", s) for s in services],
+                    )
+                )
         return relations
 
     def status(self, var: Var, family: str) -> str:
@@ -377,7 +418,9 @@ def _prune(rows: list[list[tuple[Var, int]]], descriptions: list[str], unknown: 
             holders[other].discard(r)
             if len(holders[other]) == 1 and unknown[other] == "free":
                 queue.append(other)
-    return [m for m, a in zip(rows, alive, strict=True) if a], [d for d, a in zip(descriptions, alive, strict=True) if a]
+    return [m for m, a in zip(rows, alive, strict=True) if a], [
+        d for d, a in zip(descriptions, alive, strict=True) if a
+    ]
 
 
 #: A prime for exact elimination: ranks of these small ±1 matrices over GF(P) are their ranks over Q.
@@ -504,10 +547,20 @@ def _masked_table(period: Period, records: list) -> Table:
     keys = {(r.metric, r.domain_type, r.domain) for r in records}
     primary = {(r.metric, r.domain_type, r.domain) for r in records if r.hidden}
     # Count-only cells: their rates stay protected (their counts count as unknown here).
-    count_only = {(r.metric, r.domain_type, r.domain): CellState(r.n, False, False)
-                  for r in records if not r.hidden and r.estimate is None}
-    return Table(period, count_only, keys - set(count_only), complete=True, release=True,
-                 complementary=keys - primary - set(count_only), masked=True)
+    count_only = {
+        (r.metric, r.domain_type, r.domain): CellState(r.n, False, False)
+        for r in records
+        if not r.hidden and r.estimate is None
+    }
+    return Table(
+        period,
+        count_only,
+        keys - set(count_only),
+        complete=True,
+        release=True,
+        complementary=keys - primary - set(count_only),
+        masked=True,
+    )
 
 
 def withhold_rate(record) -> None:
@@ -547,8 +600,14 @@ def control(period: Period, records: list, min_n_show: dict[str, int]) -> Report
         picks: dict[Key, set[str]] = defaultdict(set)
         for leak in leaks:
             attempts[(leak.family, leak.cell)] += 1
-            for key in _complements(universe, leak, fixed.get(leak.family, set()), period.label, by_key,
-                                    everything=attempts[(leak.family, leak.cell)] > ESCALATE_AFTER):
+            for key in _complements(
+                universe,
+                leak,
+                fixed.get(leak.family, set()),
+                period.label,
+                by_key,
+                everything=attempts[(leak.family, leak.cell)] > ESCALATE_AFTER,
+            ):
                 picks[key].add(leak.family)
         if not picks:
             break
@@ -568,8 +627,9 @@ def control(period: Period, records: list, min_n_show: dict[str, int]) -> Report
     return report
 
 
-def _complements(universe: _Universe, leak: Finding, fixed: set[Var], label: str, by_key: dict,
-                 everything: bool = False) -> list[Key]:
+def _complements(
+    universe: _Universe, leak: Finding, fixed: set[Var], label: str, by_key: dict, everything: bool = False
+) -> list[Key]:
     """The release cells to protect for ``leak``.
 
     First the *leaking relations*: those holding the leaked value whose unknowns the audit all fixes
@@ -613,8 +673,11 @@ def _leaking_members(universe: _Universe, leak: Finding, fixed: set[Var], label:
             for _, relation, unknowns in _unseen_relations(universe, var, leak.family, seen_relations):
                 if not all(member in fixed for member in unknowns):
                     continue
-                found.update(member[1:] for member in relation
-                             if member[0] == label and universe.status(member, leak.family) == "known")
+                found.update(
+                    member[1:]
+                    for member in relation
+                    if member[0] == label and universe.status(member, leak.family) == "known"
+                )
                 for member in unknowns:
                     if member not in seen_vars:
                         seen_vars.add(member)
@@ -669,15 +732,21 @@ def _certificate_members(universe: _Universe, leak: Finding, label: str) -> set[
         if row:
             lead = min(row)
             inverse = pow(row[lead], _P - 2, _P)
-            pivots[lead] = ({j: v * inverse % _P for j, v in row.items()},
-                            {j: v * inverse % _P for j, v in combo.items()})
+            pivots[lead] = (
+                {j: v * inverse % _P for j, v in row.items()},
+                {j: v * inverse % _P for j, v in combo.items()},
+            )
     target, combo = {column[leak.cell]: 1}, {}
     reduce(target, combo)
     if target:
         return set()
     # target − Σ factor·pivot = 0: the relations used are those left in the (negated) combination.
-    return {member[1:] for i in combo for member in universe.relations[i][1]
-            if member[0] == label and universe.status(member, family) == "known"}
+    return {
+        member[1:]
+        for i in combo
+        for member in universe.relations[i][1]
+        if member[0] == label and universe.status(member, family) == "known"
+    }
 
 
 def _pinned(universe: _Universe, var: Var, family: str) -> bool:
@@ -702,11 +771,14 @@ def _drop_orphan_funnels(records: list) -> None:
 def disclosure_summary(records: Iterable, report: Report) -> dict:
     """What a snapshot keeps (not public) so that later audits tell hidden cells from empty ones,
     and cells protected for their own sake from those withheld to protect others."""
-    return {"hidden": sorted([r.metric, r.domain_type, r.domain] for r in records if r.hidden),
-            "complementary_cells": sorted(list(k) for k in report.complementary_cells),
-            "rate_withheld_cells": sorted(list(k) for k in report.rate_withheld_cells),
-            "complementary": report.complementary, "rate_withheld": report.rate_withheld,
-            "findings": [str(f) for f in report.findings]}
+    return {
+        "hidden": sorted([r.metric, r.domain_type, r.domain] for r in records if r.hidden),
+        "complementary_cells": sorted(list(k) for k in report.complementary_cells),
+        "rate_withheld_cells": sorted(list(k) for k in report.rate_withheld_cells),
+        "complementary": report.complementary,
+        "rate_withheld": report.rate_withheld,
+        "findings": [str(f) for f in report.findings],
+    }
 
 
 def audit_tables(period: Period) -> list[Finding]:
@@ -723,9 +795,18 @@ def audit_microdata(period: Period, workdir: Path | None = None) -> list[Finding
     snapshot = _current(period.label)
     if snapshot is None:
         return []
-    rates = {(m, t, d) for m, t, d, e in db.session.execute(
-        select(PublishedEstimate.metric, PublishedEstimate.domain_type, PublishedEstimate.domain, PublishedEstimate.estimate)
-        .where(PublishedEstimate.snapshot_id == snapshot.id)) if e is not None}
+    rates = {
+        (m, t, d)
+        for m, t, d, e in db.session.execute(
+            select(
+                PublishedEstimate.metric,
+                PublishedEstimate.domain_type,
+                PublishedEstimate.domain,
+                PublishedEstimate.estimate,
+            ).where(PublishedEstimate.snapshot_id == snapshot.id)
+        )
+        if e is not None
+    }
     findings = []
     with tempfile.TemporaryDirectory() as tmp:
         for indicator in satisfaction_indicators():
@@ -744,14 +825,25 @@ def _microdata_findings(period: Period, metric: str, rows: list[dict], rates: se
     from webapp.publishing.microdata import MIN_COMBINATION, QUASI_IDENTIFIERS
 
     labels = [(row["domain_type"], row["domain"]) for row in rows if row["domain"]]
-    findings = [Finding("label", (period.label, metric, domain_type, domain), "microdata labels a domain whose rate is not published")
-                for domain_type, domain in sorted(set(labels))
-                if domain_type != "province" and (metric, domain_type, domain) not in rates]
+    findings = [
+        Finding(
+            "label",
+            (period.label, metric, domain_type, domain),
+            "microdata labels a domain whose rate is not published",
+        )
+        for domain_type, domain in sorted(set(labels))
+        if domain_type != "province" and (metric, domain_type, domain) not in rates
+    ]
     groups = Counter(pair for pair in labels if pair[0] in QUASI_IDENTIFIERS)
     rare = sum(count for count in groups.values() if count < MIN_COMBINATION)
     if rare:
-        findings.append(Finding("uniqueness", (period.label, metric, "quasi-identifiers", str(rare)),
-                                f"{rare} microdata rows in groups of fewer than {MIN_COMBINATION} on the quasi-identifiers"))
+        findings.append(
+            Finding(
+                "uniqueness",
+                (period.label, metric, "quasi-identifiers", str(rare)),
+                f"{rare} microdata rows in groups of fewer than {MIN_COMBINATION} on the quasi-identifiers",
+            )
+        )
     return findings
 
 

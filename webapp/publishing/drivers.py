@@ -42,8 +42,12 @@ EVENTS_PER_PARAMETER = 10
 #: The domain types drivers are published for.
 DOMAIN_TYPES = ("province", "sector", "unit")
 #: Quadrants of the priority matrix: (important, below the target) → name.
-QUADRANTS = {(True, True): "fix_first", (True, False): "keep_up", (False, True): "lower_priority",
-             (False, False): "possible_overkill"}
+QUADRANTS = {
+    (True, True): "fix_first",
+    (True, False): "keep_up",
+    (False, True): "lower_priority",
+    (False, False): "possible_overkill",
+}
 
 
 def _responses(quarters: list[str], source: str, aspects: list[str], sector_services: set[int]):
@@ -54,8 +58,15 @@ def _responses(quarters: list[str], source: str, aspects: list[str], sector_serv
     """
     valid = (Response.period.in_(quarters), Response.status == "valid")
     outcome_rows = db.session.execute(
-        select(Response.id, Response.period, Response.unit_id, Response.service_id, Response.respondent_type,
-               Response.channel, ResponseScore.satisfied)
+        select(
+            Response.id,
+            Response.period,
+            Response.unit_id,
+            Response.service_id,
+            Response.respondent_type,
+            Response.channel,
+            ResponseScore.satisfied,
+        )
         .join(ResponseScore, ResponseScore.response_id == Response.id)
         .where(*valid, ResponseScore.metric == source, Response.service_id.in_(sorted(sector_services)))
         .order_by(Response.id)
@@ -79,13 +90,16 @@ def _responses(quarters: list[str], source: str, aspects: list[str], sector_serv
     return [tuple(row[1:6]) for row in outcome_rows], y, X
 
 
-def domain_drivers(indicator: Indicator, computed: ComputedPeriod, inputs, services: dict[int, Service],
-                   domain_functions) -> list[dict]:
+def domain_drivers(
+    indicator: Indicator, computed: ComputedPeriod, inputs, services: dict[int, Service], domain_functions
+) -> list[dict]:
     """The driver rows (dicts of :class:`PublishedDriver` columns, without the snapshot) of one indicator."""
     quarters = [q.label for q in computed.period.quarters]
     published = {(r.metric, r.domain_type, r.domain): r for r in computed.records if r.estimate is not None}
     prefix = f"{indicator.code}/aspect:"
-    aspects = sorted({r.metric.removeprefix(f"{indicator.code}/") for r in computed.records if r.metric.startswith(prefix)})
+    aspects = sorted(
+        {r.metric.removeprefix(f"{indicator.code}/") for r in computed.records if r.metric.startswith(prefix)}
+    )
     if not aspects:
         return []
     source, sector_services = _score_source(indicator, services)
@@ -118,8 +132,9 @@ def domain_drivers(indicator: Indicator, computed: ComputedPeriod, inputs, servi
                 continue
             inside = labels == domain
             columns = [aspects.index(a) for a in shown]
-            model = fit_drivers(y[inside], X[inside][:, columns], names=shown, weights=weight[inside],
-                                strata=stratum[inside])
+            model = fit_drivers(
+                y[inside], X[inside][:, columns], names=shown, weights=weight[inside], strata=stratum[inside]
+            )
             if model.n < MIN_COMPLETE or min(model.events, model.non_events) < EVENTS_PER_PARAMETER * len(shown):
                 continue
             if not model.converged:
@@ -131,19 +146,34 @@ def domain_drivers(indicator: Indicator, computed: ComputedPeriod, inputs, servi
                 rate = rates[driver.name]
                 important = driver.estimable and driver.coefficient >= bar
                 below = overall.target is not None and rate.estimate < overall.target
-                extra = {"method": METHOD, "df": model.df, "events": model.events, "status": model.status,
-                         "odds_ratio": driver.odds_ratio,
-                         "odds_ratio_ci": list(driver.odds_ratio_ci) if driver.odds_ratio_ci else None}
+                extra = {
+                    "method": METHOD,
+                    "df": model.df,
+                    "events": model.events,
+                    "status": model.status,
+                    "odds_ratio": driver.odds_ratio,
+                    "odds_ratio_ci": list(driver.odds_ratio_ci) if driver.odds_ratio_ci else None,
+                }
                 if driver.estimable:
                     extra["quadrant"] = QUADRANTS[important, below]
                 if driver.note:
                     extra["note"] = driver.note
-                rows.append({
-                    "indicator": indicator.code, "domain_type": domain_type, "domain": domain,
-                    "aspect": driver.name.removeprefix("aspect:"), "n": model.n, "performance": rate.estimate,
-                    "coefficient": driver.coefficient, "se": driver.se, "ci_low": driver.ci_low,
-                    "ci_high": driver.ci_high, "rank": rank.get(driver.name), "extra": extra,
-                })
+                rows.append(
+                    {
+                        "indicator": indicator.code,
+                        "domain_type": domain_type,
+                        "domain": domain,
+                        "aspect": driver.name.removeprefix("aspect:"),
+                        "n": model.n,
+                        "performance": rate.estimate,
+                        "coefficient": driver.coefficient,
+                        "se": driver.se,
+                        "ci_low": driver.ci_low,
+                        "ci_high": driver.ci_high,
+                        "rank": rank.get(driver.name),
+                        "extra": extra,
+                    }
+                )
     return rows
 
 

@@ -133,26 +133,43 @@ def _load(period_label: str, indicator_code: str) -> _Data:
         (domain_type, domain)
         for domain_type, domain in db.session.execute(
             select(PublishedEstimate.domain_type, PublishedEstimate.domain).where(
-                PublishedEstimate.snapshot_id == snapshot.id, PublishedEstimate.metric == indicator_code,
-                PublishedEstimate.estimate.is_not(None))
+                PublishedEstimate.snapshot_id == snapshot.id,
+                PublishedEstimate.metric == indicator_code,
+                PublishedEstimate.estimate.is_not(None),
+            )
         )
     }
     services = {s.id: s for s in db.session.scalars(select(Service))}
     source, sector_services = _score_source(indicator, services)
     quarters = [q.label for q in period.quarters]
-    key = (Response.id, Response.period, Response.unit_id, Response.service_id, Response.respondent_type, Response.channel)
+    key = (
+        Response.id,
+        Response.period,
+        Response.unit_id,
+        Response.service_id,
+        Response.respondent_type,
+        Response.channel,
+    )
     if criterion_ids:
-        rows = db.session.execute(_criterion_query(criterion, criterion_ids, quarters, key).where(
-            Response.service_id.in_(sector_services)).order_by(Response.id)).all()
+        rows = db.session.execute(
+            _criterion_query(criterion, criterion_ids, quarters, key)
+            .where(Response.service_id.in_(sector_services))
+            .order_by(Response.id)
+        ).all()
     elif indicator.kind == "index":
-        rows = db.session.execute(_ratio_query(indicator, quarters, key).where(
-            Response.service_id.in_(sector_services)).order_by(Response.id)).all()
+        rows = db.session.execute(
+            _ratio_query(indicator, quarters, key).where(Response.service_id.in_(sector_services)).order_by(Response.id)
+        ).all()
     else:
         rows = db.session.execute(
             select(*key, ResponseScore.satisfied)
             .join(ResponseScore, ResponseScore.response_id == Response.id)
-            .where(Response.period.in_(quarters), Response.status == "valid", ResponseScore.metric == source,
-                   Response.service_id.in_(sector_services))
+            .where(
+                Response.period.in_(quarters),
+                Response.status == "valid",
+                ResponseScore.metric == source,
+                Response.service_id.in_(sector_services),
+            )
             .order_by(Response.id)
         ).all()
     # One group per response: the same weighting code as publishing, applied row by row.
@@ -166,8 +183,19 @@ def _load(period_label: str, indicator_code: str) -> _Data:
         domains = {name: domains[name] for name in ("province", "unit")}
     labels = {name: [function(g) for g in groups] for name, function in domains.items()}
     values = [tuple(int(v) for v in row[6:]) for row in rows]
-    return _Data(indicator, indicator_code, period, [row[0] for row in rows], groups, cells.weight, cells.stratum.astype(int),
-                 dict(zip(strata.tolist(), sizes.tolist(), strict=True)), labels, published, values)
+    return _Data(
+        indicator,
+        indicator_code,
+        period,
+        [row[0] for row in rows],
+        groups,
+        cells.weight,
+        cells.stratum.astype(int),
+        dict(zip(strata.tolist(), sizes.tolist(), strict=True)),
+        labels,
+        published,
+        values,
+    )
 
 
 def _ratio_query(indicator: Indicator, quarters: list[str], key: tuple):
@@ -183,8 +211,13 @@ def _ratio_query(indicator: Indicator, quarters: list[str], key: tuple):
         x, y, stored = Response.items_rated, Response.items_score_sum, Response.items_score_sum >= Response.items_rated
     else:
         x, y, stored = Response.items_rated, Response.items_satisfied, True
-    return select(*key, x, y).where(Response.period.in_(quarters), Response.status == "valid", Response.items_rated > 0,
-                                    stored, Response.instrument_id.in_(instrument_ids))
+    return select(*key, x, y).where(
+        Response.period.in_(quarters),
+        Response.status == "valid",
+        Response.items_rated > 0,
+        stored,
+        Response.instrument_id.in_(instrument_ids),
+    )
 
 
 def _criterion_query(criterion: str, instrument_ids: list[int], quarters: list[str], key: tuple):
@@ -226,7 +259,7 @@ def _public_rows(data: _Data) -> tuple[list[tuple], dict]:
         "blocks": {},
         "left_out": [],
         "residual_risk": "weights are exact (the published standard errors need them); cells can be matched "
-                         "across blocks by their weight",
+        "across blocks by their weight",
     }
     if ("province", "sl") not in data.published or not data.groups:
         notes["left_out"].append("everything: the province rate is not published")
@@ -249,8 +282,10 @@ def _public_rows(data: _Data) -> tuple[list[tuple], dict]:
             (domain_type, shown[i], f"c{renumber[int(data.stratum[i])]}", float(data.weight[i]), *answers[i])
             for i in range(len(data.groups))
         )
-        notes["blocks"][domain_type] = {"published_domains": len(labelled),
-                                        "rows_left_empty": sum(1 for v in shown if not v)}
+        notes["blocks"][domain_type] = {
+            "published_domains": len(labelled),
+            "rows_left_empty": sum(1 for v in shown if not v),
+        }
         out += block
     return out, notes
 
@@ -274,8 +309,9 @@ def _write_public(data: _Data, output: Path) -> MicrodataExport:
     notes_path = output.with_suffix(".json")
     notes_path.write_text(json.dumps(notes, ensure_ascii=False, indent=2), encoding="utf-8")
     script = output.with_suffix(".R")
-    script.write_text(_public_r_script(output.name, data.metric, data.period.label, notes, data.ratio),
-                      encoding="utf-8")
+    script.write_text(
+        _public_r_script(output.name, data.metric, data.period.label, notes, data.ratio), encoding="utf-8"
+    )
     return MicrodataExport(len(rows), output, script, notes_path)
 
 
@@ -288,12 +324,27 @@ def _write_restricted(data: _Data, output: Path) -> MicrodataExport:
             stratum = int(data.stratum[i])
             weight = float(data.weight[i])
             values = [data.labels[name][i] or "" for name in names]
-            writer.writerow([csv_cell(cell) for cell in (data.response_ids[i], group.quarter, f"h{stratum}",
-                                                         weight * data.stratum_size[stratum], weight, *data.values[i],
-                                                         *values)])
+            writer.writerow(
+                [
+                    csv_cell(cell)
+                    for cell in (
+                        data.response_ids[i],
+                        group.quarter,
+                        f"h{stratum}",
+                        weight * data.stratum_size[stratum],
+                        weight,
+                        *data.values[i],
+                        *values,
+                    )
+                ]
+            )
     script = output.with_suffix(".R")
-    script.write_text(_restricted_r_script(output.name, data.metric, data.period.label,
-                                           [n for n in names if n != "province"], data.ratio), encoding="utf-8")
+    script.write_text(
+        _restricted_r_script(
+            output.name, data.metric, data.period.label, [n for n in names if n != "province"], data.ratio
+        ),
+        encoding="utf-8",
+    )
     return MicrodataExport(len(data.groups), output, script)
 
 
@@ -317,7 +368,7 @@ def _public_r_script(csv_name: str, indicator: str, period: str, notes: dict, ra
     blocks = ", ".join(notes["blocks"]) or "none"
     left_out = ", ".join(notes["left_out"]) or "none"
     return f"""# Reproduces the published estimates of {indicator} for {period} with R's survey package.
-# Sơn La Satisfaction Index — public microdata. Run: Rscript {csv_name.removesuffix('.csv')}.R
+# Sơn La Satisfaction Index — public microdata. Run: Rscript {csv_name.removesuffix(".csv")}.R
 # Disclosure control: one block of rows per domain type (blocks: {blocks}); each row carries
 # one domain only, labelled only where its rate is published (else empty), so no combination
 # of unit, service, channel, respondent type and area is published; no response id, quarter
@@ -345,14 +396,16 @@ write.csv(out, stdout(), row.names = FALSE)
 """
 
 
-def _restricted_r_script(csv_name: str, indicator: str, period: str, domain_columns: list[str], ratio: bool = False) -> str:
+def _restricted_r_script(
+    csv_name: str, indicator: str, period: str, domain_columns: list[str], ratio: bool = False
+) -> str:
     columns = ", ".join(f'"{name}"' for name in domain_columns)
     classes = ", ".join(f'{name} = "character"' for name in domain_columns)
     return f"""# Estimates of {indicator} for {period} (every domain, published or not) with R's survey package.
 # Sơn La Satisfaction Index — RESTRICTED microdata for approved researchers; do not redistribute.
-# Run: Rscript {csv_name.removesuffix('.csv')}.R
+# Run: Rscript {csv_name.removesuffix(".csv")}.R
 {_R_HEADER}file <- if (length(args) > 0) args[1] else "{csv_name}"
-data <- read.csv(file, colClasses = c(cell = "character"{', ' + classes if classes else ''}), na.strings = "")
+data <- read.csv(file, colClasses = c(cell = "character"{", " + classes if classes else ""}), na.strings = "")
 design <- svydesign(id = ~1, strata = ~cell, weights = ~weight, data = data)
 province <- {_R_WHOLE[ratio]}
 out <- data.frame(domain_type = "province", domain = "sl", estimate = coef(province)[[1]], se = SE(province)[[1]])
@@ -372,8 +425,9 @@ write.csv(out, stdout(), row.names = FALSE)
 MIN_PURPOSE_LENGTH = 20
 
 
-def export_restricted_microdata(period_label: str, indicator_code: str, output: Path, *, purpose: str,
-                                actor: str | None = None) -> MicrodataExport:
+def export_restricted_microdata(
+    period_label: str, indicator_code: str, output: Path, *, purpose: str, actor: str | None = None
+) -> MicrodataExport:
     """The restricted file, for an approved researcher: refused without a purpose, audited with it.
 
     The audit event (who, which file, why) is committed before the file is handed over."""
@@ -381,11 +435,18 @@ def export_restricted_microdata(period_label: str, indicator_code: str, output: 
 
     purpose = " ".join((purpose or "").split())
     if len(purpose) < MIN_PURPOSE_LENGTH:
-        raise ValueError("name the approved researcher, the purpose and the approval reference "
-                         f"(at least {MIN_PURPOSE_LENGTH} characters)")
+        raise ValueError(
+            "name the approved researcher, the purpose and the approval reference "
+            f"(at least {MIN_PURPOSE_LENGTH} characters)"
+        )
     result = export_microdata(period_label, indicator_code, output, tier="restricted")
-    record_event("microdata.restricted_export", actor=actor, object_type="microdata",
-                 object_id=f"{period_label}/{indicator_code}"[:60], after={"rows": result.rows, "tier": "restricted"},
-                 detail=purpose[:2000])
+    record_event(
+        "microdata.restricted_export",
+        actor=actor,
+        object_type="microdata",
+        object_id=f"{period_label}/{indicator_code}"[:60],
+        after={"rows": result.rows, "tier": "restricted"},
+        detail=purpose[:2000],
+    )
     db.session.commit()
     return result

@@ -37,7 +37,10 @@ class Published:
 def current_snapshot(period_label: str) -> PublishedSnapshot | None:
     """The latest revision published for a period."""
     return db.session.scalar(
-        select(PublishedSnapshot).where(PublishedSnapshot.period == period_label).order_by(PublishedSnapshot.revision.desc()).limit(1)
+        select(PublishedSnapshot)
+        .where(PublishedSnapshot.period == period_label)
+        .order_by(PublishedSnapshot.revision.desc())
+        .limit(1)
     )
 
 
@@ -48,9 +51,15 @@ def _previous_values(period: Period) -> dict[tuple, tuple]:
     if snapshot is None:
         return {}
     rows = db.session.execute(
-        select(PublishedEstimate.metric, PublishedEstimate.domain_type, PublishedEstimate.domain, PublishedEstimate.estimate,
-               PublishedEstimate.se, PublishedEstimate.ci_low, PublishedEstimate.ci_high)
-        .where(PublishedEstimate.snapshot_id == snapshot.id, PublishedEstimate.estimate.is_not(None))
+        select(
+            PublishedEstimate.metric,
+            PublishedEstimate.domain_type,
+            PublishedEstimate.domain,
+            PublishedEstimate.estimate,
+            PublishedEstimate.se,
+            PublishedEstimate.ci_low,
+            PublishedEstimate.ci_high,
+        ).where(PublishedEstimate.snapshot_id == snapshot.id, PublishedEstimate.estimate.is_not(None))
     )
     return {(m, t, d): (e, s, lo, hi) for m, t, d, e, s, lo, hi in rows}
 
@@ -67,15 +76,20 @@ def late_ratings_added(period: Period, since: datetime | None) -> dict:
     late = select(Response.channel, func.count()).where(
         Response.period.in_(quarters), Response.status == "valid", Response.late.is_(True)
     )
-    reinstated = select(func.count()).select_from(Response).where(
-        Response.period.in_(quarters), Response.status == "valid", Response.reinstated_at.is_not(None)
+    reinstated = (
+        select(func.count())
+        .select_from(Response)
+        .where(Response.period.in_(quarters), Response.status == "valid", Response.reinstated_at.is_not(None))
     )
     if since is not None:
         late = late.where(Response.received_at > since)
         reinstated = reinstated.where(Response.reinstated_at > since)
     by_channel = {channel: count for channel, count in db.session.execute(late.group_by(Response.channel))}
-    return {"late": dict(sorted(by_channel.items())), "late_total": sum(by_channel.values()),
-            "reinstated": db.session.scalar(reinstated) or 0}
+    return {
+        "late": dict(sorted(by_channel.items())),
+        "late_total": sum(by_channel.values()),
+        "reinstated": db.session.scalar(reinstated) or 0,
+    }
 
 
 def _refuse_disclosive(period: Period, computed) -> None:
@@ -92,13 +106,20 @@ def _refuse_disclosive(period: Period, computed) -> None:
 def has_valid_responses(period: Period) -> bool:
     """Whether any counted (valid) response falls in ``period`` — the one rule for "nothing to publish"."""
     quarters = [q.label for q in period.quarters]
-    return db.session.scalar(
-        select(Response.id).where(Response.period.in_(quarters), Response.status == "valid").limit(1)
-    ) is not None
+    return (
+        db.session.scalar(select(Response.id).where(Response.period.in_(quarters), Response.status == "valid").limit(1))
+        is not None
+    )
 
 
-def publish_period(label: str, reason: str | None = None, actor: str = "cli", now: datetime | None = None,
-                   inputs: PeriodInputs | None = None, progress=None) -> Published:
+def publish_period(
+    label: str,
+    reason: str | None = None,
+    actor: str = "cli",
+    now: datetime | None = None,
+    inputs: PeriodInputs | None = None,
+    progress=None,
+) -> Published:
     """Compute and store a snapshot of ``label``; a second publication needs a ``reason``.
 
     ``inputs`` lets a caller publishing several periods reuse the quarters' SQL sums.
@@ -115,7 +136,9 @@ def publish_period(label: str, reason: str | None = None, actor: str = "cli", no
     existing = current_snapshot(period.label)
     reason = (reason or "").strip() or None
     if existing is not None and not reason:
-        raise PublishError(f"{period} was already published (revision {existing.revision}); give the reason for a new revision")
+        raise PublishError(
+            f"{period} was already published (revision {existing.revision}); give the reason for a new revision"
+        )
     # Only a period without any valid response has nothing to publish; one whose every figure
     # disclosure control withholds is still published (it shows nothing).
     if not has_valid_responses(period):
@@ -129,17 +152,34 @@ def publish_period(label: str, reason: str | None = None, actor: str = "cli", no
     summary = {**computed.summary, "added": late_ratings_added(period, existing.published_at if existing else None)}
     try:
         snapshot = PublishedSnapshot(
-            period=period.label, revision=revision, published_at=now, published_by=actor, reason=reason,
-            methodology_version=METHODOLOGY_VERSION, instrument_versions=computed.instrument_versions,
-            input_hashes=computed.input_hashes, summary=summary,
+            period=period.label,
+            revision=revision,
+            published_at=now,
+            published_by=actor,
+            reason=reason,
+            methodology_version=METHODOLOGY_VERSION,
+            instrument_versions=computed.instrument_versions,
+            input_hashes=computed.input_hashes,
+            summary=summary,
         )
         db.session.add(snapshot)
         db.session.flush()
         rows = [
             {
-                "snapshot_id": snapshot.id, "metric": r.metric, "domain_type": r.domain_type, "domain": r.domain,
-                "n": r.n, "estimate": r.estimate, "se": r.se, "ci_low": r.ci_low, "ci_high": r.ci_high,
-                "ci_method": r.ci_method, "n_eff": r.n_eff, "deff": r.deff, "target": r.target, "status": r.status,
+                "snapshot_id": snapshot.id,
+                "metric": r.metric,
+                "domain_type": r.domain_type,
+                "domain": r.domain,
+                "n": r.n,
+                "estimate": r.estimate,
+                "se": r.se,
+                "ci_low": r.ci_low,
+                "ci_high": r.ci_high,
+                "ci_method": r.ci_method,
+                "n_eff": r.n_eff,
+                "deff": r.deff,
+                "target": r.target,
+                "status": r.status,
                 "extra": r.extra,
             }
             for r in computed.records
@@ -147,9 +187,19 @@ def publish_period(label: str, reason: str | None = None, actor: str = "cli", no
         if rows:
             db.session.execute(PublishedEstimate.__table__.insert(), rows)
         store_drivers(snapshot.id, computed, inputs)
-        record_event("period.publish", actor=actor, object_type="published_snapshot", object_id=snapshot.id,
-                     after={"period": period.label, "revision": revision, "estimates": len(computed.records),
-                            "added": summary["added"]}, detail=reason)
+        record_event(
+            "period.publish",
+            actor=actor,
+            object_type="published_snapshot",
+            object_id=snapshot.id,
+            after={
+                "period": period.label,
+                "revision": revision,
+                "estimates": len(computed.records),
+                "added": summary["added"],
+            },
+            detail=reason,
+        )
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -162,7 +212,11 @@ def ended_periods(first: Period, now: datetime | None = None) -> list[Period]:
     today = (now or utcnow()).astimezone(VIETNAM).date()
     periods = []
     for year in range(first.year, today.year + 1):
-        for period in [Period(year, "Q", q) for q in range(1, 5)] + [Period(year, "H", h) for h in (1, 2)] + [Period(year, "Y", 1)]:
+        for period in (
+            [Period(year, "Q", q) for q in range(1, 5)]
+            + [Period(year, "H", h) for h in (1, 2)]
+            + [Period(year, "Y", 1)]
+        ):
             if period.end < today:
                 periods.append(period)
     return sorted(periods, key=lambda p: (p.end, {"Q": 0, "H": 1, "Y": 2}[p.kind]))

@@ -22,9 +22,29 @@ from webapp.models import SECTORS, UNIT_KINDS, Service, Unit, UnitSuccession
 from webapp.models.registry import CODE_PATTERN, SERVICE_KINDS
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-UNIT_COLUMNS = ("code", "name_vi", "name_en", "kind", "sector", "parent_code", "valid_from", "valid_to", "gso_code", "illustrative")
+UNIT_COLUMNS = (
+    "code",
+    "name_vi",
+    "name_en",
+    "kind",
+    "sector",
+    "parent_code",
+    "valid_from",
+    "valid_to",
+    "gso_code",
+    "illustrative",
+)
 SERVICE_COLUMNS = (
-    "code", "name_vi", "name_en", "sector", "kind", "instrument", "valid_from", "valid_to", "successor", "national_field_code",
+    "code",
+    "name_vi",
+    "name_en",
+    "sector",
+    "kind",
+    "instrument",
+    "valid_from",
+    "valid_to",
+    "successor",
+    "national_field_code",
 )
 #: Columns every service row must fill.
 SERVICE_REQUIRED = ("code", "name_vi", "name_en", "sector", "kind", "instrument")
@@ -255,7 +275,9 @@ def _read_services(path: Path) -> list[ServiceRow]:
         day_after = service.valid_to + timedelta(days=1)
         if not (successor.valid_from <= day_after and (successor.valid_to is None or day_after <= successor.valid_to)):
             raise RegistryError(
-                path, line, f"successor {successor.code!r} must exist on {day_after}, the day after {service.code!r} ends"
+                path,
+                line,
+                f"successor {successor.code!r} must exist on {day_after}, the day after {service.code!r} ends",
             )
         if successor.sector != service.sector:
             raise RegistryError(path, line, f"successor {successor.code!r} is of another sector")

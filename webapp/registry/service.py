@@ -91,9 +91,7 @@ def _sync_indicators(report: LoadReport) -> None:
                 ),
             },
         }
-        targets = [
-            (t.year, t.value, t.comparison, t.source.vi, t.source.en) for t in indicator.targets
-        ]
+        targets = [(t.year, t.value, t.comparison, t.source.vi, t.source.en) for t in indicator.targets]
         row = stored.get(code)
         if row is None:
             row = Indicator(code=code, **values)
@@ -128,7 +126,9 @@ def _sync_margins(directory: Path, report: LoadReport) -> None:
     if entry is None:
         return
     try:
-        written = load_margins(directory / entry["file"], "census-2019", source=" ".join(str(entry.get("source", "")).split()))
+        written = load_margins(
+            directory / entry["file"], "census-2019", source=" ".join(str(entry.get("source", "")).split())
+        )
     except ImportRejected as error:
         raise RegistryError(directory / entry["file"], None, str(error)) from None
     if written:

@@ -495,8 +495,11 @@ def _indicators(document, data: ReportData, number: _Numbering) -> None:
     )
     _data_table(document, caption, _figure_headers(_("Indicator"), data), rows, FIGURE_WIDTHS, numeric={1, 2, 3})
     # The chart is of shares: neither the coverage count nor a mean score 1–5 goes on its percent axis.
-    satisfaction = [line for line in data.indicators
-                    if not any(f is not None and (f.census or f.score) for f in (line.current, line.previous))]
+    satisfaction = [
+        line
+        for line in data.indicators
+        if not any(f is not None and (f.census or f.score) for f in (line.current, line.previous))
+    ]
     chart = indicator_chart(satisfaction, data.period.label, data.previous_period.label)
     if chart is None:
         _paragraph(document, _("No chart: no rate could be published for this period or the previous one."))
@@ -640,8 +643,11 @@ def _link_rates(document, data: ReportData, table_number: int) -> int:
     table_number += 1
     caption = _caption(
         document,
-        _("Table %(number)s. Survey links by unit and service, %(period)s", number=table_number,
-          period=data.period.label),
+        _(
+            "Table %(number)s. Survey links by unit and service, %(period)s",
+            number=table_number,
+            period=data.period.label,
+        ),
     )
     rows = [
         [
@@ -654,8 +660,14 @@ def _link_rates(document, data: ReportData, table_number: int) -> int:
         ]
         for row in data.link_rates
     ]
-    headers = [_("Unit"), _("Service"), _("Links issued"), _("Delivered"), _("Answered in the period"),
-               _("Response rate (n)")]
+    headers = [
+        _("Unit"),
+        _("Service"),
+        _("Links issued"),
+        _("Delivered"),
+        _("Answered in the period"),
+        _("Response rate (n)"),
+    ]
     _data_table(document, caption, headers, rows, (45, 40, 20, 20, 20, 25), numeric={2, 3, 4, 5})
     return table_number
 
@@ -716,28 +728,38 @@ def _insights(document, data: ReportData, number: _Numbering, table_number: int)
             _("Table %(number)s. Key drivers: %(indicator)s", number=table_number, indicator=group.indicator),
         )
         if group.scope == "sector":
-            _paragraph(document, _("Too few responses for a model of this unit alone: the model of its sector."),
-                       italic=True)
+            _paragraph(
+                document, _("Too few responses for a model of this unit alone: the model of its sector."), italic=True
+            )
         rows = [
             [
                 str(line.rank or ""),
                 line.aspect,
                 f"{labels.rate(line.rate)} ({labels.interval(line.rate_low, line.rate_high)})",
                 f"{labels.decimal(line.coefficient)} ({labels.decimal_interval(line.ci_low, line.ci_high)})"
-                if line.coefficient is not None else _("not estimable"),
+                if line.coefficient is not None
+                else _("not estimable"),
                 labels.decimal(line.odds_ratio),
                 labels.quadrant_name(line.quadrant),
                 labels.count(line.n),
             ]
             for line in group.lines
         ]
-        headers = [_("Rank"), _("Aspect"), _("Satisfied (%(level)s interval)", level="95%"),
-                   _("Importance (%(level)s interval)", level="95%"),
-                   _("Odds ratio"), _("Priority"), _("Ratings")]
+        headers = [
+            _("Rank"),
+            _("Aspect"),
+            _("Satisfied (%(level)s interval)", level="95%"),
+            _("Importance (%(level)s interval)", level="95%"),
+            _("Odds ratio"),
+            _("Priority"),
+            _("Ratings"),
+        ]
         _data_table(document, caption, headers, rows, (12, 38, 30, 32, 17, 22, 14), numeric={0, 2, 3, 4, 6})
     table_number += 1
-    caption = _caption(document, _("Table %(number)s. Themes of the comments, %(period)s", number=table_number,
-                                   period=data.period.label))
+    caption = _caption(
+        document,
+        _("Table %(number)s. Themes of the comments, %(period)s", number=table_number, period=data.period.label),
+    )
     if insights.themes:
         _paragraph(
             document,
@@ -750,17 +772,26 @@ def _insights(document, data: ReportData, number: _Numbering, table_number: int)
             align=WD_ALIGN_PARAGRAPH.JUSTIFY,
         )
         rows = [
-            [line.theme, labels.count(line.mentions), labels.count(line.negative),
-             labels.rate(line.share_negative) if line.share_negative is not None else ""]
+            [
+                line.theme,
+                labels.count(line.mentions),
+                labels.count(line.negative),
+                labels.rate(line.share_negative) if line.share_negative is not None else "",
+            ]
             for line in insights.themes
         ]
-        _data_table(document, caption, [_("Theme"), _("Comments"), _("Complaints"), _("Share of complaints")], rows,
-                    (75, 30, 30, 30), numeric={1, 2, 3})
+        _data_table(
+            document,
+            caption,
+            [_("Theme"), _("Comments"), _("Complaints"), _("Share of complaints")],
+            rows,
+            (75, 30, 30, 30),
+            numeric={1, 2, 3},
+        )
     else:
         _paragraph(document, _("No comment in %(period)s.", period=data.period.label))
     table_number += 1
-    caption = _caption(document, _("Table %(number)s. Action plans: you said — we will — we did",
-                                   number=table_number))
+    caption = _caption(document, _("Table %(number)s. Action plans: you said — we will — we did", number=table_number))
     if not insights.actions:
         _paragraph(document, _("No action plan has been recorded."))
         return table_number
@@ -768,10 +799,15 @@ def _insights(document, data: ReportData, number: _Numbering, table_number: int)
     for line in insights.actions:
         status = line.status + (" — " + _("overdue") if line.overdue else "")
         done = line.outcome or line.latest_note or ""
-        rows.append([
-            f"{line.subject} ({line.unit})", line.said, f"{line.action} — {line.responsible}",
-            f"{labels.short_date(line.due_on)}; {status}", done,
-        ])
+        rows.append(
+            [
+                f"{line.subject} ({line.unit})",
+                line.said,
+                f"{line.action} — {line.responsible}",
+                f"{labels.short_date(line.due_on)}; {status}",
+                done,
+            ]
+        )
     headers = [_("Subject"), _("You said"), _("We will (responsible)"), _("Due; status"), _("We did / latest note")]
     _data_table(document, caption, headers, rows, (30, 35, 40, 25, 35))
     return table_number
@@ -801,8 +837,6 @@ def _method(document, data: ReportData, number: _Numbering) -> None:
         _("Source: Sơn La Satisfaction Index, published results, %(url)s", url=public_url("/methodology")),
     ):
         _paragraph(document, text, align=WD_ALIGN_PARAGRAPH.JUSTIFY)
-
-
 
 
 def _recipients(document, issuer: Issuer) -> None:

@@ -91,12 +91,16 @@ class Insights:
         return not (self.drivers or self.themes or self.actions)
 
 
-def _driver_group(snapshot: PublishedSnapshot, indicator_code: str, indicator: str, unit: Unit | None) -> DriverGroup | None:
+def _driver_group(
+    snapshot: PublishedSnapshot, indicator_code: str, indicator: str, unit: Unit | None
+) -> DriverGroup | None:
     if unit is None:
         tries = [("province", ("province", "sl"), ("province", "sl"))]
     else:
-        tries = [("unit", ("unit", unit.code), ("unit", unit.code)),
-                 ("sector", ("sector", unit.sector or ""), ("province", "sl"))]
+        tries = [
+            ("unit", ("unit", unit.code), ("unit", unit.code)),
+            ("sector", ("sector", unit.sector or ""), ("province", "sl")),
+        ]
     for scope, (domain_type, domain), rate_domain in tries:
         drivers = readers.drivers_in(snapshot, indicator_code, domain_type, domain)
         if not drivers:
@@ -109,12 +113,21 @@ def _driver_group(snapshot: PublishedSnapshot, indicator_code: str, indicator: s
         lines = []
         for d in drivers:
             rate = rates.get(d.aspect)
-            lines.append(DriverLine(
-                d.rank, labels.secondary_name(f"aspect:{d.aspect}"), d.performance,
-                rate.ci_low if rate is not None else None, rate.ci_high if rate is not None else None,
-                d.coefficient, d.ci_low, d.ci_high, (d.extra or {}).get("odds_ratio"), (d.extra or {}).get("quadrant"),
-                d.n,
-            ))
+            lines.append(
+                DriverLine(
+                    d.rank,
+                    labels.secondary_name(f"aspect:{d.aspect}"),
+                    d.performance,
+                    rate.ci_low if rate is not None else None,
+                    rate.ci_high if rate is not None else None,
+                    d.coefficient,
+                    d.ci_low,
+                    d.ci_high,
+                    (d.extra or {}).get("odds_ratio"),
+                    (d.extra or {}).get("quadrant"),
+                    d.n,
+                )
+            )
         return DriverGroup(indicator_code, indicator, scope, lines)
     return None
 
@@ -144,9 +157,7 @@ def _themes(scope: list[int] | None, period: Period, locale: str) -> tuple[int, 
     language = locale.split("_")[0]
     order = theme_rules.theme_codes()
     lines = [
-        ThemeLine(code, theme_rules.theme(code).label_in(language), *counts[code])
-        for code in order
-        if code in counts
+        ThemeLine(code, theme_rules.theme(code).label_in(language), *counts[code]) for code in order if code in counts
     ]
     lines.sort(key=lambda line: (-line.negative, -line.mentions, order.index(line.code)))
     return sum(totals.values()), lines
@@ -159,15 +170,27 @@ def _actions(scope: list[int] | None, locale: str, today: date) -> list[ActionLi
         note = plan.updates[-1].note if plan.updates else None
         if plan.unit_id not in names:
             names[plan.unit_id] = plan.unit.name(locale)
-        lines.append(ActionLine(
-            names[plan.unit_id], actions.subject_label(plan), plan.said, plan.action, plan.responsible,
-            plan.baseline_period, plan.due_on, actions.status_name(plan.status), actions.is_overdue(plan, today),
-            plan.outcome, note,
-        ))
+        lines.append(
+            ActionLine(
+                names[plan.unit_id],
+                actions.subject_label(plan),
+                plan.said,
+                plan.action,
+                plan.responsible,
+                plan.baseline_period,
+                plan.due_on,
+                actions.status_name(plan.status),
+                actions.is_overdue(plan, today),
+                plan.outcome,
+                note,
+            )
+        )
     return lines
 
 
-def collect_insights(snapshot: PublishedSnapshot, unit: Unit | None, period: Period, locale: str, today: date) -> Insights:
+def collect_insights(
+    snapshot: PublishedSnapshot, unit: Unit | None, period: Period, locale: str, today: date
+) -> Insights:
     """The report's drivers, themes and actions for ``unit`` (None: the province) in ``period``."""
     scope = subtree_ids(unit) if unit is not None else None
     themed, theme_lines = _themes(scope, period, locale)

@@ -42,7 +42,10 @@ def _sheet_title(text: str) -> str:
 
 
 def _write_table(
-    sheet: Worksheet, headers: Sequence[str], rows: Sequence[Sequence[Any]], formats: dict[int, str],
+    sheet: Worksheet,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    formats: dict[int, str],
     row_formats: Sequence[dict[int, str]] | None = None,
 ) -> None:
     """Header in row 1 (bold, frozen), then ``rows``; ``formats`` maps a column index to a number format.
@@ -177,8 +180,10 @@ def _indicators_sheet(book: Workbook, data: ReportData) -> None:
     formats = _figure_formats(3) | {14: DECIMAL, 15: DECIMAL, 16: INTEGER, 17: PERCENT}
     # A mean score 1–5 is a number with two decimals, not a percentage (rate, interval, previous rate).
     score = {3 + i: SCORE for i in (1, 2, 3, 8)}
-    scored = [line.current is not None and line.current.score or line.previous is not None and line.previous.score
-              for line in data.indicators]
+    scored = [
+        line.current is not None and line.current.score or line.previous is not None and line.previous.score
+        for line in data.indicators
+    ]
     _write_table(sheet, headers, rows, formats, [score if is_score else {} for is_score in scored])
 
 
@@ -254,9 +259,16 @@ def _link_rates_sheet(book: Workbook, data: ReportData) -> None:
         for row in data.link_rates
     ]
     headers = [
-        _("Unit code"), _("Unit"), _("Service code"), _("Service"), _("Links issued"),
-        _("Through the one-stop system"), _("Delivered"), _("Answered in the period"),
-        _("Links issued in the period and answered"), _("Response rate"),
+        _("Unit code"),
+        _("Unit"),
+        _("Service code"),
+        _("Service"),
+        _("Links issued"),
+        _("Through the one-stop system"),
+        _("Delivered"),
+        _("Answered in the period"),
+        _("Links issued in the period and answered"),
+        _("Response rate"),
     ]
     _write_table(sheet, headers, rows, {4: INTEGER, 5: INTEGER, 6: INTEGER, 7: INTEGER, 8: INTEGER, 9: PERCENT})
 
@@ -290,29 +302,88 @@ def _insights_sheets(book: Workbook, data: ReportData) -> None:
         return
     sheet = book.create_sheet(_sheet_title(_("Key drivers")))
     rows = [
-        [group.indicator, _("its sector's model") if group.scope == "sector" else "", line.rank, line.aspect,
-         line.rate, line.rate_low, line.rate_high, line.coefficient, line.ci_low, line.ci_high, line.odds_ratio,
-         labels.quadrant_name(line.quadrant), line.n]
+        [
+            group.indicator,
+            _("its sector's model") if group.scope == "sector" else "",
+            line.rank,
+            line.aspect,
+            line.rate,
+            line.rate_low,
+            line.rate_high,
+            line.coefficient,
+            line.ci_low,
+            line.ci_high,
+            line.odds_ratio,
+            labels.quadrant_name(line.quadrant),
+            line.n,
+        ]
         for group in insights.drivers
         for line in group.lines
     ]
-    headers = [_("Indicator"), _("Model"), _("Rank"), _("Aspect"), _("Satisfied"), _("Lower bound"), _("Upper bound"),
-               _("Importance (log odds ratio)"), _("Lower bound"), _("Upper bound"), _("Odds ratio"), _("Priority"),
-               _("Ratings")]
-    _write_table(sheet, headers, rows, {2: INTEGER, 4: PERCENT, 5: PERCENT, 6: PERCENT, 7: "0.000", 8: "0.000",
-                                        9: "0.000", 10: "0.00", 12: INTEGER})
+    headers = [
+        _("Indicator"),
+        _("Model"),
+        _("Rank"),
+        _("Aspect"),
+        _("Satisfied"),
+        _("Lower bound"),
+        _("Upper bound"),
+        _("Importance (log odds ratio)"),
+        _("Lower bound"),
+        _("Upper bound"),
+        _("Odds ratio"),
+        _("Priority"),
+        _("Ratings"),
+    ]
+    _write_table(
+        sheet,
+        headers,
+        rows,
+        {2: INTEGER, 4: PERCENT, 5: PERCENT, 6: PERCENT, 7: "0.000", 8: "0.000", 9: "0.000", 10: "0.00", 12: INTEGER},
+    )
     sheet = book.create_sheet(_sheet_title(_("Comment themes")))
     rows = [[line.theme, line.mentions, line.negative, line.share_negative] for line in insights.themes]
-    _write_table(sheet, [_("Theme"), _("Comments"), _("Complaints"), _("Share of complaints")], rows,
-                 {1: INTEGER, 2: INTEGER, 3: PERCENT})
+    _write_table(
+        sheet,
+        [_("Theme"), _("Comments"), _("Complaints"), _("Share of complaints")],
+        rows,
+        {1: INTEGER, 2: INTEGER, 3: PERCENT},
+    )
     sheet = book.create_sheet(_sheet_title(_("Action plans")))
     rows = [
-        [line.unit, line.subject, line.said, line.action, line.responsible, line.baseline_period, line.due_on,
-         line.status, _("overdue") if line.overdue else "", line.outcome or "", line.latest_note or ""]
+        [
+            line.unit,
+            line.subject,
+            line.said,
+            line.action,
+            line.responsible,
+            line.baseline_period,
+            line.due_on,
+            line.status,
+            _("overdue") if line.overdue else "",
+            line.outcome or "",
+            line.latest_note or "",
+        ]
         for line in insights.actions
     ]
-    _write_table(sheet, [_("Unit"), _("Subject"), _("You said"), _("We will"), _("Responsible"), _("Baseline period"),
-                         _("Due"), _("Status"), _("Overdue"), _("We did"), _("Latest note")], rows, {6: "yyyy-mm-dd"})
+    _write_table(
+        sheet,
+        [
+            _("Unit"),
+            _("Subject"),
+            _("You said"),
+            _("We will"),
+            _("Responsible"),
+            _("Baseline period"),
+            _("Due"),
+            _("Status"),
+            _("Overdue"),
+            _("We did"),
+            _("Latest note"),
+        ],
+        rows,
+        {6: "yyyy-mm-dd"},
+    )
 
 
 def _about_sheet(book: Workbook, data: ReportData) -> None:

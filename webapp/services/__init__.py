@@ -50,7 +50,9 @@ def describe(error: ServiceError) -> str:
     """What was refused and what to do, in the current locale."""
     p = error.params
     messages = {
-        "receipt_already_used": lambda: _("This receipt code was already used to give a rating, so it cannot be revoked."),
+        "receipt_already_used": lambda: _(
+            "This receipt code was already used to give a rating, so it cannot be revoked."
+        ),
         # devices and counters
         "empty_counter": lambda: _("Enter the name of the counter, for example Quầy 1."),
         "counter_too_long": lambda: _("Write the counter's name in %(count)s characters or fewer.", count=p["max"]),

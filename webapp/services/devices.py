@@ -77,7 +77,11 @@ def create_device(unit: Unit, counter_name: str, label: str | None = None, *, ac
     if _live_devices(Counter.unit_id == unit.id) >= MAX_DEVICES_PER_UNIT:
         raise ServiceError("unit_device_cap", limit=MAX_DEVICES_PER_UNIT)
     return device_store.create_device(
-        unit, name, label, actor=actor_name(actor), approved=_approves(actor),
+        unit,
+        name,
+        label,
+        actor=actor_name(actor),
+        approved=_approves(actor),
         approved_by_id=actor.id if actor is not None and _approves(actor) else None,
     )
 
@@ -95,8 +99,14 @@ def approve_device(device: Device, *, actor: User | None) -> bool:
     device.approved_at = now
     device.approved_by_id = actor.id if actor is not None else None
     device.contact_floor_at = now
-    record_event("device.approve", actor=actor_name(actor), object_type="device", object_id=device.id,
-                 before={"approved_at": None}, after={"approved_at": now.isoformat()})
+    record_event(
+        "device.approve",
+        actor=actor_name(actor),
+        object_type="device",
+        object_id=device.id,
+        before={"approved_at": None},
+        after={"approved_at": now.isoformat()},
+    )
     return True
 
 
@@ -109,8 +119,14 @@ def revoke_device(device: Device, *, actor: User | None) -> bool:
         return False
     if device.approved_at is None:
         device.revoked_at = utcnow()
-        record_event("device.reject", actor=actor_name(actor), object_type="device", object_id=device.id,
-                     before={"revoked_at": None}, after={"revoked_at": device.revoked_at.isoformat()})
+        record_event(
+            "device.reject",
+            actor=actor_name(actor),
+            object_type="device",
+            object_id=device.id,
+            before={"revoked_at": None},
+            after={"revoked_at": device.revoked_at.isoformat()},
+        )
     else:
         device_store.revoke_device(device, actor=actor_name(actor))
     return True
@@ -125,6 +141,12 @@ def close_counter(counter: Counter, *, actor: User | None) -> list[int]:
         if revoke_device(device, actor=actor):
             revoked.append(device.id)
     counter.active = False
-    record_event("counter.close", actor=actor_name(actor), object_type="counter", object_id=counter.id,
-                 before={"active": True}, after={"active": False, "revoked_devices": revoked})
+    record_event(
+        "counter.close",
+        actor=actor_name(actor),
+        object_type="counter",
+        object_id=counter.id,
+        before={"active": True},
+        after={"active": False, "revoked_devices": revoked},
+    )
     return revoked

@@ -34,8 +34,13 @@ MAX_NOTE = 2000
 class PlanValueError(ServiceError):
     """A refused plan value: :meth:`message` says why in the current language; nothing was written."""
 
-    STATUS = {"no_source": 400, "source_too_long": 400, "note_too_long": 400, "value_not_share": 400,
-              "unknown_target": 404}
+    STATUS = {
+        "no_source": 400,
+        "source_too_long": 400,
+        "note_too_long": 400,
+        "value_not_share": 400,
+        "unknown_target": 404,
+    }
 
     def message(self) -> str:
         messages = {
@@ -43,7 +48,9 @@ class PlanValueError(ServiceError):
             "source_too_long": lambda: _("Use at most %(count)s characters", count=MAX_SOURCE),
             "note_too_long": lambda: _("Use at most %(count)s characters", count=MAX_NOTE),
             "value_not_share": lambda: _("Enter a percentage from 0 to 100, for example 85 or 92,5"),
-            "unknown_target": lambda: _("This target is measured by the survey or has no figure: no value can be entered for it."),
+            "unknown_target": lambda: _(
+                "This target is measured by the survey or has no figure: no value can be entered for it."
+            ),
         }
         return messages[self.code]()
 

@@ -134,8 +134,13 @@ def issue_receipts(
         raise ServiceError("no_dossier_counts", unit=unit.code, service=service.code)
     if len(new) > quota.remaining:
         raise ServiceError(
-            "over_allowance", remaining=quota.remaining, quarter=quota.quarter, limit=quota.limit,
-            source=quota.source_period, used=quota.used, asked=len(new),
+            "over_allowance",
+            remaining=quota.remaining,
+            quarter=quota.quarter,
+            limit=quota.limit,
+            source=quota.source_period,
+            used=quota.used,
+            asked=len(new),
         )
     issued = []
     for case, token, row in found:
@@ -147,8 +152,15 @@ def issue_receipts(
         actor=actor_name(actor),
         object_type="unit",
         object_id=unit.code,
-        after={"unit": unit.code, "service": service.code, "quarter": quota.quarter, "count": len(new),
-               "reprinted": len(cases) - len(new), "allowance": quota.limit, "used_before": quota.used},
+        after={
+            "unit": unit.code,
+            "service": service.code,
+            "quarter": quota.quarter,
+            "count": len(new),
+            "reprinted": len(cases) - len(new),
+            "allowance": quota.limit,
+            "used_before": quota.used,
+        },
     )
     return issued
 
@@ -182,6 +194,12 @@ def revoke_receipt(row: ReceiptToken, *, actor: User | None) -> bool:
     if row.used_at is not None:
         raise ServiceError("receipt_already_used")
     row.revoked_at = utcnow()
-    record_event("token.revoke", actor=actor_name(actor), object_type="receipt_token",
-                 object_id=row.id, before={"revoked_at": None}, after={"revoked_at": row.revoked_at.isoformat()})
+    record_event(
+        "token.revoke",
+        actor=actor_name(actor),
+        object_type="receipt_token",
+        object_id=row.id,
+        before={"revoked_at": None},
+        after={"revoked_at": row.revoked_at.isoformat()},
+    )
     return True

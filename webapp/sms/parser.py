@@ -17,12 +17,18 @@ import unicodedata
 
 #: Number words (lower case, NFC) and their value: with their accents, and as typed without them.
 NUMBER_WORDS = {
-    "không": 0, "khong": 0,
-    "một": 1, "mot": 1,
+    "không": 0,
+    "khong": 0,
+    "một": 1,
+    "mot": 1,
     "hai": 2,
     "ba": 3,
-    "bốn": 4, "bon": 4, "tư": 4, "tu": 4,
-    "năm": 5, "nam": 5,
+    "bốn": 4,
+    "bon": 4,
+    "tư": 4,
+    "tu": 4,
+    "năm": 5,
+    "nam": 5,
 }
 #: Words that, after ``hai``, make it "hài lòng" typed without accents rather than the number 2.
 NOT_A_NUMBER_AFTER = {"long", "lòng"}

@@ -105,8 +105,9 @@ def _reply(phone: str, text: str, unit_id: int | None) -> None:
     if not limiter.limiter.hit(PHONE_REPLY_LIMIT, "sms-replies", digest):
         log.warning("sms reply not sent: the phone's reply limit was reached")
         return
-    jobs.enqueue("sms_reply", {"text": text}, sealed={"to": normalise_phone(phone)}, unit_id=unit_id,
-                 title="SMS survey message")
+    jobs.enqueue(
+        "sms_reply", {"text": text}, sealed={"to": normalise_phone(phone)}, unit_id=unit_id, title="SMS survey message"
+    )
 
 
 @jobs.handler("sms_reply", max_retries=5, min_backoff_ms=2000, max_backoff_ms=600_000)
@@ -136,14 +137,38 @@ def _conversation(digest: str, scope: str) -> SmsConversation | None:
     )
 
 
-def _new_conversation(digest: str, scope: str, origin: str, unit_id: int, service_id: int, now: datetime, *,
-                      receipt_token_id: int | None = None, respondent_type: str | None = None) -> SmsConversation:
+def _new_conversation(
+    digest: str,
+    scope: str,
+    origin: str,
+    unit_id: int,
+    service_id: int,
+    now: datetime,
+    *,
+    receipt_token_id: int | None = None,
+    respondent_type: str | None = None,
+) -> SmsConversation:
     _definition_now, version = _instrument()
     conversation = SmsConversation(
-        phone_digest=digest, scope=scope, origin=origin, receipt_token_id=receipt_token_id, unit_id=unit_id,
-        service_id=service_id, instrument_code=INSTRUMENT, instrument_version=version,
-        respondent_type=respondent_type, language="vi", state=OPEN, question=0, retries=0, answers={},
-        client_id=str(uuid.uuid4()), repeat_noticed=False, created_at=now, updated_at=now, purge_at=now + KEEP,
+        phone_digest=digest,
+        scope=scope,
+        origin=origin,
+        receipt_token_id=receipt_token_id,
+        unit_id=unit_id,
+        service_id=service_id,
+        instrument_code=INSTRUMENT,
+        instrument_version=version,
+        respondent_type=respondent_type,
+        language="vi",
+        state=OPEN,
+        question=0,
+        retries=0,
+        answers={},
+        client_id=str(uuid.uuid4()),
+        repeat_noticed=False,
+        created_at=now,
+        updated_at=now,
+        purge_at=now + KEEP,
     )
     db.session.add(conversation)
     db.session.flush()
@@ -175,8 +200,15 @@ def first_question(unit: Unit) -> str:
     return texts.question_text(definition, 0, unit.name_vi)
 
 
-def start_for_dossier(token_row: ReceiptToken, phone: str, *, survey_url: str, code: str,
-                      respondent_type: str | None = None, now: datetime | None = None) -> SmsConversation | None:
+def start_for_dossier(
+    token_row: ReceiptToken,
+    phone: str,
+    *,
+    survey_url: str,
+    code: str,
+    respondent_type: str | None = None,
+    now: datetime | None = None,
+) -> SmsConversation | None:
     """Ask the first question about a returned dossier by SMS (through ``request_delivery``, so the daily
     cap, opt-outs and the delivery counts apply); the conversation, or ``None`` when the SMS is not sent
     (opted out, capped, gateway not configured) or the dossier has been answered already.
@@ -194,12 +226,26 @@ def start_for_dossier(token_row: ReceiptToken, phone: str, *, survey_url: str, c
     if existing is not None or token_row.used_at is not None:
         return existing
     unit = db.session.get(Unit, token_row.unit_id)
-    rows = request_delivery(token_row, survey_url=survey_url, code=code, contact={"phone": phone}, channels=["sms"],
-                            sms_text=first_question(unit))
+    rows = request_delivery(
+        token_row,
+        survey_url=survey_url,
+        code=code,
+        contact={"phone": phone},
+        channels=["sms"],
+        sms_text=first_question(unit),
+    )
     if not rows or rows[0].status != "queued":
         return None
-    conversation = _new_conversation(digest, scope, "dossier", token_row.unit_id, token_row.service_id, now,
-                                     receipt_token_id=token_row.id, respondent_type=respondent_type)
+    conversation = _new_conversation(
+        digest,
+        scope,
+        "dossier",
+        token_row.unit_id,
+        token_row.service_id,
+        now,
+        receipt_token_id=token_row.id,
+        respondent_type=respondent_type,
+    )
     _interrupt_others(digest, conversation.id, now)
     return conversation
 
@@ -273,8 +319,11 @@ def _advance(phone: str, text: str, now: datetime) -> str:
     digest = phone_digest(phone)
     if parser.is_stop(text):
         record_optout(contact_digest("sms", phone))
-        for conversation in db.session.scalars(_locked(select(SmsConversation).where(
-                SmsConversation.phone_digest == digest, SmsConversation.state == OPEN))):
+        for conversation in db.session.scalars(
+            _locked(
+                select(SmsConversation).where(SmsConversation.phone_digest == digest, SmsConversation.state == OPEN)
+            )
+        ):
             _close(conversation, now)
             if conversation.state == "ended":
                 conversation.state = "stopped"
@@ -283,16 +332,20 @@ def _advance(phone: str, text: str, now: datetime) -> str:
     start = parser.read_start(text)
     if start is not None:
         return _start_from_poster(phone, digest, start, now)
-    conversation = db.session.scalar(_locked(
-        select(SmsConversation)
-        .where(SmsConversation.phone_digest == digest, SmsConversation.state == OPEN)
-        .order_by(SmsConversation.created_at.desc(), SmsConversation.id.desc())
-        .limit(1)
-    ))
+    conversation = db.session.scalar(
+        _locked(
+            select(SmsConversation)
+            .where(SmsConversation.phone_digest == digest, SmsConversation.state == OPEN)
+            .order_by(SmsConversation.created_at.desc(), SmsConversation.id.desc())
+            .limit(1)
+        )
+    )
     if conversation is None:
         latest = db.session.scalar(
-            select(SmsConversation).where(SmsConversation.phone_digest == digest)
-            .order_by(SmsConversation.updated_at.desc(), SmsConversation.id.desc()).limit(1)
+            select(SmsConversation)
+            .where(SmsConversation.phone_digest == digest)
+            .order_by(SmsConversation.updated_at.desc(), SmsConversation.id.desc())
+            .limit(1)
         )
         if latest is not None and latest.state == "answered":
             _notice_repeat(latest, phone)
@@ -355,10 +408,17 @@ def _store(conversation: SmsConversation, now: datetime) -> str:
     unit = db.session.get(Unit, conversation.unit_id)
     service = db.session.get(Service, conversation.service_id)
     submission = Submission(
-        client_id=uuid.UUID(conversation.client_id), instrument_code=conversation.instrument_code,
-        instrument_version=conversation.instrument_version, unit_code=unit.code, service_code=service.code,
-        channel="sms", mode="sms", language=conversation.language, answers=dict(conversation.answers),
-        respondent_type=conversation.respondent_type, receipt_token=token,
+        client_id=uuid.UUID(conversation.client_id),
+        instrument_code=conversation.instrument_code,
+        instrument_version=conversation.instrument_version,
+        unit_code=unit.code,
+        service_code=service.code,
+        channel="sms",
+        mode="sms",
+        language=conversation.language,
+        answers=dict(conversation.answers),
+        respondent_type=conversation.respondent_type,
+        receipt_token=token,
     )
     try:
         prepared = validate_submission(submission, now)
@@ -387,14 +447,18 @@ def purge(now: datetime | None = None) -> dict[str, int]:
     waiting = list(db.session.scalars(select(SmsConversation).where(SmsConversation.state == OPEN)))
     for conversation in waiting:
         answered = bool(conversation.answers.get("overall"))
-        due = conversation.purge_at <= now or conversation.updated_at <= now - (FOLLOWUP_WAIT if answered else ANSWER_WAIT)
+        due = conversation.purge_at <= now or conversation.updated_at <= now - (
+            FOLLOWUP_WAIT if answered else ANSWER_WAIT
+        )
         if due:
             state = _close(conversation, now)
             counts["stored" if state == "answered" else "ended"] += 1
     db.session.flush()
     counts["conversations"] = db.session.execute(
-        delete(SmsConversation).where(SmsConversation.purge_at <= now)).rowcount
+        delete(SmsConversation).where(SmsConversation.purge_at <= now)
+    ).rowcount
     counts["messages"] = db.session.execute(
-        delete(SmsInboundMessage).where(SmsInboundMessage.received_at <= now - KEEP)).rowcount
+        delete(SmsInboundMessage).where(SmsInboundMessage.received_at <= now - KEEP)
+    ).rowcount
     db.session.commit()
     return counts

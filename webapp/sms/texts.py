@@ -54,9 +54,8 @@ def asked_items(instrument: Instrument) -> list[Item]:
 def retry_text(instrument: Instrument, index: int) -> str:
     item = asked_items(instrument)[index]
     with force_locale("vi"):
-        text = _("Sorry, we could not read that. Please reply with one digit: %(options)s",
-                 options=options_text(item))
-    return fold(text)[:SMS_MAX * 2]
+        text = _("Sorry, we could not read that. Please reply with one digit: %(options)s", options=options_text(item))
+    return fold(text)[: SMS_MAX * 2]
 
 
 def _in_vietnamese(message: Callable[[], str]) -> str:
