@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 import yaml
@@ -456,8 +456,13 @@ _PERSONAL_TEXT = re.compile(
 
 
 # libyaml's parser when PyYAML was built with it (about ten times faster); the scalar
-# resolution below is Python either way, so both read the files the same.
-_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# resolution below is Python either way, so both read the files the same. The type checker
+# sees the pure-Python SafeLoader: CSafeLoader has the same interface (get_single_node,
+# construct_document, dispose, the implicit resolvers) and may be absent.
+if TYPE_CHECKING:
+    from yaml import SafeLoader as _BaseLoader
+else:
+    _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _Loader(_BaseLoader):
@@ -681,10 +686,13 @@ def latest_instruments(directory: str | Path | None = None) -> dict[str, Instrum
     return latest
 
 
-def _localized(data: Mapping[str, str] | None, key: str | None = None) -> LocalizedText | None:
-    if data is None:
-        return None
+def _localized(data: Mapping[str, str], key: str | None = None) -> LocalizedText:
     return LocalizedText(vi=data["vi"].strip(), en=data["en"].strip(), key=key)
+
+
+def _optional_localized(data: Mapping[str, str] | None, key: str | None = None) -> LocalizedText | None:
+    """A text the schema lets a file leave out (``help``, ``privacy_notice``): None when absent."""
+    return None if data is None else _localized(data, key)
 
 
 def text_context(code: str, version: int) -> str:
@@ -702,7 +710,7 @@ def _build_instrument(source: _Source) -> Instrument:
         version=data["version"],
         title=_localized(data["title"], at + "title"),
         intro=_localized(data["intro"], at + "intro"),
-        privacy_notice=_localized(data.get("privacy_notice"), at + "privacy_notice"),
+        privacy_notice=_optional_localized(data.get("privacy_notice"), at + "privacy_notice"),
         sector=data["sector"],
         channels=tuple(data["channels"]),
         respondent_types=tuple(data["respondent_types"]),
@@ -723,7 +731,7 @@ def _build_section(source: _Source, index: int, data: Mapping[str, Any], at: str
     return Section(
         code=data["code"],
         title=_localized(data["title"], here + "title"),
-        help=_localized(data.get("help"), here + "help"),
+        help=_optional_localized(data.get("help"), here + "help"),
         aspect=data.get("aspect", False),
         sample=data.get("sample"),
         items=items,
@@ -754,7 +762,7 @@ def _build_item(source: _Source, path: list[str | int], data: Mapping[str, Any],
         code=data["code"],
         type=item_type,
         text=_localized(data["text"], here + "text"),
-        help=_localized(data.get("help"), here + "help"),
+        help=_optional_localized(data.get("help"), here + "help"),
         required=data.get("required", item_type in RATING_TYPES),
         options=options,
         source=data.get("source"),
@@ -859,7 +867,7 @@ def _check_instrument(source: _Source, instrument: Instrument) -> None:
                 ["sections", s_index, "items"], "an aspect needs at least one scale5 item besides its overall item"
             )
         if section.sample is not None:
-            _check_sample(source, s_index, section)
+            _check_sample(source, s_index, section, section.sample)
         for i_index, item in enumerate(section.items):
             where = (s_index, i_index)
             if item.code in seen_items:
@@ -879,7 +887,7 @@ def _check_instrument(source: _Source, instrument: Instrument) -> None:
     # Consent gating and the privacy notice.
     if first_demographic is not None:
         s_index, i_index = first_demographic
-        demographic_path = ["sections", s_index, "items", i_index, "demographic"]
+        demographic_path: list[str | int] = ["sections", s_index, "items", i_index, "demographic"]
         if consent_position is None:
             raise source.error(demographic_path, f"demographic items need a {CONSENT_ITEM!r} yes_no item before them")
         if consent_position > first_demographic:
@@ -940,15 +948,15 @@ def _check_instrument(source: _Source, instrument: Instrument) -> None:
             )
 
 
-def _check_sample(source: _Source, s_index: int, section: Section) -> None:
+def _check_sample(source: _Source, s_index: int, section: Section, sample: int) -> None:
     """A sampled section is an aspect with a core overall item and more detail items than it asks."""
-    where = ["sections", s_index, "sample"]
+    where: list[str | int] = ["sections", s_index, "sample"]
     if not section.aspect:
         raise source.error(where, "only aspect sections (aspect: true) may be sampled")
     if section.overall_item is None or not section.overall_item.required:
         raise source.error(where, "a sampled aspect needs a required aspect_overall item, asked of everyone")
     detail = sampled_items(section)
-    if section.sample >= len(detail):
+    if sample >= len(detail):
         raise source.error(
             where, f"sample must be fewer than the aspect's {len(detail)} detail items (scale5, not the overall item)"
         )
@@ -1095,7 +1103,7 @@ def load_indicators(
     links: dict[str, list[InstrumentLink]] = {code: [] for code in positions}
     for instrument in sorted(instrument_list, key=lambda i: (i.code, i.version)):
         for l_index, link in enumerate(instrument.indicators):
-            where = ["indicators", l_index, "indicator"]
+            where: list[str | int] = ["indicators", l_index, "indicator"]
             if link.indicator not in positions:
                 raise _instrument_error(instrument, where, f"unknown indicator {link.indicator!r} (not in {path.name})")
             entry = entries[positions[link.indicator]]
@@ -1517,7 +1525,7 @@ def aspect_satisfied(instrument: Instrument, answers: Mapping[str, Any]) -> dict
             out[section.code] = apply_rule("top_two_box", answers.get(overall.code))
             continue
         values = [
-            answers.get(item.code)
+            answers[item.code]
             for item in section.items
             if item.type == "scale5" and apply_rule("top_two_box", answers.get(item.code)) is not None
         ]
