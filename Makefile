@@ -18,13 +18,23 @@ $(VENV)/bin/python:
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: requirements.txt $(VENV)/bin/python
-	$(VENV)/bin/pip install --quiet -r requirements.txt
+# Installs take the lock files: every package pinned with its hashes, so a fresh install gets the
+# same files as CI. requirements*.txt say what we ask for; `make lock` re-resolves the locks from them.
+$(VENV)/.installed: requirements.lock $(VENV)/bin/python
+	$(VENV)/bin/pip install --quiet -r requirements.lock
 	touch $@
 
-$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
-	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+$(VENV)/.installed-dev: requirements.lock requirements-dev.lock $(VENV)/.installed
+	$(VENV)/bin/pip install --quiet -r requirements-dev.lock
 	touch $@
+
+PIP_COMPILE_FLAGS = --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
+
+.PHONY: lock
+lock: $(VENV)/.installed-dev ## Re-resolve requirements.lock and requirements-dev.lock from requirements*.txt (pip-tools)
+	$(VENV)/bin/pip install --quiet pip-tools
+	$(VENV)/bin/pip-compile $(PIP_COMPILE_FLAGS) --output-file=requirements.lock requirements.txt
+	$(VENV)/bin/pip-compile $(PIP_COMPILE_FLAGS) --output-file=requirements-dev.lock requirements-dev.txt
 
 venv: $(VENV)/bin/python ## Create the virtual environment .venv
 
@@ -66,7 +76,7 @@ worker: install ## Run background jobs from Redis (JOBS_BROKER_URL=redis://...);
 	@test -n "$(JOBS_BROKER_URL)" || (echo 'Set JOBS_BROKER_URL, e.g. JOBS_BROKER_URL=redis://127.0.0.1:6379/1 make worker'; exit 2)
 	JOBS_BROKER_URL='$(JOBS_BROKER_URL)' $(FLASK) jobs worker --processes $${JOBS_PROCESSES:-1} --threads $${JOBS_THREADS:-4}
 
-test: install-dev security-scan ## Fresh clone -> bandit, then the whole test suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set)
+test: install-dev lint security-scan ## Fresh clone -> ruff, mypy, bandit, then the whole test suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set)
 	$(PY) -m pytest
 
 security-scan: install-dev ## Static security checks of the code with bandit (zero findings allowed)
@@ -78,9 +88,10 @@ fuzz: install-dev ## Long fuzzing run: 10,000+ generated requests against the AP
 test-fast: install-dev ## The suite without browser tests
 	$(PY) -m pytest -m "not browser"
 
-lint: install-dev ## Check style with ruff
+lint: install-dev ## Style (ruff check, ruff format --check) and types (mypy: analysis/, surveys/definitions.py)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format: install-dev ## Format the code with ruff
 	$(VENV)/bin/ruff format .
