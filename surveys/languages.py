@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import yaml
+from flask import current_app, has_app_context
 
 #: Always available: the instruments carry both texts.
 BUILT_IN = ("vi", "en")
@@ -62,10 +63,6 @@ class Language:
 
 def registry_path() -> Path:
     """The application's registry inside an application context, else the shipped one."""
-    try:
-        from flask import current_app, has_app_context
-    except ImportError:  # pragma: no cover - flask is a dependency
-        return REGISTRY_PATH
     if has_app_context():
         return Path(current_app.config.get("LANGUAGE_REGISTRY") or REGISTRY_PATH)
     return REGISTRY_PATH
