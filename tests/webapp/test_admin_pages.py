@@ -94,6 +94,17 @@ def test_every_admin_page_renders_in_both_languages(admin_client, db, make_devic
     assert "user.login" in admin_client.get("/admin/audit").get_data(as_text=True)
 
 
+def test_admin_pages_are_never_stored_in_a_cache(admin_client, db, make_device):
+    """Admin pages show unpublished figures, drafts and personal data: ``no-store``, like the agency area."""
+    paths = [*sample_paths(db, make_device, admin_client.admin), "/admin/audit/export.csv"]
+    for path in paths:
+        answer = admin_client.get(path)
+        assert answer.status_code == 200, path
+        assert answer.headers["Cache-Control"] == "no-store", path
+    # a refusal or an unknown object is not kept either
+    assert admin_client.get("/admin/units/nope").headers["Cache-Control"] == "no-store"
+
+
 def test_overview_counts_and_links(admin_client):
     html = check_page(admin_client.get("/admin/?lang=en")).get_text(" ")
     assert "Responses this quarter" in html and "Comments waiting for review" in html

@@ -7,13 +7,12 @@ audit trail with its before and after values, in the same transaction as the cha
 
 from __future__ import annotations
 
-from flask import Blueprint
+from webapp.admin.blueprint import admin
 
-from webapp.access import declare_staff_area
+__all__ = ["admin"]
 
-admin = declare_staff_area(Blueprint("admin", __name__, url_prefix="/admin"), ["admin"])
-
-# The views attach their routes to ``admin`` when imported.
+# The views attach their routes to ``admin`` when imported. It is bound above first because some
+# views still import it as ``from webapp.admin import admin``.
 from webapp.admin import (  # noqa: E402, F401
     audit_views,
     dropoff_views,

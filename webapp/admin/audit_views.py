@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from flask import Response, render_template, stream_with_context
 from sqlalchemy import Select, select
 
-from webapp.admin import admin
+from webapp.admin.blueprint import admin
 from webapp.admin.common import arg_date, arg_page, arg_text, paginate
 from webapp.extensions import db
 from webapp.models import AuditEvent

@@ -15,7 +15,7 @@ from flask import render_template
 from sqlalchemy import func, select
 
 from surveys.stored import definition_of
-from webapp.admin import admin
+from webapp.admin.blueprint import admin
 from webapp.extensions import db
 from webapp.i18n import current_language
 from webapp.models import Instrument

@@ -26,7 +26,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
 from webapp.access import editor_required
-from webapp.admin import admin
+from webapp.admin.blueprint import admin
 from webapp.admin.forms import IMPORT_MAX_BYTES, ImportForm, MarginsImportForm
 from webapp.admin.problems import report
 from webapp.audit import record_event

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from surveys import registry_cache
 from webapp.access import editor_required
-from webapp.admin import admin
+from webapp.admin.blueprint import admin
 from webapp.admin.common import changed_fields, snapshot
 from webapp.admin.forms import ConfirmForm, TargetForm
 from webapp.audit import record_event

@@ -16,7 +16,7 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from webapp.access import editor_required
-from webapp.admin import admin
+from webapp.admin.blueprint import admin
 from webapp.admin.common import unit_options
 from webapp.admin.forms import ConfirmForm
 from webapp.extensions import db

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from wtforms import HiddenField, StringField
 
-from webapp.admin import admin
+from webapp.admin.blueprint import admin
 from webapp.admin.common import arg_text, paginate
 from webapp.errors import render_error
 from webapp.extensions import db

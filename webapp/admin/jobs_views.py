@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from webapp.access import editor_required
-from webapp.admin import admin
+from webapp.admin.blueprint import admin
 from webapp.admin.common import arg_page, arg_text, paginate
 from webapp.admin.forms import ConfirmForm
 from webapp.audit import record_event

@@ -18,7 +18,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import TextAreaField
 
-from webapp.admin import admin
+from webapp.admin.blueprint import admin
 from webapp.extensions import db
 from webapp.models import PublishedSnapshot
 

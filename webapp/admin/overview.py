@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import render_template
 from sqlalchemy import func, select
 
-from webapp.admin import admin
+from webapp.admin.blueprint import admin
 from webapp.extensions import db
 from webapp.models import CommentReview, Device, PublishedSnapshot, Response
 from webapp.periods import current_quarter

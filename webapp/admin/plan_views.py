@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from webapp.access import editor_required
-from webapp.admin import admin
+from webapp.admin.blueprint import admin
 from webapp.admin.forms import PlanValueForm
 from webapp.extensions import db
 from webapp.models import PlanProgressValue

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from webapp import users as accounts_service
 from webapp.access import editor_required
-from webapp.admin import admin
 from webapp.admin.accounts import AccountRefused, change_role, remove_second_factor, set_active
+from webapp.admin.blueprint import admin
 from webapp.admin.common import arg_page, arg_text, paginate, unit_options
 from webapp.admin.forms import ConfirmForm, NewUserForm, RoleForm
 from webapp.extensions import db
