@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
+from public import readers
 from webapp.access import PUBLIC, declare_access
 from webapp.extensions import db
 from webapp.models import UNIT_KINDS, AuditEvent, Unit, UnitSuccession
@@ -234,8 +235,8 @@ def indicators():
 
 @api.get("/estimates")
 def estimates():
-    """Published estimates of a period (latest revision): ``indicator``, ``period``, ``unit``, ``domain_type``."""
-    from webapp.models import PublishedEstimate, PublishedSnapshot
+    """Published estimates of a period (latest revision): ``indicator``, ``period``, ``unit``, ``domain_type``.
+    Without ``period``: the period published most recently (:func:`public.readers.last_published`)."""
     from webapp.models.publishing import DOMAIN_TYPES
     from webapp.periods import Period
 
@@ -245,73 +246,28 @@ def estimates():
             period = Period.parse(period).label
         except ValueError:
             _bad_request(_("Write the period like 2026-Q3, 2026-H1 or 2026."), "period")
+        snapshot = readers.find_snapshot(period)
     else:
-        latest = db.session.scalar(
-            select(PublishedSnapshot.period)
-            .order_by(PublishedSnapshot.published_at.desc(), PublishedSnapshot.id.desc())
-            .limit(1)
-        )
-        period = latest
-    snapshot = None
-    if period is not None:
-        snapshot = db.session.scalar(
-            select(PublishedSnapshot)
-            .where(PublishedSnapshot.period == period)
-            .order_by(PublishedSnapshot.revision.desc())
-            .limit(1)
-        )
+        snapshot = readers.last_published()
     if snapshot is None:
         return paged(paging(0), "estimates", [], period=period, revision=None)
-    query = select(PublishedEstimate).where(PublishedEstimate.snapshot_id == snapshot.id)
-    indicator = request.args.get("indicator")
-    if indicator is not None:
-        query = query.where(PublishedEstimate.metric == indicator)
-    elif request.args.get("aspects") not in ("1", "true"):
-        query = query.where(~PublishedEstimate.metric.contains("/"))
-    unit = request.args.get("unit")
-    if unit is not None:
-        query = query.where(PublishedEstimate.domain_type == "unit", PublishedEstimate.domain == unit)
     domain_type = request.args.get("domain_type")
-    if domain_type is not None:
-        if domain_type not in DOMAIN_TYPES:
-            _bad_request(_("Unknown domain type. Use one of: %(kinds)s.", kinds=", ".join(DOMAIN_TYPES)), "domain_type")
-        query = query.where(PublishedEstimate.domain_type == domain_type)
-    order = {name: i for i, name in enumerate(DOMAIN_TYPES)}
-    rows = sorted(db.session.scalars(query), key=lambda r: (r.metric, order[r.domain_type], r.domain))
-    pages = paging(len(rows))
-    rows = rows[pages.offset : pages.offset + pages.limit]
+    if domain_type is not None and domain_type not in DOMAIN_TYPES:
+        _bad_request(_("Unknown domain type. Use one of: %(kinds)s.", kinds=", ".join(DOMAIN_TYPES)), "domain_type")
+    query = readers.estimates_query(
+        snapshot,
+        metric=request.args.get("indicator"),
+        aspects=request.args.get("aspects") in ("1", "true"),
+        unit=request.args.get("unit"),
+        domain_type=domain_type,
+    )
+    pages = paging(readers.count_rows(query))
+    rows = readers.ordered_estimates(query, offset=pages.offset, limit=pages.limit)
     g.last_modified = snapshot.published_at
     return paged(
         pages,
         "estimates",
-        [
-            {
-                "indicator": r.metric.split("/")[0],
-                "metric": r.metric,
-                "period": snapshot.period,
-                "domain_type": r.domain_type,
-                "domain": r.domain,
-                "n": r.n,
-                "estimate": r.estimate,
-                "se": r.se,
-                "ci_low": r.ci_low,
-                "ci_high": r.ci_high,
-                "ci_method": r.ci_method,
-                "n_eff": r.n_eff,
-                "deff": r.deff,
-                "target": r.target,
-                "status": r.status,
-                "revision": snapshot.revision,
-                # A mean score (1–5) or a share (0–1): estimate, se and interval are on that scale.
-                "scale": r.extra.get("scale", "share") if r.extra else "share",
-                **{
-                    key: r.extra[key]
-                    for key in ("weighted", "response_rate", "transactions", "change", "funnel")
-                    if key in r.extra
-                },
-            }
-            for r in rows
-        ],
+        [readers.estimate_record(row, snapshot) for row in rows],
         period=snapshot.period,
         revision=snapshot.revision,
         published_at=snapshot.published_at.isoformat(),

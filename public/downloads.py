@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 from sqlalchemy import select
 
+from public import readers
 from webapp.extensions import db
 from webapp.models import CHANNELS, MODES, RESPONDENT_TYPES, PublishedEstimate, PublishedSnapshot, Service, Unit
 from webapp.models.publishing import DOMAIN_TYPES
@@ -37,14 +38,14 @@ PLAN_TARGETS = Path(__file__).resolve().parent / "plan_targets.yaml"
 #: Numbers computed from the answers: empty on an ``insufficient`` row.
 HIDDEN_WHEN_INSUFFICIENT = ("estimate", "se", "ci_low", "ci_high", "n_eff", "deff", "change", "funnel")
 
-#: The fields of a download, in order: (name, Frictionless type, unit, description in English, in Vietnamese).
 #: Estimate, SE and interval: proportions, except the Ministry of Health's mean score (``scale`` score).
 VALUE_UNIT = "proportion (0–1), or points (1–5) where scale is score"
 
-FIELDS: tuple[tuple[str, str, str | None, str, str], ...] = (
-    ("indicator", "string", None, "Indicator code (see /api/v1/indicators).", "Mã chỉ số (xem /api/v1/indicators)."),
-    (
-        "metric",
+#: What each column of the CSV (a field of the Data Package) holds: (Frictionless type, unit,
+#: description in English, in Vietnamese).
+FIELD_DOCS: dict[str, tuple[str, str | None, str, str]] = {
+    "indicator": ("string", None, "Indicator code (see /api/v1/indicators).", "Mã chỉ số (xem /api/v1/indicators)."),
+    "metric": (
         "string",
         None,
         "The indicator, or <indicator>/aspect:<code> for the rate of one aspect, or "
@@ -52,32 +53,28 @@ FIELDS: tuple[tuple[str, str, str | None, str, str], ...] = (
         "Chỉ số, hoặc <chỉ số>/aspect:<mã> cho tỉ lệ của một khía cạnh, hoặc "
         "<chỉ số>/item:<mã> cho một tiêu chí chi tiết (n: số người được hỏi tiêu chí đó).",
     ),
-    (
-        "period",
+    "period": (
         "string",
         None,
         "Period: 2026-Q3 (quarter), 2026-H1 (half-year) or 2026 (year).",
         "Kỳ: 2026-Q3 (quý), 2026-H1 (6 tháng) hoặc 2026 (năm).",
     ),
-    (
-        "domain_type",
+    "domain_type": (
         "string",
         None,
         "Kind of domain: " + ", ".join(DOMAIN_TYPES) + ".",
         "Loại phạm vi: " + ", ".join(DOMAIN_TYPES) + ".",
     ),
-    (
-        "domain",
+    "domain": (
         "string",
         None,
         "Code of the domain: sl for the province, a unit, service, channel, respondent type, mode or language code.",
         "Mã phạm vi: sl là toàn tỉnh, hoặc mã đơn vị, dịch vụ, kênh, loại người trả lời, cách trả lời hoặc ngôn ngữ.",
     ),
-    ("domain_name_vi", "string", None, "Name of the domain in Vietnamese.", "Tên phạm vi bằng tiếng Việt."),
-    ("domain_name_en", "string", None, "Name of the domain in English.", "Tên phạm vi bằng tiếng Anh."),
-    ("n", "integer", "responses", "Number of valid responses in the domain.", "Số phiếu hợp lệ trong phạm vi."),
-    (
-        "estimate",
+    "domain_name_vi": ("string", None, "Name of the domain in Vietnamese.", "Tên phạm vi bằng tiếng Việt."),
+    "domain_name_en": ("string", None, "Name of the domain in English.", "Tên phạm vi bằng tiếng Anh."),
+    "n": ("integer", "responses", "Number of valid responses in the domain.", "Số phiếu hợp lệ trong phạm vi."),
+    "estimate": (
         "number",
         VALUE_UNIT,
         "Weighted share satisfied or very satisfied (a share of answers for an index, a mean 1–5 where scale is score); "
@@ -85,61 +82,53 @@ FIELDS: tuple[tuple[str, str, str | None, str, str], ...] = (
         "Tỉ lệ hài lòng hoặc rất hài lòng (có trọng số; tỉ lệ câu trả lời với chỉ số tổng hợp, điểm trung bình 1–5 khi "
         "scale là score); để trống khi không đủ dữ liệu.",
     ),
-    (
-        "se",
+    "se": (
         "number",
         VALUE_UNIT,
         "Standard error (Taylor linearisation).",
         "Sai số chuẩn (tuyến tính hoá Taylor).",
     ),
-    ("ci_low", "number", VALUE_UNIT, "Lower bound of the 95% interval.", "Cận dưới khoảng tin cậy 95%."),
-    ("ci_high", "number", VALUE_UNIT, "Upper bound of the 95% interval.", "Cận trên khoảng tin cậy 95%."),
-    (
-        "scale",
+    "ci_low": ("number", VALUE_UNIT, "Lower bound of the 95% interval.", "Cận dưới khoảng tin cậy 95%."),
+    "ci_high": ("number", VALUE_UNIT, "Upper bound of the 95% interval.", "Cận trên khoảng tin cậy 95%."),
+    "scale": (
         "string",
         None,
         "share (estimate, se and interval are proportions 0–1) or score (a mean score on 1–5).",
         "share (ước lượng, sai số và khoảng là tỉ lệ 0–1) hoặc score (điểm trung bình thang 1–5).",
     ),
-    (
-        "ci_method",
+    "ci_method": (
         "string",
         None,
         "Interval method (wilson-cc-kish by default; census for coverage).",
         "Phương pháp tính khoảng (mặc định wilson-cc-kish; census cho độ bao phủ).",
     ),
-    (
-        "n_eff",
+    "n_eff": (
         "number",
         "responses",
         "Effective sample size used for the interval, the n ≥ 30 rule and the funnel: min(p(1−p)/v, Kish's (Σw)²/Σw²).",
         "Cỡ mẫu hiệu dụng dùng cho khoảng tin cậy, quy tắc n ≥ 30 và biểu đồ phễu: min(p(1−p)/v, cỡ mẫu Kish (Σw)²/Σw²).",
     ),
-    (
-        "deff",
+    "deff": (
         "number",
         None,
         "Design effect (variance against simple random sampling).",
         "Hệ số thiết kế (phương sai so với mẫu ngẫu nhiên đơn giản).",
     ),
-    ("target", "number", "proportion (0–1)", "Target in force for the period.", "Mục tiêu áp dụng cho kỳ."),
-    (
-        "status",
+    "target": ("number", "proportion (0–1)", "Target in force for the period.", "Mục tiêu áp dụng cho kỳ."),
+    "status": (
         "string",
         None,
         "met, below, inconclusive, insufficient, or no_target (published, no target to judge it by).",
         "met (đạt), below (chưa đạt), inconclusive (chưa rõ), insufficient (không đủ dữ liệu) hoặc no_target "
         "(có số liệu, không có mục tiêu để so).",
     ),
-    (
-        "revision",
+    "revision": (
         "integer",
         None,
         "Revision of the period's publication (1 = first).",
         "Lần công bố của kỳ (1 = lần đầu).",
     ),
-    (
-        "weighted",
+    "weighted": (
         "string",
         None,
         "Whether transaction counts weighted the estimate: yes, imputed (some counts imputed, see the methodology), "
@@ -147,24 +136,43 @@ FIELDS: tuple[tuple[str, str, str | None, str, str], ...] = (
         "Ước lượng có dùng trọng số theo số giao dịch hay không: yes (có), imputed (một số số giao dịch được ước tính, "
         "xem phần phương pháp), partly (một phần, các lần công bố cũ), no (không).",
     ),
-    (
-        "response_rate",
+    "response_rate": (
         "number",
         "proportion (0–1)",
         "Responses divided by transactions.",
         "Số phiếu chia cho số giao dịch.",
     ),
-    (
-        "transactions",
+    "transactions": (
         "integer",
         "transactions",
         "Transactions recorded in the domain.",
         "Số giao dịch ghi nhận trong phạm vi.",
     ),
-)
-FIELD_NAMES = tuple(f[0] for f in FIELDS)
+}
 #: JSON only: nested objects, flattened to JSON text in the CSV.
 NESTED_FIELDS = ("change", "funnel")
+#: The domain's names, after its code in the files.
+NAME_FIELDS = ("domain_name_vi", "domain_name_en")
+
+
+def _with_names(names: list[str]) -> list[str]:
+    """``names`` with :data:`NAME_FIELDS` after ``domain``."""
+    after = names.index("domain") + 1
+    return [*names[:after], *NAME_FIELDS, *names[after:]]
+
+
+def _csv_columns() -> tuple[str, ...]:
+    """The estimate's fields (:data:`public.readers.ESTIMATE_FIELDS` and the flat extras) with the domain's
+    names; ``scale`` before ``ci_method``, beside the values it qualifies, where the first Data Package put it."""
+    flat = [name for name in (*readers.ESTIMATE_FIELDS, *readers.ESTIMATE_EXTRAS) if name not in NESTED_FIELDS]
+    flat.remove("scale")
+    flat.insert(flat.index("ci_method"), "scale")
+    return tuple(_with_names(flat))
+
+
+FIELD_NAMES = _csv_columns()
+FIELDS: tuple[tuple[str, str, str | None, str, str], ...] = tuple((name, *FIELD_DOCS[name]) for name in FIELD_NAMES)
+assert set(FIELD_DOCS) == set(FIELD_NAMES), "every column described, every description a column"  # nosec B101
 
 SECTOR_NAMES = {
     "admin": ("Hành chính", "Administration"),
@@ -194,24 +202,17 @@ assert set(CHANNEL_NAMES) >= set(CHANNELS) and set(RESPONDENT_NAMES) >= set(
 assert set(MODE_NAMES) >= set(MODES)  # nosec B101
 
 
-def period_sort_key(label: str):
-    period = Period.parse(label)
-    return (period.end, {"Q": 0, "H": 1, "Y": 2}[period.kind])
+period_sort_key = readers.period_sort_key
 
 
 def latest_snapshots() -> list[PublishedSnapshot]:
     """The latest revision of every published period, newest period first."""
-    latest: dict[str, PublishedSnapshot] = {}
-    for snapshot in db.session.scalars(
-        select(PublishedSnapshot).order_by(PublishedSnapshot.revision.desc(), PublishedSnapshot.id.desc())
-    ):
-        latest.setdefault(snapshot.period, snapshot)
-    return sorted(latest.values(), key=lambda s: period_sort_key(s.period), reverse=True)
+    return list(reversed(readers.latest_snapshots()))
 
 
 def latest_quarter() -> PublishedSnapshot | None:
     """The latest revision of the latest published quarter (what ``latest`` means)."""
-    return next((s for s in latest_snapshots() if "-Q" in s.period), None)
+    return readers.latest_snapshot("Q")
 
 
 def find_snapshot(label: str) -> PublishedSnapshot | None:
@@ -224,21 +225,10 @@ def find_snapshot(label: str) -> PublishedSnapshot | None:
         return None
     if period != label:
         return None
-    return db.session.scalar(
-        select(PublishedSnapshot)
-        .where(PublishedSnapshot.period == period)
-        .order_by(PublishedSnapshot.revision.desc())
-        .limit(1)
-    )
+    return readers.find_snapshot(period)
 
 
-def revisions_log() -> list[tuple[str, list[PublishedSnapshot]]]:
-    """Every period published more than once, newest first, with all its revisions in order."""
-    by_period: dict[str, list[PublishedSnapshot]] = {}
-    for snapshot in db.session.scalars(select(PublishedSnapshot).order_by(PublishedSnapshot.revision)):
-        by_period.setdefault(snapshot.period, []).append(snapshot)
-    revised = [(label, snapshots) for label, snapshots in by_period.items() if len(snapshots) > 1]
-    return sorted(revised, key=lambda item: period_sort_key(item[0]), reverse=True)
+revisions_log = readers.revised_periods
 
 
 # --- rows ----------------------------------------------------------------------------------
@@ -270,9 +260,7 @@ def _domain_names(rows: list[PublishedEstimate]) -> dict[tuple[str, str], tuple[
 
 def estimate_rows(snapshot: PublishedSnapshot) -> list[dict]:
     """Every published row of ``snapshot`` (aspects included), as the API spells them, plus names."""
-    rows = db.session.scalars(select(PublishedEstimate).where(PublishedEstimate.snapshot_id == snapshot.id)).all()
-    order = {name: i for i, name in enumerate(DOMAIN_TYPES)}
-    rows.sort(key=lambda r: (r.metric, order[r.domain_type], r.domain))
+    rows = readers.ordered_estimates(readers.estimates_query(snapshot))
     names = _domain_names(rows)
     result = []
     for r in rows:
@@ -280,33 +268,9 @@ def estimate_rows(snapshot: PublishedSnapshot) -> list[dict]:
             (r.domain_type, r.domain),
             ("Tỉnh Sơn La", "Sơn La province") if r.domain_type == "province" else (None, None),
         )
-        extra = r.extra or {}
-        row = {
-            "indicator": r.metric.split("/")[0],
-            "metric": r.metric,
-            "period": snapshot.period,
-            "domain_type": r.domain_type,
-            "domain": r.domain,
-            "domain_name_vi": name_vi,
-            "domain_name_en": name_en,
-            "n": r.n,
-            "estimate": r.estimate,
-            "se": r.se,
-            "ci_low": r.ci_low,
-            "ci_high": r.ci_high,
-            "ci_method": r.ci_method,
-            "scale": extra.get("scale", "share"),
-            "n_eff": r.n_eff,
-            "deff": r.deff,
-            "target": r.target,
-            "status": r.status,
-            "revision": snapshot.revision,
-            "weighted": extra.get("weighted"),
-            "response_rate": extra.get("response_rate"),
-            "transactions": extra.get("transactions"),
-            "change": extra.get("change"),
-            "funnel": extra.get("funnel"),
-        }
+        record = readers.estimate_record(r, snapshot, every_extra=True)
+        record.update(domain_name_vi=name_vi, domain_name_en=name_en)
+        row = {name: record[name] for name in _with_names(list(readers.ESTIMATE_FIELDS + readers.ESTIMATE_EXTRAS))}
         if r.status == "insufficient":
             for key in HIDDEN_WHEN_INSUFFICIENT:
                 row[key] = None
@@ -343,7 +307,7 @@ def snapshot_metadata(snapshot: PublishedSnapshot) -> dict:
 def estimates_json(snapshot: PublishedSnapshot) -> dict:
     return {
         **snapshot_metadata(snapshot),
-        "fields": [f[0] for f in FIELDS] + list(NESTED_FIELDS),
+        "fields": [*FIELD_NAMES, *NESTED_FIELDS],
         "estimates": estimate_rows(snapshot),
     }
 

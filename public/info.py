@@ -102,10 +102,9 @@ def mode_and_language_tables() -> dict | None:
     from public import readers
     from webapp.models import Indicator
 
-    snapshots = readers.latest_snapshots("Q")
-    if not snapshots:
+    latest = readers.latest_snapshot("Q")
+    if latest is None:
         return None
-    latest = snapshots[-1]
     indicators = {i.code: i for i in db.session.scalars(select(Indicator).where(Indicator.code.in_(MODE_INDICATORS)))}
     tables = []
     for code in MODE_INDICATORS:

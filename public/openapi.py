@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from public.readers import ESTIMATE_FIELDS
 from surveys.batch import BATCH_RATE_LIMIT, MAX_BATCH_BYTES
 from surveys.batch import MAX_ITEMS as MAX_BATCH_ITEMS
 from surveys.definitions import METHODS
@@ -57,23 +58,8 @@ UNIT = {
 
 ESTIMATE = {
     "type": "object",
-    "required": [
-        "indicator",
-        "period",
-        "domain_type",
-        "domain",
-        "n",
-        "estimate",
-        "se",
-        "ci_low",
-        "ci_high",
-        "ci_method",
-        "n_eff",
-        "deff",
-        "target",
-        "status",
-        "revision",
-    ],
+    # Every field of a published estimate (the optional secondary figures are not required).
+    "required": list(ESTIMATE_FIELDS),
     "properties": {
         "indicator": {"type": "string"},
         "metric": {

@@ -1,4 +1,22 @@
-"""Queries behind the indicator and unit pages: published snapshots only, never live data."""
+"""The read model of published data: published snapshots only, never live data.
+
+Which snapshot is current, and what a published estimate says, are decided here and nowhere else:
+
+* :func:`find_snapshot` — the latest revision of a period (a later revision supersedes, never edits);
+* :func:`latest_snapshots` — the latest revision of every published period (of one kind), oldest first;
+* :func:`latest_snapshot` — the latest revision of the latest period of a kind. The open data files'
+  ``/data/latest/…`` is :func:`latest_snapshot` of quarters (the page /data says "latest quarter");
+* :func:`last_published` — the latest revision of the period published most recently, whatever its
+  kind: what ``/api/v1/estimates`` answers without a ``period`` (the OpenAPI document: "default: the
+  latest published"). The two contracts differ on purpose: a year published after its fourth quarter
+  is the API's default, while the downloads' address stays on quarters;
+* :data:`ESTIMATE_FIELDS` and :func:`estimate_record` — the one field list of a published estimate,
+  used by the API, the downloads and the OpenAPI schema; :func:`estimates_query` and
+  :func:`ordered_estimates` filter, sort and page estimates in SQL.
+
+Every rule is computed by the database (a ``max(revision)`` per period, ``ORDER BY``/``LIMIT``): no
+function here loads superseded revisions or a whole snapshot to pick from it in Python.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +24,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import Select, and_, case, func, select
 
 from webapp.extensions import db
 from webapp.models import (
@@ -18,23 +36,205 @@ from webapp.models import (
     Unit,
     UnitSuccession,
 )
+from webapp.models.publishing import DOMAIN_TYPES
 from webapp.periods import Period
 
 #: The last quarter reported by district; later quarters are reported by commune or ward.
 LAST_DISTRICT_QUARTER = Period(2025, "Q", 2)
 
+# --- which snapshot is current ------------------------------------------------------------------
 
-def latest_snapshots(kind: str = "Q") -> list[PublishedSnapshot]:
-    """The latest revision of each published period of ``kind`` (``Q``, ``H`` or ``Y``), oldest first."""
-    latest: dict[str, PublishedSnapshot] = {}
-    for snapshot in db.session.scalars(select(PublishedSnapshot).order_by(PublishedSnapshot.revision)):
+#: Periods ending on the same day: the quarter first, then the half-year, then the year.
+KIND_ORDER = {"Q": 0, "H": 1, "Y": 2}
+
+
+def period_order(period: Period) -> tuple[date, int]:
+    """Sort key of periods of every kind: by their last day, shorter periods first."""
+    return (period.end, KIND_ORDER[period.kind])
+
+
+def period_sort_key(label: str) -> tuple[date, int]:
+    return period_order(Period.parse(label))
+
+
+def _of_kind(kind: str):
+    """Labels of ``kind``: ``2026-Q3`` (quarter), ``2026-H1`` (half-year), ``2026`` (year)."""
+    if kind == "Q":
+        return PublishedSnapshot.period.like("%-Q%")
+    if kind == "H":
+        return PublishedSnapshot.period.like("%-H%")
+    if kind == "Y":
+        return PublishedSnapshot.period.not_like("%-%")
+    raise ValueError(f"unknown kind of period {kind!r} (Q, H or Y)")
+
+
+def find_snapshot(period_label: str) -> PublishedSnapshot | None:
+    """The latest revision published for the period ``period_label`` (written exactly: ``2026-Q3``)."""
+    return db.session.scalar(
+        select(PublishedSnapshot)
+        .where(PublishedSnapshot.period == period_label)
+        .order_by(PublishedSnapshot.revision.desc())
+        .limit(1)
+    )
+
+
+def latest_snapshots(kind: str | None = None) -> list[PublishedSnapshot]:
+    """The latest revision of each published period of ``kind`` (``Q``, ``H``, ``Y``; None: every kind),
+    oldest first (by :func:`period_order`)."""
+    newest = select(PublishedSnapshot.period, func.max(PublishedSnapshot.revision).label("revision")).group_by(
+        PublishedSnapshot.period
+    )
+    if kind is not None:
+        newest = newest.where(_of_kind(kind))
+    current = newest.subquery()
+    snapshots = db.session.scalars(
+        select(PublishedSnapshot).join(
+            current,
+            and_(PublishedSnapshot.period == current.c.period, PublishedSnapshot.revision == current.c.revision),
+        )
+    ).all()
+    keyed = []
+    for snapshot in snapshots:
         try:
-            period = Period.parse(snapshot.period)
-        except ValueError:
+            keyed.append((period_sort_key(snapshot.period), snapshot))
+        except ValueError:  # not a period label: never published by this application
             continue
-        if period.kind == kind:
-            latest[snapshot.period] = snapshot
-    return sorted(latest.values(), key=lambda s: Period.parse(s.period))
+    return [snapshot for _, snapshot in sorted(keyed, key=lambda pair: pair[0])]
+
+
+def latest_snapshot(kind: str) -> PublishedSnapshot | None:
+    """The latest revision of the latest published period of ``kind`` (labels of one kind sort as text)."""
+    return db.session.scalar(
+        select(PublishedSnapshot)
+        .where(_of_kind(kind))
+        .order_by(PublishedSnapshot.period.desc(), PublishedSnapshot.revision.desc())
+        .limit(1)
+    )
+
+
+def last_published() -> PublishedSnapshot | None:
+    """The latest revision of the period whose snapshot was published last (any kind)."""
+    period = (
+        select(PublishedSnapshot.period)
+        .order_by(PublishedSnapshot.published_at.desc(), PublishedSnapshot.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return db.session.scalar(
+        select(PublishedSnapshot)
+        .where(PublishedSnapshot.period == period)
+        .order_by(PublishedSnapshot.revision.desc())
+        .limit(1)
+    )
+
+
+def revised_periods() -> list[tuple[str, list[PublishedSnapshot]]]:
+    """Every period published more than once, newest first, with all its revisions in order."""
+    revised = select(PublishedSnapshot.period).group_by(PublishedSnapshot.period).having(func.count() > 1)
+    by_period: dict[str, list[PublishedSnapshot]] = {}
+    for snapshot in db.session.scalars(
+        select(PublishedSnapshot).where(PublishedSnapshot.period.in_(revised)).order_by(PublishedSnapshot.revision)
+    ):
+        by_period.setdefault(snapshot.period, []).append(snapshot)
+    return sorted(by_period.items(), key=lambda item: period_sort_key(item[0]), reverse=True)
+
+
+# --- what a published estimate says -------------------------------------------------------------
+
+#: The fields of every published estimate, in this order (the JSON download's; the API sorts its keys).
+#: ``indicator``, ``period``, ``revision`` and ``scale`` come from the metric, the snapshot and ``extra``;
+#: the others are the row's columns. The OpenAPI schema requires them all.
+ESTIMATE_FIELDS = (
+    "indicator",
+    "metric",
+    "period",
+    "domain_type",
+    "domain",
+    "n",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "ci_method",
+    "scale",
+    "n_eff",
+    "deff",
+    "target",
+    "status",
+    "revision",
+)
+#: Secondary figures read from ``extra`` where the row has them (``change`` and ``funnel`` are objects).
+ESTIMATE_EXTRAS = ("weighted", "response_rate", "transactions", "change", "funnel")
+#: The columns a publication stores for each estimate (besides its id and snapshot), from the model.
+STORED_ESTIMATE_COLUMNS = tuple(
+    column.name for column in PublishedEstimate.__table__.columns if column.name not in ("id", "snapshot_id")
+)
+
+
+def estimate_record(row: PublishedEstimate, snapshot: PublishedSnapshot, *, every_extra: bool = False) -> dict:
+    """A published estimate as the API and the downloads spell it: :data:`ESTIMATE_FIELDS`, then the
+    :data:`ESTIMATE_EXTRAS` the row has (every one, None where absent, with ``every_extra``)."""
+    extra = row.extra or {}
+    derived = {
+        "indicator": row.metric.split("/")[0],
+        "period": snapshot.period,
+        "revision": snapshot.revision,
+        # A mean score (1–5) or a share (0–1): estimate, se and interval are on that scale.
+        "scale": extra.get("scale", "share"),
+    }
+    record = {name: derived[name] if name in derived else getattr(row, name) for name in ESTIMATE_FIELDS}
+    for key in ESTIMATE_EXTRAS:
+        if every_extra or key in extra:
+            record[key] = extra.get(key)
+    return record
+
+
+def estimates_query(
+    snapshot: PublishedSnapshot,
+    *,
+    metric: str | None = None,
+    aspects: bool = True,
+    unit: str | None = None,
+    domain_type: str | None = None,
+) -> Select:
+    """The estimates of ``snapshot``: one ``metric``, or every indicator (and its aspects and criteria
+    with ``aspects``); of one ``unit``; of one ``domain_type``."""
+    query = select(PublishedEstimate).where(PublishedEstimate.snapshot_id == snapshot.id)
+    if metric is not None:
+        query = query.where(PublishedEstimate.metric == metric)
+    elif not aspects:
+        query = query.where(~PublishedEstimate.metric.contains("/"))
+    if unit is not None:
+        query = query.where(PublishedEstimate.domain_type == "unit", PublishedEstimate.domain == unit)
+    if domain_type is not None:
+        query = query.where(PublishedEstimate.domain_type == domain_type)
+    return query
+
+
+def count_rows(query: Select) -> int:
+    return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
+def _as_python_compares(column):
+    """Text ordered by code point, as Python sorts it: PostgreSQL's ``C`` collation (SQLite's default)."""
+    return column.collate("C") if db.session.get_bind().dialect.name == "postgresql" else column
+
+
+def ordered_estimates(query: Select, *, offset: int = 0, limit: int | None = None) -> list[PublishedEstimate]:
+    """The rows of ``query`` by metric, domain type (in :data:`DOMAIN_TYPES` order), then domain;
+    ``offset`` and ``limit`` cut a page in SQL."""
+    kind_rank = case({name: rank for rank, name in enumerate(DOMAIN_TYPES)}, value=PublishedEstimate.domain_type)
+    query = query.order_by(
+        _as_python_compares(PublishedEstimate.metric), kind_rank, _as_python_compares(PublishedEstimate.domain)
+    )
+    if offset:
+        query = query.offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(db.session.scalars(query))
+
+
+# --- pages ----------------------------------------------------------------------------------------
 
 
 def snapshots_for(indicator: Indicator) -> list[PublishedSnapshot]:
@@ -116,19 +316,24 @@ def trend(
     return rows
 
 
-def unit_estimates(snapshot: PublishedSnapshot, unit_code: str) -> list[PublishedEstimate]:
-    """Every published row of a unit in a snapshot (indicators, aspects, item-level, all-items)."""
+def domain_estimates(snapshot: PublishedSnapshot, domain_type: str, domain: str) -> list[PublishedEstimate]:
+    """Every published row of one domain in a snapshot (indicators, aspects, item-level, all-items), by metric."""
     return list(
         db.session.scalars(
             select(PublishedEstimate)
             .where(
                 PublishedEstimate.snapshot_id == snapshot.id,
-                PublishedEstimate.domain_type == "unit",
-                PublishedEstimate.domain == unit_code,
+                PublishedEstimate.domain_type == domain_type,
+                PublishedEstimate.domain == domain,
             )
             .order_by(PublishedEstimate.metric)
         )
     )
+
+
+def unit_estimates(snapshot: PublishedSnapshot, unit_code: str) -> list[PublishedEstimate]:
+    """Every published row of a unit in a snapshot."""
+    return domain_estimates(snapshot, "unit", unit_code)
 
 
 def latest_unit_estimates(

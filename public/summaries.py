@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from public import readers
 from webapp.extensions import db
-from webapp.models import Indicator, PublishedEstimate, PublishedSnapshot
+from webapp.models import Indicator, PublishedEstimate
 
 
 @dataclass(frozen=True)
@@ -17,29 +18,11 @@ class Headline:
     estimate: PublishedEstimate | None
 
 
-def _latest_snapshot(kind_filter) -> PublishedSnapshot | None:
-    snapshots = db.session.scalars(select(PublishedSnapshot).order_by(PublishedSnapshot.id.desc())).all()
-    latest: dict[str, PublishedSnapshot] = {}
-    for snapshot in snapshots:
-        if kind_filter(snapshot.period) and snapshot.period not in latest:
-            latest[snapshot.period] = snapshot
-    if not latest:
-        return None
-    return latest[max(latest, key=_period_sort_key)]
-
-
-def _period_sort_key(label: str):
-    from webapp.periods import Period
-
-    period = Period.parse(label)
-    return (period.end, {"Q": 0, "H": 1, "Y": 2}[period.kind])
-
-
 def fetch_headlines() -> list[Headline]:
     """Each indicator's province figure: the latest published quarter (years for coverage)."""
     indicators = db.session.scalars(select(Indicator).order_by(Indicator.id)).all()
-    quarter = _latest_snapshot(lambda label: "-Q" in label)
-    year = _latest_snapshot(lambda label: "-" not in label)
+    quarter = readers.latest_snapshot("Q")
+    year = readers.latest_snapshot("Y")
     headlines = []
     for indicator in indicators:
         snapshot = year if indicator.kind == "coverage" else quarter

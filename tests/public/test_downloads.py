@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from public.readers import ESTIMATE_FIELDS
 from tests.public import test_info_pages as info
 
 # The published demo of the page tests (module fixtures: this module builds its own copy).
@@ -17,23 +18,7 @@ web = info.web
 QUARTERS = info.QUARTERS
 
 NUMBERS_FROM_ANSWERS = ("estimate", "se", "ci_low", "ci_high", "n_eff", "deff", "change", "funnel")
-API_FIELDS = {
-    "indicator",
-    "period",
-    "domain_type",
-    "domain",
-    "n",
-    "estimate",
-    "se",
-    "ci_low",
-    "ci_high",
-    "ci_method",
-    "n_eff",
-    "deff",
-    "target",
-    "status",
-    "revision",
-}
+API_FIELDS = set(ESTIMATE_FIELDS)
 
 
 def read_csv(response) -> list[dict]:
