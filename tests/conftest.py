@@ -13,7 +13,7 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,7 @@ from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import settings
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, select, text, update
 
 REPO = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -281,6 +281,74 @@ def make_device(db, unit_by_code):
         return new.device, new.key
 
     return make
+
+
+def store_ratings(
+    unit: str = "sl-ttpvhcc",
+    service: str = "land",
+    *,
+    overall: int = 5,
+    satisfied: int | None = None,
+    count: int = 1,
+    channel: str | None = None,
+    start: datetime | None = None,
+    every: timedelta = timedelta(minutes=7),
+    now: datetime | None = None,
+    device=None,
+    mode: str = "self",
+    language: str = "vi",
+    comment: str | None = None,
+) -> list[int]:
+    """Store ``count`` ``counter-quick`` ratings through the real submission path; their response ids.
+
+    - ``overall``: every rating's answer; or, with ``satisfied``, the first ``satisfied`` ratings
+      answer 5 (satisfied) and the rest 1 (not satisfied).
+    - ``channel``: ``kiosk`` with a ``device``, ``online`` without, unless given.
+    - ``start``: the first answer time (default: the last one is five minutes ago); each next
+      rating is answered ``every`` later. The server receives them all at ``now`` (default: a
+      minute after the last answer), and dates the ratings without a device at ``now`` itself.
+    - ``comment``: written to every stored row afterwards *without* masking, as an old row might
+      hold it: pages that show comments must mask them again.
+    """
+    from surveys.submission import Submission, submit_response
+    from webapp.extensions import db
+    from webapp.models import Response
+
+    if satisfied is not None and not 0 <= satisfied <= count:
+        raise ValueError(f"satisfied={satisfied} is not between 0 and count={count}")
+    if start is None:
+        start = datetime.now(UTC) - timedelta(minutes=5) - every * (count - 1)
+    if now is None:
+        now = start + every * (count - 1) + timedelta(minutes=1)
+    ids = []
+    for i in range(count):
+        answer = overall if satisfied is None else (5 if i < satisfied else 1)
+        stored = submit_response(
+            Submission(
+                client_id=uuid.uuid4(),
+                instrument_code="counter-quick",
+                unit_code=unit,
+                service_code=service,
+                channel=channel or ("kiosk" if device is not None else "online"),
+                answers={"overall": answer},
+                answered_at=start + every * i,
+                device=device,
+                mode=mode,
+                language=language,
+            ),
+            now=now,
+        )
+        ids.append(stored.response_id)
+    if comment is not None:
+        db.session.execute(update(Response).where(Response.id.in_(ids)).values(comment=comment))
+    db.session.commit()
+    return ids
+
+
+@pytest.fixture()
+def rate(db, registry):
+    """The :func:`store_ratings` factory: ``rate(unit, service, *, overall=5, count=1, ...) -> [response id]``."""
+    return store_ratings
 
 
 @pytest.fixture()

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.utils import format_datetime
 
 import jsonschema
@@ -12,25 +11,6 @@ from openapi_spec_validator import validate
 
 NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 SEPTEMBER = datetime(2026, 9, 10, 2, 0, tzinfo=UTC)
-
-
-def rate(unit: str, service: str, channel: str, overall: int, count: int, device=None) -> None:
-    from surveys.submission import Submission, submit_response
-
-    for i in range(count):
-        submit_response(
-            Submission(
-                client_id=uuid.uuid4(),
-                instrument_code="counter-quick",
-                unit_code=unit,
-                service_code=service,
-                channel=channel,
-                answers={"overall": overall},
-                answered_at=SEPTEMBER + timedelta(minutes=7 * i),
-                device=device,
-            ),
-            now=SEPTEMBER + timedelta(days=1),
-        )
 
 
 @pytest.fixture()
@@ -91,11 +71,11 @@ def test_registry_answers_revalidate_by_date(loaded):
     assert loaded.get("/api/v1/indicators").headers["Last-Modified"] == modified
 
 
-def test_estimates_come_in_pages_and_carry_the_publication_date(app, client, db, make_device):
+def test_estimates_come_in_pages_and_carry_the_publication_date(app, client, db, make_device, rate):
     from webapp.publishing.publish import publish_period
 
     device, _ = make_device("sl-ttpvhcc")
-    rate("sl-ttpvhcc", "land", "kiosk", 5, 40, device)
+    rate("sl-ttpvhcc", "land", overall=5, count=40, start=SEPTEMBER, device=device)
     publish_period("2026-Q3", now=NOW)
     db.session.commit()
     whole = client.get("/api/v1/estimates?period=2026-Q3&aspects=1").json

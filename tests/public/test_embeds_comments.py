@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.pages import check_page
-from tests.public.test_api_paging import NOW, rate
+from tests.public.test_api_paging import NOW, SEPTEMBER
 
 PERCENT = re.compile(r"\d\s?%")
 UNIT = "sl-ttpvhcc"
@@ -41,8 +41,8 @@ def svg_text(response) -> str:
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
-def test_badge_shows_name_rate_interval_status_and_period(client, kiosk, lang):
-    rate(UNIT, "land", "kiosk", 3, 60, kiosk)
+def test_badge_shows_name_rate_interval_status_and_period(client, kiosk, lang, rate):
+    rate(UNIT, overall=3, count=60, start=SEPTEMBER, device=kiosk)
     _publish()
     response = client.get(f"/units/{UNIT}/badge.svg?lang={lang}")
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"
@@ -58,8 +58,8 @@ def test_badge_shows_name_rate_interval_status_and_period(client, kiosk, lang):
     assert again.status_code == 304
 
 
-def test_widget_is_a_small_card_with_a_link_and_no_script(client, kiosk):
-    rate(UNIT, "land", "kiosk", 3, 60, kiosk)
+def test_widget_is_a_small_card_with_a_link_and_no_script(client, kiosk, rate):
+    rate(UNIT, overall=3, count=60, start=SEPTEMBER, device=kiosk)
     _publish()
     response = client.get(f"/units/{UNIT}/widget?lang=en")
     soup = check_page(response, lang="en")
@@ -71,17 +71,17 @@ def test_widget_is_a_small_card_with_a_link_and_no_script(client, kiosk):
     assert len(response.get_data()) < 4000, "tiny"
 
 
-def test_badge_and_widget_may_be_framed_by_other_sites(app, client, kiosk):
-    rate(UNIT, "land", "kiosk", 3, 60, kiosk)
+def test_badge_and_widget_may_be_framed_by_other_sites(app, client, kiosk, rate):
+    rate(UNIT, overall=3, count=60, start=SEPTEMBER, device=kiosk)
     _publish()
     for endpoint in ("public_pages.unit_badge", "public_pages.unit_widget"):
         assert getattr(app.view_functions[endpoint], "embeddable", False), endpoint
     assert not getattr(app.view_functions["public_pages.unit_page"], "embeddable", False)
 
 
-def test_suppressed_and_unpublished_units_say_so_without_a_rate(client, kiosk):
+def test_suppressed_and_unpublished_units_say_so_without_a_rate(client, kiosk, rate):
     """On thin data: 20 ratings (count only) at one unit; nothing at another."""
-    rate(UNIT, "land", "kiosk", 3, 20, kiosk)
+    rate(UNIT, overall=3, count=20, start=SEPTEMBER, device=kiosk)
     _publish()
     text = svg_text(client.get(f"/units/{UNIT}/badge.svg?lang=en"))
     assert "20 ratings" in text and "too few" in text and not PERCENT.search(text)
@@ -93,10 +93,10 @@ def test_suppressed_and_unpublished_units_say_so_without_a_rate(client, kiosk):
     assert "No figures have been published" in widget
 
 
-def test_thin_cells_never_reach_the_badge_or_widget(client, kiosk, db):
+def test_thin_cells_never_reach_the_badge_or_widget(client, kiosk, db, rate):
     """5 online ratings are never published, nor is their complement (40 kiosk): no channel anywhere."""
-    rate(UNIT, "land", "kiosk", 3, 40, kiosk)
-    rate(UNIT, "land", "online", 1, 5)
+    rate(UNIT, overall=3, count=40, start=SEPTEMBER, device=kiosk)
+    rate(UNIT, overall=1, count=5, start=SEPTEMBER)
     _publish()
     for lang in ("vi", "en"):
         badge = client.get(f"/units/{UNIT}/badge.svg?lang={lang}").get_data(as_text=True)
@@ -110,9 +110,9 @@ def test_thin_cells_never_reach_the_badge_or_widget(client, kiosk, db):
     assert "online" not in microdata and "kiosk" not in microdata
 
 
-def test_a_unit_under_ten_ratings_shows_not_even_its_count(client, kiosk):
-    rate(UNIT, "land", "kiosk", 3, 5, kiosk)
-    rate("n04240", "land", "online", 3, 40)
+def test_a_unit_under_ten_ratings_shows_not_even_its_count(client, kiosk, rate):
+    rate(UNIT, overall=3, count=5, start=SEPTEMBER, device=kiosk)
+    rate("n04240", overall=3, count=40, start=SEPTEMBER)
     _publish()
     for body in (
         svg_text(client.get(f"/units/{UNIT}/badge.svg?lang=en")),
@@ -128,8 +128,8 @@ def test_unknown_unit_or_indicator_is_404(client, registry, path):
     assert client.get(path).status_code == 404
 
 
-def test_unit_page_offers_the_embed_snippets(client, kiosk):
-    rate(UNIT, "land", "kiosk", 3, 60, kiosk)
+def test_unit_page_offers_the_embed_snippets(client, kiosk, rate):
+    rate(UNIT, overall=3, count=60, start=SEPTEMBER, device=kiosk)
     _publish()
     soup = check_page(client.get(f"/units/{UNIT}?lang=en"))
     codes = [code.get_text() for code in soup.select("pre.embed-code code")]
@@ -165,8 +165,8 @@ def _comment(db, text: str, *, minutes: int, status: str | None, reply: str | No
     return response
 
 
-def test_only_published_comments_show_newest_first_with_replies(client, kiosk, db):
-    rate(UNIT, "land", "kiosk", 3, 12, kiosk)
+def test_only_published_comments_show_newest_first_with_replies(client, kiosk, db, rate):
+    rate(UNIT, overall=3, count=12, start=SEPTEMBER, device=kiosk)
     _comment(db, "Pending: nobody read me yet", minutes=0, status=None)
     _comment(db, "Hidden: rude words", minutes=1, status="hidden")
     _comment(db, "Older: the queue was long", minutes=2, status="published", reply="We opened a second counter.")
@@ -186,10 +186,10 @@ def test_only_published_comments_show_newest_first_with_replies(client, kiosk, d
     assert "2026-Q3" in text
 
 
-def test_comments_are_paged_twenty_at_a_time(client, kiosk, db):
+def test_comments_are_paged_twenty_at_a_time(client, kiosk, db, rate):
     from public.comments import PER_PAGE
 
-    rate(UNIT, "land", "kiosk", 3, PER_PAGE + 5, kiosk)
+    rate(UNIT, overall=3, count=PER_PAGE + 5, start=SEPTEMBER, device=kiosk)
     for i in range(PER_PAGE + 5):
         _comment(db, f"Comment number {i}", minutes=i, status="published")
     first = check_page(client.get(f"/units/{UNIT}?lang=en"))
@@ -206,16 +206,16 @@ def test_comments_are_paged_twenty_at_a_time(client, kiosk, db):
     assert check_page(client.get(f"/units/{UNIT}?page=999&lang=en")).select("li.comment"), "clamped to the last page"
 
 
-def test_comments_of_other_units_do_not_show(client, kiosk, db, make_device):
-    rate(UNIT, "land", "kiosk", 3, 3, kiosk)
+def test_comments_of_other_units_do_not_show(client, kiosk, db, make_device, rate):
+    rate(UNIT, overall=3, count=3, start=SEPTEMBER, device=kiosk)
     _comment(db, "About the one-stop centre", minutes=0, status="published")
     text = check_page(client.get("/units/sl?lang=en")).get_text()
     assert "About the one-stop centre" not in text and "No comments have been published" in text
 
 
-def test_published_comments_and_replies_are_masked_again_on_the_public_page(client, kiosk, db):
+def test_published_comments_and_replies_are_masked_again_on_the_public_page(client, kiosk, db, rate):
     """A row stored unmasked (before a masking rule existed) never shows personal data publicly."""
-    rate(UNIT, "land", "kiosk", 3, 12, kiosk)
+    rate(UNIT, overall=3, count=12, start=SEPTEMBER, device=kiosk)
     _comment(
         db,
         "Gọi anh Tuấn số 0912 345 678, CCCD 034095001234 để hỏi",

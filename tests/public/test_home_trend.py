@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from tests.pages import check_page
 from tests.public.test_api_paging import NOW
 
 
-def rate_in(start: datetime, overall: int, count: int, device) -> None:
-    from surveys.submission import Submission, submit_response
-
-    for i in range(count):
-        submit_response(
-            Submission(
-                client_id=uuid.uuid4(),
-                instrument_code="counter-quick",
-                unit_code="sl-ttpvhcc",
-                service_code="land",
-                channel="kiosk",
-                answers={"overall": overall},
-                answered_at=start + timedelta(minutes=7 * i),
-                device=device,
-            ),
-            now=start + timedelta(days=1),
-        )
-
-
-def test_home_page_draws_the_trend_of_each_published_indicator(client, db, make_device):
+def test_home_page_draws_the_trend_of_each_published_indicator(client, db, make_device, rate):
     from webapp.publishing.publish import publish_period
 
     device, _ = make_device("sl-ttpvhcc")
-    rate_in(datetime(2026, 5, 5, 2, tzinfo=UTC), 5, 40, device)
-    rate_in(datetime(2026, 5, 6, 2, tzinfo=UTC), 1, 10, device)
-    rate_in(datetime(2026, 8, 5, 2, tzinfo=UTC), 5, 60, device)
+    rate(overall=5, count=40, start=datetime(2026, 5, 5, 2, tzinfo=UTC), device=device)
+    rate(overall=1, count=10, start=datetime(2026, 5, 6, 2, tzinfo=UTC), device=device)
+    rate(overall=5, count=60, start=datetime(2026, 8, 5, 2, tzinfo=UTC), device=device)
     publish_period("2026-Q2", now=NOW)
     publish_period("2026-Q3", now=NOW)
     db.session.commit()

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import update
+from tests.conftest import store_ratings
 
 #: Two communes of the 2025 tree: a manager of one must never see the other.
 OURS = "n03688"
@@ -22,30 +21,12 @@ def rate(
     comment: str | None = None,
     device=None,
 ) -> int:
-    """Store a counter-quick rating through the real submission path; return the response id.
+    """One rating of ``unit_code`` (by default online, 2: not satisfied) through :func:`tests.conftest.store_ratings`; its id.
 
-    ``comment`` is written to the stored row afterwards *without* masking, as an old row
-    might hold it: the agency pages must mask it again before showing it.
+    ``comment`` is stored *without* masking, as an old row might hold it: the agency pages must
+    mask it again before showing it.
     """
-    from surveys.submission import Submission, submit_response
-    from webapp.extensions import db
-    from webapp.models import Response
-
-    moment = answered_at or datetime.now(UTC) - timedelta(minutes=5)
-    stored = submit_response(
-        Submission(
-            client_id=uuid.uuid4(),
-            instrument_code="counter-quick",
-            unit_code=unit_code,
-            service_code=service,
-            channel=channel,
-            answers={"overall": overall},
-            answered_at=moment,
-            device=device,
-        ),
-        now=moment + timedelta(minutes=1),
+    (response_id,) = store_ratings(
+        unit_code, service, overall=overall, channel=channel, start=answered_at, comment=comment, device=device
     )
-    if comment is not None:
-        db.session.execute(update(Response).where(Response.id == stored.response_id).values(comment=comment))
-    db.session.commit()
-    return stored.response_id
+    return response_id

@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 
-from surveys.submission import Submission, submit_response
 from tests.conftest import empty_all_tables
 from tests.webapp.published_demo import NOW, seed_and_publish
 from webapp.models import PublishedEstimate, PublishedSnapshot
 
 FEBRUARY = datetime(2026, 2, 10, 2, 0, tzinfo=UTC)
 MAY = datetime(2026, 5, 10, 2, 0, tzinfo=UTC)
-
-
-def rate(unit: str, service: str, when: datetime, satisfied: int, count: int) -> None:
-    """``count`` online ratings of ``unit``, the first ``satisfied`` of them satisfied."""
-    for i in range(count):
-        submit_response(
-            Submission(
-                client_id=uuid.uuid4(),
-                instrument_code="counter-quick",
-                unit_code=unit,
-                service_code=service,
-                channel="online",
-                answers={"overall": 3 if i < satisfied else 1},
-                answered_at=when + timedelta(minutes=7 * i),
-            ),
-            now=when + timedelta(days=1),
-        )
 
 
 def public_rows(client, period: str) -> dict[tuple, dict]:
@@ -63,12 +44,12 @@ def _publish_half_year():
         publish_period(label, now=NOW)
 
 
-def test_finding_01_count_only_quarter_is_not_recoverable_from_half_year(app, client, db, registry):
+def test_finding_01_count_only_quarter_is_not_recoverable_from_half_year(app, client, db, registry, rate):
     # sl-ttpvhcc: 20 ratings in Q1 (count only: fewer than 30), 40 in Q2; another agency keeps the province public.
-    rate("sl-ttpvhcc", "land", FEBRUARY, 5, 20)
-    rate("sl-ttpvhcc", "land", MAY, 36, 40)
-    rate("sl-ca", "residence", FEBRUARY, 30, 45)
-    rate("sl-ca", "residence", MAY, 30, 45)
+    rate("sl-ttpvhcc", "land", satisfied=5, count=20, start=FEBRUARY)
+    rate("sl-ttpvhcc", "land", satisfied=36, count=40, start=MAY)
+    rate("sl-ca", "residence", satisfied=30, count=45, start=FEBRUARY)
+    rate("sl-ca", "residence", satisfied=30, count=45, start=MAY)
     _publish_half_year()
     q1 = public_rows(client, "2026-Q1")[("unit", "sl-ttpvhcc")]
     assert q1["n"] == 20 and q1["estimate"] is None  # primary: count only
@@ -76,11 +57,11 @@ def test_finding_01_count_only_quarter_is_not_recoverable_from_half_year(app, cl
     assert "rate" not in differencing_attack(client, "sl-ttpvhcc"), "Q1's hidden rate = H1 − Q2"
 
 
-def test_finding_01_hidden_quarter_count_is_not_recoverable_from_half_year(app, client, db, registry):
-    rate("sl-ttpvhcc", "land", FEBRUARY, 3, 5)
-    rate("sl-ttpvhcc", "land", MAY, 36, 40)
-    rate("sl-ca", "residence", FEBRUARY, 30, 45)
-    rate("sl-ca", "residence", MAY, 30, 45)
+def test_finding_01_hidden_quarter_count_is_not_recoverable_from_half_year(app, client, db, registry, rate):
+    rate("sl-ttpvhcc", "land", satisfied=3, count=5, start=FEBRUARY)
+    rate("sl-ttpvhcc", "land", satisfied=36, count=40, start=MAY)
+    rate("sl-ca", "residence", satisfied=30, count=45, start=FEBRUARY)
+    rate("sl-ca", "residence", satisfied=30, count=45, start=MAY)
     _publish_half_year()
     assert ("unit", "sl-ttpvhcc") not in public_rows(client, "2026-Q1")
     assert differencing_attack(client, "sl-ttpvhcc") == {}, "Q1's hidden count = H1 − Q2"
@@ -89,15 +70,15 @@ def test_finding_01_hidden_quarter_count_is_not_recoverable_from_half_year(app, 
     assert not (("province", "sl") in q1 and ("unit", "sl-ca") in q1)
 
 
-def test_audit_recovers_the_leak_of_an_old_release(app, runner, db, registry):
+def test_audit_recovers_the_leak_of_an_old_release(app, runner, db, registry, rate):
     """Snapshots stored without this stage (rows forced public): the audit finds the differencing."""
     from webapp.periods import Period
     from webapp.publishing.disclosure import audit_tables
 
-    rate("sl-ttpvhcc", "land", FEBRUARY, 5, 20)
-    rate("sl-ttpvhcc", "land", MAY, 36, 40)
-    rate("sl-ca", "residence", FEBRUARY, 30, 45)
-    rate("sl-ca", "residence", MAY, 30, 45)
+    rate("sl-ttpvhcc", "land", satisfied=5, count=20, start=FEBRUARY)
+    rate("sl-ttpvhcc", "land", satisfied=36, count=40, start=MAY)
+    rate("sl-ca", "residence", satisfied=30, count=45, start=FEBRUARY)
+    rate("sl-ca", "residence", satisfied=30, count=45, start=MAY)
     _publish_half_year()
     assert audit_tables(Period.parse("2026-Q1")) == []
     result = runner.invoke(args=["disclosure", "audit", "--tables-only"])
@@ -117,15 +98,15 @@ def test_audit_recovers_the_leak_of_an_old_release(app, runner, db, registry):
     assert "sl-ttpvhcc" in result.output and "2026-H1" in result.output
 
 
-def test_publish_refuses_a_release_the_audit_fails(app, db, registry, monkeypatch):
+def test_publish_refuses_a_release_the_audit_fails(app, db, registry, monkeypatch, rate):
     """The audit runs between computing and freezing: a release that leaks is never stored."""
     from webapp.publishing import disclosure
     from webapp.publishing.publish import PublishError, publish_period
 
-    rate("sl-ttpvhcc", "land", FEBRUARY, 5, 20)
-    rate("sl-ttpvhcc", "land", MAY, 36, 40)
-    rate("sl-ca", "residence", FEBRUARY, 30, 45)
-    rate("sl-ca", "residence", MAY, 30, 45)
+    rate("sl-ttpvhcc", "land", satisfied=5, count=20, start=FEBRUARY)
+    rate("sl-ttpvhcc", "land", satisfied=36, count=40, start=MAY)
+    rate("sl-ca", "residence", satisfied=30, count=45, start=FEBRUARY)
+    rate("sl-ca", "residence", satisfied=30, count=45, start=MAY)
     publish_period("2026-Q1", now=NOW)
     publish_period("2026-Q2", now=NOW)
     # Without complementary suppression (primary only), H1 gives Q1's rate away.
@@ -143,7 +124,7 @@ def test_cli_audit_rejects_a_bad_period(runner):
 # --- a unit abolished mid-year (the 2025 demo failure) -------------------------------------------
 
 
-def test_year_of_a_unit_abolished_mid_year_is_protected_and_published(app, client, db, registry, monkeypatch):
+def test_year_of_a_unit_abolished_mid_year_is_protected_and_published(app, client, db, registry, monkeypatch, rate):
     """c03832 is merged into commune n03850 on 2025-07-01: its H2 is known empty (registry), so its
     year = its H1, and the year's commune n03850 = Σ its units gives it away. The greedy must protect
     a release cell of the relation that actually leaks (not the smallest unit of the province, whose
@@ -156,16 +137,16 @@ def test_year_of_a_unit_abolished_mid_year_is_protected_and_published(app, clien
 
     feb, may = datetime(2025, 2, 10, 2, 0, tzinfo=UTC), datetime(2025, 5, 10, 2, 0, tzinfo=UTC)
     aug, nov = datetime(2025, 8, 10, 2, 0, tzinfo=UTC), datetime(2025, 11, 10, 2, 0, tzinfo=UTC)
-    rate("c03832", "civil-status", feb, 3, 5)  # few, in H1 only: hidden everywhere
+    rate("c03832", "civil-status", satisfied=3, count=5, start=feb)  # few, in H1 only: hidden everywhere
     for unit in ("c03838", "c03850"):
-        rate(unit, "civil-status", feb, 30, 40)
-        rate(unit, "civil-status", may, 30, 40)
+        rate(unit, "civil-status", satisfied=30, count=40, start=feb)
+        rate(unit, "civil-status", satisfied=30, count=40, start=may)
     for when in (aug, nov):
-        rate("n03850", "civil-status", when, 30, 40)
+        rate("n03850", "civil-status", satisfied=30, count=40, start=when)
     for when in (feb, may, aug, nov):
-        rate("sl-ca", "residence", when, 30, 45)
+        rate("sl-ca", "residence", satisfied=30, count=45, start=when)
     for unit in ("c03646", "c03649", "c03652"):  # small but shown, and their year = H1 + 0 is public anyway
-        rate(unit, "civil-status", feb, 8, 12)
+        rate(unit, "civil-status", satisfied=8, count=12, start=feb)
     for label in ("2025-Q1", "2025-Q2", "2025-H1", "2025-Q3", "2025-Q4", "2025-H2"):
         publish_period(label, now=NOW)
     monkeypatch.setattr(disclosure, "MAX_ROUNDS", 2)

@@ -3,12 +3,10 @@ under the same disclosure rules (issue #17)."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from surveys.submission import Submission, submit_response
 from tests.conftest import add_dossier_counts
 from webapp.models import PublishedEstimate
 
@@ -16,37 +14,18 @@ NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 SEPTEMBER = datetime(2026, 9, 10, 2, 0, tzinfo=UTC)
 
 
-def rate(count: int, overall: int, *, mode: str = "self", language: str = "vi", device=None, start: int = 0):
-    for i in range(count):
-        submit_response(
-            Submission(
-                client_id=uuid.uuid4(),
-                instrument_code="counter-quick",
-                unit_code="sl-ttpvhcc",
-                service_code="land",
-                channel="kiosk" if device is not None else "online",
-                answers={"overall": overall},
-                answered_at=SEPTEMBER + timedelta(minutes=7 * (i + start)),
-                device=device,
-                mode=mode,
-                language=language,
-            ),
-            now=SEPTEMBER + timedelta(days=1),
-        )
-
-
 def shown(db, metric="sat-agencies"):
     rows = db.session.scalars(select(PublishedEstimate).where(PublishedEstimate.metric == metric)).all()
     return {(r.domain_type, r.domain): r for r in rows}
 
 
-def test_modes_and_languages_are_published_as_partitions_of_the_province(app, db, registry, client):
+def test_modes_and_languages_are_published_as_partitions_of_the_province(app, db, registry, client, rate):
     from webapp.publishing.publish import publish_period
 
     add_dossier_counts("sl-ttpvhcc", "land", {"2026-Q3": 400})
-    rate(40, 5)
-    rate(35, 4, mode="assisted", start=40)
-    rate(30, 2, mode="read_aloud", language="en", start=80)
+    rate(overall=5, count=40, start=SEPTEMBER)
+    rate(overall=4, count=35, start=SEPTEMBER, mode="assisted")
+    rate(overall=2, count=30, start=SEPTEMBER, mode="read_aloud", language="en")
     publish_period("2026-Q3", now=NOW)
     rows = shown(db)
     assert rows[("province", "sl")].n == 105
@@ -63,14 +42,14 @@ def test_modes_and_languages_are_published_as_partitions_of_the_province(app, db
     assert {e["domain"] for e in document["estimates"]} == {"self", "assisted", "read_aloud"}
 
 
-def test_modes_and_languages_stay_out_of_the_microdata(app, db, registry, tmp_path):
+def test_modes_and_languages_stay_out_of_the_microdata(app, db, registry, tmp_path, rate):
     """The microdata's disclosure rules cover its quasi-identifiers only: no block by mode or language."""
     import csv
 
     from webapp.publishing.publish import publish_period
 
-    rate(40, 5)
-    rate(35, 4, mode="assisted", language="en", start=40)
+    rate(overall=5, count=40, start=SEPTEMBER)
+    rate(overall=4, count=35, start=SEPTEMBER, mode="assisted", language="en")
     publish_period("2026-Q3", now=NOW)
     assert ("mode", "assisted") in shown(db)
     for tier in (["--tier", "public"], ["--tier", "restricted", "--purpose", "Checking the blocks of the file"]):
@@ -85,11 +64,11 @@ def test_modes_and_languages_stay_out_of_the_microdata(app, db, registry, tmp_pa
         assert not {"mode", "language"} & {row.get("domain_type") for row in rows}
 
 
-def test_a_thin_mode_is_hidden_with_its_complement(app, db, registry):
+def test_a_thin_mode_is_hidden_with_its_complement(app, db, registry, rate):
     from webapp.publishing.publish import publish_period
 
-    rate(40, 5)
-    rate(5, 1, mode="assisted", language="en", start=40)
+    rate(overall=5, count=40, start=SEPTEMBER)
+    rate(overall=1, count=5, start=SEPTEMBER, mode="assisted", language="en")
     publish_period("2026-Q3", now=NOW)
     rows = shown(db)
     assert rows[("province", "sl")].n == 45
@@ -100,13 +79,13 @@ def test_a_thin_mode_is_hidden_with_its_complement(app, db, registry):
     assert result.exit_code == 0, result.output
 
 
-def test_a_count_only_mode_keeps_its_rate_out_of_reach(app, db, registry):
+def test_a_count_only_mode_keeps_its_rate_out_of_reach(app, db, registry, rate):
     """Between the two minimums only the count is shown, and the other mode's rate is withheld too,
     since province = self + assisted would give it away."""
     from webapp.publishing.publish import publish_period
 
-    rate(60, 5)
-    rate(15, 1, mode="assisted", start=60)
+    rate(overall=5, count=60, start=SEPTEMBER)
+    rate(overall=1, count=15, start=SEPTEMBER, mode="assisted")
     publish_period("2026-Q3", now=NOW)
     rows = shown(db)
     assisted = rows[("mode", "assisted")]

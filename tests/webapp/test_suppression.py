@@ -2,41 +2,22 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from surveys.submission import Submission, submit_response
 from webapp.models import PublishedEstimate
 
 NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 SEPTEMBER = datetime(2026, 9, 10, 2, 0, tzinfo=UTC)
 
 
-def rate(unit: str, service: str, channel: str, overall: int, count: int, device=None):
-    for i in range(count):
-        submit_response(
-            Submission(
-                client_id=uuid.uuid4(),
-                instrument_code="counter-quick",
-                unit_code=unit,
-                service_code=service,
-                channel=channel,
-                answers={"overall": overall},
-                answered_at=SEPTEMBER + timedelta(minutes=7 * i),
-                device=device,
-            ),
-            now=SEPTEMBER + timedelta(days=1),
-        )
-
-
-def test_thin_cells_are_hidden_with_their_complement(app, client, db, make_device, tmp_path):
+def test_thin_cells_are_hidden_with_their_complement(app, client, db, make_device, tmp_path, rate):
     from webapp.publishing.publish import publish_period
 
     device, _ = make_device("sl-ttpvhcc")
-    rate("sl-ttpvhcc", "land", "kiosk", 3, 40, device)
-    rate("sl-ttpvhcc", "land", "online", 1, 5)
+    rate("sl-ttpvhcc", overall=3, count=40, start=SEPTEMBER, device=device)
+    rate("sl-ttpvhcc", overall=1, count=5, start=SEPTEMBER)
     publish_period("2026-Q3", now=NOW)
     rows = db.session.scalars(select(PublishedEstimate).where(PublishedEstimate.metric == "sat-agencies")).all()
     shown = {(r.domain_type, r.domain): r for r in rows}
@@ -55,11 +36,11 @@ def test_thin_cells_are_hidden_with_their_complement(app, client, db, make_devic
     assert "online" not in text and "kiosk" not in text
 
 
-def test_between_ten_and_thirty_only_the_count_is_published(app, db, make_device):
+def test_between_ten_and_thirty_only_the_count_is_published(app, db, make_device, rate):
     from webapp.publishing.publish import publish_period
 
     device, _ = make_device("sl-ttpvhcc")
-    rate("sl-ttpvhcc", "land", "kiosk", 3, 20, device)
+    rate("sl-ttpvhcc", overall=3, count=20, start=SEPTEMBER, device=device)
     publish_period("2026-Q3", now=NOW)
     province = db.session.scalar(
         select(PublishedEstimate).where(
