@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, Column, Date, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
@@ -27,6 +40,17 @@ UNIT_KINDS = (
 SECTORS = ("admin", "health", "education")
 SERVICE_KINDS = ("procedure_group", "health_service", "education_level")
 CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
+
+
+def _key_of(context: Any, key: str) -> str:
+    """A folded search key of the row a Core ``insert()`` writes (ORM writes: :func:`_keep_search_keys`)."""
+    # cycle: webapp.registry.search queries Unit, so it imports this module.
+    from webapp.registry.search import unit_name_key, unit_search_key
+
+    row = context.get_current_parameters()
+    if key == "name":
+        return unit_name_key(row.get("name_vi", ""))
+    return unit_search_key(row.get("name_vi", ""), row.get("name_en", ""), row.get("code", ""))
 
 
 unit_services = Table(
@@ -67,6 +91,11 @@ class Unit(db.Model):
     gso_code: Mapped[str | None] = mapped_column(String(10))
     #: True when the row is made up for the demo rather than taken from a source.
     illustrative: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Both names folded (no accents, lower case) and the code: what the unit search matches
+    #: (``webapp.registry.search``). Written on every insert and update, never by hand.
+    search_key: Mapped[str] = mapped_column(Text, default=lambda context: _key_of(context, "search"))
+    #: The Vietnamese name folded: the order of search results.
+    name_key: Mapped[str] = mapped_column(Text, index=True, default=lambda context: _key_of(context, "name"))
 
     parent: Mapped[Unit | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Unit]] = relationship(back_populates="parent")
@@ -88,6 +117,17 @@ class Unit(db.Model):
 
     def __repr__(self) -> str:
         return f"<Unit {self.code}>"
+
+
+@event.listens_for(Unit, "before_insert")
+@event.listens_for(Unit, "before_update")
+def _keep_search_keys(mapper: Any, connection: Any, target: Unit) -> None:
+    """Fold the names again whenever the ORM writes a unit (the registry loader, admin edits)."""
+    # cycle: webapp.registry.search queries Unit, so it imports this module.
+    from webapp.registry.search import unit_name_key, unit_search_key
+
+    target.search_key = unit_search_key(target.name_vi, target.name_en, target.code)
+    target.name_key = unit_name_key(target.name_vi)
 
 
 class UnitSuccession(db.Model):
