@@ -30,6 +30,7 @@ from webapp.insights import themes as insights_themes
 from webapp.models import Indicator, Unit
 from webapp.portal.figures import MIN_N as PORTAL_MIN_N
 from webapp.portal.figures import latest_portal_figure
+from webapp.registry.search import search_units
 from webapp.reports.labels import aspect_rank, secondary_order
 from webapp.security import embeddable
 
@@ -90,7 +91,7 @@ def indicator_page(code: str):
 @public_pages.get("/units")
 def units():
     query = (request.args.get("q") or "").strip()[:100]
-    results = readers.search_units(query) if query else []
+    results = search_units(query) if query else []
     return render_template("public/units.html", query=query, results=results, today=date.today())
 
 

@@ -7,7 +7,6 @@ webapp registry load`` writes their values over edits made here, which the pages
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
@@ -18,24 +17,17 @@ from sqlalchemy.orm import selectinload
 from surveys import registry_cache
 from webapp.access import editor_required
 from webapp.admin import admin
-from webapp.admin.common import arg_date, arg_page, arg_text, changed_fields, page_of, snapshot
+from webapp.admin.common import arg_date, arg_page, arg_text, changed_fields, page_of, paginate, snapshot
 from webapp.admin.forms import ConfirmForm, CounterForm, ServiceForm, UnitForm
 from webapp.audit import record_event
 from webapp.extensions import db
 from webapp.models import UNIT_KINDS, Counter, Device, Service, Unit, UnitSuccession
+from webapp.registry.search import REORGANISATION_FILTERS, registry_units_query
 from webapp.services import ServiceError, describe
 from webapp.services import devices as device_service
 from webapp.urls import safe_next
 
 UNIT_FIELDS = ("name_vi", "name_en", "valid_from", "valid_to")
-REORGANISATION_FILTERS = ("replaced", "successor")
-
-
-def fold(text: str) -> str:
-    """Lower case without accents (the public unit search's rule)."""
-    from public.readers import fold as public_fold
-
-    return public_fold(text)
 
 
 def succession_links() -> tuple[dict[int, list[Unit]], dict[int, list[Unit]]]:
@@ -51,30 +43,6 @@ def succession_links() -> tuple[dict[int, list[Unit]], dict[int, list[Unit]]]:
     return predecessors, successors
 
 
-def filter_units(
-    units: list[Unit], *, query: str, kind: str, on: date | None, change: str, predecessors: dict, successors: dict
-) -> list[Unit]:
-    """The units matching every filter given, by Vietnamese name (accents ignored in ``query``)."""
-    words = fold(query).split()
-    chosen = []
-    for unit in units:
-        if words:
-            haystack = " ".join((fold(unit.name_vi), fold(unit.name_en), unit.code))
-            if not all(word in haystack for word in words):
-                continue
-        if kind and unit.kind != kind:
-            continue
-        if on and not unit.valid_on(on):
-            continue
-        if change == "replaced" and not successors.get(unit.id):
-            continue
-        if change == "successor" and not predecessors.get(unit.id):
-            continue
-        chosen.append(unit)
-    chosen.sort(key=lambda u: (fold(u.name_vi), u.code))
-    return chosen
-
-
 @admin.get("/units")
 def units():
     query, kind, change = arg_text("q"), arg_text("kind"), arg_text("change")
@@ -82,14 +50,10 @@ def units():
     kind = kind if kind in UNIT_KINDS else ""
     change = change if change in REORGANISATION_FILTERS else ""
     predecessors, successors = succession_links()
-    everything = list(db.session.scalars(select(Unit)))
-    chosen = filter_units(
-        everything, query=query, kind=kind, on=on, change=change, predecessors=predecessors, successors=successors
-    )
     bad_date = bool(arg_text("on")) and on is None
     return render_template(
         "admin/units.html",
-        page=page_of(chosen, arg_page()),
+        page=paginate(registry_units_query(query, kind=kind, on=on, change=change), arg_page()),
         query=query,
         kind=kind,
         on=on,

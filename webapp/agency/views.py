@@ -18,6 +18,7 @@ from webapp.insights import actions as insights_actions
 from webapp.insights import drivers as insights_drivers
 from webapp.insights import themes as insights_themes
 from webapp.models import Service, Unit
+from webapp.registry.search import search_units
 
 #: Units listed by the picker at most.
 PICKER_LIMIT = 50
@@ -39,26 +40,17 @@ def pick_units(query: str, today: date | None = None) -> list[Unit]:
     """Units of the user's scope matching every word of ``query`` (accents ignored); without a
     query, the units directly under the scope's root (the top units for an administrator)."""
     today = today or date.today()
+    if query.strip():
+        return search_units(query, base=scoped_units_query(), today=today, limit=PICKER_LIMIT)
     root = scope_root()
-    if not query.strip():
-        if root is None:
-            found = db.session.scalars(select(Unit).where(Unit.parent_id.is_(None))).all()
-            found += (
-                db.session.scalars(select(Unit).where(Unit.parent_id.in_([u.id for u in found]))).all() if found else []
-            )
-        else:
-            found = [root, *overview.subunits(root, today)]
-        return sorted(found, key=lambda u: (u.path.count("/"), not u.valid_on(today), readers.fold(u.name_vi)))[
-            :PICKER_LIMIT
-        ]
-    words = readers.fold(query).split()
-    matches = []
-    for unit in db.session.scalars(scoped_units_query()):
-        haystack = " ".join((readers.fold(unit.name_vi), readers.fold(unit.name_en), unit.code))
-        if all(word in haystack for word in words):
-            matches.append(unit)
-    matches.sort(key=lambda u: (not u.valid_on(today), readers.fold(u.name_vi)))
-    return matches[:PICKER_LIMIT]
+    if root is None:
+        found = db.session.scalars(select(Unit).where(Unit.parent_id.is_(None))).all()
+        found += (
+            db.session.scalars(select(Unit).where(Unit.parent_id.in_([u.id for u in found]))).all() if found else []
+        )
+    else:
+        found = [root, *overview.subunits(root, today)]
+    return sorted(found, key=lambda u: (u.path.count("/"), not u.valid_on(today), u.name_key))[:PICKER_LIMIT]
 
 
 @agency.get("/")

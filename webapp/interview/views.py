@@ -7,23 +7,27 @@ from datetime import date
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import ColumnElement, and_
 
-from public.readers import fold
 from surveys.submission import Stored
 from surveys.survey_flow import (
     QUICK_INSTRUMENT,
     Flow,
     SurveyTarget,
     answer_page,
+    fetch_active_instruments,
     fetch_open_unit,
     fetch_services_to_rate,
     find_survey_target,
     forget_progress,
+    instrument_definition,
 )
 from webapp.access import declare_staff_area, scope_root, scoped_units_query, unit_in_scope
 from webapp.audit import record_event
 from webapp.extensions import db, limiter
-from webapp.models import Unit
+from webapp.models import Service, Unit
+from webapp.periods import vietnam_today
+from webapp.registry.search import unit_order, unit_search_clause, valid_on_clause
 
 interview = declare_staff_area(Blueprint("interview", __name__, url_prefix="/interview"), roles=("interviewer",))
 
@@ -87,22 +91,26 @@ def _check_target(target: SurveyTarget) -> None:
         abort(403)
 
 
+def _offers_a_survey_to_answer() -> ColumnElement[bool]:
+    """Units offering, today, a service whose active survey can be answered online: the rule of
+    :func:`surveys.survey_flow.fetch_services_to_rate`, as a SQL condition."""
+    answerable = [
+        code for code, row in fetch_active_instruments().items() if "online" in instrument_definition(row).channels
+    ]
+    return Unit.services.any(and_(Service.instrument_code.in_(answerable), valid_on_clause(vietnam_today(), Service)))
+
+
 def units_to_pick(query: str, today: date | None = None) -> list[Unit]:
     """Open units of the account's subtree (its own office left out) with a survey to answer,
     matching every word of ``query`` (accents ignored), by name."""
     today = today or date.today()
-    words = fold(query).split()
+    statement = scoped_units_query().where(
+        valid_on_clause(today), unit_search_clause(query), _offers_a_survey_to_answer()
+    )
     root = scope_root()
-    found = []
-    for unit in db.session.scalars(scoped_units_query().order_by(Unit.name_vi)):
-        if not unit.valid_on(today) or (root is not None and unit.id == root.id):
-            continue
-        haystack = " ".join((fold(unit.name_vi), fold(unit.name_en), unit.code))
-        if all(word in haystack for word in words) and fetch_services_to_rate(unit):
-            found.append(unit)
-            if len(found) == PICKER_LIMIT:
-                break
-    return found
+    if root is not None:
+        statement = statement.where(Unit.id != root.id)
+    return list(db.session.scalars(statement.order_by(*unit_order(today)).limit(PICKER_LIMIT)))
 
 
 @interview.get("/")

@@ -30,13 +30,13 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from public.readers import fold  # accent-insensitive, as the unit search compares names
 from webapp.audit import record_event
 from webapp.extensions import db
 from webapp.imports.tables import ImportRejected, Problems, RowProblem, read_table
 from webapp.models import Service, Unit, unit_services, utcnow
 from webapp.models.portal import PortalImport, PortalRating
 from webapp.periods import Period, vietnam_today
+from webapp.registry.search import fold  # accent-insensitive, as the unit search compares names
 
 REQUIRED = ("dossier_number", "unit", "rated_on", "rating")
 OPTIONAL = ("service",)
