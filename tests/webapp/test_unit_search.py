@@ -314,3 +314,22 @@ def test_the_interview_picker_lists_the_units_with_a_survey_to_answer_by_name(
             and fetch_services_to_rate(unit)
         ]
     assert listed and listed == expected[:PICKER_LIMIT]
+
+
+def test_no_code_writes_unit_names_past_the_events_that_fold_them():
+    """An ``update(Unit)`` statement or an ORM bulk write of units would leave the keys stale:
+    rename units through the ORM (``unit.name_vi = …``), which folds them again."""
+    import re
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    bypass = re.compile(r"update\(\s*Unit\b|Unit\.__table__\.update|bulk_(update|insert)_mappings\(\s*Unit\b")
+    sources = [path for folder in ("webapp", "public", "surveys") for path in (repo / folder).rglob("*.py")]
+    assert len(sources) > 100
+    found = [
+        f"{path.relative_to(repo)}:{number}"
+        for path in sources
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if bypass.search(line)
+    ]
+    assert not found, found
