@@ -15,6 +15,7 @@ from flask import abort, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from public import readers
 from webapp.access import editor_required
 from webapp.admin import admin
 from webapp.admin.common import arg_page, page_of
@@ -55,12 +56,8 @@ def listed_periods() -> list[Period]:
 
 
 def latest_snapshots() -> dict[str, PublishedSnapshot]:
-    latest: dict[str, PublishedSnapshot] = {}
-    for snapshot in db.session.scalars(
-        select(PublishedSnapshot).order_by(PublishedSnapshot.period, PublishedSnapshot.revision)
-    ):
-        latest[snapshot.period] = snapshot
-    return latest
+    """Period label → its latest revision."""
+    return {snapshot.period: snapshot for snapshot in readers.latest_snapshots()}
 
 
 @admin.get("/publishing")
@@ -104,7 +101,7 @@ def period_detail(label: str):
 @admin.post("/publishing/<label>")
 @editor_required
 def period_publish(label: str):
-    from webapp.publishing.publish import current_snapshot, has_valid_responses
+    from webapp.publishing.publish import has_valid_responses
 
     period = _period_or_404(label)
     form = PublishForm()
@@ -118,7 +115,7 @@ def period_publish(label: str):
             409,
         )
     reason = (form.reason.data or "").strip()
-    existing = current_snapshot(period.label)
+    existing = readers.find_snapshot(period.label)
     if existing is not None and not reason:
         form.reason.errors = [
             str(_l("Say why the period is published again: the reason is shown to the public with the new revision"))

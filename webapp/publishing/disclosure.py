@@ -64,6 +64,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from public import readers
 from webapp.extensions import db
 from webapp.models import Indicator, PublishedEstimate, PublishedSnapshot, Unit
 from webapp.periods import Period
@@ -161,15 +162,6 @@ def _domain_type_exists(period: Period, domain_type: str) -> bool:
 
 def year_periods(year: int) -> list[Period]:
     return [Period(year, "Q", q) for q in range(1, 5)] + [Period(year, "H", h) for h in (1, 2)] + [Period(year, "Y", 1)]
-
-
-def _current(label: str) -> PublishedSnapshot | None:
-    return db.session.scalar(
-        select(PublishedSnapshot)
-        .where(PublishedSnapshot.period == label)
-        .order_by(PublishedSnapshot.revision.desc())
-        .limit(1)
-    )
 
 
 def frozen_table(snapshot: PublishedSnapshot) -> Table:
@@ -534,7 +526,7 @@ def _frozen_tables(year: int, exclude: str | None = None) -> dict[str, Table]:
     for period in year_periods(year):
         if period.label == exclude:
             continue
-        snapshot = _current(period.label)
+        snapshot = readers.find_snapshot(period.label)
         if snapshot is not None:
             tables[period.label] = frozen_table(snapshot)
     return tables
@@ -792,7 +784,7 @@ def audit_microdata(period: Period, workdir: Path | None = None) -> list[Finding
     from public.microdata_files import satisfaction_indicators
     from webapp.publishing.microdata import export_microdata
 
-    snapshot = _current(period.label)
+    snapshot = readers.find_snapshot(period.label)
     if snapshot is None:
         return []
     rates = {
@@ -849,4 +841,4 @@ def _microdata_findings(period: Period, metric: str, rows: list[dict], rates: se
 
 def published_periods() -> list[Period]:
     labels = set(db.session.scalars(select(PublishedSnapshot.period)))
-    return sorted((Period.parse(label) for label in labels), key=lambda p: (p.end, {"Q": 0, "H": 1, "Y": 2}[p.kind]))
+    return sorted((Period.parse(label) for label in labels), key=readers.period_order)

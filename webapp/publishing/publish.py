@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from public import readers
 from webapp.audit import record_event
 from webapp.extensions import db
 from webapp.models import PublishedEstimate, PublishedSnapshot, Response, utcnow
@@ -34,14 +35,8 @@ class Published:
         return f"Published {self.period} (revision {self.revision}): {self.estimates} estimates."
 
 
-def current_snapshot(period_label: str) -> PublishedSnapshot | None:
-    """The latest revision published for a period."""
-    return db.session.scalar(
-        select(PublishedSnapshot)
-        .where(PublishedSnapshot.period == period_label)
-        .order_by(PublishedSnapshot.revision.desc())
-        .limit(1)
-    )
+#: The latest revision published for a period (the read model's rule, under its publishing name).
+current_snapshot = readers.find_snapshot
 
 
 def _previous_values(period: Period) -> dict[tuple, tuple]:
@@ -164,26 +159,8 @@ def publish_period(
         )
         db.session.add(snapshot)
         db.session.flush()
-        rows = [
-            {
-                "snapshot_id": snapshot.id,
-                "metric": r.metric,
-                "domain_type": r.domain_type,
-                "domain": r.domain,
-                "n": r.n,
-                "estimate": r.estimate,
-                "se": r.se,
-                "ci_low": r.ci_low,
-                "ci_high": r.ci_high,
-                "ci_method": r.ci_method,
-                "n_eff": r.n_eff,
-                "deff": r.deff,
-                "target": r.target,
-                "status": r.status,
-                "extra": r.extra,
-            }
-            for r in computed.records
-        ]
+        columns = readers.STORED_ESTIMATE_COLUMNS
+        rows = [{"snapshot_id": snapshot.id, **{name: getattr(r, name) for name in columns}} for r in computed.records]
         if rows:
             db.session.execute(PublishedEstimate.__table__.insert(), rows)
         store_drivers(snapshot.id, computed, inputs)
@@ -219,7 +196,7 @@ def ended_periods(first: Period, now: datetime | None = None) -> list[Period]:
         ):
             if period.end < today:
                 periods.append(period)
-    return sorted(periods, key=lambda p: (p.end, {"Q": 0, "H": 1, "Y": 2}[p.kind]))
+    return sorted(periods, key=readers.period_order)
 
 
 def published_count() -> int:

@@ -21,7 +21,6 @@ from webapp.models import PublishedEstimate, PublishedSnapshot, Response, Servic
 from webapp.models.feedback import CommentReview
 from webapp.periods import Period
 from webapp.portal import response_rates
-from webapp.publishing.publish import current_snapshot
 from webapp.reports import labels
 from webapp.reports.insights import Insights, collect_insights
 
@@ -209,26 +208,12 @@ def find_unit(code: str | None, period: Period) -> Unit | None:
     return unit
 
 
-def _province_rows(snapshot: PublishedSnapshot) -> list[PublishedEstimate]:
-    return list(
-        db.session.scalars(
-            select(PublishedEstimate)
-            .where(
-                PublishedEstimate.snapshot_id == snapshot.id,
-                PublishedEstimate.domain_type == "province",
-                PublishedEstimate.domain == PROVINCE,
-            )
-            .order_by(PublishedEstimate.metric)
-        )
-    )
-
-
 def _scope_rows(snapshot: PublishedSnapshot | None, unit: Unit | None) -> dict[str, PublishedEstimate]:
     """Metric → published row of the unit (or the province) in ``snapshot``."""
     if snapshot is None:
         return {}
-    rows = readers.unit_estimates(snapshot, unit.code) if unit is not None else _province_rows(snapshot)
-    return {row.metric: row for row in rows}
+    domain_type, domain = ("unit", unit.code) if unit is not None else ("province", PROVINCE)
+    return {row.metric: row for row in readers.domain_estimates(snapshot, domain_type, domain)}
 
 
 def _figure(row: PublishedEstimate | None) -> Figure | None:
@@ -407,11 +392,11 @@ def collect(unit_code: str | None, period_label: str, locale: str, now: datetime
     """Every figure of the report; raises :class:`ReportError` for an unknown unit or unpublished period."""
     period = parse_period(period_label)
     unit = find_unit(unit_code, period)
-    snapshot = current_snapshot(period.label)
+    snapshot = readers.find_snapshot(period.label)
     if snapshot is None:
         raise ReportError(_l("%(period)s has not been published yet."), period=period.label)
     previous_period = period.previous()
-    previous_snapshot = current_snapshot(previous_period.label)
+    previous_snapshot = readers.find_snapshot(previous_period.label)
     indicators = readers.indicators_by_code()
     current = _scope_rows(snapshot, unit)
     previous = _scope_rows(previous_snapshot, unit)
