@@ -53,6 +53,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from flask import Flask, Response, current_app, g, request, session
 from flask_babel import get_locale
+from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.exceptions import SecurityError
 
@@ -61,6 +62,7 @@ from webapp.insights.actions import version as actions_version
 from webapp.models.feedback import CommentReview
 from webapp.models.insights import CommentTheme
 from webapp.ops.logs import REQUEST_ID_HEADER, incoming_request_id, line_fields, masked_path, write_line
+from webapp.ops.metrics import record_request
 from webapp.security import is_embeddable_view, new_nonce, set_security_headers
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -230,7 +232,6 @@ def _anonymous() -> bool:
     """No signed-in user: without a session or "remember me" cookie there cannot be one."""
     if not _login_cookie(request.cookies, current_app.config):
         return True
-    from flask_login import current_user
 
     return not current_user.is_authenticated
 
@@ -552,6 +553,5 @@ class FastPath:
         """The request metrics of ``webapp.ops.metrics``'s ``after_request`` hook, when they are on."""
         if not self.app.config.get("METRICS_ENABLED"):
             return
-        from webapp.ops.metrics import record_request
 
         record_request("GET", endpoint, 200, time.perf_counter() - started)

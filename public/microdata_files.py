@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import Indicator, PublishedSnapshot
-from webapp.publishing.microdata import MICRODATA_KINDS
+from webapp.publishing.microdata import MICRODATA_KINDS, export_microdata
 
 #: Part of the cache key: files of an older layout are never served again.
 FORMAT_VERSION = "public-v2"
@@ -68,7 +68,6 @@ def _key(snapshot: PublishedSnapshot, indicator_code: str) -> str:
 
 def microdata_files(snapshot: PublishedSnapshot, indicator_code: str) -> MicrodataFiles:
     """The CSV and R script of ``indicator_code`` in ``snapshot``, exported now if not cached yet."""
-    from webapp.publishing.microdata import export_microdata
 
     key = _key(snapshot, indicator_code)
     stem = file_stem(snapshot, indicator_code)

@@ -43,6 +43,7 @@ from surveys.submission import (
     validate_submission,
 )
 from webapp.extensions import db
+from webapp.insights.themes import rule_rows
 from webapp.models import Response, ResponseScore, utcnow
 from webapp.models.insights import CommentTheme
 from webapp.ops.metrics import record_submission
@@ -220,7 +221,6 @@ def submit_batch(entries: Sequence[Submission | SubmissionRejected], now: dateti
 def _store(accepted: list[tuple[int, Submission, dict[str, Any]]], now: datetime) -> dict[uuid.UUID, int]:
     """Insert the accepted rows, their scores and themes (no commit); ``client_id → id`` of the rows inserted."""
     # Deferred: webapp.insights imports the published read models, which import surveys.
-    from webapp.insights.themes import rule_rows
 
     table = Response.__table__
     # In client_id order, so that two batches sharing ratings lock them in the same order (no deadlock).

@@ -25,10 +25,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from surveys import definitions, languages
 from surveys.demographics import RESIDENCE_KINDS, demographic_columns
+from surveys.pii import mask_text
 from surveys.registry_cache import InstrumentEntry, RegistryView, registry_view
 from surveys.scoring import score_answers
 from surveys.stored import definition_of
 from webapp.extensions import db
+from webapp.insights.themes import store_rule_themes
 from webapp.models import (
     CHANNELS,
     MODES,
@@ -437,8 +439,6 @@ def validate_submission(
 
     comment = answers.get(COMMENT_ITEM)
     if comment:
-        from surveys.pii import mask_text
-
         # Personal data never reaches the database: the comment is stored masked.
         comment = mask_text(comment)
         answers[COMMENT_ITEM] = comment
@@ -507,8 +507,6 @@ def store_prepared(submission: Submission, prepared: dict[str, Any]) -> int | No
     if response_id is None:
         return None
     if prepared["row"]["comment"]:
-        from webapp.insights.themes import store_rule_themes
-
         # The themes of the comment, read from the masked text the row holds.
         store_rule_themes(response_id, prepared["row"]["comment"])
     if prepared["scores"]:

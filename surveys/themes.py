@@ -24,6 +24,8 @@ from pathlib import Path
 
 import yaml
 
+from surveys.pii import PLACEHOLDER_RE
+
 THEMES_FILE = Path(__file__).with_name("themes.yaml")
 #: The theme of a comment no rule matches.
 OTHER = "other"
@@ -218,7 +220,7 @@ def theme(code: str) -> Theme:
 
 @cache
 def _word_tokenize():
-    from underthesea import word_tokenize  # loads its model: only when a comment is read
+    from underthesea import word_tokenize  # start-up: loads its model, only when a comment is read
 
     return word_tokenize
 
@@ -230,7 +232,6 @@ def _words(text: str) -> tuple[list[tuple[str, ...] | None], bool]:
     """The comment's words as syllable tuples (``None`` for punctuation, a clause break) and
     whether it is written without diacritics (then split at spaces, each syllable a word,
     diacritics folded: the segmenter cannot read such text)."""
-    from surveys.pii import PLACEHOLDER_RE
 
     text = PLACEHOLDER_RE.sub(" , ", unicodedata.normalize("NFC", text or ""))
     unaccented = text.isascii()

@@ -78,3 +78,113 @@ def test_views_are_imported_only_where_the_application_is_wired():
             if imported != name:
                 wrong.append(f"{name} imports the view module {imported}")
     assert not wrong, "\n".join(sorted(wrong))
+
+
+# An import inside a function says why it is there, on its own line or the line before (the comment
+# above a run of such imports covers the run):
+#   ``# cycle: ...``     the module imported at the top would import this one back, half-loaded;
+#   ``# start-up: ...``  it keeps a heavy module out of a process or command that does not need it;
+#   ``# optional: ...``  the dependency may be missing (or exists on some platforms only).
+# Every other import belongs at the top of its module. ``if TYPE_CHECKING:`` blocks are not functions.
+REASON = re.compile(r"#.*\b(cycle|start-up|optional):\s*\S")
+# Owned by another change in progress: their deferred imports are reviewed when that change lands.
+DEFERRED_IMPORTS_NOT_YET_REVIEWED = {
+    "public/api.py",
+    "public/downloads.py",
+    "public/embeds.py",
+    "public/info.py",
+    "public/openapi.py",
+    "public/pages.py",
+    "public/readers.py",
+    "public/summaries.py",
+    "webapp/admin/publishing_views.py",
+    "webapp/admin/registry_views.py",
+    "webapp/agency/overview.py",
+    "webapp/agency/views.py",
+    "webapp/interview/views.py",
+    "webapp/models/registry.py",
+    "webapp/pages.py",
+    "webapp/portal/ratings.py",
+    "webapp/publishing/disclosure.py",
+    "webapp/publishing/publish.py",
+    "webapp/registry/loader.py",
+    "webapp/registry/service.py",
+    "webapp/reports/data.py",
+}
+
+
+def _function_imports(tree: ast.AST) -> list[tuple[ast.stmt, list[ast.stmt]]]:
+    """Each import inside a function, with the statements of the block it is in."""
+    found = []
+    for function in ast.walk(tree):
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for node in ast.walk(function):
+            for field in ("body", "orelse", "finalbody", "handlers"):
+                block = getattr(node, field, None)
+                if not isinstance(block, list):
+                    continue
+                for statement in block:
+                    if isinstance(statement, (ast.Import, ast.ImportFrom)):
+                        found.append((statement, block))
+    unique = {id(statement): (statement, block) for statement, block in found}
+    return list(unique.values())
+
+
+def _says_why(statement: ast.stmt, block: list[ast.stmt], lines: list[str]) -> bool:
+    if REASON.search(lines[statement.lineno - 1]):
+        return True
+    first = statement
+    index = block.index(statement)
+    while index > 0 and isinstance(block[index - 1], (ast.Import, ast.ImportFrom)):
+        index -= 1
+        first = block[index]
+    above = lines[first.lineno - 2].strip() if first.lineno > 1 else ""
+    return above.startswith("#") and bool(REASON.search(above))
+
+
+def deferred_imports_without_a_reason(source: str, where: str) -> list[str]:
+    lines = source.splitlines()
+    return [
+        f"{where}:{statement.lineno}: {lines[statement.lineno - 1].strip()}"
+        for statement, block in _function_imports(ast.parse(source))
+        if not _says_why(statement, block, lines)
+    ]
+
+
+def test_the_deferred_import_check_can_fail():
+    sample = (
+        "def f():\n"
+        "    import json\n"
+        "    return json\n"
+        "\n"
+        "def g():\n"
+        "    # cycle: webapp.models imports this module\n"
+        "    import webapp.models\n"
+        "    from webapp import extensions\n"
+        "    import csv  # start-up: only for this command\n"
+        "    x = 1\n"
+        "    import io\n"
+        "    return webapp, extensions, csv, io, x\n"
+    )
+    found = deferred_imports_without_a_reason(sample, "sample.py")
+    assert found == ["sample.py:2: import json", "sample.py:11: import io"]
+
+
+def test_imports_inside_functions_say_why():
+    wrong = []
+    checked = 0
+    for path in MODULES.values():
+        where = path.relative_to(REPO).as_posix()
+        if where in DEFERRED_IMPORTS_NOT_YET_REVIEWED:
+            continue
+        checked += 1
+        wrong.extend(deferred_imports_without_a_reason(path.read_text(encoding="utf-8"), where))
+    assert checked > 100
+    assert not wrong, "move these to the top of the module, or say why they are deferred:\n" + "\n".join(sorted(wrong))
+
+
+def test_the_not_yet_reviewed_files_exist():
+    assert DEFERRED_IMPORTS_NOT_YET_REVIEWED
+    missing = [name for name in DEFERRED_IMPORTS_NOT_YET_REVIEWED if not (REPO / name).is_file()]
+    assert not missing, missing

@@ -2,22 +2,30 @@
 
 ``create_app`` binds the extensions and registers the blueprints of every audience:
 ``public`` (transparency pages and the read-only API), ``surveys`` (collection) and the
-application's own pages. Blueprints are imported inside the factory so that packages never
-import each other at import time.
+application's own pages. Blueprints and the parts' ``init_app`` are imported inside the factory:
+every module of the application imports this package first, so importing them here at the top
+would meet public and surveys modules (and the packages importing them) half-loaded.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import get_translations
 from itsdangerous import URLSafeTimedSerializer
+from jinja2 import TemplateError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from surveys import pii, themes
+from webapp import errors
 from webapp.config import Config, ProductionConfig, config_from_environment, resolve_secret_key
 from webapp.extensions import babel, csrf, db, limiter, login_manager, migrate
+from webapp.security import init_app as init_security_headers
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -53,6 +61,7 @@ def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
     # Never a public default: the environment's key, the tests' key, or this instance's own.
     app.config["SECRET_KEY"] = resolve_secret_key(app.config)
 
+    # cycle: public.cache imports webapp.* modules (see the module's docstring)
     from public.cache import FastPath  # cache hits of public pages without Flask's request machinery (#18)
 
     app.wsgi_app = FastPath(app, app.wsgi_app)  # type: ignore[method-assign]
@@ -65,7 +74,8 @@ def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
 
-    from webapp import accounts, cli, errors, i18n
+    # cycle: these import webapp.* modules that import public and surveys (see the module's docstring)
+    from webapp import accounts, cli, i18n
 
     accounts.init_app(app)
 
@@ -73,20 +83,21 @@ def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     cli.init_app(app)
     # Issue #15: the job queue, the one-stop integration, link delivery, national portal ratings.
+    # cycle: as above
     from webapp import delivery, integrations, jobs, portal
 
     for part in (jobs, integrations, delivery, portal):
         part.init_app(app)
     # Issue #17: two-way SMS, questions read aloud, language packs, assisted interviews.
+    # cycle: as above
     from webapp import audio, interview, languages, sms
 
     for part in (sms, audio, languages, interview):
         part.init_app(app)
-    from webapp.ops import init_app as init_operations  # backups, request logs, /metrics
+    # cycle: as above; backups, request logs, /metrics
+    from webapp.ops import init_app as init_operations
 
     init_operations(app)
-    from webapp.security import init_app as init_security_headers
-
     init_security_headers(app)
     return app
 
@@ -98,10 +109,6 @@ def warm_up(app: Flask) -> None:
     those ``max_requests`` restarts, starts with them instead of spending about a second of
     CPU on its first pages while requests queue behind it (see ``public.cache.prerender``).
     """
-    import logging
-
-    from flask_babel import get_translations
-    from jinja2 import TemplateError
 
     for name in app.jinja_env.list_templates(extensions=("html", "svg", "txt", "xml")):
         try:
@@ -113,11 +120,9 @@ def warm_up(app: Flask) -> None:
             get_translations()
     # The Vietnamese language models (names in the masker, word segmentation for comment themes),
     # loaded once here rather than on the first comment each worker receives.
-    from surveys import pii, themes
-
     pii.warm_up()
     themes.assign("Chờ đợi lâu.")
-    from public.cache import prerender
+    from public.cache import prerender  # cycle: see FastPath in create_app
 
     prerender(app)
 
@@ -125,12 +130,11 @@ def warm_up(app: Flask) -> None:
 def _ensure_instance_dir(app: Flask) -> None:
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite:///") and uri != "sqlite:///:memory:":
-        from pathlib import Path
-
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _init_extensions(app: Flask) -> None:
+    # cycle: the models and webapp.i18n import webapp.* modules (see the module's docstring)
     from webapp import models  # noqa: F401  (registers the tables on the metadata)
     from webapp.i18n import select_locale, select_timezone
 
@@ -143,12 +147,12 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _migrations_dir():
-    from pathlib import Path
 
     return Path(__file__).resolve().parent.parent / "migrations"
 
 
 def _register_blueprints(app: Flask) -> None:
+    # cycle: the views import webapp.* modules (see the module's docstring)
     from public.api import api
     from public.info import public_info
     from public.pages import public_pages
@@ -161,9 +165,9 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (pages, api, public_pages, public_info, collection_api, survey, privacy, kiosk, auth):
         app.register_blueprint(blueprint)
-    from webapp.admin import admin
+    from webapp.admin import admin  # cycle: as above
 
     app.register_blueprint(admin)
-    from webapp.agency import agency
+    from webapp.agency import agency  # cycle: as above
 
     app.register_blueprint(agency)

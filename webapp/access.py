@@ -11,10 +11,12 @@ from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, abort, redirect, request, url_for
+from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from webapp.extensions import db
+from webapp.models import Unit
 from webapp.models.accounts import ROLES
 
 #: Anyone may read; nothing personal is shown.
@@ -88,7 +90,6 @@ def check_staff_access(roles: Iterable[str]) -> Any:
 
 def needs_second_factor_setup(user) -> bool:
     """Administrators must have a TOTP second factor (unless the deployment turns the rule off)."""
-    from flask import current_app
 
     return user.role == "admin" and not user.totp_secret and current_app.config.get("ADMIN_TOTP_REQUIRED", True)
 
@@ -125,7 +126,6 @@ def unit_in_scope(unit, user=None) -> bool:
 
 def scoped_units_query(user=None):
     """A ``select(Unit)`` limited to the user's subtree (every unit for an administrator)."""
-    from webapp.models import Unit
 
     query = select(Unit)
     root = scope_root(user)
@@ -140,8 +140,6 @@ def unit_or_404(code: str):
     Out-of-scope objects answer 404 like missing ones, so that changing an id in a URL tells
     an agency nothing about another agency's data.
     """
-    from webapp.extensions import db
-    from webapp.models import Unit
 
     unit = db.session.scalar(select(Unit).where(Unit.code == code))
     if unit is None or not unit_in_scope(unit):

@@ -6,6 +6,7 @@ naming the file and line on bad input (exit status 1, nothing written).
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -14,10 +15,31 @@ from flask.cli import AppGroup
 from flask_babel import force_locale
 from sqlalchemy import select
 
+from surveys.definitions import DefinitionError
+from surveys.paper import import_paper_responses
+from surveys.pii import mask_text
+from surveys.qr import qr_png, qr_svg
+from surveys.tokens import display_token
 from webapp.extensions import db
+from webapp.imports.margins import load_margins
+from webapp.imports.tables import ImportRejected
+from webapp.imports.transactions import import_transactions
+from webapp.insights.action_cli import actions_cli
+from webapp.integrity.cli import integrity_cli
+from webapp.models import Counter, Device, Service, Unit
 from webapp.periods import vietnam_today
+from webapp.portal.ratings import import_portal_ratings
+from webapp.privacy_cli import privacy_cli
+from webapp.publishing.disclosure_cli import disclosure_cli
+from webapp.publishing.microdata import export_microdata, export_restricted_microdata
+from webapp.publishing.publish import PublishError, publish_ended_periods, publish_period
+from webapp.reports.cli import report_command
 from webapp.services import ServiceError, describe
+from webapp.services.devices import approve_device, close_counter, create_device, revoke_device
+from webapp.services.receipts import issue_receipts, record_refusal
+from webapp.themes_cli import themes_cli
 from webapp.urls import public_url
+from webapp.users_cli import users_cli
 
 registry_cli = AppGroup("registry", help="The registry of units and services.")
 demo_cli = AppGroup("demo", help="Synthetic demonstration data.")
@@ -28,7 +50,6 @@ counters_cli = AppGroup("counters", help="The one-stop counters of the units.")
 
 
 def _unit(code: str):
-    from webapp.models import Unit
 
     unit = db.session.scalar(select(Unit).where(Unit.code == code))
     if unit is None:
@@ -49,7 +70,6 @@ def _refused(error) -> click.ClickException:
 @click.option("--label", default=None, help="A note to recognise the tablet.")
 def devices_create(unit_code: str, counter_name: str, label: str | None) -> None:
     """Register a tablet, approved (the operator acts as an administrator), and print its kiosk URL once."""
-    from webapp.services.devices import create_device
 
     try:
         new = create_device(_unit(unit_code), counter_name, label, actor=None)
@@ -62,7 +82,6 @@ def devices_create(unit_code: str, counter_name: str, label: str | None) -> None
 
 
 def _device(device_id: int):
-    from webapp.models import Device
 
     device = db.session.get(Device, device_id)
     if device is None:
@@ -74,7 +93,6 @@ def _device(device_id: int):
 @click.argument("device_id", type=int)
 def devices_approve(device_id: int) -> None:
     """Let a tablet waiting for approval take ratings."""
-    from webapp.services.devices import approve_device
 
     try:
         changed = approve_device(_device(device_id), actor=None)
@@ -88,7 +106,6 @@ def devices_approve(device_id: int) -> None:
 @click.argument("device_id", type=int)
 def devices_revoke(device_id: int) -> None:
     """Refuse a tablet's key from now on, or reject one waiting for approval (its earlier ratings stay)."""
-    from webapp.services.devices import revoke_device
 
     revoke_device(_device(device_id), actor=None)
     db.session.commit()
@@ -99,7 +116,6 @@ def devices_revoke(device_id: int) -> None:
 @click.option("--unit", "unit_code", default=None, help="Only this unit's devices.")
 def devices_list(unit_code: str | None) -> None:
     """List devices with their counter, state and last contact."""
-    from webapp.models import Counter, Device
 
     query = select(Device).join(Counter).order_by(Device.id)
     if unit_code:
@@ -115,8 +131,6 @@ def devices_list(unit_code: str | None) -> None:
 @click.option("--counter", "counter_name", required=True, help="Name of the counter.")
 def counters_close(unit_code: str, counter_name: str) -> None:
     """Close a counter: it takes no more tablets and its tablets' keys are revoked."""
-    from webapp.models import Counter
-    from webapp.services.devices import close_counter
 
     unit = _unit(unit_code)
     name = " ".join(counter_name.split())
@@ -145,10 +159,6 @@ def tokens_issue(unit_code: str, service_code: str, case_number: str, output: Pa
     The same rules as the agency page: only up to the unit's imported dossier counts, and a
     used, revoked or expired code is not printed again.
     """
-    from surveys.qr import qr_png, qr_svg
-    from surveys.tokens import display_token
-    from webapp.models import Service
-    from webapp.services.receipts import issue_receipts, record_refusal
 
     if output is not None and output.suffix.lower() not in (".png", ".svg"):
         raise click.ClickException("the QR file must end in .svg or .png")
@@ -189,7 +199,7 @@ def tokens_issue(unit_code: str, service_code: str, case_number: str, output: Pa
 )
 def registry_load(directory: Path | None) -> None:
     """Load units, services, offerings, the 2025 mapping, instruments and indicators."""
-    from surveys.definitions import DefinitionError
+    # start-up: only this command needs the registry loader; web workers never load it
     from webapp.registry.loader import DATA_DIR, RegistryError
     from webapp.registry.service import load_everything
 
@@ -213,6 +223,7 @@ def registry_load(directory: Path | None) -> None:
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already holds responses.")
 def demo_seed(responses: int | None, random_seed: int, if_empty: bool) -> None:
     """Create transaction counts, counters, devices and responses with known true rates."""
+    # start-up: only this command needs the demo seeder; web workers never load it
     from webapp.demo.seed import DEFAULT_RESPONSES, DemoError, database_has_responses, seed_demo
 
     if if_empty and database_has_responses():
@@ -225,12 +236,11 @@ def demo_seed(responses: int | None, random_seed: int, if_empty: bool) -> None:
     except DemoError as error:
         raise click.ClickException(str(error)) from None
     click.echo(summary)
-    from webapp.demo.dossiers import dossiers_for, seed_dossiers  # the one-stop system's dossiers, through the API
+    # start-up: the one-stop system's dossiers, through the API, for the demo only
+    from webapp.demo.dossiers import dossiers_for, seed_dossiers
 
     click.echo(seed_dossiers(dossiers_for(DEFAULT_RESPONSES if responses is None else responses), seed=random_seed))
     if responses != 0:
-        from webapp.portal.ratings import import_portal_ratings  # a sample of national portal ratings
-
         click.echo(import_portal_ratings(Path(__file__).parent / "demo" / "portal_sample.csv", actor="demo"))
 
 
@@ -238,8 +248,6 @@ def demo_seed(responses: int | None, random_seed: int, if_empty: bool) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def import_transactions_command(file: Path) -> None:
     """Transaction counts per quarter: columns period, unit, service, [respondent_type,] count."""
-    from webapp.imports.tables import ImportRejected
-    from webapp.imports.transactions import import_transactions
 
     try:
         click.echo(import_transactions(file))
@@ -253,8 +261,6 @@ def import_transactions_command(file: Path) -> None:
 @click.option("--source", default=None, help="Where the figures come from (publication, table, date).")
 def import_margins_command(file: Path, dataset: str, source: str | None) -> None:
     """Population margins for raking: columns variable, category, total."""
-    from webapp.imports.margins import load_margins
-    from webapp.imports.tables import ImportRejected
 
     try:
         written = load_margins(file, dataset, source=source)
@@ -269,8 +275,6 @@ def import_margins_command(file: Path, dataset: str, source: str | None) -> None
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def import_responses_command(file: Path) -> None:
     """Keyed-in paper forms: form_id, unit, service, answered_on, then one column per question."""
-    from surveys.paper import import_paper_responses
-    from webapp.imports.tables import ImportRejected
 
     try:
         click.echo(import_paper_responses(file))
@@ -284,7 +288,6 @@ def import_responses_command(file: Path) -> None:
 @click.option("--all-ended", is_flag=True, help="Publish every ended quarter, half-year and year not yet published.")
 def publish_command(period: str | None, reason: str | None, all_ended: bool) -> None:
     """Compute and freeze the estimates of PERIOD (2026-Q3, 2026-H1 or 2026)."""
-    from webapp.publishing.publish import PublishError, publish_ended_periods, publish_period
 
     if all_ended:
         with click.progressbar(length=15 * 7, label="Publishing ended periods") as bar:
@@ -329,8 +332,6 @@ export_cli = AppGroup("export", help="Open data files.")
 @click.option("--purpose", default="", help="Restricted tier: approved researcher, purpose and reference.")
 def export_microdata_command(period: str, indicator: str, output: Path, tier: str, purpose: str) -> None:
     """Microdata behind a published indicator, with an R script beside it."""
-    from webapp.publishing.microdata import export_microdata, export_restricted_microdata
-    from webapp.publishing.publish import PublishError
 
     try:
         if tier == "restricted":
@@ -347,9 +348,6 @@ pii_cli = AppGroup("pii", help="Personal data in free text.")
 @pii_cli.command("mask")
 def pii_mask_command() -> None:
     """Read text on standard input and print it with personal data masked (the function comments go through)."""
-    import sys
-
-    from surveys.pii import mask_text
 
     click.echo(mask_text(sys.stdin.read()), nl=False)
 
@@ -364,24 +362,17 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(publish_command)
     app.cli.add_command(export_cli)
     app.cli.add_command(pii_cli)
-    from webapp.users_cli import users_cli
 
     app.cli.add_command(users_cli)
-    from webapp.privacy_cli import privacy_cli
 
     app.cli.add_command(privacy_cli)
-    from webapp.reports.cli import report_command
 
     app.cli.add_command(report_command)
-    from webapp.integrity.cli import integrity_cli
 
     app.cli.add_command(integrity_cli)
-    from webapp.publishing.disclosure_cli import disclosure_cli
 
     app.cli.add_command(disclosure_cli)
-    from webapp.themes_cli import themes_cli
 
     app.cli.add_command(themes_cli)
-    from webapp.insights.action_cli import actions_cli
 
     app.cli.add_command(actions_cli)

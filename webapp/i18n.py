@@ -14,6 +14,7 @@ while numbers and dates are formatted with the registry's ``formatting`` locale 
 from __future__ import annotations
 
 from datetime import date, datetime
+from urllib.parse import urlencode
 
 from babel import Locale
 from flask import Flask, current_app, has_request_context, request, session
@@ -118,7 +119,6 @@ def switch_language_url(lang: str) -> str:
     """This page's URL with ``lang`` set, keeping the other query arguments."""
     args = request.args.to_dict(flat=False)
     args["lang"] = [lang]
-    from urllib.parse import urlencode
 
     return request.path + "?" + urlencode(args, doseq=True)
 
@@ -142,7 +142,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["switch_language_url"] = switch_language_url
     app.jinja_env.globals["html_lang"] = html_lang
     app.jinja_env.globals["lang_of"] = lang_of
-    # Deferred: the report labels import this module's number formats.
-    from webapp.reports.labels import secondary_name
+    from webapp.reports.labels import secondary_name  # cycle: the report labels import this module's formats
 
     app.jinja_env.globals["secondary_label"] = secondary_name

@@ -12,6 +12,15 @@ import click
 from flask.cli import AppGroup
 from flask_babel import force_locale
 
+from webapp.extensions import db
+from webapp.services.privacy import (
+    PrivacyError,
+    Withdrawal,
+    describe_privacy_error,
+    find_response_by_code,
+    withdraw_demographics,
+)
+
 privacy_cli = AppGroup("privacy", help="Personal data requests (Decree 13/2023/NĐ-CP).")
 
 
@@ -20,14 +29,6 @@ privacy_cli = AppGroup("privacy", help="Personal data requests (Decree 13/2023/N
 @click.option("--reason", required=True, help="How the request was made, e.g. 'phone call, reference 12/2026'.")
 def withdraw(code: str, reason: str) -> None:
     """Withdraw consent and delete the "About you" answers sent with a receipt's code."""
-    from webapp.extensions import db
-    from webapp.services.privacy import (
-        PrivacyError,
-        Withdrawal,
-        describe_privacy_error,
-        find_response_by_code,
-        withdraw_demographics,
-    )
 
     try:
         response = find_response_by_code(code)

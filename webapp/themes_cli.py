@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy import select
+
+from surveys.themes import assign, rules_version
+from webapp.audit import record_event
+from webapp.extensions import db
+from webapp.insights.themes import assign_missing
+from webapp.models import Unit
 
 themes_cli = AppGroup("themes", help="Themes of citizens' comments (rules in surveys/themes.yaml).")
 
@@ -12,13 +19,6 @@ themes_cli = AppGroup("themes", help="Themes of citizens' comments (rules in sur
 @click.option("--unit", "unit_code", default=None, help="Only this unit's comments (its code).")
 def assign_command(unit_code: str | None) -> None:
     """Theme comments without themes or themed by older rules; never a moderator's correction."""
-    from sqlalchemy import select
-
-    from surveys.themes import rules_version
-    from webapp.audit import record_event
-    from webapp.extensions import db
-    from webapp.insights.themes import assign_missing
-    from webapp.models import Unit
 
     unit_ids = None
     if unit_code is not None:
@@ -37,7 +37,6 @@ def assign_command(unit_code: str | None) -> None:
 @click.argument("text")
 def explain_command(text: str) -> None:
     """Show which rule found which theme in TEXT, and its verdict (nothing is stored)."""
-    from surveys.themes import assign
 
     for found in assign(text):
         click.echo(f"{found.theme}: {'complaint' if found.negative else 'not a complaint'}")

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy import select
 
+from webapp.audit import record_event
+from webapp.extensions import db
+from webapp.models import User
 from webapp.models.accounts import ROLES
+from webapp.users import AccountError, create_user, find_user, reset_password
 
 users_cli = AppGroup("users", help="Staff accounts (administrators, agency managers, viewers).")
 
 
 def _account(email: str):
-    from webapp.users import find_user
 
     user = find_user(email)
     if user is None:
@@ -40,9 +44,7 @@ def _print_password(new, action: str) -> None:
 )
 def create(email: str, role: str, unit_code: str | None) -> None:
     """Create an account and print its one-time password."""
-    from webapp.cli import _unit
-    from webapp.extensions import db
-    from webapp.users import AccountError, create_user
+    from webapp.cli import _unit  # cycle: webapp.cli imports this module to register the group
 
     unit = _unit(unit_code) if unit_code else None
     try:
@@ -58,8 +60,6 @@ def create(email: str, role: str, unit_code: str | None) -> None:
 @click.option("--email", required=True)
 def reset(email: str) -> None:
     """Give an account a new one-time password, unlock it and sign it out everywhere."""
-    from webapp.extensions import db
-    from webapp.users import reset_password
 
     new = reset_password(_account(email))
     db.session.commit()
@@ -70,8 +70,6 @@ def reset(email: str) -> None:
 @click.option("--email", required=True)
 def reset_two_factor(email: str) -> None:
     """Remove an account's TOTP second factor (a lost phone); an admin must set it up again."""
-    from webapp.audit import record_event
-    from webapp.extensions import db
 
     user = _account(email)
     user.totp_secret = None
@@ -86,8 +84,6 @@ def reset_two_factor(email: str) -> None:
 @click.option("--email", required=True)
 def disable(email: str) -> None:
     """Stop an account from signing in (its history stays)."""
-    from webapp.audit import record_event
-    from webapp.extensions import db
 
     user = _account(email)
     user.active = False
@@ -100,10 +96,6 @@ def disable(email: str) -> None:
 @users_cli.command("list")
 def list_users() -> None:
     """List accounts with role, unit and state."""
-    from sqlalchemy import select
-
-    from webapp.extensions import db
-    from webapp.models import User
 
     for user in db.session.scalars(select(User).order_by(User.email)):
         state = "active" if user.active else "disabled"

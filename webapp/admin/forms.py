@@ -12,6 +12,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import Field, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
+from webapp.accounts import ROLE_NAMES
 from webapp.forms import ConfirmForm  # noqa: F401  (shared; imported from here by the views)
 from webapp.models import ROLES
 from webapp.models.indicators import COMPARISONS
@@ -151,7 +152,6 @@ class PlanValueForm(FlaskForm):
 
 
 def role_choices() -> list[tuple[str, str]]:
-    from webapp.accounts import ROLE_NAMES
 
     return [(role, ROLE_NAMES[role]) for role in ROLES]
 

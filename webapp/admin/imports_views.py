@@ -25,13 +25,17 @@ from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
+from surveys.paper import import_paper_responses
+from webapp import jobs
 from webapp.access import editor_required
 from webapp.admin.blueprint import admin
 from webapp.admin.forms import IMPORT_MAX_BYTES, ImportForm, MarginsImportForm
 from webapp.admin.problems import report
 from webapp.audit import record_event
 from webapp.extensions import db
+from webapp.imports.margins import load_margins
 from webapp.imports.tables import ImportRejected, RowProblem
+from webapp.imports.transactions import import_transactions
 
 KINDS = ("transactions", "margins", "responses")
 ALLOWED_SUFFIXES = (".csv", ".txt", ".xlsx")
@@ -71,8 +75,6 @@ def _run(kind: str, path: Path, form) -> str:
     """Import ``path``; the message to show after an accepted file."""
     actor = current_user.email
     if kind == "transactions":
-        from webapp.imports.transactions import import_transactions
-
         result = import_transactions(path, actor=actor)
         return str(
             _l(
@@ -83,8 +85,6 @@ def _run(kind: str, path: Path, form) -> str:
             )
         )
     if kind == "margins":
-        from webapp.imports.margins import load_margins
-
         try:
             written = load_margins(
                 path, form.dataset.data, source=(form.source.data or "").strip() or None, actor=actor
@@ -101,7 +101,6 @@ def _run(kind: str, path: Path, form) -> str:
                 )
             )
         return str(_l("Loaded %(rows)s margins into the dataset %(dataset)s.", rows=written, dataset=form.dataset.data))
-    from surveys.paper import import_paper_responses
 
     result = import_paper_responses(path, actor=actor)
     return str(
@@ -120,7 +119,6 @@ def _ten_minutes() -> int:
 
 def _queue_import(kind: str, upload: FileStorage, form):
     """Queue a large upload as an ``import`` job; the redirect to its page, or ``None`` for a small file."""
-    from webapp import jobs
 
     data = upload.stream.read(IMPORT_MAX_BYTES + 1)
     upload.stream.seek(0)

@@ -18,6 +18,7 @@ from webapp.admin.common import arg_page, arg_text, paginate
 from webapp.admin.forms import ConfirmForm
 from webapp.audit import record_event
 from webapp.extensions import db
+from webapp.jobs.core import reset_for_retry
 from webapp.models import Job, utcnow
 from webapp.models.jobs import JOB_STATES
 
@@ -107,7 +108,6 @@ def job_detail(job_id: int):
 @admin.post("/jobs/<int:job_id>/retry")
 @editor_required
 def job_retry(job_id: int):
-    from webapp.jobs.core import reset_for_retry
 
     job = _job_or_404(job_id)
     if not ConfirmForm().validate_on_submit():

@@ -18,9 +18,12 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import TextAreaField
 
+from public.microdata_files import satisfaction_indicators
 from webapp.admin.blueprint import admin
 from webapp.extensions import db
 from webapp.models import PublishedSnapshot
+from webapp.publishing.microdata import MIN_PURPOSE_LENGTH, export_restricted_microdata
+from webapp.publishing.publish import PublishError
 
 
 class RestrictedMicrodataForm(FlaskForm):
@@ -30,7 +33,6 @@ class RestrictedMicrodataForm(FlaskForm):
 
 
 def _choices() -> tuple[list[str], list]:
-    from public.microdata_files import satisfaction_indicators
 
     periods = sorted(set(db.session.scalars(select(PublishedSnapshot.period))), reverse=True)
     return periods, satisfaction_indicators()
@@ -55,8 +57,6 @@ def microdata():
 
 @admin.post("/microdata")
 def microdata_download():
-    from webapp.publishing.microdata import MIN_PURPOSE_LENGTH, export_restricted_microdata
-    from webapp.publishing.publish import PublishError
 
     form = RestrictedMicrodataForm()
     if not form.validate_on_submit():

@@ -23,6 +23,7 @@ from webapp.access import editor_required, require_in_scope, unit_or_404
 from webapp.agency.blueprint import agency
 from webapp.agency.forms import ConfirmForm, DeviceForm, ReceiptBatchForm
 from webapp.extensions import db
+from webapp.i18n import localized
 from webapp.models import Counter, Device, ReceiptToken, Unit, utcnow
 from webapp.periods import vietnam_today
 from webapp.services import ServiceError, describe
@@ -67,7 +68,6 @@ def _counter_names(unit: Unit) -> list[str]:
 
 
 def _service_choices(unit: Unit) -> list[tuple[str, str]]:
-    from webapp.i18n import localized
 
     return [(s.code, localized(s)) for s in unit.services_on(vietnam_today())]
 

@@ -17,10 +17,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import joinedload
 
 from surveys.pii import PLACEHOLDER_RE, mask_text
+from surveys.themes import OTHER, theme_codes
 from webapp.audit import record_event
 from webapp.extensions import db
+from webapp.insights.themes import themes_of
 from webapp.models import Response, Unit, User, utcnow
 from webapp.models.feedback import CommentReview
+from webapp.models.insights import CommentTheme
 from webapp.paging import Page
 from webapp.safe_text import has_control_characters
 
@@ -304,7 +307,6 @@ THEME_VERDICTS = {"complaint": True, "mention": False}
 
 def theme_state(response: Response) -> list[dict[str, Any]]:
     """The comment's themes as the audit trail records them."""
-    from webapp.insights.themes import themes_of
 
     return [
         {"theme": row.theme, "negative": bool(row.negative), "source": row.source, "rules_version": row.rules_version}
@@ -314,7 +316,6 @@ def theme_state(response: Response) -> list[dict[str, Any]]:
 
 def parse_theme_choices(form: Any) -> dict[str, bool]:
     """``{theme: negative}`` from the form's ``theme-<code>`` fields ('' = not this theme)."""
-    from surveys.themes import theme_codes
 
     chosen: dict[str, bool] = {}
     for code in theme_codes():
@@ -333,8 +334,6 @@ def set_themes(response: Response, chosen: dict[str, bool], user: User) -> list[
     The rules never change them again (``flask themes assign`` skips corrected comments). The
     moderator's own themes chosen again (a form sent twice) change nothing and are not audited.
     """
-    from surveys.themes import OTHER, theme_codes
-    from webapp.models.insights import CommentTheme
 
     unknown = [code for code in chosen if code not in theme_codes()]
     if unknown:

@@ -26,8 +26,12 @@ from webapp.access import unit_or_404
 from webapp.agency.blueprint import agency
 from webapp.extensions import db
 from webapp.i18n import current_language
+from webapp.jobs import enqueue
+from webapp.jobs.core import reset_for_retry
 from webapp.models import Job, JobFile, Unit
 from webapp.periods import Period
+from webapp.publishing.publish import current_snapshot
+from webapp.reports import FORMATS
 from webapp.reports import jobs as report_jobs  # registers the ``report`` job handler
 
 PERIOD_KINDS = ("Q", "H", "Y")
@@ -72,10 +76,6 @@ def reports(code: str):
 @agency.get("/units/<code>/reports/download")
 def download_report(code: str):
     """Queue the report's job and redirect to its page, or the form again with the reason (400)."""
-    from webapp.jobs import enqueue
-    from webapp.jobs.core import reset_for_retry
-    from webapp.publishing.publish import current_snapshot
-    from webapp.reports import FORMATS
 
     unit = unit_or_404(code)
     period = (request.args.get("period") or "").strip()[:10]

@@ -29,7 +29,10 @@ from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import case, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
+from webapp import jobs
+from webapp.delivery.senders import sender_for
 from webapp.extensions import db
 from webapp.models.collection import ReceiptToken
 from webapp.models.delivery import DELIVERY_CHANNELS, DELIVERY_STATUSES, Delivery, DeliveryDailyCount
@@ -63,6 +66,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("DELIVERY_DAILY_CAP", _int_env("DELIVERY_DAILY_CAP", DEFAULT_DAILY_CAP))
     app.config.setdefault("DELIVERY_HTTP_TIMEOUT", float(os.environ.get("DELIVERY_HTTP_TIMEOUT") or 10))
 
+    # cycle: the handler and the opt-out page use webapp.delivery.contacts, which imports this module
     from webapp.delivery import worker  # noqa: F401  (registers the ``deliver`` job handler)
     from webapp.delivery.optout import optout
 
@@ -75,11 +79,8 @@ def vietnam_day(moment: datetime) -> date:
 
 def insert_ignoring_duplicates(table, **values) -> None:
     """``INSERT … ON CONFLICT DO NOTHING`` on PostgreSQL and SQLite (no savepoint needed)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    db.session.execute(insert(table).values(**values).on_conflict_do_nothing())
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    db.session.execute(dialect.insert(table).values(**values).on_conflict_do_nothing())
 
 
 def _take_cap_slot(unit_id: int, channel: str, day: date, cap: int) -> bool:
@@ -118,9 +119,7 @@ def request_delivery(
     contact or without its provider settings a row ``failed`` (reason ``no_contact``,
     ``not_configured``); none of these is queued. ``ValueError`` for an unknown channel.
     """
-    from webapp import jobs
-    from webapp.delivery.contacts import is_opted_out
-    from webapp.delivery.senders import sender_for
+    from webapp.delivery.contacts import is_opted_out  # cycle: contacts imports insert_ignoring_duplicates
 
     contact = contact or {}
     cap = int(current_app.config.get("DELIVERY_DAILY_CAP", DEFAULT_DAILY_CAP))

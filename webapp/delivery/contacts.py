@@ -19,6 +19,7 @@ import re
 from flask import current_app
 from sqlalchemy import select
 
+from webapp.delivery import insert_ignoring_duplicates
 from webapp.extensions import db
 from webapp.models.delivery import DeliveryOptout
 from webapp.models.types import utcnow
@@ -105,7 +106,6 @@ def record_optout(digest: str) -> bool:
 
     The caller commits.
     """
-    from webapp.delivery import insert_ignoring_duplicates
 
     if db.session.scalar(select(DeliveryOptout.id).where(DeliveryOptout.contact_digest == digest)) is not None:
         return False

@@ -36,6 +36,7 @@ The model, in short (all effects on the logit scale):
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 import uuid
@@ -66,8 +67,10 @@ from webapp.models import (
     Service,
     TransactionCount,
     Unit,
+    UnitSuccession,
     unit_services,
 )
+from webapp.models.feedback import CommentReview
 from webapp.periods import VIETNAM, Period, current_quarter, quarter_range
 
 DEFAULT_RESPONSES = 120_000
@@ -459,7 +462,6 @@ DEMO_DEVICES_SINCE = datetime(2012, 1, 1, tzinfo=UTC)
 
 def _create_counters(units: list[_UnitInfo], rng) -> dict[int, list[tuple[int, int]]]:
     """One-stop counters with a kiosk each: ``{unit_id: [(counter_id, device_id), …]}``."""
-    import hashlib
 
     result: dict[int, list[tuple[int, int]]] = {}
     for unit in units:
@@ -484,7 +486,6 @@ def _create_counters(units: list[_UnitInfo], rng) -> dict[int, list[tuple[int, i
 
 
 def _unit_effects(units: list[_UnitInfo], rng) -> dict[int, float]:
-    from webapp.models import UnitSuccession
 
     effects = {u.id: float(rng.normal(0, 0.45)) for u in units}
     predecessors: dict[int, list[int]] = defaultdict(list)
@@ -787,7 +788,6 @@ DEMO_REPLIES = (
 def _demo_reviews(now: datetime) -> None:
     """Moderate a few recent demo comments so the agency inbox and the public pages show every state:
     most stay pending, some are published (a third of those with an answer), a few are hidden."""
-    from webapp.models.feedback import CommentReview
 
     rows = (
         db.session.execute(

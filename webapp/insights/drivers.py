@@ -19,6 +19,7 @@ from markupsafe import Markup
 from public import charts, readers
 from webapp.models import PublishedDriver, PublishedEstimate, PublishedSnapshot
 from webapp.publishing.compute import ASPECT_HOST
+from webapp.reports.labels import secondary_name
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,6 @@ def _latest_rows(
 
 
 def _section(unit) -> DriversSection | None:
-    from webapp.reports.labels import secondary_name
 
     indicator = ASPECT_HOST.get(unit.sector or "")
     if indicator is None:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.integrations import service
 from webapp.integrations.messages import describe_refusal
+from webapp.models import Unit
 from webapp.services import ServiceError
 from webapp.urls import public_url
 
@@ -25,7 +26,6 @@ def _when(moment) -> str:
 @click.option("--unit", "unit_code", required=True, help="The unit it acts for (and every unit below it), e.g. sl.")
 def create_command(name: str, unit_code: str) -> None:
     """Make a client and print its id and secret token, once (only a hash of the token is kept)."""
-    from webapp.models import Unit
 
     unit = db.session.scalar(select(Unit).where(Unit.code == unit_code.strip()))
     if unit is None:

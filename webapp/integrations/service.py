@@ -32,6 +32,7 @@ from sqlalchemy import insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from surveys import tokens as token_store
+from webapp import delivery
 from webapp.audit import record_event
 from webapp.extensions import db
 from webapp.models import Dossier, IntegrationClient, ReceiptToken, Service, Unit, utcnow
@@ -267,7 +268,7 @@ def register_dossier(client: IntegrationClient, request: DossierRequest, now: da
 
 def _request_delivery(link: IssuedLink, request: DossierRequest) -> None:
     """Hand the link and the contact to the delivery work once; a failure there never loses the dossier."""
-    from webapp import delivery
+    from webapp.sms.service import start_for_dossier  # cycle: webapp.sms.service imports _insert_or_nothing
 
     contact = {name: value for name, value in request.contact.items() if value}
     channels = [channel for channel in request.deliver if channel != "sms_survey"]
@@ -277,8 +278,6 @@ def _request_delivery(link: IssuedLink, request: DossierRequest) -> None:
                 link.row, survey_url=link.survey_url, code=link.code, contact=contact, channels=channels
             )
         if "sms_survey" in request.deliver:
-            from webapp.sms.service import start_for_dossier
-
             start_for_dossier(
                 link.row,
                 contact["phone"],

@@ -5,6 +5,10 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from webapp.extensions import db
+from webapp.integrity.review import REASON_MAX_LENGTH, ReviewError, exclude_response, reinstate_response
+from webapp.integrity.summary import weekly_summary
+
 integrity_cli = AppGroup("integrity", help="Signals of stuffed ratings and the review of flagged responses.")
 
 REVIEW_MESSAGES = {
@@ -21,15 +25,12 @@ REVIEW_MESSAGES = {
 @click.option("--format", "output", default="text", show_default=True, type=click.Choice(["text", "json"]))
 def summary(days: int, output: str) -> None:
     """Print the last DAYS days' signals: counts per signal and the units with the most serious ones."""
-    from webapp.integrity.summary import weekly_summary
 
     found = weekly_summary(days)
     click.echo(found.as_json() if output == "json" else found.as_text())
 
 
 def _review(action, response_id: int, reason: str) -> None:
-    from webapp.extensions import db
-    from webapp.integrity.review import REASON_MAX_LENGTH, ReviewError
 
     try:
         response = action(response_id, reason, actor="cli")
@@ -46,7 +47,6 @@ def _review(action, response_id: int, reason: str) -> None:
 @click.option("--reason", required=True, help="Why the flagged response should count (kept in the audit log).")
 def reinstate(response_id: int, reason: str) -> None:
     """Count a flagged response again; its flags are kept."""
-    from webapp.integrity.review import reinstate_response
 
     _review(reinstate_response, response_id, reason)
 
@@ -56,6 +56,5 @@ def reinstate(response_id: int, reason: str) -> None:
 @click.option("--reason", required=True, help="Why the response must not count (kept in the audit log).")
 def exclude(response_id: int, reason: str) -> None:
     """Take a valid response out of the estimates (flag admin_excluded)."""
-    from webapp.integrity.review import exclude_response
 
     _review(exclude_response, response_id, reason)

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import tempfile
+from pathlib import Path
+
 from sqlalchemy import func, select
 
+from surveys.paper import import_paper_responses
+from webapp.audit import record_event
 from webapp.extensions import db
+from webapp.imports.margins import load_margins
+from webapp.imports.tables import ImportRejected
+from webapp.imports.transactions import import_transactions
 from webapp.jobs.core import JobContext, PermanentError, handler
+from webapp.models import PublishedEstimate
+from webapp.publishing.publish import PublishError, current_snapshot, publish_period
 
 
 @handler("publish", max_retries=2, min_backoff_ms=5000)
@@ -15,8 +26,6 @@ def publish(ctx: JobContext, payload: dict, sealed: dict | None) -> dict:
     Idempotent: ``payload["revision_before"]`` is the revision current when the job was queued;
     if a newer one exists, an earlier run of this job published it, and that is the result.
     """
-    from webapp.models import PublishedEstimate
-    from webapp.publishing.publish import PublishError, current_snapshot, publish_period
 
     label = payload["period"]
     current = current_snapshot(label)
@@ -46,12 +55,6 @@ def import_file(ctx: JobContext, payload: dict, sealed: dict | None) -> dict:
     skipped, identical margins change nothing. A refused file is audited like a refused upload; the
     error says how many problems and where the first is, without the cells' values.
     """
-    import base64
-    import tempfile
-    from pathlib import Path
-
-    from webapp.audit import record_event
-    from webapp.imports.tables import ImportRejected
 
     if not sealed or "file" not in sealed:
         raise PermanentError("the uploaded file is no longer kept: upload it again")
@@ -78,19 +81,13 @@ def import_file(ctx: JobContext, payload: dict, sealed: dict | None) -> dict:
 
 def _import(kind: str, path, payload: dict, actor: str) -> dict:
     if kind == "transactions":
-        from webapp.imports.transactions import import_transactions
-
         counts = import_transactions(path, actor=actor)
         return {"kind": kind, "rows": counts.rows, "periods": list(counts.periods), "replaced": counts.replaced}
     if kind == "margins":
-        from webapp.imports.margins import load_margins
-
         written = load_margins(path, payload["dataset"], source=payload.get("source"), actor=actor)
         db.session.commit()
         return {"kind": kind, "rows": written, "dataset": payload["dataset"]}
     if kind == "responses":
-        from surveys.paper import import_paper_responses
-
         forms = import_paper_responses(path, actor=actor)
         return {"kind": kind, "new": forms.new, "already": forms.already}
     raise PermanentError(f"unknown import kind {kind!r}")

@@ -11,11 +11,15 @@ import sys
 import threading
 
 import click
+from dramatiq import Worker
 from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
 from webapp.extensions import db
+from webapp.jobs.core import drain, registered_kinds
+from webapp.jobs.runners import mode, redis_actor, state_of
+from webapp.models import Job
 
 jobs_cli = AppGroup("jobs", help="Background jobs: the worker, running due jobs, the list.")
 
@@ -33,7 +37,6 @@ def import_extra_handlers() -> list[str]:
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64), help="Threads per process.")
 def worker(processes: int, threads: int) -> None:
     """Run jobs from Redis (JOBS_BROKER_URL) until stopped (SIGTERM or Ctrl+C finishes the jobs in hand)."""
-    from webapp.jobs.runners import mode, redis_actor, state_of
 
     app = current_app._get_current_object()
     if mode(app) != "redis":
@@ -46,9 +49,6 @@ def worker(processes: int, threads: int) -> None:
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     extra = import_extra_handlers()
-    from dramatiq import Worker
-
-    from webapp.jobs.core import registered_kinds
 
     redis_actor(app)
     broker = state_of(app).broker
@@ -103,7 +103,6 @@ def _run_processes(processes: int, threads: int) -> None:
 @jobs_cli.command("drain")
 def drain_command() -> None:
     """Run every due job now in this process (embedded mode, or to catch up by hand)."""
-    from webapp.jobs.core import drain
 
     import_extra_handlers()
     click.echo(f"{drain()} job attempt(s) made.")
@@ -114,7 +113,6 @@ def drain_command() -> None:
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
 def list_command(state: str | None, limit: int) -> None:
     """The latest jobs, newest first."""
-    from webapp.models import Job
 
     query = select(Job).order_by(Job.id.desc()).limit(limit)
     if state:

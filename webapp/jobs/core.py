@@ -18,8 +18,10 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from dramatiq.common import compute_backoff
 from dramatiq.threading import Interrupt
 from flask import current_app, has_request_context
+from flask_login import current_user
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -110,11 +112,8 @@ def unseal(token: str | None) -> dict | None:
 
 
 def _actor_name() -> str:
-    if has_request_context():
-        from flask_login import current_user
-
-        if getattr(current_user, "is_authenticated", False):
-            return current_user.email
+    if has_request_context() and getattr(current_user, "is_authenticated", False):
+        return current_user.email
     return "system"
 
 
@@ -134,7 +133,7 @@ def enqueue(
     ``payload`` is stored in clear (never personal data); ``sealed`` is encrypted and never stored in
     clear (see :mod:`webapp.jobs`).
     """
-    from webapp.jobs.runners import mode, remember_for_commit
+    from webapp.jobs.runners import mode, remember_for_commit  # cycle: the runners import this module
 
     if key is not None:
         existing = db.session.scalar(select(Job).where(Job.key == key))
@@ -285,7 +284,6 @@ def execute(
 
 
 def _record_failure(job_id: int, spec: HandlerSpec | None, error: BaseException, attempt: int) -> Outcome:
-    from dramatiq.common import compute_backoff
 
     text = _error_text(error)
     job = db.session.get(Job, job_id, populate_existing=True)
@@ -355,7 +353,7 @@ def drain(*, now: datetime | None = None) -> int:
 
 def reset_for_retry(job: Job) -> None:
     """Put a failed job back in the queue (the caller commits; it is sent after the commit)."""
-    from webapp.jobs.runners import mode, remember_for_commit
+    from webapp.jobs.runners import mode, remember_for_commit  # cycle: the runners import this module
 
     if mode(current_app) == "redis":
         job.message_nonce = secrets.token_hex(8)  # an older message still in Redis is dropped

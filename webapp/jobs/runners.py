@@ -16,11 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import dramatiq
 from flask import Flask, current_app
 from sqlalchemy import event, inspect, update
 from sqlalchemy.orm import Session
 
 from webapp.extensions import db
+from webapp.jobs.core import drain, execute
+from webapp.models.jobs import Job
 
 _log = logging.getLogger("webapp.jobs")
 _PENDING = "sonla_jobs_pending"
@@ -105,8 +108,6 @@ def dispatch(app: Flask, jobs: list[tuple[int, str | None, int, str | None]]) ->
     elif current == "embedded":
         embedded_runner(app).wake()
     else:
-        from webapp.jobs.core import execute
-
         for job_id, _token, delay, _nonce in jobs:
             if delay:
                 continue  # a delayed job waits for drain()
@@ -128,8 +129,7 @@ def redis_actor(app: Flask):
     state = state_of(app)
     with state.lock:
         if state.actor is None:
-            import dramatiq
-            from dramatiq.brokers.redis import RedisBroker
+            from dramatiq.brokers.redis import RedisBroker  # start-up: with Redis only (most of a second)
 
             broker = RedisBroker(
                 url=app.config["JOBS_BROKER_URL"],
@@ -139,7 +139,6 @@ def redis_actor(app: Flask):
             )
 
             def run_job(job_id: int, sealed: str | None = None, nonce: str | None = None) -> None:
-                from webapp.jobs.core import execute
 
                 with app.app_context():
                     outcome = execute(job_id, sealed, redelivered=True, nonce=nonce)
@@ -197,7 +196,7 @@ class EmbeddedRunner:
         return Path(tempfile.gettempdir()) / f"sonla-jobs-{hashlib.sha256(database).hexdigest()[:16]}.lock"
 
     def _take_lock(self) -> bool:
-        import fcntl
+        import fcntl  # optional: POSIX only
 
         descriptor = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -240,7 +239,6 @@ class EmbeddedRunner:
 
     def recover(self) -> int:
         """Queue again the jobs a dead process left ``running`` (this process holds the runner's lock)."""
-        from webapp.models.jobs import Job
 
         with self.app.app_context():
             count = db.session.execute(
@@ -253,14 +251,13 @@ class EmbeddedRunner:
         return count
 
     def run_due(self) -> int:
-        from webapp.jobs.core import drain
 
         with self.app.app_context():
             return drain()
 
     def _loop(self) -> None:
         try:
-            from webapp.jobs.cli import import_extra_handlers
+            from webapp.jobs.cli import import_extra_handlers  # cycle: webapp.jobs.cli imports this module
 
             with self.app.app_context():
                 import_extra_handlers()  # this process is the worker: the same handlers as `jobs worker`

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from flask import Flask
 
+from surveys import definitions
+from webapp.extensions import babel
+from webapp.languages import catalogs, cli, packs, views
+
 
 def init_app(app: Flask) -> None:
     """Register this part's blueprints and commands."""
-    from surveys import definitions
-    from webapp.extensions import babel
-    from webapp.languages import catalogs, cli, packs, views
 
     # Flask-Babel's default domain, replaced once for the process (the Babel object is shared).
     if not isinstance(babel.__dict__.get("domain_instance"), catalogs.PackDomain):

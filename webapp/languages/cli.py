@@ -6,6 +6,13 @@ from pathlib import Path
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy.exc import SQLAlchemyError
+
+from surveys import languages as registry
+from surveys.languages import Language, RegistryError
+from webapp.audit import record_event
+from webapp.extensions import db
+from webapp.languages import packs
 
 languages_cli = AppGroup("languages", help="Language packs beyond Vietnamese and English (docs/languages.md).")
 
@@ -16,10 +23,6 @@ def _fail(exc: Exception) -> click.ClickException:
 
 def _audit(action: str, detail: str, after: dict) -> None:
     """Record the change in the audit log when the database is there (a translator's laptop may have none)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from webapp.audit import record_event
-    from webapp.extensions import db
 
     try:
         record_event(action, actor="cli", detail=detail, after=after)
@@ -39,8 +42,6 @@ def _audit(action: str, detail: str, after: dict) -> None:
 @click.option("--font", default=None, help="Web font family the pages need for its script.")
 def add_command(code, name_en, name_vi, native, script, tag, direction, font) -> None:
     """Add language CODE: its registry entry, its empty interface catalog and its instrument pack folder."""
-    from surveys.languages import Language, RegistryError
-    from webapp.languages import packs
 
     language = Language(
         code=code,
@@ -68,7 +69,6 @@ def add_command(code, name_en, name_vi, native, script, tag, direction, font) ->
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def export_command(code: str, output: Path) -> None:
     """Write every text of the active instruments for CODE's translators (a PO file; stored translations filled in)."""
-    from webapp.languages import packs
 
     try:
         output.write_bytes(packs.export(code))
@@ -86,7 +86,6 @@ def import_command(code: str, file: Path) -> None:
     Entries marked fuzzy are kept as awaiting review and not shown; a file with a broken entry
     (placeholders not those of the source, control characters) is refused whole.
     """
-    from webapp.languages import packs
 
     try:
         report = packs.import_file(code, file.read_bytes())
@@ -107,8 +106,6 @@ def import_command(code: str, file: Path) -> None:
 @click.option("--missing", is_flag=True, help="List every text still shown in Vietnamese.")
 def coverage_command(code: str | None, missing: bool) -> None:
     """Reviewed, awaiting review and missing texts of each pack (or of CODE), per instrument."""
-    from surveys import languages as registry
-    from webapp.languages import packs
 
     chosen = [code] if code else [language.code for language in registry.packs()]
     try:

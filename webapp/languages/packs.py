@@ -28,10 +28,15 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import PoFileError, read_po, write_po
 from flask import current_app, has_app_context
-from flask_babel import get_babel
+from flask_babel import get_babel, gettext
+from sqlalchemy import select
 
 from surveys import definitions
 from surveys import languages as registry
+from surveys.stored import definition_of
+from webapp.extensions import db
+from webapp.i18n import current_language, percent
+from webapp.models import Instrument
 from webapp.safe_text import has_control_characters
 
 STANDARD = definitions.STANDARD_CONTEXT
@@ -128,19 +133,11 @@ def lookup(key: str, language: str, vi: str) -> str | None:
 def active_instruments() -> list[definitions.Instrument]:
     """The instrument versions respondents are asked now (the database's active rows, else the files' latest)."""
     try:
-        from sqlalchemy import select
-
-        from surveys.stored import definition_of
-        from webapp.extensions import db
-        from webapp.models import Instrument
-
         rows = db.session.scalars(
             select(Instrument).where(Instrument.active).order_by(Instrument.code, Instrument.version)
         )
         found = [definition_of(row) for row in rows]
     except Exception:  # noqa: BLE001 - no database (a translator's laptop): the shipped files
-        from webapp.extensions import db
-
         db.session.rollback()
         found = []
     return found or list(definitions.latest_instruments().values())
@@ -475,9 +472,6 @@ def reviewed_share(code: str) -> float:
 
 def language_choices() -> list[dict]:
     """The language switch's entries: code, BCP 47 tag, native name, a note for packs, whether current."""
-    from flask_babel import gettext
-
-    from webapp.i18n import current_language, percent
 
     current = current_language()
     out = []

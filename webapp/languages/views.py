@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_babel import lazy_gettext as _l
 
+from surveys import languages as registry
 from webapp.access import declare_staff_area
+from webapp.languages import packs
 
 #: The registry's statuses (surveys/languages.py STATUSES) as the page says them.
 STATUS_LABELS = {
@@ -20,8 +22,6 @@ languages_admin = declare_staff_area(Blueprint("languages_admin", __name__, url_
 
 @languages_admin.get("/")
 def index():
-    from surveys import languages as registry
-    from webapp.languages import packs
 
     instruments = packs.active_instruments()
     reports = [packs.coverage(language.code, instruments) for language in registry.packs()]

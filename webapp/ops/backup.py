@@ -51,6 +51,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from surveys.registry_cache import clear
+from webapp.extensions import db
+
 FORMAT = "sonla-backup"
 VERSION = 1
 #: Rows fetched from the database, and inserted into it, per round trip.
@@ -140,7 +143,6 @@ def _decode(kind: str, value: Any) -> Any:
 
 def tables() -> list[Table]:
     """Every application table, parents before children."""
-    from webapp.extensions import db
 
     return list(db.metadata.sorted_tables)
 
@@ -341,7 +343,6 @@ def _restore_table(
     connection: Connection, archive: Archive, marker: dict[str, Any], progress: Callable[[int], None] | None
 ) -> tuple[str, int, dict[str, Any] | None]:
     """Insert the rows after ``marker``; return the table, its row count and the next marker."""
-    from webapp.extensions import db
 
     name = marker["table"]
     table = db.metadata.tables.get(name)
@@ -455,7 +456,6 @@ def _summary(counts: dict[str, int]) -> str:
 )
 def backup_command(output: Path) -> None:
     """Write every table to a compressed archive that `restore` reads back (SQLite or PostgreSQL)."""
-    from webapp.extensions import db
 
     if not output.parent.is_dir():
         raise BackupError(f"the folder {output.parent} does not exist")
@@ -473,8 +473,6 @@ def backup_command(output: Path) -> None:
 @click.option("--force", is_flag=True, help="Replace all data of a database that is not empty.")
 def restore_command(archive_file: Path, force: bool) -> None:
     """Load an archive written by `backup` into a migrated database, in one transaction."""
-    from surveys.registry_cache import clear
-    from webapp.extensions import db
 
     with gzip.open(archive_file, "rt", encoding="utf-8") as handle:
         archive = open_archive(handle, max_total=max_total_chars(archive_file))

@@ -17,6 +17,8 @@ import time
 from flask import Flask, Response, current_app, g, has_request_context, request
 from prometheus_client import Counter, Histogram
 
+from webapp.models import CHANNELS
+
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 SUBMISSION_ENDPOINT = "collection_api.create_response"
 RETRY_HEADER = "X-Retry-Attempt"
@@ -43,7 +45,6 @@ def enabled() -> bool:
 
 def record_submission(channel: str | None, outcome: str) -> None:
     """Count one submission; safe to call anywhere (does nothing while metrics are off)."""
-    from webapp.models import CHANNELS
 
     if not enabled() or outcome not in OUTCOMES:
         return

@@ -12,6 +12,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register this part's blueprints, CLI commands and settings on ``app``."""
+    # cycle: webapp.cli imports webapp.reports, whose data module imports this package
     from webapp.cli import import_cli
     from webapp.portal.cli import import_portal_ratings_command
 

@@ -24,6 +24,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, func, select
 
+from webapp import delivery
 from webapp.extensions import db
 from webapp.models import ReceiptToken, Service, Unit
 from webapp.periods import VIETNAM, Period
@@ -74,7 +75,6 @@ def _one_stop_counts(unit_filter, low: datetime, high: datetime) -> dict[tuple[i
 
 
 def _delivered(unit_ids: list[int] | None, start: date, end: date) -> dict[tuple[int, int], int] | None:
-    from webapp import delivery
 
     counts = delivery.status_counts(unit_ids, start, end)
     if not counts:

@@ -25,10 +25,12 @@ import numpy as np
 from sqlalchemy import select
 
 import analysis
+from surveys.definitions import criterion_items
+from surveys.stored import definition_of
 from webapp.extensions import db
 from webapp.models import Indicator, Instrument, Service, Unit, UnitSuccession
 from webapp.periods import Period
-from webapp.publishing.aggregate import ItemGroup, PeriodInputs, ScoreGroup
+from webapp.publishing.aggregate import ItemGroup, PeriodInputs, ScoreGroup, fetch_unit_counts
 from webapp.publishing.disclosure import NO_TRANSACTIONS, control, disclosure_summary
 
 METHODOLOGY_VERSION = "2026.1"
@@ -221,7 +223,6 @@ class _Cells:
         Earlier quarters come first so that a published quarter's weights do not move when a
         later quarter's counts arrive.
         """
-        from webapp.publishing.aggregate import fetch_unit_counts
 
         candidates: dict[str, list[str]] = {}
         for quarter, _ in missing:
@@ -599,8 +600,6 @@ def compute_period(
 def _secondary_metric_names() -> set[str]:
     """``aspect:<code>`` of every aspect section and ``item:<code>`` of every criterion measured by
     matrix sampling, in every instrument version."""
-    from surveys.definitions import criterion_items
-    from surveys.stored import definition_of
 
     names = set()
     for row in db.session.scalars(select(Instrument)):
@@ -612,8 +611,6 @@ def _secondary_metric_names() -> set[str]:
 
 def criterion_instruments(sector: str | None) -> dict[str, list[int]]:
     """``criterion code → the instrument versions of the sector that measure it by matrix sampling``."""
-    from surveys.definitions import criterion_items
-    from surveys.stored import definition_of
 
     found: dict[str, list[int]] = defaultdict(list)
     for row in db.session.scalars(select(Instrument).where(Instrument.sector == sector).order_by(Instrument.id)):
@@ -766,7 +763,6 @@ def _index_instruments(indicator: Indicator) -> tuple[list[int], list[str]]:
     ``aspect_overall_items``: the versions whose every aspect has an overall question, and the
     ``aspect:<code>`` rows of those aspects, which are the top-two-box verdicts of those questions.
     """
-    from surveys.stored import definition_of
 
     query = select(Instrument)
     if indicator.sector is not None:

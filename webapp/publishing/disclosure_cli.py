@@ -5,6 +5,9 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from webapp.periods import Period
+from webapp.publishing.disclosure import audit_microdata, audit_tables, published_periods
+
 disclosure_cli = AppGroup("disclosure", help="Disclosure control of the published tables and microdata.")
 
 
@@ -14,8 +17,6 @@ disclosure_cli = AppGroup("disclosure", help="Disclosure control of the publishe
 def audit(period: str | None, tables_only: bool) -> None:
     """Differencing across periods and the hierarchy (both unit trees), microdata labels and
     uniqueness: print every hidden value recoverable from what is public; exit 1 if any."""
-    from webapp.periods import Period
-    from webapp.publishing.disclosure import audit_microdata, audit_tables, published_periods
 
     if period is not None:
         try:

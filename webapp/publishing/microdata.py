@@ -44,10 +44,11 @@ import numpy as np
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import aliased
 
+from webapp.audit import record_event
 from webapp.extensions import db
 from webapp.models import Indicator, PublishedEstimate, Response, ResponseScore, Service
 from webapp.periods import Period
-from webapp.publishing.aggregate import ScoreGroup, fetch_transaction_counts
+from webapp.publishing.aggregate import ScoreGroup, fetch_transaction_counts, per_response_aspects
 from webapp.publishing.compute import (
     ASPECT_HOST,
     _Cells,
@@ -200,7 +201,6 @@ def _load(period_label: str, indicator_code: str) -> _Data:
 
 def _ratio_query(indicator: Indicator, quarters: list[str], key: tuple):
     """Per valid response of an index indicator: its key, x and y (as publishing sums them)."""
-    from webapp.publishing.aggregate import per_response_aspects
 
     instrument_ids, aspect_metrics = _index_instruments(indicator)
     if indicator.definition.get("over") == "aspect_overall_items":
@@ -431,7 +431,6 @@ def export_restricted_microdata(
     """The restricted file, for an approved researcher: refused without a purpose, audited with it.
 
     The audit event (who, which file, why) is committed before the file is handed over."""
-    from webapp.audit import record_event
 
     purpose = " ".join((purpose or "").split())
     if len(purpose) < MIN_PURPOSE_LENGTH:

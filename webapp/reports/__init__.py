@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Literal
 
 from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 
 from webapp.models import utcnow
 from webapp.reports.data import ReportError, collect
@@ -58,7 +59,6 @@ def build_report(
     or written wrongly, the unit is unknown or did not exist in the period, or the format or
     locale is not offered.
     """
-    from flask_babel import lazy_gettext as _l
 
     if fmt not in FORMATS:
         raise ReportError(_l("Choose the format docx or xlsx."))
@@ -67,11 +67,11 @@ def build_report(
     with force_locale(locale):
         data = collect(unit_code, period, locale, now or utcnow())
         if fmt == "docx":
-            from webapp.reports.docx_writer import write_docx
+            from webapp.reports.docx_writer import write_docx  # start-up: python-docx is slow to import
 
             content = write_docx(data)
         else:
-            from webapp.reports.xlsx_writer import write_xlsx
+            from webapp.reports.xlsx_writer import write_xlsx  # start-up: openpyxl is slow to import
 
             content = write_xlsx(data)
     return Report(content, report_filename(data.scope_code, data.period.label, fmt, locale), MIMETYPES[fmt])

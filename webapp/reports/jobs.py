@@ -17,6 +17,8 @@ from sqlalchemy import delete, select
 
 from webapp.extensions import db
 from webapp.jobs.core import JobContext, PermanentError, handler
+from webapp.models import Job, JobFile, utcnow
+from webapp.reports import ReportError, build_report
 
 #: How long a generated report is kept for download.
 KEEP_FILES = timedelta(days=7)
@@ -30,7 +32,6 @@ def _result(stored) -> dict:
 
 def purge_old_report_files(now) -> int:
     """Delete the files of ``report`` jobs stored before ``now - KEEP_FILES``; how many were deleted."""
-    from webapp.models import Job, JobFile
 
     old_jobs = select(Job.id).where(Job.kind == KIND)
     deleted = db.session.execute(
@@ -43,8 +44,6 @@ def purge_old_report_files(now) -> int:
 @handler(KIND, max_retries=2, min_backoff_ms=5000)
 def build_report_file(ctx: JobContext, payload: dict, sealed: dict | None) -> dict:
     """Build the report of ``payload`` with :func:`webapp.reports.build_report` and store the bytes."""
-    from webapp.models import JobFile, utcnow
-    from webapp.reports import ReportError, build_report
 
     existing = db.session.scalar(select(JobFile).where(JobFile.job_id == ctx.job_id))
     if existing is not None:  # an earlier run of this job stored it

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from flask import g, has_app_context
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
+from sqlalchemy import select
 
+from surveys.definitions import criterion_items
+from surveys.stored import definition_of
+from webapp.extensions import db
 from webapp.i18n import percent
+from webapp.models import Instrument
 from webapp.periods import VIETNAM, Period
 
 #: Aspects in the order the questionnaires ask them.
@@ -51,13 +57,6 @@ def status_word(status: str) -> str:
 def _criteria() -> dict[str, object]:
     """``criterion code → its question`` (a ``LocalizedText``), in the order the newest
     questionnaires ask them; kept for the request (the instrument versions never change)."""
-    from flask import g, has_app_context
-    from sqlalchemy import select
-
-    from surveys.definitions import criterion_items
-    from surveys.stored import definition_of
-    from webapp.extensions import db
-    from webapp.models import Instrument
 
     if has_app_context() and "criteria" in g:
         return g.criteria

@@ -18,6 +18,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from surveys import devices as device_store
+from surveys.definitions import latest_instruments
 from surveys.devices import NewDevice
 from webapp.audit import record_event
 from webapp.extensions import db
@@ -38,7 +39,6 @@ def _approves(actor: User | None) -> bool:
 
 
 def kiosk_sector() -> str:
-    from surveys.definitions import latest_instruments
 
     return latest_instruments()[KIOSK_INSTRUMENT].sector
 

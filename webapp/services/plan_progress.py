@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from flask_babel import gettext as _
 
+from public.downloads import plan_targets
 from webapp.audit import record_event
 from webapp.extensions import db
 from webapp.models import PlanProgressValue
@@ -57,7 +58,6 @@ class PlanValueError(ServiceError):
 
 def plans() -> list[dict]:
     """The plans of ``public/plan_targets.yaml`` (2011–2020, then 2021–2030)."""
-    from public.downloads import plan_targets
 
     return plan_targets()["plans"]
 

@@ -26,6 +26,7 @@ from flask_babel import gettext as _
 from sqlalchemy import exists, select
 
 from surveys import definitions
+from surveys.pii import mask_text
 from surveys.stored import definition_of
 from surveys.tokens import TokenState, check_token
 from webapp.audit import record_event
@@ -145,7 +146,6 @@ def withdrawal_needed(response: Response) -> bool:
 
 def _clean_reason(reason: str) -> str:
     """The reason as kept in the audit trail: personal data masked, spaces collapsed, cut to length."""
-    from surveys.pii import mask_text
 
     cleaned = " ".join((reason or "").split())
     if not cleaned:

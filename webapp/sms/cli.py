@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from webapp.sms.service import purge
+
 sms_cli = AppGroup("sms", help="The two-way SMS survey.")
 
 
@@ -12,7 +14,6 @@ sms_cli = AppGroup("sms", help="The two-way SMS survey.")
 def purge_command() -> None:
     """Store ratings left waiting for their second answer, end unanswered questions, and delete conversations
     (with their phone digests) and processed message ids older than 30 days. Run it daily (cron)."""
-    from webapp.sms.service import purge
 
     counts = purge()
     click.echo(

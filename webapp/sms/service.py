@@ -43,6 +43,7 @@ from surveys.registry_cache import registry_view
 from surveys.stored import definition_of
 from surveys.submission import Submission, SubmissionRejected, store_prepared, validate_submission
 from webapp import jobs
+from webapp.delivery import request_delivery
 from webapp.delivery.contacts import contact_digest, keyed, normalise_phone, record_optout
 from webapp.delivery.senders import Message, PermanentSendError, TransientSendError, sender_for
 from webapp.extensions import db, limiter
@@ -214,7 +215,6 @@ def start_for_dossier(
     (opted out, capped, gateway not configured) or the dossier has been answered already.
 
     Writes in the caller's transaction (the caller commits; the SMS goes after that commit)."""
-    from webapp.delivery import request_delivery
 
     now = now or utcnow()
     if not available():
