@@ -18,9 +18,12 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from public import readers
+from public.openapi import openapi_document
 from webapp.access import PUBLIC, declare_access
 from webapp.extensions import db
-from webapp.models import UNIT_KINDS, AuditEvent, Unit, UnitSuccession
+from webapp.models import UNIT_KINDS, AuditEvent, Indicator, Unit, UnitSuccession
+from webapp.models.publishing import DOMAIN_TYPES
+from webapp.periods import Period
 
 api = declare_access(Blueprint("api", __name__, url_prefix="/api/v1"), PUBLIC)
 
@@ -186,8 +189,6 @@ def unit_detail(code: str):
 @api.get("/openapi.json")
 def openapi():
     """The OpenAPI 3.1 description of this API."""
-    from public.openapi import openapi_document
-
     return jsonify(openapi_document())
 
 
@@ -226,8 +227,6 @@ def indicator_summary(indicator) -> dict:
 @api.get("/indicators")
 def indicators():
     """The indicators with the method each follows and their targets (milestones by year, with sources)."""
-    from webapp.models import Indicator
-
     rows = db.session.scalars(select(Indicator).order_by(Indicator.code).options(selectinload(Indicator.targets))).all()
     g.last_modified = registry_changed_at()
     return jsonify(indicators=[indicator_summary(i) for i in rows])
@@ -237,9 +236,6 @@ def indicators():
 def estimates():
     """Published estimates of a period (latest revision): ``indicator``, ``period``, ``unit``, ``domain_type``.
     Without ``period``: the period published most recently (:func:`public.readers.last_published`)."""
-    from webapp.models.publishing import DOMAIN_TYPES
-    from webapp.periods import Period
-
     period = request.args.get("period")
     if period is not None:
         try:

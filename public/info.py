@@ -9,9 +9,16 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from public import downloads, microdata_files
+from analysis.intervals import DEFAULT_CI_METHOD
+from analysis.status import MIN_N_PUBLISH, MIN_N_SHOW
+from public import downloads, microdata_files, readers
+from public.summaries import fetch_headlines
 from webapp.access import PUBLIC, declare_access
 from webapp.extensions import db
+from webapp.models import Indicator
+from webapp.models.feedback import PlanProgressValue
+from webapp.models.inputs import PopulationMargin
+from webapp.publishing.compute import METHODOLOGY_VERSION
 
 public_info = declare_access(Blueprint("public_info", __name__, template_folder="templates"), PUBLIC)
 
@@ -46,8 +53,6 @@ def progress_status(value: float, target: float, comparison: str, as_of_year: in
 
 def latest_progress_values() -> dict:
     """The latest entered value of each plan target (by ``as_of``, then by entry time)."""
-    from webapp.models.feedback import PlanProgressValue
-
     latest: dict = {}
     for value in db.session.scalars(
         select(PlanProgressValue).order_by(PlanProgressValue.as_of, PlanProgressValue.entered_at, PlanProgressValue.id)
@@ -74,9 +79,6 @@ def plan_groups(plan: dict) -> list[tuple[str, str | dict, list[dict]]]:
 @public_info.get("/plan")
 def plan():
     """Both reform plans (2011–2020 and 2021–2030) with every target; survey-based ones with the latest figure."""
-    from public.summaries import fetch_headlines
-    from webapp.models import Indicator
-
     headlines = {h.indicator.code: h for h in fetch_headlines()}
     indicators = {i.code: i for i in db.session.scalars(select(Indicator).options(selectinload(Indicator.targets)))}
     plans = [{**plan, "groups": plan_groups(plan)} for plan in downloads.plan_targets()["plans"]]
@@ -99,9 +101,6 @@ MODE_ORDER = ("self", "read_aloud", "assisted", "sms")
 def mode_and_language_tables() -> dict | None:
     """The latest published quarter's rates by mode and by language of :data:`MODE_INDICATORS`:
     ``{"period": label, "indicators": [(indicator, mode rows, language rows)]}``, or None before any."""
-    from public import readers
-    from webapp.models import Indicator
-
     latest = readers.latest_snapshot("Q")
     if latest is None:
         return None
@@ -120,8 +119,6 @@ def mode_and_language_tables() -> dict | None:
 def census_ethnic_mix() -> list[tuple[str, float]]:
     """The census's ethnic groups and their shares of the province's population (province-wide: the
     loaded margins have no commune-level mix)."""
-    from webapp.models.inputs import PopulationMargin
-
     rows = db.session.execute(
         select(PopulationMargin.category, PopulationMargin.total).where(PopulationMargin.variable == "ethnicity_group")
     ).all()
@@ -132,10 +129,6 @@ def census_ethnic_mix() -> list[tuple[str, float]]:
 @public_info.get("/methodology")
 def methodology():
     """The method in plain words and in formulas, and the log of revised publications."""
-    from analysis.intervals import DEFAULT_CI_METHOD
-    from analysis.status import MIN_N_PUBLISH, MIN_N_SHOW
-    from webapp.publishing.compute import METHODOLOGY_VERSION
-
     return render_template(
         "info/methodology.html",
         modes=mode_and_language_tables(),

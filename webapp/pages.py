@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, render_template
 from sqlalchemy import select, text
 
+from public import charts, readers
 from public.cache import cached_page
+from public.summaries import fetch_headlines
 from webapp.access import PUBLIC, declare_access
 from webapp.extensions import db
 from webapp.models import Unit
@@ -15,8 +17,6 @@ pages = declare_access(Blueprint("pages", __name__), PUBLIC)
 
 def home_trends(headlines) -> dict:
     """Each indicator's province rate for every published period (quarters; years for coverage)."""
-    from public import readers
-
     snapshots = {kind: readers.latest_snapshots(kind) for kind in ("Q", "Y")}
     return {
         h.indicator.code: readers.trend(snapshots["Y" if h.indicator.kind == "coverage" else "Q"], h.indicator.code)
@@ -26,8 +26,6 @@ def home_trends(headlines) -> dict:
 
 def sparkline(rows, *, ident: str, target, title: str, desc: str):
     """The home page's small trend chart of one indicator (``public.charts.sparkline_svg``)."""
-    from public import charts
-
     points = [charts.TrendPoint(r.period, r.estimate.estimate if r.estimate else None) for r in rows]
     return charts.sparkline_svg(points, charts.ChartText(title, desc, "", ""), ident=ident, target=target)
 
@@ -35,8 +33,6 @@ def sparkline(rows, *, ident: str, target, title: str, desc: str):
 @pages.get("/")
 @cached_page()
 def home():
-    from public.summaries import fetch_headlines
-
     unit_count = db.session.scalar(select(db.func.count(Unit.id)))
     everything = fetch_headlines()
     # The figures the province is judged by come first; the figures comparable with the official

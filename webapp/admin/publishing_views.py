@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from public import readers
+from webapp import jobs
 from webapp.access import editor_required
 from webapp.admin import admin
 from webapp.admin.common import arg_page, page_of
@@ -24,6 +25,7 @@ from webapp.admin.forms import PublishForm
 from webapp.extensions import db
 from webapp.models import Indicator, PublishedEstimate, PublishedSnapshot, Response, utcnow
 from webapp.periods import VIETNAM, Period
+from webapp.publishing.publish import ended_periods, has_valid_responses
 
 #: Most changed estimates listed on the diff page (the counts always cover all of them).
 DIFF_ROWS = 1000
@@ -45,8 +47,6 @@ def _ended(period: Period) -> bool:
 
 def listed_periods() -> list[Period]:
     """Every ended quarter, half-year and year from the first year with responses, newest first."""
-    from webapp.publishing.publish import ended_periods
-
     first = db.session.scalar(select(func.min(Response.period)))
     published = db.session.scalar(select(func.min(PublishedSnapshot.period)))
     years = [int(label[:4]) for label in (first, published) if label]
@@ -101,8 +101,6 @@ def period_detail(label: str):
 @admin.post("/publishing/<label>")
 @editor_required
 def period_publish(label: str):
-    from webapp.publishing.publish import has_valid_responses
-
     period = _period_or_404(label)
     form = PublishForm()
     if not form.validate_on_submit():
@@ -125,8 +123,6 @@ def period_publish(label: str):
         return _render_period(
             period, form, (str(_l("%(period)s has no responses to publish.", period=period.label)),), 409
         )
-    from webapp import jobs
-
     revision_before = existing.revision if existing is not None else 0
     request_hash = hashlib.sha256(json.dumps([period.label, revision_before, reason]).encode()).hexdigest()[:24]
     job = jobs.enqueue(

@@ -151,7 +151,7 @@ class Report:
 
 
 def _domain_type_exists(period: Period, domain_type: str) -> bool:
-    from webapp.publishing.compute import LAST_DAY_OF_DISTRICTS
+    from webapp.publishing.compute import LAST_DAY_OF_DISTRICTS  # cycle: compute imports this module
 
     if domain_type == "district":
         return period.end <= LAST_DAY_OF_DISTRICTS
@@ -240,7 +240,7 @@ class _Universe:
                 self.containing[var].append(i)
 
     def infos(self, period: Period) -> dict:
-        from webapp.publishing.compute import _unit_infos
+        from webapp.publishing.compute import _unit_infos  # cycle: compute imports this module
 
         if period.label not in self._unit_infos:
             self._unit_infos[period.label] = {u.code: u for u in _unit_infos(period).values()}
@@ -781,6 +781,7 @@ def audit_tables(period: Period) -> list[Finding]:
 
 def audit_microdata(period: Period, workdir: Path | None = None) -> list[Finding]:
     """Attacks on the public microdata of ``period``: labels of unpublished domains, rare combinations."""
+    # cycle: both import webapp.publishing.compute, which imports this module
     from public.microdata_files import satisfaction_indicators
     from webapp.publishing.microdata import export_microdata
 
@@ -814,6 +815,7 @@ def _microdata_findings(period: Period, metric: str, rows: list[dict], rates: se
     """Labels of domains without a published rate, and groups of fewer than
     :data:`~webapp.publishing.microdata.MIN_COMBINATION` rows on a quasi-identifier, in the public
     file (one row per response and domain type: ``domain_type``, ``domain``)."""
+    # cycle: microdata imports webapp.publishing.compute, which imports this module
     from webapp.publishing.microdata import MIN_COMBINATION, QUASI_IDENTIFIERS
 
     labels = [(row["domain_type"], row["domain"]) for row in rows if row["domain"]]

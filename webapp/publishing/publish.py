@@ -218,8 +218,6 @@ def publish_ended_periods(now: datetime | None = None, progress=None) -> Publish
     A period without valid responses is skipped with a note; a period that fails is rolled
     back, logged and listed, and the run goes on: one bad quarter never holds back the rest.
     """
-    from webapp.publishing.compute import period_inputs
-
     inputs = period_inputs()
     run = PublishRun([], [], [])
     periods = [p for p in ended_periods(Period(2012, "Y", 1), now) if current_snapshot(p.label) is None]
