@@ -62,6 +62,7 @@ def _check(values):
         model = _fit(case)
         assert model.status == "ok"
         assert model.intercept == pytest.approx(values[case, "(Intercept)"]["coefficient"], rel=1e-9)
+        assert model.drivers and [d.name for d in model.drivers] == list(CASES[case][0])
         for driver in model.drivers:
             expected = values.get((case, driver.name))
             if expected is None:  # R: an aliased (NA) coefficient, left out of its table
@@ -117,6 +118,7 @@ def test_no_variation_in_outcome_reports_nothing():
     a = np.array([[1, 0], [0, 1], [1, 1], [0, 0]], dtype=float)
     model = fit_drivers(np.ones(4), a)
     assert model.status == "no_variation"
+    assert len(model.drivers) == 2
     assert all(d.coefficient is None for d in model.drivers)
 
 
@@ -126,6 +128,7 @@ def test_non_convergence_is_flagged(monkeypatch):
     monkeypatch.setattr(drivers, "MAX_ITER", 1)
     model = _fit("cells")
     assert model.status == "not_converged" and not model.converged
+    assert len(model.drivers) == 4, "a1 to a4"
     assert all(d.coefficient is None for d in model.drivers)
 
 

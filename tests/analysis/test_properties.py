@@ -33,7 +33,8 @@ def samples(draw, min_size=4, max_size=60):
 
 
 def rows_equal(left, right, rtol=1e-12, atol=1e-15):
-    for a, b in zip(left.rows(), right.rows(), strict=False):
+    assert left.rows(), "no rows to compare"
+    for a, b in zip(left.rows(), right.rows(), strict=True):
         assert a.domain == b.domain
         assert a.n == b.n
         assert a.design_df == b.design_df
@@ -56,7 +57,8 @@ def test_scaling_weights_changes_neither_estimate_nor_interval(sample, factor, m
     y, weights, strata, domains = sample
     base = analysis.estimate_proportion(y, weights, strata, domains=domains, ci_method=method)
     scaled = analysis.estimate_proportion(y, weights * factor, strata, domains=domains, ci_method=method)
-    for a, b in zip(base.rows(), scaled.rows(), strict=False):
+    assert base.rows(), "no rows to compare"
+    for a, b in zip(base.rows(), scaled.rows(), strict=True):
         assert math.isclose(a.estimate, b.estimate, rel_tol=1e-12, abs_tol=1e-15)
         # abs_tol: a variance that is zero but for rounding (every stratum homogeneous) is noise.
         assert math.isclose(a.var, b.var, rel_tol=1e-9, abs_tol=1e-15)
@@ -156,6 +158,7 @@ def test_domains_are_consistent_with_the_whole(sample):
     assert sum(row.n for row in result.domains) == result.overall.n
     total = sum(row.estimate * row.sum_w for row in result.domains)
     assert math.isclose(total / result.overall.sum_w, result.overall.estimate, rel_tol=1e-12, abs_tol=1e-15)
+    assert len(result.rows()) > len(result.domains), "the whole and each domain"
     for row in result.rows():
         assert 0.0 <= row.ci_low <= row.estimate <= row.ci_high <= 1.0 or row.ci_method == "mean"
         assert row.var >= 0

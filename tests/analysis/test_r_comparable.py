@@ -137,6 +137,7 @@ def test_every_criterion_is_published_over_the_respondents_asked_it(demo):
 
     instrument = definitions.load_instrument(REPO / "surveys" / "instruments" / "admin-procedure.v2.yaml")
     criteria = [item.code for item in definitions.criterion_items(instrument)]
+    assert len(criteria) == 23
     counts = _criterion_counts(demo)
     aspects = {
         row.metric: row for row in _published(demo, "sat-agencies/aspect:%", like=True) if row.domain_type == "province"
@@ -193,5 +194,7 @@ def test_indicator_page_lists_the_criteria_with_their_questions(demo):
     assert "Satisfaction by aspect, 2026-Q3" in page
     assert "Satisfaction with each detailed criterion, 2026-Q3" in page
     instrument = definitions.load_instrument(REPO / "surveys" / "instruments" / "admin-procedure.v2.yaml")
-    for item in definitions.criterion_items(instrument):
+    criteria = definitions.criterion_items(instrument)
+    assert len(criteria) == 23
+    for item in criteria:
         assert item.text.en in page

@@ -75,6 +75,7 @@ def test_sums_path_equals_the_per_response_linearisation():
     R, v = per_response(strata, domain, x, y, w, None)
     assert overall.estimate == pytest.approx(R, rel=1e-12)
     assert overall.se == pytest.approx(np.sqrt(v), rel=1e-10)
+    assert len(rows) == 3, "domains a, b and c"
     for row in rows:
         R, v = per_response(strata, domain, x, y, w, row.domain)
         assert row.estimate == pytest.approx(R, rel=1e-12)

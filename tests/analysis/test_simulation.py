@@ -57,7 +57,9 @@ def test_r_beta_undercovers_near_97_5_percent(results):
 
 
 def test_every_method_gives_an_interval_in_every_replicate(results):
+    assert len(results) == 2, "near 85% and near 97.5%"
     for _, _, table in results.values():
+        assert len(table) == 8, "every interval method"
         for method, (cover, width, below, above) in table.items():
             assert 0 < width < 1, method
             assert abs(cover + below + above - 1) < 1e-12, method

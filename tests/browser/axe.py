@@ -86,6 +86,7 @@ def assert_no_axe_violations(page, context_label: str, *, context: Any = None) -
 def assert_pages_accessible(page, paths: list[str], languages=("vi", "en")) -> None:
     """Open every path in every language: 200, the right ``lang``, one ``h1`` and no axe violation."""
     assert paths, "no page to check"
+    assert languages, "no language to check"
     for lang in languages:
         for path in paths:
             separator = "&" if "?" in path else "?"

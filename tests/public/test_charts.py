@@ -93,7 +93,9 @@ def test_trend_of_a_single_point_draws_a_point_and_a_band():
 def test_values_outside_0_to_100_percent_are_clamped_into_the_plot():
     wild = [TrendPoint("a", 1.4, 1.2, 1.6), TrendPoint("b", -0.3, -0.5, 0.1), TrendPoint("c", math.nan)]
     root = parse(trend_svg(wild, TEXT, ident="t5", target=1.5))
-    for value in y_values(root):
+    values = y_values(root)
+    assert values
+    for value in values:
         assert TOP - 0.01 <= value <= HEIGHT - BOTTOM + 0.01, value
     assert clamp(1.7) == 1.0 and clamp(-2) == 0.0 and clamp(None) is None and clamp(math.nan) is None
 
@@ -109,7 +111,9 @@ def test_funnel_has_limits_reference_and_shapes_for_units_outside():
     assert len(by_class(root, "limit")) == 4
     assert len(by_class(root, "point-below")) == 1 and len(by_class(root, "point-above")) == 1
     assert len(by_class(root, "point")) == 3
-    for value in y_values(root):
+    values = y_values(root)
+    assert values
+    for value in values:
         assert TOP - 0.01 <= value <= HEIGHT - BOTTOM + 0.01
 
 

@@ -75,7 +75,10 @@ def test_plan_page_lists_every_target_with_its_deadline(web, lang):
 
     soup = check_page(web.get(f"/plan?lang={lang}"), lang=lang)
     text = " ".join(soup.get_text().split())
-    for plan in plan_targets()["plans"]:
+    plans = plan_targets()["plans"]
+    assert [len(plan["targets"]) for plan in plans] == [19, 4]
+    for plan in plans:
+        assert plan["targets"]
         for target in plan["targets"]:
             assert " ".join(target["text"][lang].split()) in text
     for section in ("1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "2.7"):

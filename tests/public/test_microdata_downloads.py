@@ -55,6 +55,7 @@ def test_the_served_file_reproduces_the_published_estimates(web, indicator):
         if row["domain"]:
             by_unit[row["domain"]].append(row)
     published_units = {e["domain"]: e for e in api if e["domain_type"] == "unit" and e["estimate"] is not None}
+    assert by_unit, "no unit is labelled"
     assert set(by_unit) <= set(published_units), "only units whose rate is published are labelled"
     for code, unit_rows in by_unit.items():
         e = published_units[code]

@@ -74,6 +74,7 @@ def test_finding_10_r_reproduces_every_published_number_of_every_indicator(
     )
     assert run.returncode == 0, run.stderr
     r_rows = {(row["domain_type"], row["domain"]): row for row in csv.DictReader(run.stdout.splitlines())}
+    assert r_rows, "R printed no estimate"
     compared = 0
     for row in _published(small_demo, period, indicator):
         if row.domain_type in NOT_IN_MICRODATA:
@@ -108,6 +109,7 @@ def test_finding_02_public_file_labels_only_published_rates_and_no_rare_combinat
         for r in rows
         if r["domain"] and r["domain_type"] in QUASI
     )
+    assert combinations, "no labelled quasi-identifier"
     assert all(count >= 5 for count in combinations.values())
     # Each block is the whole design once: the same number of rows and the same weight total.
     blocks = defaultdict(list)
@@ -163,7 +165,7 @@ def test_restricted_file_needs_a_purpose_and_is_audited(small_demo, app, tmp_pat
         "Dr. Lò Văn A, Hanoi Medical University, agreement 12/2026",
     )
     rows = list(csv.DictReader(path.open(encoding="utf-8")))
-    assert {"response_id", "quarter", "cell_total", "unit", "service", "channel"} <= set(rows[0])
+    assert rows and {"response_id", "quarter", "cell_total", "unit", "service", "channel"} <= set(rows[0])
     assert all(r["unit"] for r in rows), "the restricted file labels every unit"
     with app.app_context():
         event = small_demo.session.scalars(

@@ -247,6 +247,7 @@ def test_bursts_are_flagged_not_deleted(client, db, make_device, kiosk_body):
     assert statuses[:BURST_LIMIT] == ["valid"] * BURST_LIMIT
     assert set(statuses[BURST_LIMIT:]) == {"flagged"}
     flagged = db.session.scalars(select(Response).where(Response.status == "flagged")).all()
+    assert len(flagged) == 2
     assert all(r.quality_flags == ["burst"] for r in flagged)
 
 

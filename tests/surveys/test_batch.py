@@ -228,6 +228,7 @@ def test_the_same_batch_sent_twice_at_once_stores_each_rating_once(app, db, make
         thread.join(timeout=120)
     assert [status for status, _ in answers] == [200, 200], answers
     first, second = (json["results"] for _, json in answers)
+    assert len(first) == 60
     for a, b in zip(first, second, strict=True):
         assert sorted((a["status"], b["status"])) == [200, 201], (a, b)
         assert a["id"] == b["id"]

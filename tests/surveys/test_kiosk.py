@@ -47,7 +47,9 @@ def test_a_valid_key_shows_five_labelled_faces_and_the_services_of_its_unit(clie
         assert int(body[timing]) > 0
     # No inline script or style: a strict CSP must be possible.
     assert not soup.find_all(style=True) and not soup.find_all("style")
-    for script in soup.find_all("script"):
+    scripts = soup.find_all("script")
+    assert scripts
+    for script in scripts:
         assert script.get("src") or script.get("type") == "application/json", script
     texts = json.loads(soup.find("script", id="kiosk-text").string)
     assert {"online", "offline", "queued", "rejected", "inactive", "idle"} <= set(texts)
@@ -240,6 +242,7 @@ def test_the_service_worker_is_served_for_the_kiosk_scope(client, db):
     settings = json.loads(re.match(r"const KIOSK = (\{.*\});\n", source).group(1))
     assert settings["scope"] == "/kiosk/" and settings["cache"].startswith("kiosk-")
     # Every asset the worker stores is really there.
+    assert settings["assets"]
     for asset in settings["assets"]:
         assert client.get(asset).status_code == 200, asset
 

@@ -42,6 +42,7 @@ def answers_for(instrument, asked, value: int = 4) -> dict:
 
 def test_the_v2_admin_survey_samples_two_detail_items_per_aspect(admin):
     assert admin.version == 2
+    assert len(admin.aspects) == 5
     for aspect in admin.aspects:
         assert aspect.sample == 2
         assert aspect.overall_item is not None and aspect.overall_item.required
@@ -52,6 +53,7 @@ def test_draw_keeps_the_core_and_k_detail_items_per_sampled_section(admin):
     asked = draw_asked_items(admin, random.Random(7))
     assert asked is not None
     assert core_codes(admin) <= asked
+    assert len(admin.aspects) == 5
     for aspect in admin.aspects:
         drawn = [item.code for item in sampled_items(aspect) if item.code in asked]
         assert len(drawn) == aspect.sample
@@ -61,8 +63,10 @@ def test_draw_keeps_the_core_and_k_detail_items_per_sampled_section(admin):
 def test_every_detail_item_gets_drawn_about_equally_often(admin):
     rng = random.Random(2026)
     counts = Counter(code for _ in range(3000) for code in draw_asked_items(admin, rng))
+    assert len(admin.aspects) == 5
     for aspect in admin.aspects:
         items = sampled_items(aspect)
+        assert items and len(items) > aspect.sample, aspect.code
         expected = 3000 * aspect.sample / len(items)
         for item in items:
             assert abs(counts[item.code] - expected) < 0.15 * expected, item.code
@@ -99,7 +103,7 @@ def test_sample_round_trips_through_the_snapshot(admin):
     data = snapshot(admin)
     assert [section.get("sample") for section in data["sections"] if section["aspect"]] == [2] * 5
     v1 = snapshot(load_instruments()[("admin-procedure", 1)])
-    assert all("sample" not in section for section in v1["sections"]), "v1's hash must not change"
+    assert v1["sections"] and all("sample" not in section for section in v1["sections"]), "v1's hash must not change"
 
 
 def _write(tmp_path, data) -> str:
@@ -270,15 +274,20 @@ def test_each_rated_criterion_gets_its_own_score_row(admin):
     assert set(rows) == {f"item:{code}" for code in drawn if code != drawn[2]}
     assert rows[f"item:{drawn[0]}"] == 1 and rows[f"item:{drawn[1]}"] == 0
     # The aspects' overall questions are asked of everyone and are not criteria.
-    assert not any(metric.removeprefix("item:").endswith("_overall") for metric in rows)
+    assert rows and not any(metric.removeprefix("item:").endswith("_overall") for metric in rows)
 
 
 def test_unsampled_instruments_have_no_criteria():
     from surveys.definitions import criterion_items
 
-    for key, instrument in load_instruments().items():
-        if not any(section.sample for section in instrument.sections):
-            assert criterion_items(instrument) == (), key
+    unsampled = {
+        key: instrument
+        for key, instrument in load_instruments().items()
+        if not any(section.sample for section in instrument.sections)
+    }
+    assert ("admin-procedure", 1) in unsampled
+    for key, instrument in unsampled.items():
+        assert criterion_items(instrument) == (), key
 
 
 def test_migration_0014_scores_the_criteria_of_responses_stored_before(tmp_path, admin):

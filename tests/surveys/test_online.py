@@ -99,6 +99,7 @@ def answer_pages(client, pages, start: str | None = None):
     """Answer ``pages`` in order from ``start`` (the questions each page asks); returns the last response."""
     url = start or survey_url()
     response = None
+    assert pages, "no page to answer"
     for number, answers in enumerate(pages, start=1):
         soup = check_page(client.get(url))
         response = post_form(client, soup, asked_on(soup, answers))
@@ -182,7 +183,7 @@ def test_first_page_has_intro_privacy_progress_and_labelled_questions(client, re
     assert soup.find("label", {"for": "website"}).get_text(strip=True) == "Leave this empty"
     # Scripts only from files (the listen buttons' progressive enhancement), never inline (CSP).
     scripts = soup.find_all("script")
-    assert all(script.get("src") and not script.string for script in scripts), "no inline script (CSP)"
+    assert scripts and all(script.get("src") and not script.string for script in scripts), "no inline script (CSP)"
     assert not soup.find(style=True) and not soup.find("style"), "no inline style (CSP)"
 
 
@@ -341,7 +342,9 @@ def test_back_link_keeps_the_answers(client, registry):
     back = soup.find("a", class_="back-link")["href"]
     assert back == survey_url(2)
     soup = check_page(client.get(back))
-    for code, value in asked_on(soup, PAGES[1]).items():
+    asked = asked_on(soup, PAGES[1])
+    assert asked
+    for code, value in asked.items():
         assert soup.find("input", {"name": code, "value": value}).has_attr("checked"), code
     soup = check_page(client.get(soup.find("a", class_="back-link")["href"]))
     assert soup.find("input", {"name": "respondent_type", "value": "business"}).has_attr("checked")

@@ -378,7 +378,8 @@ def test_demo_plants_one_plan_in_each_state(db, registry):
     }
     done = next(p for p in made if p.status == "done")
     assert done.outcome and done.baseline_period == "2026-Q1" and done.done_on <= now.date()
-    assert all(u.created_at <= now for p in made for u in p.updates)
+    updates = [u for p in made for u in p.updates]
+    assert updates and all(u.created_at <= now for u in updates)
     assert {p.baseline_period for p in made} == {"2026-Q1", "2026-Q2", "2026-Q3"}
     # Audited like any plan, and planting again adds nothing.
     assert len(_events(db, "action_plan.create")) == 3

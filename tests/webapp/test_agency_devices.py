@@ -84,7 +84,7 @@ def test_issue_a_sheet_of_receipt_codes_and_revoke_one(db, make_user, sign_in, c
     slips = soup.select("li.receipt-slip")
     assert len(slips) == 2
     codes = [s.select_one(".receipt-slip__code").get_text() for s in slips]
-    assert all(len(code) == 19 and code.count("-") == 3 for code in codes)
+    assert len(codes) == 2 and all(len(code) == 19 and code.count("-") == 3 for code in codes)
     assert all(s.select_one("svg") for s in slips)
     assert "H57-261128" not in soup.get_text()  # the case number is not printed nor stored
     tokens = db.session.scalars(select(ReceiptToken)).all()

@@ -115,7 +115,9 @@ def test_one_email_one_sms_one_zalo_message_each_with_the_link(db, providers, ma
     assert zalo.body["phone"] == "84" + PHONE_DIGITS and zalo.body["template_id"] == "424242"
     assert zalo.body["template_data"]["link"] == url and zalo.body["template_data"]["code"] == code
     assert zalo.body["tracking_id"].startswith("delivery-")
-    for delivery in db.session.scalars(select(Delivery)):
+    deliveries = db.session.scalars(select(Delivery)).all()
+    assert len(deliveries) == 3, "one email, one SMS, one Zalo message"
+    for delivery in deliveries:
         assert delivery.attempts == 1 and delivery.sent_at is not None and delivery.provider_ref
 
 

@@ -181,6 +181,7 @@ def test_every_unit_name_fits_one_gsm_sms_with_both_links(app, base):
     optout = f"{base}/optout/0123456789abcdefghjk"
     with app.app_context():
         texts = {name: sms_text(name, survey_url, CODE, optout) for name in names}
+    assert len(texts) > 300, "every unit's name"
     for name, text in texts.items():
         assert len(text) <= SMS_MAX, (name, len(text), text)
         assert is_gsm(text), text

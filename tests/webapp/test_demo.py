@@ -53,7 +53,7 @@ def test_reporting_follows_the_tree_valid_in_each_quarter(seeded):
     after_units = db.session.scalars(
         select(Unit).join(Response, Response.unit_id == Unit.id).where(Response.period == "2026-Q3").distinct()
     ).all()
-    assert "district" in before
+    assert "district" in before and after_units
     assert all(u.kind != "district" and (u.valid_to is None) for u in after_units)
 
 
@@ -69,7 +69,9 @@ def test_answers_are_valid_for_their_instrument_version(seeded):
         row.id: definitions.instrument_from_snapshot(row.snapshot) for row in db.session.scalars(select(Instrument))
     }
     residence = {u.code for u in db.session.scalars(select(Unit))}
-    for response in db.session.scalars(select(Response).where(Response.status == "valid").limit(400)):
+    responses = db.session.scalars(select(Response).where(Response.status == "valid").limit(400)).all()
+    assert len(responses) == 400
+    for response in responses:
         errors = definitions.validate_answers(
             instruments[response.instrument_id], response.answers, sources={"residence_units": residence}
         )

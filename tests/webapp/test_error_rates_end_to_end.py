@@ -213,6 +213,7 @@ def end_to_end(app):
         load_everything(DATA_DIR)
         seeded = _seed_one_true_rate(db, np.random.default_rng(E2E_SEED))
         runner = app.test_cli_runner()
+        assert len(E2E_QUARTERS) == 9
         for label in E2E_QUARTERS:
             result = runner.invoke(args=["publish", label])
             assert result.exit_code == 0, result.output

@@ -156,6 +156,7 @@ def test_plan_texts_mask_the_formats_the_issue_lists(db, published, make_user, s
     stored = _plans(db)[0]
     public = check_page(client.get(f"/units/{OURS}?lang=en")).get_text(" ")
     audit = [str(e.after) for e in _events(db, "action_plan.create") + _events(db, "action_plan.update")]
+    assert audit
     for leak in ("Mùa A Sáng", "5 6 7 8", "345/678", "345_678", "345\u200b678", "nguyenvana", "Lò Thị Xuân"):
         assert leak not in stored.said + stored.updates[0].note
         assert leak not in public

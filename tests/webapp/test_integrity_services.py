@@ -129,7 +129,8 @@ def test_finding_03_a_manager_cannot_add_20_kiosks_and_new_ones_wait_for_approva
     assert statuses.count(200) == allowed
     assert set(statuses[allowed:]) == {409}
     assert devices_count(db) == allowed
-    assert all(device.approved_at is None for device in db.session.scalars(select(Device)))
+    devices = db.session.scalars(select(Device)).all()
+    assert devices and all(device.approved_at is None for device in devices)
     pending = client.get(f"/kiosk/{keys[0]}?lang=en")
     assert pending.status_code == 404 and "waiting for approval" in pending.get_data(as_text=True)
     assert client.post("/api/v1/responses", json={}, headers={"X-Device-Key": keys[0]}).status_code == 403
@@ -287,6 +288,7 @@ def test_finding_03_revoking_used_codes_does_not_refill_the_allowance(app, db, r
                     source_address=f"198.51.100.{i}",
                 )
             )
+        assert len(issued) == 10
         for receipt in issued:
             db.session.refresh(receipt.row)
             with pytest.raises(ServiceError) as refused:

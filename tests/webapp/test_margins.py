@@ -10,6 +10,7 @@ from webapp.models import PopulationMargin
 def test_registry_load_brings_the_2019_census_margins(runner, db):
     assert runner.invoke(args=["registry", "load"]).exit_code == 0
     rows = db.session.scalars(select(PopulationMargin).where(PopulationMargin.dataset == "census-2019")).all()
+    assert rows
     totals = {}
     for row in rows:
         totals[row.variable] = totals.get(row.variable, 0) + row.total

@@ -256,7 +256,7 @@ def assert_stored_exactly_once(database_url: str, client_ids: list[str], outcome
     counts = stored_counts(database_url)
     assert counts.pop("missing scores") == 0, "a response was stored without its scores"
     assert set(counts) == set(client_ids)
-    assert all(count == 1 for count in counts.values())
+    assert counts and all(count == 1 for count in counts.values())
 
 
 def prepare_database(database_url: str, devices: int, migrate: bool = True) -> list[str]:

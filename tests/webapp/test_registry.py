@@ -76,6 +76,7 @@ def test_every_file_names_its_source():
     import yaml
 
     manifest = yaml.safe_load((DATA_DIR / "manifest.yaml").read_text(encoding="utf-8"))
+    assert manifest["files"]
     for entry in manifest["files"]:
         assert entry.get("source"), entry["file"]
 

@@ -101,6 +101,7 @@ def test_every_commune_of_2025_has_a_public_administration_service_centre(data):
     units = _units(data)
     communes = [u for u in data.units if u.kind in ("commune", "ward") and u.valid_from == REORGANISED]
     centres = [u for u in data.units if u.kind == "service_centre"]
+    assert len(centres) == 75, "67 communes and 8 wards"
     assert sorted(u.parent_code for u in centres) == sorted(u.code for u in communes)
     for centre in centres:
         commune = units[centre.parent_code]
@@ -121,6 +122,7 @@ def test_every_unit_lies_within_its_parent_or_its_parents_predecessors(data):
     def earliest(code: str) -> date:
         return min([units[code].valid_from, *(earliest(old) for old in predecessors.get(code, []))])
 
+    assert data.units
     for unit in data.units:
         if unit.parent_code:
             assert unit.valid_from >= earliest(unit.parent_code), unit.code
@@ -141,12 +143,14 @@ def test_groups_of_the_merged_departments_end_on_28_february_2025_with_a_success
 
 
 def test_national_field_codes_are_left_empty_unless_known(data):
+    assert data.services
     assert all(s.national_field_code is None or s.national_field_code.strip() for s in data.services)
 
 
 def test_every_offering_overlaps_the_validity_of_both_unit_and_service(data):
     units = _units(data)
     services = {s.code: s for s in data.services}
+    assert data.offerings
     for unit_code, service_code in data.offerings:
         unit, service = units[unit_code], services[service_code]
         assert unit.valid_from <= (service.valid_to or date.max), (unit_code, service_code)

@@ -313,6 +313,7 @@ def test_xlsx_sheets_numbers_and_formats(published):
             assert record["Thay đổi"].value == pytest.approx(row.extra["change"]["difference"], rel=1e-12)
     assert checked >= 1
     aspects = _records(book["Khía cạnh"])
+    assert aspects
     for record in aspects:
         row = current[f"{record['Mã chỉ số'].value}/{record['Mã khía cạnh'].value}"]
         assert record["Tỷ lệ"].value == (None if row.estimate is None else pytest.approx(row.estimate, rel=1e-12))
@@ -340,14 +341,15 @@ def test_xlsx_province_breakdowns_and_comments_in_english(published):
     # Breakdown tables are of the satisfaction indicators; shares and indices are in the indicators sheet.
     satisfaction = set(published.session.scalars(select(Indicator.code).where(Indicator.kind == "satisfaction")))
     published_sectors = [r for r in _snapshot_rows(published, PERIOD, "sector") if r.metric in satisfaction]
-    assert len(sectors) == len(published_sectors)
+    assert published_sectors and len(sectors) == len(published_sectors)
     for row in published_sectors:
         record = sectors[(row.metric, row.domain)]
         assert record["Ratings"].value == row.n
         assert record["Rate"].value == (None if row.estimate is None else pytest.approx(row.estimate, rel=1e-12))
     communes = _records(book["Communes and wards"])
     assert len(communes) == len([r for r in _snapshot_rows(published, PERIOD, "commune") if r.metric in MAIN])
-    assert all(r["Rate"].value is None for r in communes if r["Against the target"].value == "Not enough data")
+    thin = [r for r in communes if r["Against the target"].value == "Not enough data"]
+    assert thin and all(r["Rate"].value is None for r in thin)
     summary = {r[0].value: r[1].value for r in book["Comments summary"].iter_rows(min_row=2)}
     assert summary["Published"] == 2 and summary["Not published after review"] == 1
     assert summary["Total"] == summary["Waiting for review"] + 3
@@ -383,7 +385,8 @@ def test_a_report_without_a_published_previous_period_says_so(published):
     document = _docx(_build(None, "docx", period=PREVIOUS))
     text = "\n".join(p.text for p in document.paragraphs)
     assert "2026-Q1" in text
-    assert all(row.cells[5].text == "Không công bố" for row in document.tables[2].rows[1:])
+    rows = document.tables[2].rows[1:]
+    assert rows and all(row.cells[5].text == "Không công bố" for row in rows)
     assert len(document.inline_shapes) == 1
 
 

@@ -135,6 +135,7 @@ def test_reports_have_the_survey_links_section(db, unit_by_code, quarter):
     tables = [t for t in document.tables if t.rows and t.rows[0].cells[0].text == "Unit" and len(t.columns) == 6]
     assert len(tables) == 1
     body = [[c.text for c in row.cells] for row in tables[0].rows[1:]]
+    assert body
     commune = next(r for r in body if r[0] == "Mường Chiên commune")
     assert (commune[2], commune[3], commune[4]) == ("11", "–", "5")
     assert commune[5].endswith("(11)")

@@ -159,6 +159,7 @@ def test_scopes_follow_the_unit_tree(make_user, sign_in, scope, role):
     from webapp.models import Unit
 
     root, reached, hidden = TREE_SCOPES[scope]
+    assert reached and hidden
     user = make_user(role, root)
     http = sign_in(user)
     for code in reached:
