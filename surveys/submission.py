@@ -30,7 +30,7 @@ from surveys.registry_cache import InstrumentEntry, RegistryView, registry_view
 from surveys.scoring import score_answers
 from surveys.stored import definition_of
 from webapp.extensions import db
-from webapp.insights.themes import store_rule_themes
+from webapp.insights import themes as comment_themes
 from webapp.models import (
     CHANNELS,
     MODES,
@@ -508,7 +508,7 @@ def store_prepared(submission: Submission, prepared: dict[str, Any]) -> int | No
         return None
     if prepared["row"]["comment"]:
         # The themes of the comment, read from the masked text the row holds.
-        store_rule_themes(response_id, prepared["row"]["comment"])
+        comment_themes.store_rule_themes(response_id, prepared["row"]["comment"])
     if prepared["scores"]:
         db.session.execute(
             insert(ResponseScore.__table__),

@@ -42,8 +42,7 @@ from surveys import definitions
 from surveys.registry_cache import registry_view
 from surveys.stored import definition_of
 from surveys.submission import Submission, SubmissionRejected, store_prepared, validate_submission
-from webapp import jobs
-from webapp.delivery import request_delivery
+from webapp import delivery, jobs
 from webapp.delivery.contacts import contact_digest, keyed, normalise_phone, record_optout
 from webapp.delivery.senders import Message, PermanentSendError, TransientSendError, sender_for
 from webapp.extensions import db, limiter
@@ -226,7 +225,7 @@ def start_for_dossier(
     if existing is not None or token_row.used_at is not None:
         return existing
     unit = db.session.get(Unit, token_row.unit_id)
-    rows = request_delivery(
+    rows = delivery.request_delivery(
         token_row,
         survey_url=survey_url,
         code=code,
