@@ -11,16 +11,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from surveys import registry_cache
 from webapp.access import editor_required
 from webapp.admin.blueprint import admin
-from webapp.admin.common import changed_fields, snapshot
 from webapp.admin.forms import ConfirmForm, TargetForm
-from webapp.audit import record_event
 from webapp.extensions import db
 from webapp.models import Indicator, IndicatorTarget, Instrument, Response
-
-TARGET_FIELDS = ("year", "value", "comparison", "source_vi", "source_en")
+from webapp.services import ServiceError, describe
+from webapp.services import indicators as indicators_service
 
 
 @admin.get("/instruments")
@@ -41,20 +38,7 @@ def instrument_activate(instrument_id: int):
         abort(404)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    if not instrument.active:
-        siblings = db.session.scalars(select(Instrument).where(Instrument.code == instrument.code)).all()
-        before = [row.version for row in siblings if row.active]
-        for row in siblings:
-            row.active = row.id == instrument.id
-        record_event(
-            "instrument.activate",
-            object_type="instrument",
-            object_id=instrument.code,
-            before={"active_versions": before},
-            after={"active_versions": [instrument.version]},
-        )
-        db.session.commit()
-        registry_cache.clear()
+    if indicators_service.activate_instrument(instrument):
         flash(
             _l(
                 "Version %(version)s of %(code)s is now the one respondents get.",
@@ -87,34 +71,28 @@ def indicator_detail(code: str):
     )
 
 
+def _target_values(form: TargetForm) -> indicators_service.TargetValues:
+    return indicators_service.TargetValues(
+        year=int(form.year.data),
+        value=form.value.share,
+        comparison=form.comparison.data,
+        source_vi=(form.source_vi.data or "").strip() or None,
+        source_en=(form.source_en.data or "").strip() or None,
+    )
+
+
 @admin.post("/indicators/<code>/targets")
 @editor_required
 def target_add(code: str):
     indicator = _indicator(code)
     form = TargetForm()
     if form.validate_on_submit():
-        year = int(form.year.data)
-        if any(target.year == year for target in indicator.targets):
-            form.year.errors = [str(_l("This indicator already has a target for %(year)s: change that one", year=year))]
+        try:
+            target = indicators_service.add_target(indicator, _target_values(form))
+        except ServiceError as error:
+            form.year.errors = [describe(error)]
         else:
-            target = IndicatorTarget(
-                indicator=indicator,
-                year=year,
-                value=form.value.share,
-                comparison=form.comparison.data,
-                source_vi=form.source_vi.data.strip() or None,
-                source_en=form.source_en.data.strip() or None,
-            )
-            db.session.add(target)
-            db.session.flush()
-            record_event(
-                "indicator_target.create",
-                object_type="indicator_target",
-                object_id=target.id,
-                after={"indicator": indicator.code, **snapshot(target, TARGET_FIELDS)},
-            )
-            db.session.commit()
-            flash(_l("Target for %(year)s added.", year=year))
+            flash(_l("Target for %(year)s added.", year=target.year))
             return redirect(url_for("admin.indicator_detail", code=indicator.code))
     return render_template("admin/indicator.html", indicator=indicator, form=form), 400
 
@@ -136,34 +114,13 @@ def target_edit(target_id: int):
     )
     status = 200
     if form.validate_on_submit():
-        year = int(form.year.data)
-        clash = db.session.scalar(
-            select(IndicatorTarget).where(
-                IndicatorTarget.indicator_id == target.indicator_id,
-                IndicatorTarget.year == year,
-                IndicatorTarget.id != target.id,
-            )
-        )
-        if clash is not None:
-            form.year.errors = [str(_l("This indicator already has a target for %(year)s: change that one", year=year))]
-            status = 400
+        try:
+            changed = indicators_service.update_target(target, _target_values(form))
+        except ServiceError as error:
+            form.year.errors = [describe(error)]
+            status = error.status
         else:
-            before = snapshot(target, TARGET_FIELDS)
-            target.year, target.value, target.comparison = year, form.value.share, form.comparison.data
-            target.source_vi, target.source_en = (
-                form.source_vi.data.strip() or None,
-                form.source_en.data.strip() or None,
-            )
-            old, new = changed_fields(before, snapshot(target, TARGET_FIELDS))
-            if new:
-                record_event(
-                    "indicator_target.update",
-                    object_type="indicator_target",
-                    object_id=target.id,
-                    before={"indicator": target.indicator.code, **old},
-                    after={"indicator": target.indicator.code, **new},
-                )
-                db.session.commit()
+            if changed:
                 flash(_l("The target is saved."))
             return redirect(url_for("admin.indicator_detail", code=target.indicator.code))
     elif request.method == "POST":

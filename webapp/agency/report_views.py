@@ -19,16 +19,13 @@ from __future__ import annotations
 from flask import Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from public import readers
 from webapp.access import unit_or_404
 from webapp.agency.blueprint import agency
 from webapp.extensions import db
 from webapp.i18n import current_language
-from webapp.jobs import enqueue
-from webapp.jobs.core import reset_for_retry
-from webapp.models import Job, JobFile, Unit
+from webapp.models import Job, Unit
 from webapp.periods import Period
 from webapp.publishing.publish import current_snapshot
 from webapp.reports import FORMATS
@@ -100,22 +97,8 @@ def download_report(code: str):
         problems.append(_("Choose the language of the report."))
     if problems:
         return _render(unit, chosen=chosen, problems=problems, status=400)
-    job = enqueue(
-        report_jobs.KIND,
-        {"unit": unit.code, "period": period, "format": fmt, "language": language, "revision": snapshot.revision},
-        key=f"report:{unit.code}:{period}:{fmt}:{language}:r{snapshot.revision}",
-        unit_id=unit.id,
-        title=str(_l("Report %(unit)s %(period)s (%(format)s)", unit=unit.code, period=period, format=fmt)),
-    )
-    if job.state == "failed" or (job.state == "done" and _file_of(job) is None):
-        # Asking again tries again: after a failure, or when the file was deleted (kept 7 days).
-        reset_for_retry(job)
-    db.session.commit()
+    job = report_jobs.request_report(unit, period, fmt, language, snapshot.revision)
     return redirect(url_for("agency.report_job", code=unit.code, job_id=job.id))
-
-
-def _file_of(job: Job) -> JobFile | None:
-    return db.session.scalar(select(JobFile).where(JobFile.job_id == job.id))
 
 
 def _job_in_scope_or_404(code: str, job_id: int) -> tuple[Unit, Job]:
@@ -131,7 +114,7 @@ def _job_in_scope_or_404(code: str, job_id: int) -> tuple[Unit, Job]:
 def report_job(code: str, job_id: int):
     """The report's progress while it is made, then its download link, or why it could not be made."""
     unit, job = _job_in_scope_or_404(code, job_id)
-    stored = _file_of(job) if job.state == "done" else None
+    stored = report_jobs.report_file(job) if job.state == "done" else None
     return render_template(
         "agency/report_job.html",
         unit=unit,
@@ -146,7 +129,7 @@ def report_job(code: str, job_id: int):
 def report_job_file(code: str, job_id: int):
     """The finished report as an attachment (404 while it is not ready, or once it was deleted)."""
     _, job = _job_in_scope_or_404(code, job_id)
-    stored = _file_of(job) if job.state == "done" else None
+    stored = report_jobs.report_file(job) if job.state == "done" else None
     if stored is None:
         abort(404)
     response = Response(stored.content, mimetype=stored.mimetype)

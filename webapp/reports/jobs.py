@@ -13,12 +13,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 
+from webapp import reports  # build_report looked up when called (tests replace it)
 from webapp.extensions import db
-from webapp.jobs.core import JobContext, PermanentError, handler
-from webapp.models import Job, JobFile, utcnow
-from webapp.reports import ReportError, build_report
+from webapp.jobs.core import JobContext, PermanentError, enqueue, handler, reset_for_retry
+from webapp.models import Job, JobFile, Unit, utcnow
 
 #: How long a generated report is kept for download.
 KEEP_FILES = timedelta(days=7)
@@ -28,6 +29,30 @@ KIND = "report"
 
 def _result(stored) -> dict:
     return {"file_id": stored.id, "filename": stored.filename, "size": stored.size}
+
+
+def report_file(job: Job) -> JobFile | None:
+    """The stored file of a ``report`` job, once it is built (and until it is purged)."""
+    return db.session.scalar(select(JobFile).where(JobFile.job_id == job.id))
+
+
+def request_report(unit: Unit, period: str, fmt: str, language: str, revision: int) -> Job:
+    """Queue the report of ``unit`` for a published ``period`` at snapshot ``revision``; committed.
+
+    One job per unit, period, format, language and revision: asking again returns the same job,
+    and tries again when it failed or when its file was deleted (files are kept :data:`KEEP_FILES`).
+    """
+    job = enqueue(
+        KIND,
+        {"unit": unit.code, "period": period, "format": fmt, "language": language, "revision": revision},
+        key=f"report:{unit.code}:{period}:{fmt}:{language}:r{revision}",
+        unit_id=unit.id,
+        title=str(_l("Report %(unit)s %(period)s (%(format)s)", unit=unit.code, period=period, format=fmt)),
+    )
+    if job.state == "failed" or (job.state == "done" and report_file(job) is None):
+        reset_for_retry(job)
+    db.session.commit()
+    return job
 
 
 def purge_old_report_files(now) -> int:
@@ -51,8 +76,8 @@ def build_report_file(ctx: JobContext, payload: dict, sealed: dict | None) -> di
     language = payload.get("language") or "vi"
     ctx.progress(0, 1, "report.build")
     try:
-        report = build_report(payload["unit"], payload["period"], payload["format"], locale=language)
-    except ReportError as error:
+        report = reports.build_report(payload["unit"], payload["period"], payload["format"], locale=language)
+    except reports.ReportError as error:
         with force_locale(language if language in ("vi", "en") else "vi"):
             reason = str(error)
         raise PermanentError(reason) from None

@@ -34,6 +34,7 @@ class ServiceError(Exception):
         "case_not_printable": 400,
         "too_many_cases": 400,
         "service_not_offered": 400,
+        "target_year_taken": 400,
     }
 
     def __init__(self, code: str, **params: Any) -> None:
@@ -111,6 +112,10 @@ def describe(error: ServiceError) -> str:
             source=p["source"],
             used=p["used"],
             asked=p["asked"],
+        ),
+        # indicator targets
+        "target_year_taken": lambda: _(
+            "This indicator already has a target for %(year)s: change that one", year=p["year"]
         ),
     }
     message = messages.get(error.code)
