@@ -30,14 +30,13 @@ def _fold(text):
 
 
 def upgrade():
-    with op.batch_alter_table('units', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('search_key', sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column('name_key', sa.Text(), nullable=True))
+    # Plain ADD COLUMN (NOT NULL with an empty default until filled) and CREATE INDEX: a batch
+    # operation would copy and drop ``units`` on SQLite, which the foreign keys of every table
+    # pointing at a unit refuse once there are rows.
+    op.add_column('units', sa.Column('search_key', sa.Text(), server_default='', nullable=False))
+    op.add_column('units', sa.Column('name_key', sa.Text(), server_default='', nullable=False))
     _fill_keys()
-    with op.batch_alter_table('units', schema=None) as batch_op:
-        batch_op.alter_column('search_key', existing_type=sa.Text(), nullable=False)
-        batch_op.alter_column('name_key', existing_type=sa.Text(), nullable=False)
-        batch_op.create_index(batch_op.f('ix_units_name_key'), ['name_key'], unique=False)
+    op.create_index(op.f('ix_units_name_key'), 'units', ['name_key'], unique=False)
 
 
 def _fill_keys():
@@ -59,7 +58,7 @@ def _fill_keys():
 
 
 def downgrade():
-    with op.batch_alter_table('units', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_units_name_key'))
-        batch_op.drop_column('name_key')
-        batch_op.drop_column('search_key')
+    op.drop_index(op.f('ix_units_name_key'), table_name='units')
+    # ALTER TABLE … DROP COLUMN (SQLite 3.35 and later, PostgreSQL): no copy of the table.
+    op.execute('ALTER TABLE units DROP COLUMN name_key')
+    op.execute('ALTER TABLE units DROP COLUMN search_key')

@@ -8,6 +8,9 @@ registry filter and the agency and interview pickers all filter on it in SQL.
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
 from contextlib import contextmanager
 from datetime import date
 
@@ -271,16 +274,52 @@ def test_the_migration_fills_the_keys_of_existing_units_and_its_downgrade_drops_
         names = [("c03661", "Xã Chiềng Đen", "Chiềng Đen commune"), ("x1", "  ĐIỆN BIÊN  Phủ", "Điện Biên Phủ")]
         with db.engine.begin() as connection:
             for code, name_vi, name_en in names:
+                # The second unit sits under the first: a foreign key to units, as in every real
+                # registry (a migration that copies and drops the table fails on it in SQLite).
                 connection.execute(
                     text(
-                        "INSERT INTO units (code, name_vi, name_en, kind, sector, path, valid_from, illustrative) "
-                        "VALUES (:code, :vi, :en, 'commune', 'admin', '/' || :code || '/', '2008-01-01', 0)"
+                        "INSERT INTO units (code, name_vi, name_en, kind, sector, parent_id, path, valid_from, "
+                        "illustrative) VALUES (:code, :vi, :en, 'commune', 'admin', "
+                        "(SELECT id FROM units WHERE code = 'c03661'), '/' || :code || '/', '2008-01-01', 0)"
                     ),
                     {"code": code, "vi": name_vi, "en": name_en},
                 )
-        upgrade(directory=migrations, revision="0025")
+            # Rows that point at a unit: a counter (ON DELETE RESTRICT) and an offered service (CASCADE).
+            connection.execute(
+                text(
+                    "INSERT INTO services (code, name_vi, name_en, sector, kind, instrument_code) "
+                    "VALUES ('land', 'Đất đai', 'Land', 'admin', 'procedure_group', 'counter-quick')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO unit_services (unit_id, service_id) SELECT units.id, services.id FROM units, services"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO counters (unit_id, name, active, created_at) "
+                    "SELECT id, 'Quầy 1', 1, '2026-01-01 00:00:00' FROM units"
+                )
+            )
+        db.engine.dispose()
+        # As an operator upgrades: `flask db upgrade` in its own process.
+        upgraded = subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "webapp", "db", "upgrade", "0025"],
+            cwd=REPO,
+            env={
+                **os.environ,
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'search-key.sqlite3'}",
+                "APP_ENV": "development",
+            },
+            capture_output=True,
+            text=True,
+        )
+        assert upgraded.returncode == 0, upgraded.stderr[-2000:]
         with db.engine.connect() as connection:
             rows = connection.execute(text("SELECT search_key, name_key FROM units ORDER BY code")).all()
+            kept = [connection.scalar(text(f"SELECT count(*) FROM {table}")) for table in ("unit_services", "counters")]
+        assert kept == [2, 2], "the migration must not delete or refuse rows that point at units"
         assert [tuple(row) for row in rows] == [
             (unit_search_key(name_vi, name_en, code), fold(name_vi)) for code, name_vi, name_en in names
         ]
@@ -288,6 +327,10 @@ def test_the_migration_fills_the_keys_of_existing_units_and_its_downgrade_drops_
         downgrade(directory=migrations, revision="0024")
         columns = {column["name"] for column in inspect(db.engine).get_columns("units")}
         assert "search_key" not in columns and "name_key" not in columns
+        upgrade(directory=migrations, revision="0025")
+        with db.engine.connect() as connection:
+            again = connection.execute(text("SELECT search_key, name_key FROM units ORDER BY code")).all()
+        assert again == rows
         db.engine.dispose()
 
 
