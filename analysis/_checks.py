@@ -98,7 +98,7 @@ def _factorize_by_hashing(array: np.ndarray, name: str):
     gives.  pandas is imported here, not at the top, so that importing
     :mod:`analysis` (the web application does) does not load it.
     """
-    import pandas
+    import pandas  # start-up: importing analysis (the web application does) does not load pandas
 
     codes, uniques = pandas.factorize(array, use_na_sentinel=True)
     if codes.size and int(codes.min()) < 0:  # None or NaN: pandas' missing-value sentinel

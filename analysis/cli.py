@@ -350,7 +350,7 @@ def _read_fast(args):
 
 def _parse(args, data, header, numbers_wanted, labels_wanted):
     """The columns parsed by Arrow from a file whose lines and quotes the checks have cleared, or None."""
-    # Imported here, not at the top: --help and a file only the reference can judge do not need it.
+    # start-up: --help and a file only the reference can judge do not need pyarrow.
     import pyarrow
     import pyarrow.csv
 
@@ -449,7 +449,7 @@ def _estimate(args):
 
 
 def _estimate_columns(args, columns):
-    # Imported here, not at the top: they load scipy.special, which --help and a bad option do not need.
+    # start-up: they load scipy.special, which --help and a bad option do not need.
     from .design import estimate_proportion
     from .weighting import poststratify, rake
 

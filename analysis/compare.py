@@ -415,7 +415,7 @@ def shrink_beta_binomial(count, nobs, *, alpha=0.05, max_precision=None):
         b = (1 - mean) * max_precision
         a, b = max(a, 1e-12), max(b, 1e-12)
     else:
-        from scipy import optimize  # deferred: slow to import
+        from scipy import optimize  # start-up: slow to import, needed by few comparisons
 
         def negative_log_likelihood(params):
             log_precision, logit_mean = params

@@ -945,7 +945,7 @@ def _ner(sentence: str) -> list[tuple[str, str, str, str]]:
     global _ner_function
     with _ner_lock:
         if _ner_function is None:
-            from underthesea import ner
+            from underthesea import ner  # start-up: loads its model, only when a name is looked for
 
             _ner_function = ner
         return _ner_cached(sentence)

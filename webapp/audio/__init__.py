@@ -12,25 +12,26 @@ from __future__ import annotations
 
 from flask import Flask
 
+from webapp.audio.cli import audio_cli
+from webapp.audio.service import clip_urls
+from webapp.audio.views import audio_admin, audio_files
+
 
 def audio_clips(instrument, language: str) -> dict[str, str]:
     """``{target: url}`` of the approved clips of ``instrument`` (a row or a definition) in ``language``."""
-    from webapp.audio.service import clip_urls
 
     return clip_urls(instrument, language)
 
 
 def listen_script_url() -> str:
     """The versioned address of ``listen.js`` (the kiosk's script, shared with the online survey)."""
-    from surveys.kiosk import asset_url
+    from surveys.kiosk import asset_url  # cycle: surveys.kiosk imports audio_clips from this module
 
     return asset_url("kiosk/listen.js")
 
 
 def init_app(app: Flask) -> None:
     """Register this part's blueprints and commands."""
-    from webapp.audio.cli import audio_cli
-    from webapp.audio.views import audio_admin, audio_files
 
     app.register_blueprint(audio_admin)
     app.register_blueprint(audio_files)

@@ -60,6 +60,7 @@ def _refuse(code: str, **params) -> ServiceError:
 
 def check_clip(data: bytes) -> CheckedClip:
     """The clip's type, duration and hash, if ``data`` is a short mono Ogg Opus or MP3 stream."""
+    # start-up: only an upload needs mutagen (tens of ms to import), not every web worker
     from mutagen import MutagenError
     from mutagen.mp3 import MP3
     from mutagen.oggopus import OggOpus

@@ -121,7 +121,7 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list]]:
 
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, list]]:
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook  # start-up: openpyxl takes most of a second to import
 
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)

@@ -13,11 +13,12 @@ import os
 
 from flask import Flask
 
+from webapp.integrations.api import integrations_api
+from webapp.integrations.cli import integrations_cli
+
 
 def init_app(app: Flask) -> None:
     """Register this part's blueprints, CLI commands and settings on ``app``."""
-    from webapp.integrations.api import integrations_api
-    from webapp.integrations.cli import integrations_cli
 
     # Per client token (Flask-Limiter syntax). The one-stop system of a province reports a few
     # thousand dossiers a day; a nightly sync sends batches of up to 500.

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 from flask import Flask
 
+from webapp.interview.views import interview
+
 
 def init_app(app: Flask) -> None:
     """Register the interview area."""
-    from webapp.interview.views import interview
 
     app.register_blueprint(interview)

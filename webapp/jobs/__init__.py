@@ -98,6 +98,7 @@ def init_app(app: Flask) -> None:
     #: Extra modules whose handlers a worker imports (comma-separated), e.g. a deployment's own.
     app.config.setdefault("JOBS_IMPORT", os.environ.get("JOBS_IMPORT", ""))
 
+    # cycle: the handlers, the worker command and the runners import services that import webapp.jobs
     from webapp.jobs import builtin  # noqa: F401  (registers the built-in handlers)
     from webapp.jobs.cli import jobs_cli
     from webapp.jobs.runners import install

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from flask import Flask
 
+from webapp.ops import backup, logs, metrics
+from webapp.ops.metrics_views import metrics_bp
+
 
 def init_app(app: Flask) -> None:
     """Register the request log, the metrics endpoint and the backup commands."""
-    from webapp.ops import backup, logs, metrics
-    from webapp.ops.metrics_views import metrics_bp
 
     logs.init_app(app)
     app.register_blueprint(metrics_bp)

@@ -19,16 +19,16 @@ import os
 
 from flask import Flask
 
+from webapp.sms import service  # noqa: F401  (registers the ``sms_reply`` job handler)
+from webapp.sms.cli import sms_cli
+from webapp.sms.webhook import sms_webhook
+
 
 def init_app(app: Flask) -> None:
     """Register this part's blueprints and commands."""
     app.config.setdefault("SMS_INBOUND_SECRET", os.environ.get("SMS_INBOUND_SECRET", ""))
     app.config.setdefault("SMS_INBOUND_MAX_SKEW", float(os.environ.get("SMS_INBOUND_MAX_SKEW") or 300))
     app.config.setdefault("SMS_INBOUND_RATE_LIMIT", os.environ.get("SMS_INBOUND_RATE_LIMIT") or "1200/minute")
-
-    from webapp.sms import service  # noqa: F401  (registers the ``sms_reply`` job handler)
-    from webapp.sms.cli import sms_cli
-    from webapp.sms.webhook import sms_webhook
 
     app.register_blueprint(sms_webhook)
     app.cli.add_command(sms_cli)
