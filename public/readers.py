@@ -20,7 +20,6 @@ function here loads superseded revisions or a whole snapshot to pick from it in 
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -38,6 +37,7 @@ from webapp.models import (
 )
 from webapp.models.publishing import DOMAIN_TYPES
 from webapp.periods import Period
+from webapp.registry import search as registry_search
 
 #: The last quarter reported by district; later quarters are reported by commune or ward.
 LAST_DISTRICT_QUARTER = Period(2025, "Q", 2)
@@ -388,25 +388,7 @@ def successions(unit: Unit) -> tuple[list[Unit], list[Unit]]:
     return predecessors, successors
 
 
-def fold(text: str) -> str:
-    """Lower case without accents, ``đ`` as ``d``, spaces collapsed: "Chiềng Đen" → "chieng den"."""
-    text = text.replace("đ", "d").replace("Đ", "D")
-    decomposed = unicodedata.normalize("NFD", text)
-    stripped = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
-    return " ".join(stripped.casefold().split())
-
-
-def search_units(query: str, *, today: date | None = None, limit: int = 100) -> list[Unit]:
-    """Units whose Vietnamese or English name (or code) contains every word of ``query``,
-    ignoring accents and case; units valid ``today`` first, then by name."""
-    words = fold(query).split()
-    if not words:
-        return []
-    today = today or date.today()
-    matches = []
-    for unit in db.session.scalars(select(Unit)):
-        haystack = " ".join((fold(unit.name_vi), fold(unit.name_en), unit.code))
-        if all(word in haystack for word in words):
-            matches.append(unit)
-    matches.sort(key=lambda u: (not u.valid_on(today), fold(u.name_vi)))
-    return matches[:limit]
+# The unit search and its accent folding live with the registry (webapp.registry.search); the
+# read model's callers keep reaching them here.
+fold = registry_search.fold
+search_units = registry_search.search_units

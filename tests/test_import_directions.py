@@ -87,30 +87,6 @@ def test_views_are_imported_only_where_the_application_is_wired():
 #   ``# optional: ...``  the dependency may be missing (or exists on some platforms only).
 # Every other import belongs at the top of its module. ``if TYPE_CHECKING:`` blocks are not functions.
 REASON = re.compile(r"#.*\b(cycle|start-up|optional):\s*\S")
-# Owned by another change in progress: their deferred imports are reviewed when that change lands.
-DEFERRED_IMPORTS_NOT_YET_REVIEWED = {
-    "public/api.py",
-    "public/downloads.py",
-    "public/embeds.py",
-    "public/info.py",
-    "public/openapi.py",
-    "public/pages.py",
-    "public/readers.py",
-    "public/summaries.py",
-    "webapp/admin/publishing_views.py",
-    "webapp/admin/registry_views.py",
-    "webapp/agency/overview.py",
-    "webapp/agency/views.py",
-    "webapp/interview/views.py",
-    "webapp/models/registry.py",
-    "webapp/pages.py",
-    "webapp/portal/ratings.py",
-    "webapp/publishing/disclosure.py",
-    "webapp/publishing/publish.py",
-    "webapp/registry/loader.py",
-    "webapp/registry/service.py",
-    "webapp/reports/data.py",
-}
 
 
 def _function_imports(tree: ast.AST) -> list[tuple[ast.stmt, list[ast.stmt]]]:
@@ -176,15 +152,7 @@ def test_imports_inside_functions_say_why():
     checked = 0
     for path in MODULES.values():
         where = path.relative_to(REPO).as_posix()
-        if where in DEFERRED_IMPORTS_NOT_YET_REVIEWED:
-            continue
         checked += 1
         wrong.extend(deferred_imports_without_a_reason(path.read_text(encoding="utf-8"), where))
     assert checked > 100
     assert not wrong, "move these to the top of the module, or say why they are deferred:\n" + "\n".join(sorted(wrong))
-
-
-def test_the_not_yet_reviewed_files_exist():
-    assert DEFERRED_IMPORTS_NOT_YET_REVIEWED
-    missing = [name for name in DEFERRED_IMPORTS_NOT_YET_REVIEWED if not (REPO / name).is_file()]
-    assert not missing, missing

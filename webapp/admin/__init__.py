@@ -7,13 +7,8 @@ audit trail with its before and after values, in the same transaction as the cha
 
 from __future__ import annotations
 
-from webapp.admin.blueprint import admin
-
-__all__ = ["admin"]
-
-# The views attach their routes to ``admin`` when imported. It is bound above first because some
-# views still import it as ``from webapp.admin import admin``.
-from webapp.admin import (  # noqa: E402, F401
+# The views attach their routes to ``admin`` (webapp.admin.blueprint) when imported.
+from webapp.admin import (  # noqa: F401
     audit_views,
     dropoff_views,
     imports_views,
@@ -28,3 +23,6 @@ from webapp.admin import (  # noqa: E402, F401
     registry_views,
     users_views,
 )
+from webapp.admin.blueprint import admin
+
+__all__ = ["admin"]

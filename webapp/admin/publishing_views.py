@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from public import readers
 from webapp import jobs
 from webapp.access import editor_required
-from webapp.admin import admin
+from webapp.admin.blueprint import admin
 from webapp.admin.common import arg_page, page_of
 from webapp.admin.diff import diff_snapshots
 from webapp.admin.forms import PublishForm

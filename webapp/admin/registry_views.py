@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from surveys import registry_cache
 from webapp.access import editor_required
-from webapp.admin import admin
+from webapp.admin.blueprint import admin
 from webapp.admin.common import arg_date, arg_page, arg_text, changed_fields, page_of, paginate, snapshot
 from webapp.admin.forms import ConfirmForm, CounterForm, ServiceForm, UnitForm
 from webapp.audit import record_event

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
 from sqlalchemy import select
 
 from surveys import definitions
+from surveys.registry_cache import clear as clear_registry_cache
 from webapp.audit import record_event
 from webapp.extensions import db
+from webapp.imports.margins import load_margins
+from webapp.imports.tables import ImportRejected
 from webapp.models import Indicator, IndicatorTarget, Instrument
 from webapp.registry.loader import LoadReport, RegistryError, load_registry, read_registry
 
@@ -116,11 +120,6 @@ def _sync_indicators(report: LoadReport) -> None:
 
 def _sync_margins(directory: Path, report: LoadReport) -> None:
     """The shipped census margins (dataset ``census-2019``), when the manifest lists them."""
-    import yaml
-
-    from webapp.imports.margins import load_margins
-    from webapp.imports.tables import ImportRejected
-
     manifest = yaml.safe_load((directory / "manifest.yaml").read_text(encoding="utf-8"))
     entry = next((f for f in manifest.get("files", []) if f.get("file") == "margins_census_2019.csv"), None)
     if entry is None:
@@ -158,7 +157,5 @@ def load_everything(directory: Path) -> LoadReport:
     except Exception:
         db.session.rollback()
         raise
-    from surveys.registry_cache import clear
-
-    clear()
+    clear_registry_cache()
     return report
