@@ -22,9 +22,11 @@ from __future__ import annotations
 import argparse
 import codecs
 import csv
+import importlib
 import json
 import math
 import sys
+import threading
 
 import numpy as np
 
@@ -432,7 +434,12 @@ def _code_labels(chunks):
 
 
 def _estimate(args):
+    # The estimator's modules (scipy.special: about a third of the command's time) load on a thread
+    # of their own while the file is read: Arrow's parser and numpy's scans release the GIL meanwhile.
+    loading = threading.Thread(target=importlib.import_module, args=(f"{__package__}.design",), daemon=True)
+    loading.start()
     columns = _read_fast(args) or _ReferenceColumns(args)
+    loading.join()
     if args.poststratify and args.rake:
         raise InputError("use either --poststratify or --rake, not both")
     if not isinstance(columns, _FastColumns):
