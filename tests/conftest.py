@@ -13,6 +13,7 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import settings
-from sqlalchemy import create_engine, select, text, update
+from sqlalchemy import create_engine, event, select, text, update
 
 REPO = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -281,6 +282,36 @@ def make_device(db, unit_by_code):
         return new.device, new.key
 
     return make
+
+
+@contextmanager
+def sql_statements(engine) -> Iterator[list[str]]:
+    """The SQL statements sent to ``engine`` inside the block (to show a page's count does not grow)."""
+    seen: list[str] = []
+
+    def record(connection, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+@contextmanager
+def loaded_rows(model, attribute: str = "id") -> Iterator[list]:
+    """``attribute`` of every ``model`` row loaded from the database inside the block (any session)."""
+    seen: list = []
+
+    def record(target, context):
+        seen.append(getattr(target, attribute))
+
+    event.listen(model, "load", record)
+    try:
+        yield seen
+    finally:
+        event.remove(model, "load", record)
 
 
 def store_ratings(

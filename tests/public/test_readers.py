@@ -3,12 +3,12 @@ list of a published estimate, and the API's estimates paged and sorted by the da
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
+from tests.conftest import loaded_rows, sql_statements
 from webapp.models.publishing import DOMAIN_TYPES
 
 T0 = datetime(2026, 11, 1, 3, 0, tzinfo=UTC)
@@ -96,7 +96,7 @@ def test_latest_snapshots_do_not_load_every_revision(revised):
     from public import readers
     from webapp.models import PublishedSnapshot
 
-    with loaded(PublishedSnapshot) as rows:
+    with loaded_rows(PublishedSnapshot) as rows:
         readers.latest_snapshots()
     assert sorted(rows) == sorted(s.id for s in readers.latest_snapshots())
 
@@ -225,34 +225,6 @@ def test_publishing_stores_every_column_of_a_computed_estimate():
 # --- the API's page, sorted and cut by the database ---------------------------------------------
 
 
-@contextmanager
-def statements(db):
-    found: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        found.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield found
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-
-
-@contextmanager
-def loaded(model):
-    ids: list[int] = []
-
-    def on_load(target, context):
-        ids.append(target.id)
-
-    event.listen(model, "load", on_load)
-    try:
-        yield ids
-    finally:
-        event.remove(model, "load", on_load)
-
-
 #: Metrics and domains whose order differs between a byte-wise sort and a language's collation
 #: ("-" before "/", capitals before lower case), and domain types out of alphabetical order.
 METRICS = ("sat-agencies", "sat-agencies/aspect:time", "sat-agencies-b", "sat-health", "sat-Zeta")
@@ -292,11 +264,11 @@ def test_an_api_page_loads_only_its_rows_in_a_fixed_number_of_statements(db, cli
 
     many(db)
     client.get("/api/v1/estimates?period=2026-Q1&limit=5")  # warm up: the first request loads what every request shares
-    with statements(db) as small, loaded(PublishedEstimate) as rows_small:
+    with sql_statements(db.engine) as small, loaded_rows(PublishedEstimate) as rows_small:
         assert len(client.get("/api/v1/estimates?period=2026-Q1&limit=5").json["estimates"]) == 5
     db.session.remove()
     many(db, "2026-Q2", copies=8)
-    with statements(db) as large, loaded(PublishedEstimate) as rows_large:
+    with sql_statements(db.engine) as large, loaded_rows(PublishedEstimate) as rows_large:
         answer = client.get("/api/v1/estimates?period=2026-Q2&limit=5&page=3").json
     assert answer["count"] == 8 * len(DOMAINS) * 4 and len(answer["estimates"]) == 5
     assert len(large) == len(small), "the same statements however many rows the period has"

@@ -11,13 +11,12 @@ import dataclasses
 import os
 import subprocess
 import sys
-from contextlib import contextmanager
 from datetime import date
 
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 
-from tests.conftest import csrf_from
+from tests.conftest import csrf_from, loaded_rows, sql_statements
 from tests.pages import check_page
 from webapp.models import Unit
 from webapp.registry.search import fold, search_units, unit_name_key, unit_search_clause, unit_search_key
@@ -31,36 +30,6 @@ OURS_SUBTREE = {"n03688", "ttpv-n03688", "tyt-n03688"}
 
 def codes(units) -> list[str]:
     return [unit.code for unit in units]
-
-
-@contextmanager
-def counted_statements(engine):
-    """The SQL statements sent to ``engine`` inside the block."""
-    seen: list[str] = []
-
-    def count(connection, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
-@contextmanager
-def loaded_units():
-    """The codes of the units read from rows inside the block (each request has its own session)."""
-    seen: list[str] = []
-
-    def load(target, context):
-        seen.append(target.code)
-
-    event.listen(Unit, "load", load)
-    try:
-        yield seen
-    finally:
-        event.remove(Unit, "load", load)
 
 
 def add_units(db, how_many: int, stem: str = "Xã Thêm") -> None:
@@ -201,15 +170,15 @@ def test_a_unit_added_through_the_orm_and_edited_keeps_its_key(db, registry):
 
 
 def test_one_statement_per_search_however_many_units(db, registry):
-    with counted_statements(db.engine) as few:
+    with sql_statements(db.engine) as few:
         small = search_units("xa", today=TODAY, limit=1000)
     add_units(db, 300)
-    with counted_statements(db.engine) as many:
+    with sql_statements(db.engine) as many:
         large = search_units("xa", today=TODAY, limit=1000)
     assert len(few) == len(many) == 1
     assert len(large) == len(small) + 300
     db.session.expunge_all()
-    with loaded_units() as units:
+    with loaded_rows(Unit, "code") as units:
         assert len(search_units("chieng", today=TODAY, limit=1000)) == len(units) > 0
 
 
@@ -232,7 +201,7 @@ def test_search_pages_read_only_what_they_show_however_many_units(
 
     def visit() -> tuple[int, list[str]]:
         client.get(path)  # the first answer may fill caches
-        with counted_statements(db.engine) as statements, loaded_units() as units:
+        with sql_statements(db.engine) as statements, loaded_rows(Unit, "code") as units:
             check_page(client.get(path))
         return len(statements), sorted(units)
 
