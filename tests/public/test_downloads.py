@@ -61,6 +61,7 @@ def test_json_download_is_valid_and_carries_every_published_row(web):
     document = json.loads(response.get_data(as_text=True))
     assert document["license"] == "CC-BY-4.0" and document["period"] == "2026-Q2" and document["revision"] == 1
     rows = document["estimates"]
+    assert rows, "the quarter has published rows"
     assert set(rows[0]) >= API_FIELDS
     assert any("/aspect:" in row["metric"] for row in rows), "aspect rates are published tables too"
     csv_rows = read_csv(web.get("/data/2026-Q2/estimates.csv"))
@@ -80,7 +81,9 @@ def test_insufficient_rows_carry_only_their_count(web, period):
     for row in insufficient:
         assert all(row[key] is None for key in NUMBERS_FROM_ANSWERS), row
         assert row["n"] >= 10
-    for row in read_csv(web.get(f"/data/{period}/estimates.csv")):
+    csv_rows = read_csv(web.get(f"/data/{period}/estimates.csv"))
+    assert csv_rows
+    for row in csv_rows:
         if row["status"] == "insufficient":
             assert all(row[key] == "" for key in ("estimate", "se", "ci_low", "ci_high", "n_eff", "deff")), row
             assert "change" not in row and "funnel" not in row
@@ -120,11 +123,13 @@ def test_datapackage_describes_every_published_period(web):
     resources = package["resources"]
     assert sorted(r["period"] for r in resources) == sorted(["2025", *QUARTERS])
     names = [r["name"] for r in resources]
+    assert names
     assert len(set(names)) == len(names) and all(NAME.match(n) for n in names)
     for resource in resources:
         assert resource["profile"] == "tabular-data-resource" and resource["format"] == "csv"
         assert not resource["path"].startswith("/") and ".." not in resource["path"], "relative POSIX path"
         fields = resource["schema"]["fields"]
+        assert fields
         assert all(f["name"] and f["type"] in FRICTIONLESS_TYPES and f["description"] for f in fields)
         assert {f["name"] for f in fields if f["name"] in ("estimate", "ci_low", "ci_high")} == {
             "estimate",
@@ -145,6 +150,7 @@ def test_datapackage_describes_every_published_period(web):
 
 def check_rows_against_schema(rows: list[dict], fields: list[dict]) -> None:
     """Each value casts to its field's type and respects its constraints (what frictionless validate checks)."""
+    assert rows and fields
     for row in rows:
         for field in fields:
             value = row[field["name"]]

@@ -201,7 +201,9 @@ def test_two_imports_at_once_store_each_dossier_once(app, db, registry, tmp_path
     imported = [o for o in outcomes if o.startswith("Imported")]
     assert imported, outcomes
     # Each batch row matches what it stored: no half-written import.
-    for batch in db.session.scalars(select(PortalImport)):
+    batches = db.session.scalars(select(PortalImport)).all()
+    assert batches
+    for batch in batches:
         assert db.session.scalar(select(func.count()).where(PortalRating.batch_id == batch.id)) == batch.rows_added
     assert len(digests) == sum(b.rows_added for b in db.session.scalars(select(PortalImport)))
     assert len(digests) in (201, 202)

@@ -166,7 +166,9 @@ def test_sql_path_equals_the_per_response_path(published, app, tmp_path):
         domains = None if domain_type == "province" else [r[domain_type] or "(hidden)" for r in rows]
         result = analysis.estimate_proportion(y, w, strata, domains=domains, lonely_psu="adjust", target=0.9)
         computed = {"sl": result.overall} if domains is None else {row.domain: row for row in result.domains}
-        for published_row in estimates(published, "2026-Q3", "sat-agencies", domain_type):
+        published_rows = estimates(published, "2026-Q3", "sat-agencies", domain_type)
+        assert published_rows, domain_type
+        for published_row in published_rows:
             if published_row.estimate is None:
                 continue
             mine = computed[published_row.domain]
@@ -243,9 +245,10 @@ def test_the_api_answers_the_contract(published, app):
     assert province["ci_low"] < province["estimate"] < province["ci_high"]
     assert province["ci_method"] == analysis.DEFAULT_CI_METHOD
     insufficient = [e for e in document["estimates"] if e["status"] == "insufficient"]
-    assert all(
+    assert all(  # may be empty: whether a domain falls short depends on the demo
         e["estimate"] is None and e["se"] is None and e["ci_low"] is None and e["ci_high"] is None for e in insufficient
     )
+    assert document["estimates"]
     assert all(e["n"] >= 10 for e in document["estimates"])
     unit = client.get("/api/v1/estimates?indicator=sat-agencies&period=2026-Q3&unit=sl-ttpvhcc").json["estimates"]
     assert [e["domain"] for e in unit] == ["sl-ttpvhcc"]
