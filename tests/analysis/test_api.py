@@ -29,6 +29,8 @@ ALLOWED_IMPORTS = {
     "json",
     "sys",
     "functools",
+    "importlib",
+    "threading",
     "",
     "analysis",
 }
