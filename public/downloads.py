@@ -202,9 +202,6 @@ assert set(CHANNEL_NAMES) >= set(CHANNELS) and set(RESPONDENT_NAMES) >= set(
 assert set(MODE_NAMES) >= set(MODES)  # nosec B101
 
 
-period_sort_key = readers.period_sort_key
-
-
 def latest_snapshots() -> list[PublishedSnapshot]:
     """The latest revision of every published period, newest period first."""
     return list(reversed(readers.latest_snapshots()))
@@ -226,9 +223,6 @@ def find_snapshot(label: str) -> PublishedSnapshot | None:
     if period != label:
         return None
     return readers.find_snapshot(period)
-
-
-revisions_log = readers.revised_periods
 
 
 # --- rows ----------------------------------------------------------------------------------

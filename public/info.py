@@ -133,7 +133,7 @@ def methodology():
         "info/methodology.html",
         modes=mode_and_language_tables(),
         census_ethnic_mix=census_ethnic_mix(),
-        revisions=downloads.revisions_log(),
+        revisions=readers.revised_periods(),
         methodology_version=METHODOLOGY_VERSION,
         default_ci_method=DEFAULT_CI_METHOD,
         coverage=SIMULATED_COVERAGE,

@@ -44,17 +44,9 @@ LAST_DISTRICT_QUARTER = Period(2025, "Q", 2)
 
 # --- which snapshot is current ------------------------------------------------------------------
 
-#: Periods ending on the same day: the quarter first, then the half-year, then the year.
-KIND_ORDER = {"Q": 0, "H": 1, "Y": 2}
-
-
-def period_order(period: Period) -> tuple[date, int]:
-    """Sort key of periods of every kind: by their last day, shorter periods first."""
-    return (period.end, KIND_ORDER[period.kind])
-
 
 def period_sort_key(label: str) -> tuple[date, int]:
-    return period_order(Period.parse(label))
+    return Period.parse(label).chronological()
 
 
 def _of_kind(kind: str):
@@ -80,7 +72,7 @@ def find_snapshot(period_label: str) -> PublishedSnapshot | None:
 
 def latest_snapshots(kind: str | None = None) -> list[PublishedSnapshot]:
     """The latest revision of each published period of ``kind`` (``Q``, ``H``, ``Y``; None: every kind),
-    oldest first (by :func:`period_order`)."""
+    oldest first (by :meth:`Period.chronological`)."""
     newest = select(PublishedSnapshot.period, func.max(PublishedSnapshot.revision).label("revision")).group_by(
         PublishedSnapshot.period
     )

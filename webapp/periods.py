@@ -22,6 +22,10 @@ def vietnam_today() -> date:
 _PATTERN = re.compile(r"^(?P<year>\d{4})(?:-(?P<kind>[QH])(?P<number>\d))?$")
 
 
+#: Periods ending on the same day: the quarter first, then the half-year, then the year.
+_KIND_ORDER = {"Q": 0, "H": 1, "Y": 2}
+
+
 @dataclass(frozen=True, order=True)
 class Period:
     """A reporting period. ``kind`` is ``Q``, ``H`` or ``Y``; ``number`` is 1–4, 1–2 or 1."""
@@ -80,6 +84,11 @@ class Period:
         if last.number == 4:
             return date(self.year, 12, 31)
         return date(self.year, 3 * last.number + 1, 1) - timedelta(days=1)
+
+    def chronological(self) -> tuple[date, int]:
+        """Sort key of periods of every kind: by their last day; of periods ending on the same day,
+        the quarter first, then the half-year, then the year."""
+        return (self.end, _KIND_ORDER[self.kind])
 
     def containing(self) -> tuple[Period, ...]:
         """This period and every longer one it is part of: a quarter, its half-year and its year."""

@@ -843,4 +843,4 @@ def _microdata_findings(period: Period, metric: str, rows: list[dict], rates: se
 
 def published_periods() -> list[Period]:
     labels = set(db.session.scalars(select(PublishedSnapshot.period)))
-    return sorted((Period.parse(label) for label in labels), key=readers.period_order)
+    return sorted((Period.parse(label) for label in labels), key=Period.chronological)

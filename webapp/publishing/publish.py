@@ -196,7 +196,7 @@ def ended_periods(first: Period, now: datetime | None = None) -> list[Period]:
         ):
             if period.end < today:
                 periods.append(period)
-    return sorted(periods, key=readers.period_order)
+    return sorted(periods, key=Period.chronological)
 
 
 def published_count() -> int:
