@@ -36,8 +36,8 @@ from webapp.models import (
     UnitSuccession,
 )
 from webapp.models.publishing import DOMAIN_TYPES
+from webapp.models.types import codepoint_order
 from webapp.periods import Period
-from webapp.registry import search as registry_search
 
 #: The last quarter reported by district; later quarters are reported by commune or ward.
 LAST_DISTRICT_QUARTER = Period(2025, "Q", 2)
@@ -207,17 +207,12 @@ def count_rows(query: Select) -> int:
     return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
 
 
-def _as_python_compares(column):
-    """Text ordered by code point, as Python sorts it: PostgreSQL's ``C`` collation (SQLite's default)."""
-    return column.collate("C") if db.session.get_bind().dialect.name == "postgresql" else column
-
-
 def ordered_estimates(query: Select, *, offset: int = 0, limit: int | None = None) -> list[PublishedEstimate]:
     """The rows of ``query`` by metric, domain type (in :data:`DOMAIN_TYPES` order), then domain;
     ``offset`` and ``limit`` cut a page in SQL."""
     kind_rank = case({name: rank for rank, name in enumerate(DOMAIN_TYPES)}, value=PublishedEstimate.domain_type)
     query = query.order_by(
-        _as_python_compares(PublishedEstimate.metric), kind_rank, _as_python_compares(PublishedEstimate.domain)
+        codepoint_order(PublishedEstimate.metric), kind_rank, codepoint_order(PublishedEstimate.domain)
     )
     if offset:
         query = query.offset(offset)
@@ -378,9 +373,3 @@ def successions(unit: Unit) -> tuple[list[Unit], list[Unit]]:
     predecessors = sorted((link.old_unit for link in links if link.new_unit_id == unit.id), key=lambda u: u.name_vi)
     successors = sorted((link.new_unit for link in links if link.old_unit_id == unit.id), key=lambda u: u.name_vi)
     return predecessors, successors
-
-
-# The unit search and its accent folding live with the registry (webapp.registry.search); the
-# read model's callers keep reaching them here.
-fold = registry_search.fold
-search_units = registry_search.search_units

@@ -3,7 +3,7 @@
 Units gain ``search_key`` (both names without accents and the code, which the unit search
 matches in SQL) and ``name_key`` (the Vietnamese name without accents, the order of results),
 filled here for the units already stored. The fold is written out below, as
-``webapp.registry.search.fold`` is at this revision (migrations never import the application,
+``webapp.textfold.fold`` is at this revision (migrations never import the application,
 whose rule may change later; tests/webapp/test_unit_search.py checks that both agree).
 
 Revision ID: 0025

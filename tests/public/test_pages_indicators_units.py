@@ -225,7 +225,7 @@ def test_search_with_no_match_says_so(web):
 
 
 def test_fold_ignores_accents_case_and_d_bar():
-    from public.readers import fold
+    from webapp.textfold import fold
 
     assert fold("  Xã Chiềng  ĐEN ") == "xa chieng den"
     assert fold("Sơn La") == "son la"

@@ -19,7 +19,9 @@ from sqlalchemy import insert, select
 from tests.conftest import csrf_from, loaded_rows, sql_statements
 from tests.pages import check_page
 from webapp.models import Unit
-from webapp.registry.search import fold, search_units, unit_name_key, unit_search_clause, unit_search_key
+from webapp.models.registry import unit_name_key, unit_search_key
+from webapp.registry.search import search_units, unit_search_clause
+from webapp.textfold import fold
 
 #: After the 2025 reorganisation: the old communes have ended, the new ones exist.
 TODAY = date(2026, 12, 7)

@@ -38,6 +38,7 @@ from webapp.periods import Period, current_quarter
 from webapp.portal import response_rates
 from webapp.publishing.compute import target_for
 from webapp.reports.labels import aspect_rank, secondary_order
+from webapp.textfold import fold
 
 #: Defaults when an indicator row is missing (DESIGN.md §6).
 MIN_N_SHOW = analysis.MIN_N_SHOW
@@ -310,7 +311,7 @@ def subunits(unit: Unit, today: date | None = None) -> list[Unit]:
     """The units directly under ``unit``: those that exist today first, then by name."""
     today = today or date.today()
     children = db.session.scalars(select(Unit).where(Unit.parent_id == unit.id)).all()
-    return sorted(children, key=lambda u: (not u.valid_on(today), readers.fold(u.name_vi)))
+    return sorted(children, key=lambda u: (not u.valid_on(today), fold(u.name_vi)))
 
 
 def counter_names(unit: Unit) -> dict[str, str]:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
 from webapp.models.types import UTCDateTime, one_of, utcnow
+from webapp.textfold import fold
 
 UNIT_KINDS = (
     "province",
@@ -42,11 +43,18 @@ SERVICE_KINDS = ("procedure_group", "health_service", "education_level")
 CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
 
 
+def unit_search_key(name_vi: str, name_en: str, code: str) -> str:
+    """What the unit search matches (``Unit.search_key``): both names folded, then the code."""
+    return " ".join((fold(name_vi or ""), fold(name_en or ""), code or ""))
+
+
+def unit_name_key(name_vi: str) -> str:
+    """What unit search results are ordered by (``Unit.name_key``): the Vietnamese name folded."""
+    return fold(name_vi or "")
+
+
 def _key_of(context: Any, key: str) -> str:
     """A folded search key of the row a Core ``insert()`` writes (ORM writes: :func:`_keep_search_keys`)."""
-    # cycle: webapp.registry.search queries Unit, so it imports this module.
-    from webapp.registry.search import unit_name_key, unit_search_key
-
     row = context.get_current_parameters()
     if key == "name":
         return unit_name_key(row.get("name_vi", ""))
@@ -123,9 +131,6 @@ class Unit(db.Model):
 @event.listens_for(Unit, "before_update")
 def _keep_search_keys(mapper: Any, connection: Any, target: Unit) -> None:
     """Fold the names again whenever the ORM writes a unit (the registry loader, admin edits)."""
-    # cycle: webapp.registry.search queries Unit, so it imports this module.
-    from webapp.registry.search import unit_name_key, unit_search_key
-
     target.search_key = unit_search_key(target.name_vi, target.name_en, target.code)
     target.name_key = unit_name_key(target.name_vi)
 

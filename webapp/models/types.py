@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import Text, TypeDecorator
 
 #: JSON documents: JSONB on PostgreSQL, JSON text elsewhere.
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
@@ -48,3 +51,21 @@ class UTCDateTime(TypeDecorator):
 def one_of(column: str, values: tuple[str, ...]) -> str:
     """SQL for a CHECK constraint that ``column`` takes one of ``values``."""
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class codepoint_order(FunctionElement[str]):
+    """A text column compared code point by code point, as Python sorts strings (PostgreSQL's
+    default collation is linguistic and would skip the spaces between words; SQLite's is binary)."""
+
+    type = Text()
+    inherit_cache = True
+
+
+@compiles(codepoint_order)
+def _codepoint_order(element: codepoint_order, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(codepoint_order, "postgresql")
+def _codepoint_order_postgresql(element: codepoint_order, compiler: Any, **kw: Any) -> str:
+    return f'{compiler.process(element.clauses, **kw)} COLLATE "C"'

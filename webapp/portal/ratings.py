@@ -36,7 +36,7 @@ from webapp.imports.tables import ImportRejected, Problems, RowProblem, read_tab
 from webapp.models import Service, Unit, unit_services, utcnow
 from webapp.models.portal import PortalImport, PortalRating
 from webapp.periods import Period, vietnam_today
-from webapp.registry.search import fold  # accent-insensitive, as the unit search compares names
+from webapp.textfold import fold  # accent-insensitive, as the unit search compares names
 
 REQUIRED = ("dossier_number", "unit", "rated_on", "rating")
 OPTIONAL = ("service",)

@@ -1,8 +1,8 @@
 """Finding units by name, accents ignored: one rule, applied in SQL.
 
-Every row of ``units`` keeps two folded keys (see :func:`fold`), written whenever a unit is
-inserted or updated, whatever the path (``webapp.models.registry`` computes them with
-:func:`unit_search_key` and :func:`unit_name_key`):
+Every row of ``units`` keeps two folded keys (see :func:`webapp.textfold.fold`), written whenever
+a unit is inserted or updated, whatever the path (``webapp.models.registry`` computes them with
+its ``unit_search_key`` and ``unit_name_key``):
 
 * ``search_key``, both names and the code (``xa chieng den chieng den commune c03661``), which a
   search matches word by word with ``LIKE``, so that no search loads every unit into Python;
@@ -14,56 +14,18 @@ search here; a picker limited to an account's subtree passes its ``select`` as `
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, exists, or_, select, true
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import Text
 
 from webapp.extensions import db
 from webapp.models.registry import Unit, UnitSuccession
+from webapp.models.types import codepoint_order
+from webapp.textfold import fold
 
 #: The admin registry's reorganisation filters: units merged into others, units formed from others.
 REORGANISATION_FILTERS = ("replaced", "successor")
-
-
-def fold(text: str) -> str:
-    """Lower case without accents, ``đ`` as ``d``, spaces collapsed: "Chiềng Đen" → "chieng den"."""
-    text = text.replace("đ", "d").replace("Đ", "D")
-    decomposed = unicodedata.normalize("NFD", text)
-    stripped = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
-    return " ".join(stripped.casefold().split())
-
-
-def unit_search_key(name_vi: str, name_en: str, code: str) -> str:
-    """What a search matches: both names folded, then the code."""
-    return " ".join((fold(name_vi or ""), fold(name_en or ""), code or ""))
-
-
-def unit_name_key(name_vi: str) -> str:
-    """What results are ordered by: the Vietnamese name folded."""
-    return fold(name_vi or "")
-
-
-class codepoint_order(FunctionElement[str]):
-    """A text column compared code point by code point, as Python sorts strings (PostgreSQL's
-    default collation is linguistic and would skip the spaces between words)."""
-
-    type = Text()
-    inherit_cache = True
-
-
-@compiles(codepoint_order)
-def _codepoint_order(element: codepoint_order, compiler: Any, **kw: Any) -> str:
-    return compiler.process(element.clauses, **kw)
-
-
-@compiles(codepoint_order, "postgresql")
-def _codepoint_order_postgresql(element: codepoint_order, compiler: Any, **kw: Any) -> str:
-    return f'{compiler.process(element.clauses, **kw)} COLLATE "C"'
 
 
 def unit_search_clause(query: str) -> ColumnElement[bool]:

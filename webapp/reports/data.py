@@ -23,6 +23,7 @@ from webapp.periods import Period
 from webapp.portal import response_rates
 from webapp.reports import labels
 from webapp.reports.insights import Insights, collect_insights
+from webapp.textfold import fold
 
 PROVINCE = "sl"
 #: How many published comments a report quotes.
@@ -281,7 +282,7 @@ def _breakdown_lines(
             else {}
         )
         rows = [row for row in readers.rows_of(snapshot, metric, domain_type) if only is None or row.domain in only]
-        rows.sort(key=lambda row: readers.fold(names.get(row.domain, row.domain)))
+        rows.sort(key=lambda row: fold(names.get(row.domain, row.domain)))
         lines += [
             Line(
                 metric,
