@@ -52,6 +52,13 @@ def declare_access(blueprint: Blueprint, rule: str) -> Blueprint:
     return blueprint
 
 
+def no_store(response):
+    """An ``after_request`` hook for areas that show unpublished figures, personal data or one-time
+    secrets: no cache (browser or proxy) may keep the answer."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def declare_staff_area(blueprint: Blueprint, roles: Iterable[str]) -> Blueprint:
     """Make every route of ``blueprint`` require a signed-in user with one of ``roles``.
 

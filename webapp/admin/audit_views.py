@@ -128,5 +128,4 @@ def audit_csv():
     filters = AuditFilters.from_request()
     response = Response(stream_with_context(csv_lines(filters.query())), mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="audit.csv"'
-    response.headers["Cache-Control"] = "no-store"
     return response

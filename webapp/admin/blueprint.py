@@ -7,13 +7,8 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from webapp.access import declare_staff_area
+from webapp.access import declare_staff_area, no_store
 
 admin = declare_staff_area(Blueprint("admin", __name__, url_prefix="/admin"), ["admin"])
-
-
-@admin.after_request
-def _no_store(response):
-    """Admin pages show unpublished figures, personal data and one-time secrets: never keep them in a cache."""
-    response.headers["Cache-Control"] = "no-store"
-    return response
+# Admin pages show unpublished figures, personal data and one-time secrets.
+admin.after_request(no_store)

@@ -7,7 +7,7 @@ only its hash is kept; every create and revoke is audited.
 
 from __future__ import annotations
 
-from flask import abort, flash, make_response, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -70,16 +70,13 @@ def integration_create():
         form.name.errors = [describe_refusal(error)]
         return _render(form, 400)
     db.session.commit()
-    response = make_response(
-        render_template(
-            "admin/integrations_token.html",
-            client=new.client,
-            token=new.token,
-            endpoint=public_url("/api/v1/dossiers"),
-        )
+    # Shown once; the admin blueprint's no-store keeps it out of every cache.
+    return render_template(
+        "admin/integrations_token.html",
+        client=new.client,
+        token=new.token,
+        endpoint=public_url("/api/v1/dossiers"),
     )
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @admin.post("/integrations/<client_id>/revoke")

@@ -90,5 +90,4 @@ def microdata_download():
         body = result.csv_path.read_bytes()
     response = Response(body, mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    response.headers["Cache-Control"] = "no-store"
     return response

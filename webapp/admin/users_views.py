@@ -6,7 +6,7 @@ never kept in the session or the database in clear.
 
 from __future__ import annotations
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -58,11 +58,8 @@ def users():
 
 
 def _password_page(new: accounts_service.NewPassword, created: bool):
-    response = make_response(
-        render_template("admin/user_password.html", user=new.user, password=new.password, created=created)
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    # Shown once; the admin blueprint's no-store keeps it out of every cache.
+    return render_template("admin/user_password.html", user=new.user, password=new.password, created=created)
 
 
 @admin.route("/users/new", methods=["GET", "POST"])

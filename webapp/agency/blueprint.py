@@ -8,13 +8,8 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from webapp.access import ALL_ROLES, declare_staff_area
+from webapp.access import ALL_ROLES, declare_staff_area, no_store
 
 agency = declare_staff_area(Blueprint("agency", __name__, url_prefix="/agency"), ALL_ROLES)
-
-
-@agency.after_request
-def _no_store(response):
-    """Agency pages show unpublished data and one-time secrets: never keep them in a cache."""
-    response.headers["Cache-Control"] = "no-store"
-    return response
+# Agency pages show unpublished data and one-time secrets.
+agency.after_request(no_store)
