@@ -6,7 +6,7 @@ and committed here. ``registry load`` sets versions and targets from the YAML fi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 
 from sqlalchemy import select
 
@@ -15,8 +15,6 @@ from webapp.audit import record_event
 from webapp.extensions import db
 from webapp.models import Indicator, IndicatorTarget, Instrument
 from webapp.services import ServiceError
-
-TARGET_FIELDS = ("year", "value", "comparison", "source_vi", "source_en")
 
 
 @dataclass(frozen=True)
@@ -28,6 +26,10 @@ class TargetValues:
     comparison: str
     source_vi: str | None
     source_en: str | None
+
+
+#: What the audit records of a target: the fields of :class:`TargetValues`.
+TARGET_FIELDS = tuple(field.name for field in fields(TargetValues))
 
 
 def _values(target: IndicatorTarget) -> dict[str, object]:
@@ -68,14 +70,7 @@ def _check_year_free(indicator_id: int, year: int, *, other_than: int | None = N
 def add_target(indicator: Indicator, values: TargetValues) -> IndicatorTarget:
     """Add the indicator's target for a year; ``ServiceError('target_year_taken')`` if it has one."""
     _check_year_free(indicator.id, values.year)
-    target = IndicatorTarget(
-        indicator=indicator,
-        year=values.year,
-        value=values.value,
-        comparison=values.comparison,
-        source_vi=values.source_vi,
-        source_en=values.source_en,
-    )
+    target = IndicatorTarget(indicator=indicator, **asdict(values))
     db.session.add(target)
     db.session.flush()
     record_event(
@@ -92,8 +87,8 @@ def update_target(target: IndicatorTarget, values: TargetValues) -> bool:
     """Change a target; ``False`` (nothing written) when nothing changed, ``ServiceError`` on a taken year."""
     _check_year_free(target.indicator_id, values.year, other_than=target.id)
     before = _values(target)
-    target.year, target.value, target.comparison = values.year, values.value, values.comparison
-    target.source_vi, target.source_en = values.source_vi, values.source_en
+    for name, value in asdict(values).items():
+        setattr(target, name, value)
     after = _values(target)
     changed = [name for name in after if before[name] != after[name]]
     if not changed:
