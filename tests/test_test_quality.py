@@ -75,10 +75,6 @@ EQUAL_WRAPPERS = frozenset({"list", "set", "sorted", "tuple", "frozenset", "dict
 #: On the loop's line, ``# may be empty: <why>`` says emptiness is fine there (a check of "every X, if any").
 WAIVER = re.compile(r"# may be empty: \S")
 
-#: Loops the check may not judge, as (file, function, the data as written). Empty: a loop over data
-#: asserts its data is not empty first, or says ``# may be empty: <why>``.
-ALLOWED: frozenset[tuple[str, str, str]] = frozenset()
-
 
 @dataclass(frozen=True)
 class Finding:
@@ -86,10 +82,6 @@ class Finding:
     line: int
     function: str
     data: str
-
-    @property
-    def key(self) -> tuple[str, str, str]:
-        return (self.path, self.function, self.data)
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: in {self.function}(), `{self.data}` may be empty: assert it is not first"
@@ -464,14 +456,8 @@ def all_findings() -> list[Finding]:
 
 
 def test_no_loop_over_data_asserts_without_saying_the_data_is_there():
-    flagged = [str(f) for f in all_findings() if f.key not in ALLOWED]
+    flagged = [str(f) for f in all_findings()]
     assert not flagged, "\n".join(flagged)
-
-
-def test_the_allow_list_has_no_stale_entries():
-    keys = {f.key for f in all_findings()}
-    stale = sorted(ALLOWED - keys)
-    assert not stale, f"fixed, remove from ALLOWED: {stale}"
 
 
 # --- the checker itself can fail -----------------------------------------------------------------
