@@ -76,8 +76,12 @@ worker: install ## Run background jobs from Redis (JOBS_BROKER_URL=redis://...);
 	@test -n "$(JOBS_BROKER_URL)" || (echo 'Set JOBS_BROKER_URL, e.g. JOBS_BROKER_URL=redis://127.0.0.1:6379/1 make worker'; exit 2)
 	JOBS_BROKER_URL='$(JOBS_BROKER_URL)' $(FLASK) jobs worker --processes $${JOBS_PROCESSES:-1} --threads $${JOBS_THREADS:-4}
 
+# The suite runs in one pytest-xdist worker per core (TEST_WORKERS=0 runs it in this process); a
+# module's tests of one backend, and all browser tests, stay on one worker (tests/conftest.py).
+TEST_WORKERS ?= auto
+
 test: install-dev lint security-scan ## Fresh clone -> ruff, mypy, bandit, then the whole test suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set)
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist loadgroup
 
 security-scan: install-dev ## Static security checks of the code with bandit (zero findings allowed)
 	$(VENV)/bin/bandit -c pyproject.toml -r webapp surveys public analysis -q

@@ -24,6 +24,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import settings
 from sqlalchemy import create_engine, event, select, text, update
+from werkzeug.security import generate_password_hash
 
 REPO = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -114,14 +115,35 @@ def reset_postgresql(url: str) -> None:
     engine.dispose()
 
 
+#: ``gw0``, ``gw1``… in a pytest-xdist worker (``make test`` runs the suite in one per core), else ``None``.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+
+
 def database_url_for(backend: str, tmp_dir: Path) -> str:
     if backend == "sqlite":
         return f"sqlite:///{tmp_dir / 'test.sqlite3'}"
     url = os.environ["TEST_DATABASE_URL"]
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if WORKER:
+        url = worker_database(url, WORKER)
     reset_postgresql(url)
     return url
+
+
+def worker_database(url: str, worker: str) -> str:
+    """``url`` with a database of the worker's own (``test_gw1``), made when missing: workers
+    running side by side must not empty each other's tables."""
+    from sqlalchemy.engine import make_url
+
+    given = make_url(url)
+    name = f"{given.database}_{worker}"
+    engine = create_engine(given, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        if not connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}):
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return given.set(database=name).render_as_string(hide_password=False)
 
 
 class IsolatedClient(FlaskClient):
@@ -164,18 +186,34 @@ def pytest_configure(config) -> None:
 
 
 def pytest_collection_modifyitems(config, items) -> None:
-    """Leave out the SQLite run of tests marked ``postgresql_only`` (deselected rather than skipped)."""
+    """Leave out the SQLite run of tests marked ``postgresql_only`` (deselected rather than skipped);
+    under pytest-xdist, keep together what shares an expensive fixture (see :func:`xdist_group`)."""
     kept, dropped = [], []
+    grouping = config.pluginmanager.hasplugin("xdist")
     for item in items:
         callspec = getattr(item, "callspec", None)
         backend = callspec.params.get("backend") if callspec else None
         if item.get_closest_marker("postgresql_only") and backend != "postgresql":
             dropped.append(item)
-        else:
-            kept.append(item)
+            continue
+        kept.append(item)
+        if grouping:
+            item.add_marker(pytest.mark.xdist_group(xdist_group(item, backend)))
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+
+def xdist_group(item, backend: str | None) -> str:
+    """The worker group of a test (``--dist loadgroup`` runs a group on one worker, in order).
+
+    A module's tests of one backend go together, so a module fixture (a seeded, published demo
+    database) is built once; all browser tests go together, so one live server and one Chromium
+    serve them.
+    """
+    if item.get_closest_marker("browser"):
+        return "browser"
+    return f"{item.module.__name__}[{backend or 'any'}]"
 
 
 @pytest.fixture(scope="session", params=backends())
@@ -249,10 +287,10 @@ def runner(app: Flask, db):
 
 @pytest.fixture()
 def registry(app, db):
-    from webapp.registry.loader import DATA_DIR
-    from webapp.registry.service import load_everything
+    """The registry, instruments and indicators of ``webapp/registry/data``, as ``flask registry load`` leaves them."""
+    from tests.registry_rows import load_registry
 
-    load_everything(DATA_DIR)
+    load_registry(db)
 
 
 @pytest.fixture()
@@ -408,6 +446,10 @@ def kiosk_body():
 
 #: The password of every account made by ``make_user``.
 STAFF_PASSWORD = "correct horse battery staple"  # noqa: S105 (tests only)
+#: Its hash, made once with a small scrypt cost: a stored hash names its own cost, so signing in
+#: checks it through the same code as a production hash, in milliseconds instead of a fifth of
+#: a second (hundreds of tests sign in). Passwords set through the app use ``PASSWORD_METHOD``.
+STAFF_PASSWORD_HASH = generate_password_hash(STAFF_PASSWORD, method="scrypt:1024:8:1")
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -428,7 +470,6 @@ def make_user(db, registry):
     import pyotp
 
     from webapp.models import Unit, User
-    from webapp.users import hash_password
 
     counter = iter(range(1, 10_000))
 
@@ -436,7 +477,7 @@ def make_user(db, registry):
         unit = db.session.scalar(select(Unit).where(Unit.code == unit_code)) if unit_code else None
         user = User(
             email=email or f"{role}-{unit_code or 'all'}-{next(counter)}@sonla.gov.vn",
-            password_hash=hash_password(STAFF_PASSWORD),
+            password_hash=STAFF_PASSWORD_HASH,
             role=role,
             unit=unit,
             must_change_password=False,

@@ -14,9 +14,7 @@ SEPTEMBER = datetime(2026, 9, 10, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture()
-def loaded(client, runner):
-    result = runner.invoke(args=["registry", "load"])
-    assert result.exit_code == 0, result.output
+def loaded(client, registry):
     return client
 
 

@@ -18,16 +18,15 @@ LANGUAGES = ["vi", "en"]
 @pytest.fixture(scope="module")
 def published(app):
     """A demo database with two quarters and the year 2025 published, and 2026-Q3 revised once."""
+    from tests.registry_rows import load_registry
     from webapp.demo.seed import seed_demo
     from webapp.extensions import db
     from webapp.periods import Period
     from webapp.publishing.compute import period_inputs
     from webapp.publishing.publish import publish_period
-    from webapp.registry.loader import DATA_DIR
-    from webapp.registry.service import load_everything
 
     with app.app_context():
-        load_everything(DATA_DIR)
+        load_registry(db)
         seed_demo(responses=15_000, seed=5, now=NOW, first_quarter=Period(2025, "Q", 1))
         inputs = period_inputs()
         for label in ["2025", *QUARTERS]:

@@ -20,16 +20,15 @@ PERCENT = re.compile(r"\d\s?%")
 @pytest.fixture(scope="module")
 def published(app):
     """A demo database with every quarter from 2025-Q1 to 2026-Q3 published."""
+    from tests.registry_rows import load_registry
     from webapp.demo.seed import seed_demo
     from webapp.extensions import db
     from webapp.periods import Period
     from webapp.publishing.compute import period_inputs
     from webapp.publishing.publish import publish_period
-    from webapp.registry.loader import DATA_DIR
-    from webapp.registry.service import load_everything
 
     with app.app_context():
-        load_everything(DATA_DIR)
+        load_registry(db)
         seed_demo(responses=30_000, seed=5, now=NOW, first_quarter=Period(2025, "Q", 1))
         inputs = period_inputs()
         for label in QUARTERS:

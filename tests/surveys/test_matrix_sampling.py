@@ -138,12 +138,6 @@ def test_a_sampled_item_cannot_feed_an_indicator(tmp_path, admin):
 # --- the online survey ---------------------------------------------------------------------
 
 
-@pytest.fixture()
-def registry(runner):
-    result = runner.invoke(args=["registry", "load"])
-    assert result.exit_code == 0, result.output
-
-
 def _asked_in_session(client) -> frozenset[str]:
     from surveys.survey_flow import SESSION_KEY
 

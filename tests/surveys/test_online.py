@@ -36,12 +36,6 @@ def fresh_rate_limits(app):
         limiter.reset()
 
 
-@pytest.fixture()
-def registry(runner):
-    result = runner.invoke(args=["registry", "load"])
-    assert result.exit_code == 0, result.output
-
-
 def survey_url(page: int = 1, instrument: str = INSTRUMENT, service: str = SERVICE, unit: str = UNIT) -> str:
     suffix = f"/{page}" if page > 1 else ""
     return f"/survey/{unit}/{instrument}{suffix}?service={service}"

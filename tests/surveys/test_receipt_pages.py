@@ -33,12 +33,6 @@ def fresh_rate_limits(app):
 
 
 @pytest.fixture()
-def registry(runner):
-    result = runner.invoke(args=["registry", "load"])
-    assert result.exit_code == 0, result.output
-
-
-@pytest.fixture()
 def make_token(db, registry):
     """``make_token(case_number, unit=UNIT, service=SERVICE, issued=None)`` → the printed code."""
 

@@ -20,14 +20,14 @@ def seed_and_publish(*, responses: int, seed: int, first_quarter: str, periods: 
 
     Call it in an application context.
     """
+    from tests.registry_rows import load_registry
     from webapp.demo.seed import seed_demo
+    from webapp.extensions import db
     from webapp.periods import Period
     from webapp.publishing.compute import period_inputs
     from webapp.publishing.publish import publish_period
-    from webapp.registry.loader import DATA_DIR
-    from webapp.registry.service import load_everything
 
-    load_everything(DATA_DIR)
+    load_registry(db)
     seed_demo(responses=responses, seed=seed, now=NOW, first_quarter=Period.parse(first_quarter))
     inputs = period_inputs()
     for label in periods:

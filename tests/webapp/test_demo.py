@@ -19,13 +19,12 @@ RESPONSES = 20_000
 @pytest.fixture(scope="module")
 def seeded(app):
     """One demo database for the module (seeding takes a few seconds)."""
+    from tests.registry_rows import load_registry
     from webapp.demo.seed import seed_demo
     from webapp.extensions import db
-    from webapp.registry.loader import DATA_DIR
-    from webapp.registry.service import load_everything
 
     with app.app_context():
-        load_everything(DATA_DIR)
+        load_registry(db)
         # Enough responses that the selection bias shows above the noise now that three-face kiosk
         # ratings (before the version switch) no longer count in sat-agencies.
         summary = seed_demo(responses=RESPONSES, seed=7, now=NOW)

@@ -205,12 +205,11 @@ def _insert_quarter(db, rng, label, design, instrument_id, next_id) -> int:
 def end_to_end(app):
     """Publish the quarters with ``flask publish`` and read every row back through ``/api/v1/estimates``."""
     from tests.conftest import empty_all_tables
+    from tests.registry_rows import load_registry
     from webapp.extensions import db
-    from webapp.registry.loader import DATA_DIR
-    from webapp.registry.service import load_everything
 
     with app.app_context():
-        load_everything(DATA_DIR)
+        load_registry(db)
         seeded = _seed_one_true_rate(db, np.random.default_rng(E2E_SEED))
         runner = app.test_cli_runner()
         assert len(E2E_QUARTERS) == 9

@@ -8,11 +8,6 @@ from sqlalchemy import func, select
 from webapp.models import AuditEvent, TransactionCount
 
 
-@pytest.fixture()
-def registry(runner):
-    assert runner.invoke(args=["registry", "load"]).exit_code == 0
-
-
 def write(tmp_path, text: str, name: str = "counts.csv"):
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")

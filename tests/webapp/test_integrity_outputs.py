@@ -222,11 +222,9 @@ def test_finding_09_paper_forms_with_control_characters_are_refused(db, runner, 
 
 
 def registry_loaded(db) -> None:
-    from webapp.registry.loader import DATA_DIR
-    from webapp.registry.service import load_everything
+    from tests.registry_rows import load_registry
 
-    load_everything(DATA_DIR)
-    db.session.commit()
+    load_registry(db)
 
 
 def _commented_response(db, comment: str) -> Response:

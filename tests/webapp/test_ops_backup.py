@@ -18,13 +18,12 @@ NOW = datetime(2026, 5, 20, 3, 0, tzinfo=UTC)
 
 def seed(db) -> None:
     """Registry, a small demo data set, a user, audit events and a self-referencing unit tree."""
+    from tests.registry_rows import load_registry
     from webapp.audit import record_event
     from webapp.demo.seed import seed_demo
     from webapp.models import AuditEvent, Unit, User
-    from webapp.registry.loader import DATA_DIR
-    from webapp.registry.service import load_everything
 
-    load_everything(DATA_DIR)
+    load_registry(db)
     seed_demo(responses=400, seed=3, now=NOW, first_quarter=Period.parse("2025-Q3"))
     unit = db.session.scalar(select(Unit).where(Unit.parent_id.is_not(None)).order_by(Unit.id))
     user = User(email="an@example.vn", password_hash="scrypt$x", role="viewer", unit_id=unit.id)

@@ -15,11 +15,6 @@ DATA = Path(__file__).parent / "data" / "portal"
 SAMPLE = Path(__file__).resolve().parents[2] / "webapp" / "demo" / "portal_sample.csv"
 
 
-@pytest.fixture()
-def registry(runner):
-    assert runner.invoke(args=["registry", "load"]).exit_code == 0
-
-
 def stored(db) -> int:
     return db.session.scalar(select(func.count()).select_from(PortalRating))
 

@@ -6,17 +6,10 @@ import csv
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 from tests.pages import check_page
 from tests.webapp.agency_fixtures import OURS, rate
 
 SAMPLE = Path(__file__).resolve().parents[2] / "webapp" / "demo" / "portal_sample.csv"
-
-
-@pytest.fixture()
-def registry(runner):
-    assert runner.invoke(args=["registry", "load"]).exit_code == 0
 
 
 def _sample_counts(unit: str) -> tuple[int, int]:

@@ -25,15 +25,14 @@ QUARTERS = ["2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3"]
 @pytest.fixture(scope="module")
 def published(app):
     """A demo database with recent quarters and a year published."""
+    from tests.registry_rows import load_registry
     from webapp.demo.seed import seed_demo
     from webapp.extensions import db
     from webapp.publishing.compute import period_inputs
     from webapp.publishing.publish import publish_period
-    from webapp.registry.loader import DATA_DIR
-    from webapp.registry.service import load_everything
 
     with app.app_context():
-        load_everything(DATA_DIR)
+        load_registry(db)
         from webapp.periods import Period
 
         seed_demo(responses=30_000, seed=5, now=NOW, first_quarter=Period(2025, "Q", 1))
