@@ -204,6 +204,14 @@ def pytest_collection_modifyitems(config, items) -> None:
         items[:] = kept
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_finish(session):
+    """Browser tests first: they are the longest group, and a group started last leaves the other
+    workers idle while it runs. (After pytest's own ordering, which groups tests by backend.)"""
+    session.items.sort(key=lambda item: not item.get_closest_marker("browser"))
+    return (yield)
+
+
 def xdist_group(item, backend: str | None) -> str:
     """The worker group of a test (``--dist loadgroup`` runs a group on one worker, in order).
 
@@ -254,9 +262,12 @@ def empty_all_tables(database) -> None:
     tables = database.metadata.sorted_tables
     engine = database.engine
     if engine.dialect.name == "postgresql":
+        left_open = end_open_transactions(engine)
         with engine.begin() as connection:
             names = ", ".join(table.name for table in tables)
             connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        if left_open:
+            pytest.fail(f"a connection was left inside a transaction, which would block the next test: {left_open}")
         return
     with engine.connect() as connection:
         # pysqlite opens its transaction at the first DELETE, so the PRAGMA applies to it.
@@ -266,6 +277,21 @@ def empty_all_tables(database) -> None:
         connection.commit()
         connection.exec_driver_sql("PRAGMA foreign_keys=ON")
         connection.commit()
+
+
+def end_open_transactions(engine) -> list[str]:
+    """The last statements of other connections to the test database still inside a transaction,
+    after ending those connections: a transaction left open (a session never closed, a result
+    never read to its end) holds locks that would make the next TRUNCATE wait for ever."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid), left(query, 200) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                " AND state LIKE 'idle in transaction%'"
+            )
+        ).all()
+    return [query for _, query in rows]
 
 
 @pytest.fixture()

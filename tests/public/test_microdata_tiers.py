@@ -44,11 +44,15 @@ def _published(db, period, indicator):
 
     snapshot = current_snapshot(period)
     assert isinstance(snapshot, PublishedSnapshot)
-    return db.session.scalars(
+    rows = db.session.scalars(
         select(PublishedEstimate).where(
             PublishedEstimate.snapshot_id == snapshot.id, PublishedEstimate.metric == indicator
         )
     ).all()
+    # The module's session must not stay inside a transaction: on PostgreSQL its locks would make
+    # the next test's TRUNCATE wait for ever.
+    db.session.close()
+    return rows
 
 
 def _export(runner, tmp_path, period, indicator, *extra):
