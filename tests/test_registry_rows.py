@@ -17,9 +17,7 @@ def _rows(database) -> dict[str, list[tuple]]:
         for table in database.metadata.sorted_tables:
             rows = connection.execute(table.select().order_by(*table.primary_key.columns)).all()
             if rows:
-                found[table.name] = [
-                    tuple(v for v in row if not isinstance(v, datetime)) for row in rows
-                ]
+                found[table.name] = [tuple(v for v in row if not isinstance(v, datetime)) for row in rows]
     return found
 
 
