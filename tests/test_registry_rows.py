@@ -27,6 +27,7 @@ def test_the_restored_registry_equals_a_real_load_and_new_rows_get_fresh_ids(app
     from webapp.registry.service import load_everything
 
     load_registry(db)  # the first call in a database loads for real and remembers the rows
+    db.session.remove()
     empty_all_tables(db)
     load_registry(db)  # later ones put the remembered rows back
     restored = _rows(db)
@@ -45,9 +46,11 @@ def test_the_restored_registry_equals_a_real_load_and_new_rows_get_fresh_ids(app
     db.session.commit()
     assert db.session.scalar(select(Unit.id).where(Unit.code == "new-after-restore")) == largest + 1
 
+    db.session.remove()
     empty_all_tables(db)
     load_everything(DATA_DIR)
     loaded = _rows(db)
+    assert loaded
     assert restored.keys() == loaded.keys()
     assert {"units", "services", "unit_services", "instruments", "indicators"} <= restored.keys()
     for table in loaded:

@@ -465,9 +465,15 @@ def test_concurrent_writers_on_sqlite_never_see_a_locked_database(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def unreachable():
+def unreachable_app():
     """The application pointed at a PostgreSQL port where nothing listens."""
-    return make_app(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/none").test_client()
+    return make_app(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/none")
+
+
+@pytest.fixture()
+def unreachable(unreachable_app):
+    """A client of it with no cookies: a language remembered by another test must not leak in."""
+    return unreachable_app.test_client()
 
 
 @pytest.mark.parametrize(
